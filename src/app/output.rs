@@ -1,0 +1,162 @@
+//! Where reports go: `--report FORMAT[=PATH]` and `--template FILE[=PATH]`, written atomically.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::OutputArgs;
+use crate::metrics::result::ResultDocument;
+use crate::report::{FORMATS, ReportError, Reporter};
+
+/// One report to produce.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportSpec {
+    /// A built-in format.
+    Format {
+        /// text, markdown or json.
+        format: String,
+        /// File, or stdout.
+        path: Option<PathBuf>,
+    },
+    /// A user template file.
+    Template {
+        /// The template.
+        file: PathBuf,
+        /// File, or stdout.
+        path: Option<PathBuf>,
+    },
+}
+
+fn split(arg: &str) -> (&str, Option<PathBuf>) {
+    match arg.split_once('=') {
+        Some((a, p)) if !p.is_empty() => (a, Some(PathBuf::from(p))),
+        Some((a, _)) => (a, None),
+        None => (arg, None),
+    }
+}
+
+/// Parses the report options; text to stdout when none is given.
+pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<ReportSpec>, String> {
+    let mut specs = Vec::new();
+    for arg in &args.reports {
+        let (format, path) = split(arg);
+        if !FORMATS.contains(&format) {
+            return Err(format!(
+                "--report {arg}: unknown format `{format}` (choose from: {})",
+                FORMATS.join(", ")
+            ));
+        }
+        specs.push(ReportSpec::Format {
+            format: format.to_string(),
+            path,
+        });
+    }
+    for arg in &args.templates {
+        let (file, path) = split(arg);
+        if !Path::new(file).is_file() {
+            return Err(format!("--template {arg}: `{file}` is not a file"));
+        }
+        specs.push(ReportSpec::Template {
+            file: PathBuf::from(file),
+            path,
+        });
+    }
+    if specs.is_empty() {
+        specs.push(ReportSpec::Format {
+            format: "text".into(),
+            path: None,
+        });
+    }
+    Ok(specs)
+}
+
+/// The JSON results file among the specs, if any (it is rewritten after each workload).
+pub fn json_path(specs: &[ReportSpec]) -> Option<&Path> {
+    specs.iter().find_map(|s| match s {
+        ReportSpec::Format {
+            format,
+            path: Some(p),
+        } if format == "json" => Some(p.as_path()),
+        _ => None,
+    })
+}
+
+/// Renders and writes every report.
+pub fn write_reports(
+    reporter: &mut Reporter,
+    specs: &[ReportSpec],
+    doc: &ResultDocument,
+) -> Result<(), ReportError> {
+    for spec in specs {
+        let (text, path) = match spec {
+            ReportSpec::Format { format, path } => (reporter.render_format(format, doc)?, path),
+            ReportSpec::Template { file, path } => (reporter.render_file(file, doc)?, path),
+        };
+        match path {
+            Some(p) => write_atomic(p, text.as_bytes())?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(|source| ReportError::Io {
+                        path: PathBuf::from("<stdout>"),
+                        source,
+                    })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a file through a temporary sibling and a rename, so readers never see half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(reports: &[&str]) -> OutputArgs {
+        OutputArgs {
+            reports: reports.iter().map(|s| s.to_string()).collect(),
+            templates: Vec::new(),
+            templates_dir: None,
+        }
+    }
+
+    #[test]
+    fn report_options_parse() {
+        let specs = parse_outputs(&args(&["markdown=out/r.md", "json"])).unwrap();
+        assert_eq!(
+            specs[0],
+            ReportSpec::Format {
+                format: "markdown".into(),
+                path: Some("out/r.md".into())
+            }
+        );
+        assert_eq!(
+            specs[1],
+            ReportSpec::Format {
+                format: "json".into(),
+                path: None
+            }
+        );
+        assert!(
+            parse_outputs(&args(&["html"]))
+                .unwrap_err()
+                .contains("unknown format")
+        );
+        assert_eq!(parse_outputs(&args(&[])).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,251 @@
+//! The load engine: preload, warmup and the measured closed-loop phase of each workload.
+//!
+//! A workload whose tiers are all in-process runs its workers on plain OS threads, each driving
+//! its loop with `driver::block_on`; a workload that talks to servers runs its workers as tokio
+//! tasks. Both run the same worker loop. Warmup and preload are not recorded; the measured
+//! phase's per-worker recorders are merged at the end.
+
+pub mod driver;
+pub mod progress;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+use quanta::Clock;
+use thiserror::Error;
+
+use crate::metrics::recorder::Recorder;
+use crate::scenario::plan::{Scenario, Stop, Workload};
+use crate::tier::{Stack, TierError};
+use crate::workload::keys::KeySampler;
+use crate::workload::values::ValuePool;
+use progress::Progress;
+use worker::{WorkerJob, WorkloadContext};
+
+/// A failure that stops a workload.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// A tier failed outside the measured phase (preload).
+    #[error("workload `{workload}`: preload failed: {source}")]
+    Preload {
+        /// Workload name.
+        workload: String,
+        /// The tier's error.
+        #[source]
+        source: TierError,
+    },
+    /// A worker thread or task died.
+    #[error("workload `{workload}`: a worker failed: {message}")]
+    Worker {
+        /// Workload name.
+        workload: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// What the measured phase of one workload produced.
+pub struct Measurement {
+    /// Merged recorder of all workers.
+    pub recorder: Recorder,
+    /// Wall time of the measured phase.
+    pub elapsed: Duration,
+}
+
+/// Which phase a worker job belongs to (mixed into its seed).
+#[derive(Clone, Copy)]
+enum Phase {
+    Warmup = 1,
+    Measure = 2,
+}
+
+/// Derives a worker's seed from the scenario seed, workload, worker and phase.
+fn worker_seed(seed: u64, workload: usize, worker: usize, phase: Phase) -> u64 {
+    let mut x = seed ^ ((workload as u64) << 40) ^ ((worker as u64) << 8) ^ phase as u64;
+    // SplitMix64 finalizer: nearby inputs give unrelated seeds.
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Runs one workload against `stack` and returns its measured phase.
+pub async fn run_workload(
+    scenario: &Scenario,
+    index: usize,
+    stack: Stack,
+    values: Arc<ValuePool>,
+    stop: Arc<AtomicBool>,
+    progress: &Progress,
+) -> Result<Measurement, EngineError> {
+    let workload = &scenario.workloads[index];
+    let workers = workload.concurrency;
+    let sampler = KeySampler::new(&scenario.keys.distribution, scenario.keys.count, 0, workers)
+        .map_err(|message| EngineError::Worker {
+            workload: workload.name.clone(),
+            message,
+        })?;
+    let counters: Arc<[CachePadded<AtomicU64>]> = (0..workers)
+        .map(|_| CachePadded::new(AtomicU64::new(0)))
+        .collect();
+    let ctx = Arc::new(WorkloadContext {
+        stack,
+        mix: workload.mix.clone(),
+        values,
+        prefix: scenario.keys.prefix.clone(),
+        key_count: scenario.keys.count,
+        sampler,
+        progress: counters,
+        stop,
+        clock: Clock::new(),
+    });
+
+    if workload.preload {
+        let bar = progress.phase(
+            &workload.name,
+            "preload",
+            Some(scenario.keys.count),
+            &ctx.progress,
+        );
+        let results = fan_out(&ctx, workers, |ctx, w| async move {
+            worker::preload(&ctx, w, workers).await
+        })
+        .await
+        .map_err(|message| worker_error(workload, message))?;
+        bar.finish();
+        for r in results {
+            r.map_err(|source| EngineError::Preload {
+                workload: workload.name.clone(),
+                source,
+            })?;
+        }
+    }
+    if workload.warmup > 0 {
+        let bar = progress.phase(
+            &workload.name,
+            "warmup",
+            Some(workload.warmup),
+            &ctx.progress,
+        );
+        run_phase(scenario, index, &ctx, Phase::Warmup, workload.warmup, None)
+            .await
+            .map_err(|message| worker_error(workload, message))?;
+        bar.finish();
+    }
+    let (ops, deadline) = match workload.stop {
+        Stop::Ops(n) => (n, None),
+        Stop::Duration(d) => (u64::MAX, Some(d)),
+    };
+    let bar = progress.phase(
+        &workload.name,
+        "measure",
+        (ops != u64::MAX).then_some(ops),
+        &ctx.progress,
+    );
+    let started = std::time::Instant::now();
+    let recorders = run_phase(scenario, index, &ctx, Phase::Measure, ops, deadline)
+        .await
+        .map_err(|message| worker_error(workload, message))?;
+    let elapsed = started.elapsed();
+    bar.finish();
+    let mut recorder = Recorder::new(ctx.stack.len());
+    for r in &recorders {
+        recorder.merge(r);
+    }
+    Ok(Measurement { recorder, elapsed })
+}
+
+fn worker_error(workload: &Workload, message: String) -> EngineError {
+    EngineError::Worker {
+        workload: workload.name.clone(),
+        message,
+    }
+}
+
+/// Splits `ops` over the workers (the first ones take the remainder) and runs one phase.
+async fn run_phase(
+    scenario: &Scenario,
+    index: usize,
+    ctx: &Arc<WorkloadContext>,
+    phase: Phase,
+    ops: u64,
+    deadline: Option<Duration>,
+) -> Result<Vec<Recorder>, String> {
+    let workers = scenario.workloads[index].concurrency;
+    let start_raw = ctx.clock.raw();
+    let seed = scenario.seed;
+    fan_out(ctx, workers, move |ctx, w| {
+        let share = if ops == u64::MAX {
+            u64::MAX
+        } else {
+            ops / workers as u64 + u64::from((w as u64) < ops % workers as u64)
+        };
+        let job = WorkerJob {
+            worker: w,
+            workers,
+            seed: worker_seed(seed, index, w, phase),
+            ops: share,
+            start_raw,
+            deadline_ns: deadline.map_or(u64::MAX, |d| d.as_nanos() as u64),
+        };
+        async move { worker::run_closed_loop(&ctx, job).await }
+    })
+    .await
+}
+
+/// Runs `make(ctx, worker)` for every worker: on OS threads when the stack is in-process, as
+/// tokio tasks otherwise. Returns each worker's output in worker order.
+async fn fan_out<T, F, Fut>(
+    ctx: &Arc<WorkloadContext>,
+    workers: usize,
+    make: F,
+) -> Result<Vec<T>, String>
+where
+    T: Send + 'static,
+    F: Fn(Arc<WorkloadContext>, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    if ctx.stack.is_in_process() {
+        let futures: Vec<Fut> = (0..workers).map(|w| make(Arc::clone(ctx), w)).collect();
+        let handles: Vec<_> = futures
+            .into_iter()
+            .enumerate()
+            .map(|(w, fut)| {
+                std::thread::Builder::new()
+                    .name(format!("tierbench-worker-{w}"))
+                    .spawn(move || driver::block_on(fut))
+                    .map_err(|e| format!("cannot start a worker thread: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        // Joining blocks this thread; that is fine, the workers are what runs now.
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| "a worker thread panicked".to_string()))
+            .collect()
+    } else {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| tokio::spawn(make(Arc::clone(ctx), w)))
+            .collect();
+        let mut out = Vec::with_capacity(workers);
+        for h in handles {
+            out.push(h.await.map_err(|e| format!("a worker task failed: {e}"))?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_seeds_differ_by_worker_and_phase() {
+        let a = worker_seed(42, 0, 0, Phase::Measure);
+        assert_ne!(a, worker_seed(42, 0, 1, Phase::Measure));
+        assert_ne!(a, worker_seed(42, 0, 0, Phase::Warmup));
+        assert_ne!(a, worker_seed(42, 1, 0, Phase::Measure));
+        assert_eq!(a, worker_seed(42, 0, 0, Phase::Measure));
+    }
+}

@@ -1,0 +1,10 @@
+//! Exit codes: part of tierbench's interface, documented in the README. CI acts on them.
+
+/// Every threshold held (and no regression).
+pub const OK: u8 = 0;
+/// A threshold failed (or, with a baseline, a regression was found).
+pub const THRESHOLD_FAILED: u8 = 1;
+/// The input was invalid: scenario, template, command line.
+pub const INVALID_INPUT: u8 = 2;
+/// A tier could not be reached, or the run failed at run time.
+pub const RUNTIME_FAILURE: u8 = 3;

@@ -1,0 +1,17 @@
+//! tierbench: declarative cache-workload benchmarks for tiered caches.
+//!
+//! The pipeline, one module per stage: `scenario` (parse, validate, plan) → `tier` (the caches
+//! under test) + `workload` (keys, values, operation mix) → `engine` (load generation) →
+//! `metrics` (HDR recorders, the result document) → `thresholds` → `report` (templates) →
+//! `exit` code. `app` wires them behind the `cli`.
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod exit;
+pub mod metrics;
+pub mod report;
+pub mod scenario;
+pub mod thresholds;
+pub mod tier;
+pub mod workload;

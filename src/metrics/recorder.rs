@@ -1,0 +1,162 @@
+//! Per-worker recorders: HDR histograms (nanoseconds) and counters, merged after the run.
+//!
+//! Each worker owns its recorder outright, so recording is a plain array increment with no lock
+//! and no atomic; workers' recorders are merged with `Histogram::add` at the end. Histograms are
+//! sized up front for latencies up to 10 ms and grow (rarely, a new order of magnitude at a time)
+//! beyond that, so memory stays flat however many operations run.
+
+use hdrhistogram::Histogram;
+
+use crate::workload::ops::Op;
+
+/// Significant digits kept by every histogram (0.1% resolution).
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+/// Highest value tracked without growing: 10 ms in nanoseconds.
+const INITIAL_HIGHEST_NS: u64 = 10_000_000;
+
+/// A fresh latency histogram in nanoseconds.
+#[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts; no input reaches them
+pub fn new_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, INITIAL_HIGHEST_NS, SIGNIFICANT_DIGITS)
+        .expect("static histogram bounds are valid");
+    h.auto(true);
+    h
+}
+
+/// Latency of each operation kind, and its errors.
+#[derive(Clone)]
+pub struct OpRecorder {
+    /// One histogram per operation, indexed by `Op::index`.
+    pub latency: [Histogram<u64>; Op::COUNT],
+    /// Failed operations per kind (not in the histograms).
+    pub errors: [u64; Op::COUNT],
+}
+
+impl OpRecorder {
+    fn new() -> OpRecorder {
+        OpRecorder {
+            latency: std::array::from_fn(|_| new_histogram()),
+            errors: [0; Op::COUNT],
+        }
+    }
+
+    /// Records a completed operation.
+    #[inline]
+    pub fn record(&mut self, op: Op, nanos: u64) {
+        let h = &mut self.latency[op.index()];
+        // Auto-resizing record; only a value beyond what any histogram can hold saturates.
+        if h.record(nanos.max(1)).is_err() {
+            h.saturating_record(nanos);
+        }
+    }
+
+    /// Records a failed operation.
+    #[inline]
+    pub fn record_error(&mut self, op: Op) {
+        self.errors[op.index()] += 1;
+    }
+
+    fn merge(&mut self, other: &OpRecorder) {
+        for (a, b) in self.latency.iter_mut().zip(&other.latency) {
+            // Both auto-resize, so adding cannot run out of range.
+            let _ = a.add(b);
+        }
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+    }
+}
+
+/// What one tier saw inside a workload.
+#[derive(Clone)]
+pub struct TierRecorder {
+    /// Time spent in this tier's calls, per operation (only recorded for multi-tier stacks; for a
+    /// single tier it equals the workload's end-to-end latency).
+    pub calls: OpRecorder,
+    /// Lookups that found the key.
+    pub hits: u64,
+    /// Lookups that did not.
+    pub misses: u64,
+}
+
+impl TierRecorder {
+    fn new() -> TierRecorder {
+        TierRecorder {
+            calls: OpRecorder::new(),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// Counts one lookup.
+    #[inline]
+    pub fn count_lookup(&mut self, hit: bool) {
+        if hit {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+    }
+}
+
+/// Everything one worker measured in one phase.
+#[derive(Clone)]
+pub struct Recorder {
+    /// End-to-end latency per operation.
+    pub ops: OpRecorder,
+    /// Per target tier, in stack order.
+    pub tiers: Vec<TierRecorder>,
+}
+
+impl Recorder {
+    /// An empty recorder for a stack of `tiers` tiers.
+    pub fn new(tiers: usize) -> Recorder {
+        Recorder {
+            ops: OpRecorder::new(),
+            tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
+        }
+    }
+
+    /// Adds another worker's measurements.
+    pub fn merge(&mut self, other: &Recorder) {
+        self.ops.merge(&other.ops);
+        for (a, b) in self.tiers.iter_mut().zip(&other.tiers) {
+            a.calls.merge(&b.calls);
+            a.hits += b.hits;
+            a.misses += b.misses;
+        }
+    }
+
+    /// Operations completed successfully, all kinds.
+    pub fn completed(&self) -> u64 {
+        self.ops.latency.iter().map(Histogram::len).sum()
+    }
+
+    /// Failed operations, all kinds.
+    pub fn errors(&self) -> u64 {
+        self.ops.errors.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorders_merge_counts_and_histograms() {
+        let mut a = Recorder::new(1);
+        let mut b = Recorder::new(1);
+        a.ops.record(Op::Get, 100);
+        b.ops.record(Op::Get, 300);
+        b.ops.record(Op::Set, 50_000_000_000); // 50 s: beyond the initial range, grows
+        b.ops.record_error(Op::Delete);
+        b.tiers[0].count_lookup(true);
+        a.merge(&b);
+        assert_eq!(a.ops.latency[Op::Get.index()].len(), 2);
+        assert_eq!(a.completed(), 3);
+        assert_eq!(a.errors(), 1);
+        assert_eq!(a.tiers[0].hits, 1);
+        let max = a.ops.latency[Op::Set.index()].max();
+        assert!((49_900_000_000..50_100_000_000).contains(&max), "{max}");
+    }
+}

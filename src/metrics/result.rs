@@ -1,0 +1,270 @@
+//! The result document (stage three of three): what a run measured, as JSON.
+//!
+//! It is the one format tierbench writes: reports are templates over it, `--baseline` reads it,
+//! and its JSON Schema (`schemas/results.schema.json`) is generated from these types. Latencies
+//! are nanoseconds; every histogram is kept whole (HdrHistogram V2 + DEFLATE, base64) so a run
+//! can be re-analysed or merged later without re-running it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of this document's layout; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "tierbench results")]
+pub struct ResultDocument {
+    /// Layout version of this document (1).
+    pub schema_version: u32,
+    /// Version of tierbench that wrote it.
+    pub tierbench_version: String,
+    /// The scenario that ran.
+    pub scenario: ScenarioInfo,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// Wall time of the whole run, in seconds (setup and cleanup included).
+    pub duration_s: f64,
+    /// The machine it ran on.
+    pub host: HostInfo,
+    /// tierbench's own process.
+    pub process: ProcessInfo,
+    /// How latency was measured, in a sentence (reports print it).
+    pub latency_method: String,
+    /// Per workload, in run order.
+    pub workloads: Vec<WorkloadResult>,
+    /// Threshold counts over all workloads.
+    pub summary: Summary,
+}
+
+/// The scenario, identified.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioInfo {
+    /// Its name.
+    pub name: String,
+    /// Its description (null when it has none).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The file, as given on the command line.
+    pub path: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// The seed used.
+    pub seed: u64,
+    /// The effective scenario (variables expanded), as JSON.
+    pub effective: serde_json::Value,
+}
+
+/// The host, from sysinfo.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HostInfo {
+    /// Operating system name and version.
+    pub os: String,
+    /// Kernel version.
+    pub kernel: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Logical cores.
+    pub cores: usize,
+    /// Total memory in bytes.
+    pub memory_bytes: u64,
+}
+
+/// tierbench's own process.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessInfo {
+    /// Highest resident set size sampled during the run (sampled after each phase), bytes.
+    pub peak_rss_bytes: u64,
+    /// CPU time (user + system) used by the process, seconds.
+    pub cpu_time_s: f64,
+}
+
+/// Threshold totals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// True when every threshold held.
+    pub passed: bool,
+    /// Thresholds checked.
+    pub thresholds: usize,
+    /// Thresholds that failed.
+    pub failed: usize,
+}
+
+/// One workload's measurements.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct WorkloadResult {
+    /// Workload name.
+    pub name: String,
+    /// Target tiers, in stack order.
+    pub target: Vec<String>,
+    /// How the load was generated: `closed_loop`.
+    pub mode: String,
+    /// Workers.
+    pub concurrency: usize,
+    /// Measured wall time, seconds.
+    pub duration_s: f64,
+    /// Operations completed (errors excluded).
+    pub ops: u64,
+    /// Completed operations per second of measured time.
+    pub throughput: f64,
+    /// Failed operations.
+    pub errors: u64,
+    /// errors / (ops + errors).
+    pub error_rate: f64,
+    /// Per operation kind (`get`, `set`, `delete`) and `all` combined.
+    pub operations: BTreeMap<String, OpResult>,
+    /// Per target tier.
+    pub tiers: Vec<TierResult>,
+    /// Each threshold and its verdict.
+    pub thresholds: Vec<ThresholdResult>,
+    /// True when every threshold of this workload held.
+    pub passed: bool,
+}
+
+/// One operation kind's counts and latency.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OpResult {
+    /// Completed operations.
+    pub count: u64,
+    /// Failed operations.
+    pub errors: u64,
+    /// Latency of the completed ones.
+    pub latency: LatencyStats,
+}
+
+/// Latency statistics in nanoseconds, with the histogram they came from.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyStats {
+    /// Fastest.
+    pub min_ns: u64,
+    /// Arithmetic mean.
+    pub mean_ns: f64,
+    /// Standard deviation.
+    pub stddev_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 95th percentile.
+    pub p95_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Slowest.
+    pub max_ns: u64,
+    /// The HDR histogram (nanoseconds, 3 significant digits), V2 + DEFLATE encoding, base64.
+    pub histogram: String,
+}
+
+impl LatencyStats {
+    /// Summarizes a histogram (all zeros when it is empty).
+    pub fn from_histogram(h: &Histogram<u64>) -> LatencyStats {
+        let empty = h.is_empty();
+        let q = |p: f64| if empty { 0 } else { h.value_at_quantile(p) };
+        LatencyStats {
+            min_ns: if empty { 0 } else { h.min() },
+            mean_ns: if empty { 0.0 } else { h.mean() },
+            stddev_ns: if empty { 0.0 } else { h.stdev() },
+            p50_ns: q(0.50),
+            p90_ns: q(0.90),
+            p95_ns: q(0.95),
+            p99_ns: q(0.99),
+            p999_ns: q(0.999),
+            max_ns: if empty { 0 } else { h.max() },
+            histogram: encode_histogram(h),
+        }
+    }
+
+    /// Decodes the stored histogram.
+    pub fn histogram(&self) -> Result<Histogram<u64>, String> {
+        decode_histogram(&self.histogram)
+    }
+}
+
+/// Encodes a histogram as base64 of its V2 + DEFLATE serialization.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+/// Decodes what `encode_histogram` wrote.
+pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("histogram is not base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("histogram does not decode: {e:?}"))
+}
+
+/// What one tier saw during a workload.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TierResult {
+    /// Tier name.
+    pub name: String,
+    /// Tier kind (`memory`).
+    pub kind: String,
+    /// Lookups that found the key.
+    pub hits: u64,
+    /// Lookups that did not.
+    pub misses: u64,
+    /// hits / (hits + misses); null when there were no lookups.
+    pub hit_rate: Option<f64>,
+    /// Entries held at the end of the workload, when the tier can tell.
+    pub entries: Option<u64>,
+    /// Time spent in this tier's calls, per operation kind.
+    pub operations: BTreeMap<String, OpResult>,
+}
+
+/// One threshold and its verdict.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ThresholdResult {
+    /// The threshold as written.
+    pub text: String,
+    /// The metric's canonical name.
+    pub metric: String,
+    /// The value observed (canonical unit: ns, fraction, ops/s, count); null if not measured.
+    pub observed: Option<f64>,
+    /// The limit in the same unit.
+    pub limit: f64,
+    /// The unit of `observed` and `limit`: `ns`, `ratio`, `ops/s`, `count`.
+    pub unit: String,
+    /// True when it held.
+    pub passed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::recorder::new_histogram;
+
+    #[test]
+    fn histograms_round_trip_through_base64() {
+        let mut h = new_histogram();
+        for v in [120, 340, 5_000, 2_000_000] {
+            h.record(v).unwrap();
+        }
+        let stats = LatencyStats::from_histogram(&h);
+        let back = stats.histogram().unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(back.max(), h.max());
+        assert_eq!(stats.min_ns, 120);
+    }
+
+    #[test]
+    fn empty_histograms_summarize_to_zero() {
+        let stats = LatencyStats::from_histogram(&new_histogram());
+        assert_eq!(stats.max_ns, 0);
+        assert_eq!(stats.mean_ns, 0.0);
+        assert!(stats.histogram().unwrap().is_empty());
+    }
+}

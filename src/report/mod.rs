@@ -1,0 +1,166 @@
+//! Reports: minijinja templates over the result document.
+//!
+//! The built-in `text` and `markdown` templates live in `templates/` and are embedded in the
+//! binary; a `--templates DIR` replaces any of them by file name, and `--template FILE` renders
+//! a user's own. Templates see the result document exactly as `--report json` writes it, plus
+//! formatting filters, so a report never computes a number the document does not hold.
+
+pub mod filters;
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior};
+use thiserror::Error;
+
+use crate::metrics::result::ResultDocument;
+
+/// Built-in templates: (name, format, source).
+const BUILTIN: [(&str, &str, &str); 2] = [
+    (
+        "text.txt.j2",
+        "text",
+        include_str!("../../templates/text.txt.j2"),
+    ),
+    (
+        "markdown.md.j2",
+        "markdown",
+        include_str!("../../templates/markdown.md.j2"),
+    ),
+];
+
+/// Report formats `--report` accepts.
+pub const FORMATS: [&str; 3] = ["text", "markdown", "json"];
+
+/// A report that could not be produced.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// A template failed to parse or render.
+    #[error("template `{template}`{}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Template {
+        /// Template name.
+        template: String,
+        /// Line in the template, when known.
+        line: Option<usize>,
+        /// What went wrong.
+        message: String,
+    },
+    /// A format name `--report` does not know.
+    #[error("unknown report format `{0}` (choose from: text, markdown, json)")]
+    UnknownFormat(String),
+    /// Reading a template or writing a report failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> ReportError {
+    let mut message = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        message.push_str(": ");
+        message.push_str(detail);
+    }
+    ReportError::Template {
+        template: e.name().unwrap_or(name).to_string(),
+        line: e.line(),
+        message,
+    }
+}
+
+/// The template environment: built-ins, overridden by files in `templates_dir`.
+pub struct Reporter {
+    env: Environment<'static>,
+}
+
+impl Reporter {
+    /// Builds the environment; templates in `templates_dir` replace built-ins of the same file name
+    /// and add new ones.
+    pub fn new(templates_dir: Option<&Path>) -> Result<Reporter, ReportError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        filters::register(&mut env);
+        for (name, _, source) in BUILTIN {
+            env.add_template(name, source)
+                .map_err(|e| template_error(name, &e))?;
+        }
+        if let Some(dir) = templates_dir {
+            let entries = std::fs::read_dir(dir).map_err(|source| ReportError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_file() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let source = read(&path)?;
+                    env.add_template_owned(name.clone(), source)
+                        .map_err(|e| template_error(&name, &e))?;
+                }
+            }
+        }
+        Ok(Reporter { env })
+    }
+
+    /// Renders a built-in format (`text`, `markdown`, `json`).
+    pub fn render_format(&self, format: &str, doc: &ResultDocument) -> Result<String, ReportError> {
+        if format == "json" {
+            return serde_json::to_string_pretty(doc)
+                .map(|s| s + "\n")
+                .map_err(|e| ReportError::Template {
+                    template: "json".into(),
+                    line: None,
+                    message: e.to_string(),
+                });
+        }
+        let name = BUILTIN
+            .iter()
+            .find(|(_, f, _)| *f == format)
+            .map(|(n, _, _)| *n)
+            .ok_or_else(|| ReportError::UnknownFormat(format.to_string()))?;
+        self.render_named(name, doc)
+    }
+
+    /// Renders a template already in the environment.
+    pub fn render_named(&self, name: &str, doc: &ResultDocument) -> Result<String, ReportError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(name, &e))?;
+        template
+            .render(minijinja::Value::from(minijinja::value::Serde(doc)))
+            .map_err(|e| template_error(name, &e))
+    }
+
+    /// Renders a user's template file.
+    pub fn render_file(
+        &mut self,
+        path: &Path,
+        doc: &ResultDocument,
+    ) -> Result<String, ReportError> {
+        let name = path.display().to_string();
+        let source = read(path)?;
+        self.env
+            .add_template_owned(name.clone(), source)
+            .map_err(|e| template_error(&name, &e))?;
+        self.render_named(&name, doc)
+    }
+}
+
+fn read(path: &Path) -> Result<String, ReportError> {
+    std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,164 @@
+//! Problems found in a scenario, each with its place, and their rendering.
+//!
+//! Validation collects every problem before reporting (so a user fixes a file in one pass). A
+//! problem knows the JSON pointer of the offending node; the file's `Locations` turn that into
+//! `line:column`, and the rendering shows the source line with a caret, the way compilers do.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::locate::{Location, Locations};
+
+/// One thing wrong with a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// JSON pointer of the node the problem is about (`/workloads/1/mix/get`); empty for the root.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+    /// What was expected there, if that can be said.
+    pub expected: Option<String>,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    /// A problem at `pointer` with a message.
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            pointer: pointer.into(),
+            message: message.into(),
+            expected: None,
+            hint: None,
+        }
+    }
+
+    /// Adds what was expected.
+    pub fn expected(mut self, expected: impl Into<String>) -> Problem {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Problem {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Turns a JSON pointer into the dotted path users read: `/workloads/1/mix/get` → `workloads[1].mix.get`.
+pub fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&segment);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    if out.is_empty() {
+        "(document)".to_string()
+    } else {
+        out
+    }
+}
+
+/// Appends an escaped segment to a JSON pointer.
+pub fn push_pointer(pointer: &str, segment: &str) -> String {
+    format!(
+        "{pointer}/{}",
+        segment.replace('~', "~0").replace('/', "~1")
+    )
+}
+
+/// Problems of one file, ready to print.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The file's text (for the source line under each problem); empty when it could not be read.
+    pub source: String,
+    /// Where each pointer is in the text.
+    pub locations: Locations,
+    /// The problems, in the order found.
+    pub problems: Vec<Problem>,
+}
+
+impl Diagnostics {
+    /// The location of a problem, or of its nearest located ancestor.
+    pub fn location_of(&self, problem: &Problem) -> Option<Location> {
+        self.locations.nearest(&problem.pointer)
+    }
+
+    /// The path of the file as given.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let place = match self.location_of(problem) {
+                Some(loc) => format!("{}:{}:{}", self.file.display(), loc.line, loc.column),
+                None => self.file.display().to_string(),
+            };
+            writeln!(
+                f,
+                "error: {place}: {}: {}",
+                display_path(&problem.pointer),
+                problem.message
+            )?;
+            if let Some(loc) = self.location_of(problem)
+                && let Some(line) = self.source.lines().nth(loc.line.saturating_sub(1))
+            {
+                let gutter = loc.line.to_string();
+                writeln!(f, "{:w$} |", "", w = gutter.len())?;
+                writeln!(f, "{gutter} | {line}")?;
+                writeln!(
+                    f,
+                    "{:w$} | {:c$}^",
+                    "",
+                    "",
+                    w = gutter.len(),
+                    c = loc.column.saturating_sub(1)
+                )?;
+            }
+            if let Some(expected) = &problem.expected {
+                writeln!(f, "  expected: {expected}")?;
+            }
+            if let Some(hint) = &problem.hint {
+                writeln!(f, "  hint: {hint}")?;
+            }
+        }
+        write!(
+            f,
+            "{}: {} problem{} found",
+            self.file.display(),
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_read_as_dotted_paths() {
+        assert_eq!(display_path("/workloads/1/mix/get"), "workloads[1].mix.get");
+        assert_eq!(display_path(""), "(document)");
+        assert_eq!(display_path("/a~1b/0"), "a/b[0]");
+        assert_eq!(push_pointer("/tiers", "a/b"), "/tiers/a~1b");
+    }
+}

@@ -1,0 +1,247 @@
+//! Where each node of a scenario is in its source text: JSON pointer → `line:column`.
+//!
+//! The schema validator and the semantic checks speak JSON pointers (`/workloads/1/mix/get`);
+//! people want `file:line:col`. The YAML side walks yaml-rust2's parser events (which carry
+//! positions); the TOML side walks the `toml` crate's spanned tables. A mapping entry is located
+//! at its key (so "unknown field `foo`" points at `foo`), a sequence item at the item.
+
+use std::collections::HashMap;
+
+use toml::de::{DeTable, DeValue};
+use yaml_rust2::parser::{Event, Parser};
+
+use super::diagnostic::push_pointer;
+
+/// A position in a source text, both 1-based; columns count characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+/// Positions of the nodes of one document, by JSON pointer.
+#[derive(Debug, Default, Clone)]
+pub struct Locations {
+    map: HashMap<String, Location>,
+}
+
+impl Locations {
+    /// Locates every node of a YAML text (its first document). Best effort: never panics; what
+    /// could be located before a syntax error is kept.
+    pub fn from_yaml(text: &str) -> Locations {
+        let mut walker = YamlWalker {
+            parser: Parser::new_from_str(text),
+            text,
+            out: Locations::default(),
+        };
+        walker.document();
+        walker.out
+    }
+
+    /// Locates every node of a TOML text. Empty if the text does not parse.
+    pub fn from_toml(text: &str) -> Locations {
+        let mut out = Locations::default();
+        if let Ok(root) = DeTable::parse(text) {
+            out.insert("", Location { line: 1, column: 1 });
+            toml_table(text, root.get_ref(), "", &mut out);
+        }
+        out
+    }
+
+    /// Records a location (the first one recorded for a pointer wins).
+    pub fn insert(&mut self, pointer: &str, location: Location) {
+        self.map.entry(pointer.to_string()).or_insert(location);
+    }
+
+    /// The location of exactly this pointer.
+    pub fn get(&self, pointer: &str) -> Option<Location> {
+        self.map.get(pointer).copied()
+    }
+
+    /// The location of the pointer or of its nearest located ancestor.
+    pub fn nearest(&self, pointer: &str) -> Option<Location> {
+        let mut p = pointer;
+        loop {
+            if let Some(l) = self.get(p) {
+                return Some(l);
+            }
+            let cut = p.rfind('/')?;
+            p = &p[..cut];
+        }
+    }
+}
+
+/// A byte offset → 1-based line and character column.
+fn location_at(text: &str, offset: usize) -> Location {
+    super::format::offset_to_location(text, offset)
+}
+
+struct YamlWalker<'a> {
+    parser: Parser<std::str::Chars<'a>>,
+    text: &'a str,
+    out: Locations,
+}
+
+impl YamlWalker<'_> {
+    /// The next event and its location, or `None` at the end or on an error.
+    fn next(&mut self) -> Option<(Event, Location)> {
+        let (event, mark) = self.parser.next_token().ok()?;
+        Some((
+            event,
+            location_at(self.text, byte_index(self.text, mark.index())),
+        ))
+    }
+
+    fn document(&mut self) {
+        while let Some((event, location)) = self.next() {
+            match event {
+                Event::StreamStart | Event::DocumentStart | Event::Nothing => {}
+                Event::StreamEnd | Event::DocumentEnd => return,
+                other => {
+                    self.out.insert("", location);
+                    self.node(other, "");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Walks the node that started with `event`, whose own location is already recorded.
+    fn node(&mut self, event: Event, pointer: &str) {
+        match event {
+            Event::MappingStart(..) => loop {
+                let Some((key, location)) = self.next() else {
+                    return;
+                };
+                // A block mapping's start mark can lie past its first key: a node starts no later
+                // than its first key.
+                if let Some(own) = self.out.map.get_mut(pointer)
+                    && (location.line, location.column) < (own.line, own.column)
+                {
+                    *own = location;
+                }
+                let name = match key {
+                    Event::MappingEnd => return,
+                    Event::Scalar(s, ..) => s,
+                    // A complex key: walk and skip it, then its value.
+                    other => {
+                        self.node(other, "\u{0}complex");
+                        String::from("\u{0}complex")
+                    }
+                };
+                let child = push_pointer(pointer, &name);
+                self.out.insert(&child, location);
+                let Some((value, _)) = self.next() else {
+                    return;
+                };
+                self.node(value, &child);
+            },
+            Event::SequenceStart(..) => {
+                let mut index = 0usize;
+                loop {
+                    let Some((item, location)) = self.next() else {
+                        return;
+                    };
+                    if matches!(item, Event::SequenceEnd) {
+                        return;
+                    }
+                    let child = format!("{pointer}/{index}");
+                    self.out.insert(&child, location);
+                    self.node(item, &child);
+                    index += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// yaml-rust2 reports character indices; turn one into a byte offset.
+fn byte_index(text: &str, char_index: usize) -> usize {
+    text.char_indices()
+        .nth(char_index)
+        .map_or(text.len(), |(i, _)| i)
+}
+
+fn toml_table(text: &str, table: &DeTable<'_>, pointer: &str, out: &mut Locations) {
+    for (key, value) in table {
+        let child = push_pointer(pointer, key.get_ref());
+        out.insert(&child, location_at(text, key.span().start));
+        toml_value(text, value.get_ref(), &child, out);
+    }
+}
+
+fn toml_value(text: &str, value: &DeValue<'_>, pointer: &str, out: &mut Locations) {
+    match value {
+        DeValue::Table(t) => toml_table(text, t, pointer, out),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let child = format!("{pointer}/{i}");
+                out.insert(&child, location_at(text, item.span().start));
+                toml_value(text, item.get_ref(), &child, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: usize, column: usize) -> Option<Location> {
+        Some(Location { line, column })
+    }
+
+    #[test]
+    fn yaml_block_and_flow_nodes_are_located() {
+        let text = "name: x\ntiers:\n  - name: l1\n    kind: memory\ndata:\n  keys: { count: 10, prefix: \"é:\" }\n  list: [1, 2]\n";
+        let l = Locations::from_yaml(text);
+        assert_eq!(l.get("/name"), at(1, 1));
+        assert_eq!(l.get("/tiers/0"), at(3, 5));
+        assert_eq!(l.get("/tiers/0/kind"), at(4, 5));
+        assert_eq!(l.get("/data/keys/count"), at(6, 11));
+        assert_eq!(l.get("/data/keys/prefix"), at(6, 22));
+        assert_eq!(l.get("/data/list/1"), at(7, 13));
+        assert_eq!(l.nearest("/data/keys/count/deeper"), at(6, 11));
+        assert_eq!(l.nearest("/nothing/here"), l.get(""));
+    }
+
+    #[test]
+    fn yaml_columns_count_characters_and_keys_escape() {
+        let text = "é: 1\n\"a/b\": { ü: 2 }\n";
+        let l = Locations::from_yaml(text);
+        assert_eq!(l.get("/a~1b/ü"), at(2, 10));
+    }
+
+    #[test]
+    fn toml_tables_arrays_and_dotted_keys_are_located() {
+        let text = "name = \"x\"\n\n[[tiers]]\nname = \"l1\"\n\n[[tiers]]\nname = \"l2\"\n\n[data.keys]\ncount = 5\n\n[defaults]\nmix = { get = 1 }\na.b = 2\n";
+        let l = Locations::from_toml(text);
+        assert_eq!(l.get("/name"), at(1, 1));
+        assert_eq!(l.get("/tiers/1/name"), at(7, 1));
+        assert_eq!(l.get("/data/keys/count"), at(10, 1));
+        assert_eq!(l.get("/defaults/mix/get"), at(13, 9));
+        assert_eq!(l.get("/defaults/a/b"), at(14, 3));
+    }
+
+    #[test]
+    fn garbage_does_not_panic() {
+        for text in [
+            "",
+            ":",
+            "{[}",
+            "a: [1, 2\n",
+            "[[x]\n",
+            "a = ",
+            "- - - -",
+            "&a [*a, *a]",
+            "? [a]\n: 1\n",
+        ] {
+            let _ = Locations::from_yaml(text);
+            let _ = Locations::from_toml(text);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Scenario files: parse (YAML/TOML), validate against the generated schema, check, plan.
+//!
+//! `load` is the whole first stage of the pipeline: a path in, a runnable `plan::Scenario` or
+//! every problem with its place out.
+
+pub mod diagnostic;
+pub mod format;
+pub mod locate;
+pub mod model;
+pub mod plan;
+pub mod schema;
+pub mod units;
+pub mod validate;
+
+use std::path::Path;
+
+use diagnostic::{Diagnostics, Problem};
+use plan::Scenario;
+
+/// Reads, validates and plans the scenario at `path`, expanding `${VAR}` from the process environment.
+pub fn load(path: &Path) -> Result<Scenario, Box<Diagnostics>> {
+    load_with_env(path, &|name| std::env::var(name).ok())
+}
+
+/// Like `load`, with variables looked up in `env`.
+pub fn load_with_env(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, Box<Diagnostics>> {
+    let document = format::read_document(path, env).map_err(Box::new)?;
+    let bytes = document.diagnostics.source.clone().into_bytes();
+    validate::validate(document, &bytes).map_err(|mut d| {
+        if d.problems.is_empty() {
+            d.problems.push(Problem::new("", "the scenario is invalid"));
+        }
+        Box::new(d)
+    })
+}

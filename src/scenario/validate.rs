@@ -1,0 +1,393 @@
+//! From a parsed document to a runnable `Scenario`: schema, strict model, then semantic checks.
+//!
+//! Every check appends to one list of problems instead of returning at the first, so a user sees
+//! everything wrong with a file at once. Only when the list is empty is a plan built.
+
+use std::collections::HashSet;
+
+use sha2::{Digest, Sha256};
+
+use super::diagnostic::{Diagnostics, Problem};
+use super::format::Document;
+use super::model::{
+    DataFile, DistributionName, MemoryEngine, ScenarioFile, ShapeName, SizeFile, TierFile,
+    WorkloadFile,
+};
+use super::plan::{
+    KeySpace, Scenario, Source, Stop, TierConfig, TierKindConfig, ValueConfig, Workload,
+};
+use super::schema;
+use super::units::parse_bytes;
+use crate::thresholds::{self, ThresholdContext};
+use crate::workload::keys::KeyDistribution;
+use crate::workload::ops::{Op, OpMix};
+use crate::workload::values::{SizeSpec, ValueShape};
+
+/// Default key prefix: every key tierbench writes starts with it.
+pub const DEFAULT_PREFIX: &str = "tierbench:";
+
+/// Validates a document and builds the plan; `bytes` are the file's bytes (for its SHA-256).
+pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
+    let Document {
+        value,
+        mut diagnostics,
+    } = document;
+    for problem in schema::check(&value) {
+        if !diagnostics.problems.contains(&problem) {
+            diagnostics.problems.push(problem);
+        }
+    }
+    if !diagnostics.problems.is_empty() {
+        return Err(diagnostics);
+    }
+    let file: ScenarioFile = match serde_path_to_error::deserialize(value.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let pointer = path_to_pointer(&e.path().to_string());
+            diagnostics.problems.push(
+                Problem::new(pointer, e.inner().to_string())
+                    .hint("see `tierbench schema` for the field's form"),
+            );
+            return Err(diagnostics);
+        }
+    };
+    let mut problems = Vec::new();
+    let tiers = check_tiers(&file.tiers, &mut problems);
+    let (keys, values) = check_data(&file.data, &mut problems);
+    let workloads = check_workloads(&file, &mut problems);
+    if !problems.is_empty() {
+        let mut unique: Vec<Problem> = Vec::new();
+        for p in problems {
+            if !unique.contains(&p) {
+                unique.push(p);
+            }
+        }
+        diagnostics.problems = unique;
+        return Err(diagnostics);
+    }
+    let (Some(keys), Some(values)) = (keys, values) else {
+        return Err(diagnostics);
+    };
+    Ok(Scenario {
+        name: file.name,
+        description: file.description,
+        seed: file.seed.unwrap_or(0),
+        source: Source {
+            path: diagnostics.file.clone(),
+            sha256: hex(&Sha256::digest(bytes)),
+        },
+        effective: value,
+        tiers,
+        keys,
+        values,
+        workloads,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `workloads[1].mix.get` (serde_path_to_error's form) → `/workloads/1/mix/get`.
+fn path_to_pointer(path: &str) -> String {
+    if path == "." {
+        return String::new();
+    }
+    let mut out = String::new();
+    for segment in path.split('.') {
+        let (name, rest) = segment.split_once('[').unwrap_or((segment, ""));
+        if !name.is_empty() {
+            out = super::diagnostic::push_pointer(&out, name);
+        }
+        for index in rest.split('[') {
+            let index = index.trim_end_matches(']');
+            if !index.is_empty() {
+                out.push('/');
+                out.push_str(index);
+            }
+        }
+    }
+    out
+}
+
+fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, tier) in tiers.iter().enumerate() {
+        let name = tier.name();
+        if !seen.insert(name) {
+            problems.push(
+                Problem::new(
+                    format!("/tiers/{i}/name"),
+                    format!("tier name `{name}` is used twice"),
+                )
+                .hint("give every tier a unique name (l1, l2, l3)"),
+            );
+        }
+        if name == "stack" || name == "served_by" {
+            problems.push(
+                Problem::new(
+                    format!("/tiers/{i}/name"),
+                    format!("`{name}` is a reserved word"),
+                )
+                .hint("choose another tier name, such as l1"),
+            );
+        }
+        match tier {
+            TierFile::Memory(m) => {
+                if m.ttl.is_some() && m.engine != MemoryEngine::Moka {
+                    problems.push(
+                        Problem::new(
+                            format!("/tiers/{i}/ttl"),
+                            "only the moka engine supports a ttl",
+                        )
+                        .hint("remove `ttl` or use `engine: moka`"),
+                    );
+                }
+                out.push(TierConfig {
+                    name: name.to_string(),
+                    kind: TierKindConfig::Memory {
+                        engine: m.engine,
+                        max_entries: m.max_entries,
+                        ttl: m.ttl.map(|t| t.0),
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+fn check_data(
+    data: &DataFile,
+    problems: &mut Vec<Problem>,
+) -> (Option<KeySpace>, Option<ValueConfig>) {
+    let keys = &data.keys;
+    if keys.zipf_exponent.is_some() && keys.distribution != DistributionName::Zipf {
+        problems.push(
+            Problem::new(
+                "/data/keys/zipf_exponent",
+                "`zipf_exponent` only applies to `distribution: zipf`",
+            )
+            .hint("remove it, or set `distribution: zipf`"),
+        );
+    }
+    let distribution = match keys.distribution {
+        DistributionName::Uniform => KeyDistribution::Uniform,
+        DistributionName::Sequential => KeyDistribution::Sequential,
+        DistributionName::Zipf => KeyDistribution::Zipf {
+            exponent: keys.zipf_exponent.unwrap_or(0.99),
+        },
+    };
+    let mut key_space = None;
+    match distribution.validate(keys.count) {
+        Ok(()) => {
+            key_space = Some(KeySpace {
+                count: keys.count,
+                prefix: keys
+                    .prefix
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+                distribution,
+            });
+        }
+        Err(message) => problems.push(
+            Problem::new("/data/keys", message)
+                .hint("see the `keys` section of `tierbench schema`"),
+        ),
+    }
+    let shape = match data.values.shape {
+        ShapeName::Text => ValueShape::Text,
+        ShapeName::Json => ValueShape::Json {
+            fields: 4,
+            depth: 1,
+        },
+        ShapeName::Binary => ValueShape::Binary,
+    };
+    let size = match parse_size(&data.values.size) {
+        Ok(size) => size,
+        Err(message) => {
+            problems.push(
+                Problem::new("/data/values/size", message)
+                    .expected("a size (256, 1KiB) or an inclusive range MIN..MAX (200..400)"),
+            );
+            return (key_space, None);
+        }
+    };
+    (
+        key_space,
+        Some(ValueConfig {
+            shape,
+            size,
+            compressibility: 0.0,
+        }),
+    )
+}
+
+fn parse_size(size: &SizeFile) -> Result<SizeSpec, String> {
+    let spec = match size {
+        SizeFile::Fixed(b) => SizeSpec::Fixed(usize::try_from(b.0).map_err(|e| e.to_string())?),
+        SizeFile::Range(text) => {
+            let (lo, hi) = text
+                .split_once("..")
+                .ok_or_else(|| format!("`{text}` is not a range"))?;
+            let (min, max) = (parse_bytes(lo)?, parse_bytes(hi)?);
+            if min > max {
+                return Err(format!("range `{text}` is empty: {min} > {max}"));
+            }
+            SizeSpec::Range {
+                min: min as usize,
+                max: max as usize,
+            }
+        }
+    };
+    spec.validate()?;
+    Ok(spec)
+}
+
+fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Workload> {
+    let mut seen = HashSet::new();
+    let tier_names: Vec<&str> = file.tiers.iter().map(TierFile::name).collect();
+    let mut out = Vec::new();
+    for (i, w) in file.workloads.iter().enumerate() {
+        let base = format!("/workloads/{i}");
+        if !seen.insert(w.name.as_str()) {
+            problems.push(
+                Problem::new(
+                    format!("{base}/name"),
+                    format!("workload name `{}` is used twice", w.name),
+                )
+                .hint("give every workload a unique name"),
+            );
+        }
+        let target = match tier_names.iter().position(|&t| t == w.target.0) {
+            Some(t) => vec![t],
+            None => {
+                problems.push(
+                    Problem::new(
+                        format!("{base}/target"),
+                        format!("unknown tier `{}`", w.target.0),
+                    )
+                    .expected("the name of a tier declared under `tiers`")
+                    .hint(format!("declared tiers: {}", tier_names.join(", "))),
+                );
+                Vec::new()
+            }
+        };
+        let stop = resolve_stop(file, w, &base, problems);
+        let mix = OpMix::new([w.mix.get, w.mix.set, w.mix.delete]);
+        if mix.is_none() {
+            problems.push(
+                Problem::new(format!("{base}/mix"), "every weight is zero")
+                    .hint("give at least one operation a positive weight, e.g. `mix: { get: 90, set: 10 }`"),
+            );
+        }
+        let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
+        if concurrency == 0 {
+            problems.push(Problem::new(
+                format!("{base}/concurrency"),
+                "concurrency must be at least 1",
+            ));
+        }
+        let names: Vec<String> = target.iter().map(|&t| tier_names[t].to_string()).collect();
+        let ops: Vec<Op> = mix.as_ref().map(|m| m.ops().collect()).unwrap_or_default();
+        let ctx = ThresholdContext {
+            tiers: &names,
+            ops: &ops,
+        };
+        let mut parsed = Vec::new();
+        for (j, text) in w.thresholds.iter().enumerate() {
+            match thresholds::parse(text, &ctx) {
+                Ok(t) => parsed.push(t),
+                Err(e) => problems.push(
+                    Problem::new(
+                        format!("{base}/thresholds/{j}"),
+                        format!("threshold `{text}`: {}", e.message),
+                    )
+                    .hint(e.hint),
+                ),
+            }
+        }
+        if let (Some(stop), Some(mix)) = (stop, mix) {
+            out.push(Workload {
+                name: w.name.clone(),
+                target,
+                preload: w.preload,
+                mix,
+                warmup: w.warmup.or(file.defaults.warmup).unwrap_or(0),
+                stop,
+                concurrency: concurrency.max(1) as usize,
+                thresholds: parsed,
+            });
+        }
+    }
+    if file.workloads.is_empty() {
+        problems.push(Problem::new("/workloads", "no workloads").hint("add at least one workload"));
+    }
+    out
+}
+
+/// A workload's own `ops`/`duration` replace the defaults'; exactly one must result.
+fn resolve_stop(
+    file: &ScenarioFile,
+    w: &WorkloadFile,
+    base: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Stop> {
+    let (ops, duration, place) = if w.ops.is_some() || w.duration.is_some() {
+        (w.ops, w.duration, base.to_string())
+    } else {
+        (
+            file.defaults.ops,
+            file.defaults.duration,
+            "/defaults".to_string(),
+        )
+    };
+    match (ops, duration) {
+        (Some(_), Some(_)) => {
+            problems.push(
+                Problem::new(place, "both `ops` and `duration` are set")
+                    .hint("give one: a number of operations or a duration"),
+            );
+            None
+        }
+        (Some(0), None) => {
+            problems.push(Problem::new(
+                format!("{place}/ops"),
+                "`ops` must be at least 1",
+            ));
+            None
+        }
+        (Some(n), None) => Some(Stop::Ops(n)),
+        (None, Some(d)) if d.0.is_zero() => {
+            problems.push(Problem::new(
+                format!("{place}/duration"),
+                "`duration` must be positive",
+            ));
+            None
+        }
+        (None, Some(d)) => Some(Stop::Duration(d.0)),
+        (None, None) => {
+            problems.push(
+                Problem::new(base, "the workload has neither `ops` nor `duration`")
+                    .hint("set `ops:` or `duration:` on the workload or under `defaults`"),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_paths_become_pointers() {
+        assert_eq!(
+            path_to_pointer("workloads[1].mix.get"),
+            "/workloads/1/mix/get"
+        );
+        assert_eq!(path_to_pointer("tiers[0]"), "/tiers/0");
+        assert_eq!(path_to_pointer("."), "");
+    }
+}

@@ -1,0 +1,383 @@
+//! Thresholds: `METRIC OP VALUE` checks such as `get.p99 < 2ms` or `l1.hit_rate >= 95%`.
+//!
+//! They are parsed at validation time (so a typo fails before a long run, not after it) against
+//! the workload's tiers and operations, and evaluated on the workload's result. Values carry the
+//! unit family of their metric: durations for latency, percentages for rates, `/s` for throughput.
+
+use std::fmt;
+
+use crate::metrics::result::{LatencyStats, ThresholdResult, WorkloadResult};
+use crate::scenario::units::{parse_duration, parse_percent, parse_rate};
+use crate::workload::ops::Op;
+
+/// A latency statistic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    /// Fastest.
+    Min,
+    /// Mean.
+    Mean,
+    /// Standard deviation.
+    Stddev,
+    /// Slowest.
+    Max,
+    /// A percentile, 0..=100.
+    Percentile(f64),
+}
+
+/// Which operations a latency metric covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpSelector {
+    /// One kind.
+    One(Op),
+    /// All kinds together.
+    All,
+}
+
+impl OpSelector {
+    fn name(self) -> &'static str {
+        match self {
+            OpSelector::One(op) => op.name(),
+            OpSelector::All => "all",
+        }
+    }
+}
+
+/// What a threshold measures.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Metric {
+    /// A latency statistic, end to end or (with a tier) of that tier's calls.
+    Latency {
+        /// Tier name, for time spent in one tier.
+        tier: Option<String>,
+        /// Operations covered.
+        op: OpSelector,
+        /// Statistic.
+        stat: Stat,
+    },
+    /// A tier's hit rate.
+    HitRate {
+        /// Tier name.
+        tier: String,
+    },
+    /// Completed operations per second.
+    Throughput,
+    /// Failed operations.
+    Errors,
+    /// Failed / all operations.
+    ErrorRate,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+}
+
+impl Cmp {
+    fn holds(self, observed: f64, limit: f64) -> bool {
+        match self {
+            Cmp::Lt => observed < limit,
+            Cmp::Le => observed <= limit,
+            Cmp::Gt => observed > limit,
+            Cmp::Ge => observed >= limit,
+            Cmp::Eq => (observed - limit).abs() <= f64::EPSILON * limit.abs().max(1.0),
+        }
+    }
+}
+
+/// A parsed threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// As written.
+    pub text: String,
+    /// What it measures.
+    pub metric: Metric,
+    /// How it compares.
+    pub cmp: Cmp,
+    /// The limit in the metric's canonical unit.
+    pub limit: f64,
+}
+
+/// A threshold that does not parse: the message and a hint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdError {
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    pub hint: String,
+}
+
+impl fmt::Display for ThresholdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (hint: {})", self.message, self.hint)
+    }
+}
+
+/// What a threshold may refer to: the workload's tiers and the operations it issues.
+pub struct ThresholdContext<'a> {
+    /// Target tier names.
+    pub tiers: &'a [String],
+    /// Operations the mix issues.
+    pub ops: &'a [Op],
+}
+
+const STATS_HINT: &str = "stats: min, mean, stddev, max, p50, p90, p95, p99, p999, p(N)";
+
+fn err(message: impl Into<String>, hint: impl Into<String>) -> ThresholdError {
+    ThresholdError {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Parses `METRIC OP VALUE`, checking names against `ctx`.
+pub fn parse(text: &str, ctx: &ThresholdContext<'_>) -> Result<Threshold, ThresholdError> {
+    let (lhs, cmp, rhs) = split_comparison(text).ok_or_else(|| {
+        err(
+            format!("`{text}` has no comparison"),
+            "write METRIC OP VALUE with OP one of < <= > >= ==, e.g. `get.p99 < 2ms`",
+        )
+    })?;
+    let metric = parse_metric(lhs.trim(), ctx)?;
+    let limit = parse_limit(&metric, rhs.trim())?;
+    Ok(Threshold {
+        text: text.trim().to_string(),
+        metric,
+        cmp,
+        limit,
+    })
+}
+
+fn split_comparison(text: &str) -> Option<(&str, Cmp, &str)> {
+    for (token, cmp) in [
+        ("<=", Cmp::Le),
+        (">=", Cmp::Ge),
+        ("==", Cmp::Eq),
+        ("<", Cmp::Lt),
+        (">", Cmp::Gt),
+    ] {
+        if let Some(i) = text.find(token) {
+            return Some((&text[..i], cmp, &text[i + token.len()..]));
+        }
+    }
+    None
+}
+
+/// Splits on dots outside parentheses: `l1.get.p(99.9)` → `l1`, `get`, `p(99.9)`.
+fn segments(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '.' if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&text[start..]);
+    out
+}
+
+fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, ThresholdError> {
+    let parts = segments(text);
+    let tier_hint = || format!("tiers of this workload: {}", ctx.tiers.join(", "));
+    let check_tier = |name: &str| -> Result<String, ThresholdError> {
+        if ctx.tiers.iter().any(|t| t == name) {
+            Ok(name.to_string())
+        } else {
+            Err(err(
+                format!("`{name}` is not a tier of this workload"),
+                tier_hint(),
+            ))
+        }
+    };
+    match parts.as_slice() {
+        ["throughput"] => Ok(Metric::Throughput),
+        ["errors"] => Ok(Metric::Errors),
+        ["error_rate"] => Ok(Metric::ErrorRate),
+        [tier, "hit_rate"] => Ok(Metric::HitRate {
+            tier: check_tier(tier)?,
+        }),
+        [op, stat] => Ok(Metric::Latency {
+            tier: None,
+            op: parse_op(op, ctx)?,
+            stat: parse_stat(stat)?,
+        }),
+        [tier, op, stat] => Ok(Metric::Latency {
+            tier: Some(check_tier(tier)?),
+            op: parse_op(op, ctx)?,
+            stat: parse_stat(stat)?,
+        }),
+        _ => Err(err(
+            format!("`{text}` is not a metric"),
+            "metrics: [TIER.]OP.STAT (get.p99), TIER.hit_rate, throughput, errors, error_rate",
+        )),
+    }
+}
+
+fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, ThresholdError> {
+    if name == "all" {
+        return Ok(OpSelector::All);
+    }
+    match Op::from_name(name) {
+        Some(op) if ctx.ops.contains(&op) => Ok(OpSelector::One(op)),
+        Some(op) => Err(err(
+            format!("this workload's mix issues no `{}` operations", op.name()),
+            "give the operation a weight in `mix`, or use `all`",
+        )),
+        None => Err(err(
+            format!("`{name}` is not an operation or tier here"),
+            format!(
+                "operations: get, set, delete, all; tiers of this workload: {}",
+                ctx.tiers.join(", ")
+            ),
+        )),
+    }
+}
+
+fn parse_stat(name: &str) -> Result<Stat, ThresholdError> {
+    let bad = || err(format!("`{name}` is not a statistic"), STATS_HINT);
+    Ok(match name {
+        "min" => Stat::Min,
+        "mean" | "avg" => Stat::Mean,
+        "stddev" => Stat::Stddev,
+        "max" => Stat::Max,
+        "p999" => Stat::Percentile(99.9),
+        _ => {
+            let number = name
+                .strip_prefix("p(")
+                .and_then(|s| s.strip_suffix(')'))
+                .or_else(|| name.strip_prefix('p'))
+                .ok_or_else(bad)?;
+            let p: f64 = number.parse().map_err(|_| bad())?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(err(format!("percentile {p} is outside 0..100"), STATS_HINT));
+            }
+            Stat::Percentile(p)
+        }
+    })
+}
+
+fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
+    let (result, hint) = match metric {
+        Metric::Latency { .. } => (
+            parse_duration(text).map(|d| d.as_nanos() as f64),
+            "latency limits are durations: 500us, 2ms, 1s",
+        ),
+        Metric::HitRate { .. } | Metric::ErrorRate => (
+            parse_percent(text),
+            "rates are percentages (95%) or fractions (0.95)",
+        ),
+        Metric::Throughput => (
+            parse_rate(text),
+            "throughput limits are rates: 10000/s, 20k/s",
+        ),
+        Metric::Errors => (
+            text.parse::<u64>()
+                .map(|n| n as f64)
+                .map_err(|_| format!("`{text}` is not a whole number")),
+            "errors are counted: errors == 0",
+        ),
+    };
+    result.map_err(|m| err(m, hint))
+}
+
+impl Metric {
+    /// Canonical name, as shown in reports.
+    pub fn name(&self) -> String {
+        match self {
+            Metric::Latency { tier, op, stat } => {
+                let stat = match stat {
+                    Stat::Min => "min".to_string(),
+                    Stat::Mean => "mean".to_string(),
+                    Stat::Stddev => "stddev".to_string(),
+                    Stat::Max => "max".to_string(),
+                    Stat::Percentile(p) => format!("p({p})"),
+                };
+                match tier {
+                    Some(t) => format!("{t}.{}.{stat}", op.name()),
+                    None => format!("{}.{stat}", op.name()),
+                }
+            }
+            Metric::HitRate { tier } => format!("{tier}.hit_rate"),
+            Metric::Throughput => "throughput".into(),
+            Metric::Errors => "errors".into(),
+            Metric::ErrorRate => "error_rate".into(),
+        }
+    }
+
+    /// The canonical unit of the metric's values.
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Metric::Latency { .. } => "ns",
+            Metric::HitRate { .. } | Metric::ErrorRate => "ratio",
+            Metric::Throughput => "ops/s",
+            Metric::Errors => "count",
+        }
+    }
+
+    /// The metric's value in a workload's result, `None` when nothing was measured.
+    pub fn observe(&self, w: &WorkloadResult) -> Option<f64> {
+        match self {
+            Metric::Latency { tier, op, stat } => {
+                let ops = match tier {
+                    None => &w.operations,
+                    Some(name) => &w.tiers.iter().find(|t| &t.name == name)?.operations,
+                };
+                let r = ops.get(op.name())?;
+                (r.count > 0).then(|| stat_value(&r.latency, *stat))?
+            }
+            Metric::HitRate { tier } => w.tiers.iter().find(|t| &t.name == tier)?.hit_rate,
+            Metric::Throughput => Some(w.throughput),
+            Metric::Errors => Some(w.errors as f64),
+            Metric::ErrorRate => Some(w.error_rate),
+        }
+    }
+}
+
+fn stat_value(l: &LatencyStats, stat: Stat) -> Option<f64> {
+    Some(match stat {
+        Stat::Min => l.min_ns as f64,
+        Stat::Mean => l.mean_ns,
+        Stat::Stddev => l.stddev_ns,
+        Stat::Max => l.max_ns as f64,
+        Stat::Percentile(50.0) => l.p50_ns as f64,
+        Stat::Percentile(90.0) => l.p90_ns as f64,
+        Stat::Percentile(95.0) => l.p95_ns as f64,
+        Stat::Percentile(99.0) => l.p99_ns as f64,
+        Stat::Percentile(99.9) => l.p999_ns as f64,
+        Stat::Percentile(p) => l.histogram().ok()?.value_at_percentile(p) as f64,
+    })
+}
+
+impl Threshold {
+    /// Checks the threshold against a workload's result. Unmeasured metrics fail.
+    pub fn evaluate(&self, w: &WorkloadResult) -> ThresholdResult {
+        let observed = self.metric.observe(w);
+        ThresholdResult {
+            text: self.text.clone(),
+            metric: self.metric.name(),
+            observed,
+            limit: self.limit,
+            unit: self.metric.unit().to_string(),
+            passed: observed.is_some_and(|v| self.cmp.holds(v, self.limit)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

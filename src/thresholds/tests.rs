@@ -1,0 +1,148 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::metrics::recorder::new_histogram;
+use crate::metrics::result::{LatencyStats, OpResult, TierResult, WorkloadResult};
+
+fn ctx() -> (Vec<String>, Vec<Op>) {
+    (vec!["l1".to_string()], vec![Op::Get, Op::Set])
+}
+
+fn parse_ok(text: &str) -> Threshold {
+    let (tiers, ops) = ctx();
+    parse(
+        text,
+        &ThresholdContext {
+            tiers: &tiers,
+            ops: &ops,
+        },
+    )
+    .unwrap()
+}
+
+fn parse_err(text: &str) -> ThresholdError {
+    let (tiers, ops) = ctx();
+    parse(
+        text,
+        &ThresholdContext {
+            tiers: &tiers,
+            ops: &ops,
+        },
+    )
+    .unwrap_err()
+}
+
+#[test]
+fn thresholds_parse_with_units() {
+    let t = parse_ok("get.p99 < 2ms");
+    assert_eq!(
+        t.metric,
+        Metric::Latency {
+            tier: None,
+            op: OpSelector::One(Op::Get),
+            stat: Stat::Percentile(99.0)
+        }
+    );
+    assert_eq!((t.cmp, t.limit), (Cmp::Lt, 2_000_000.0));
+    assert_eq!(parse_ok("l1.hit_rate >= 40%").limit, 0.4);
+    assert_eq!(parse_ok("throughput > 20k/s").limit, 20_000.0);
+    assert_eq!(parse_ok("errors == 0").cmp, Cmp::Eq);
+    assert_eq!(parse_ok("error_rate <= 0.01").limit, 0.01);
+    assert_eq!(
+        parse_ok("l1.all.p(99.99) <= 500us").metric,
+        Metric::Latency {
+            tier: Some("l1".into()),
+            op: OpSelector::All,
+            stat: Stat::Percentile(99.99)
+        }
+    );
+    assert_eq!(parse_ok("set.p999<1s").limit, 1e9);
+}
+
+#[test]
+fn bad_thresholds_say_what_is_wrong() {
+    assert!(parse_err("get.p99 2ms").message.contains("no comparison"));
+    assert!(
+        parse_err("l9.hit_rate > 5%")
+            .message
+            .contains("`l9` is not a tier")
+    );
+    assert!(
+        parse_err("get.p99 < 2 parsecs")
+            .message
+            .contains("not a duration unit")
+    );
+    assert!(parse_err("get.p99 < 2").message.contains("no unit"));
+    assert!(
+        parse_err("delete.p99 < 2ms")
+            .message
+            .contains("issues no `delete`")
+    );
+    assert!(
+        parse_err("get.median < 2ms")
+            .message
+            .contains("not a statistic")
+    );
+    assert!(parse_err("get.p(101) < 2ms").message.contains("outside"));
+    assert!(parse_err("fetch.p99 < 2ms").hint.contains("operations"));
+    assert!(parse_err("errors == lots").message.contains("whole number"));
+    assert!(parse_err("a.b.c.d < 1ms").message.contains("not a metric"));
+}
+
+fn result() -> WorkloadResult {
+    let mut h = new_histogram();
+    for v in 1..=1000u64 {
+        h.record(v * 1000).unwrap(); // 1us .. 1ms
+    }
+    let op = OpResult {
+        count: h.len(),
+        errors: 0,
+        latency: LatencyStats::from_histogram(&h),
+    };
+    let operations: BTreeMap<String, OpResult> =
+        [("get".to_string(), op.clone()), ("all".to_string(), op)]
+            .into_iter()
+            .collect();
+    WorkloadResult {
+        name: "w".into(),
+        target: vec!["l1".into()],
+        mode: "closed_loop".into(),
+        concurrency: 1,
+        duration_s: 1.0,
+        ops: 1000,
+        throughput: 1000.0,
+        errors: 0,
+        error_rate: 0.0,
+        operations: operations.clone(),
+        tiers: vec![TierResult {
+            name: "l1".into(),
+            kind: "memory".into(),
+            hits: 90,
+            misses: 10,
+            hit_rate: Some(0.9),
+            entries: Some(10),
+            operations,
+        }],
+        thresholds: Vec::new(),
+        passed: true,
+    }
+}
+
+#[test]
+fn thresholds_evaluate_against_results() {
+    let w = result();
+    let check = |text: &str| parse_ok(text).evaluate(&w);
+    assert!(check("get.p99 < 1ms").passed);
+    assert!(!check("get.p50 < 400us").passed);
+    let p = check("get.p(99.9) <= 1.01ms");
+    assert!(p.passed, "{p:?}");
+    assert!((p.observed.unwrap() - 999_000.0).abs() < 2_000.0);
+    assert!(check("l1.hit_rate >= 90%").passed);
+    assert!(!check("l1.hit_rate > 90%").passed);
+    assert!(check("throughput >= 1000/s").passed);
+    assert!(check("errors == 0").passed);
+    assert!(check("l1.get.max <= 1.001ms").passed);
+    let missing = check("set.p99 < 1ms");
+    assert_eq!(missing.observed, None);
+    assert!(!missing.passed, "an unmeasured metric fails");
+}

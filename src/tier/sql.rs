@@ -1,0 +1,413 @@
+//! The SQL tier (an L3): a key/value table in SQLite, PostgreSQL or MariaDB/MySQL through sqlx.
+//!
+//! The pool is set up for measuring: min = max connections (all opened before the run), no
+//! test-before-acquire, no idle or lifetime churn, so a measured operation never pays for a
+//! connect. The time a worker waits for a pooled connection is returned apart from the query
+//! time. tierbench creates its table when absent (and drops it at the end only if it created it),
+//! refuses an existing table whose columns differ, and otherwise deletes only its own keys.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use quanta::Clock;
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use super::{TierError, redact_url};
+
+/// The three dialects, each with its own pool (dispatched by `match`, not `dyn`).
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// Runs the same code against whichever pool the tier has.
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+            Pool::MySql($p) => $body,
+        }
+    };
+}
+
+/// The statements of one dialect for one table.
+/// Each is built once from a validated table name and asserted safe once; cloning one per
+/// operation is a reference-count increment.
+struct Queries {
+    get: SqlStr,
+    set: SqlStr,
+    delete: SqlStr,
+    touch: SqlStr,
+    count: SqlStr,
+    delete_prefix: SqlStr,
+}
+
+/// Marks SQL built from a validated identifier (the table name) and fixed text as safe.
+fn sql(text: String) -> SqlStr {
+    AssertSqlSafe(std::sync::Arc::<str>::from(text)).into_sql_str()
+}
+
+/// How to reach and use the database.
+#[derive(Debug, Clone)]
+pub struct SqlSettings {
+    /// Any sqlx URL: `sqlite:path`, `sqlite::memory:`, `postgres://`, `mysql://`.
+    pub url: String,
+    /// Table name (an identifier).
+    pub table: String,
+    /// Pooled connections (min = max).
+    pub pool: u32,
+    /// Time to live of written rows.
+    pub ttl: Option<Duration>,
+    /// Keep the table and rows at the end.
+    pub keep: bool,
+}
+
+/// A connected SQL tier.
+pub struct SqlTier {
+    pool: Pool,
+    queries: Queries,
+    table: String,
+    created: bool,
+    keep: bool,
+    ttl_ms: Option<i64>,
+    prefix: String,
+    clock: Clock,
+}
+
+fn op_error(e: sqlx::Error) -> TierError {
+    TierError::Operation(e.to_string())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The dialect named by a URL's scheme.
+fn dialect(url: &str) -> Option<&'static str> {
+    let scheme = url.split(':').next()?;
+    match scheme {
+        "sqlite" => Some("sqlite"),
+        "postgres" | "postgresql" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
+        _ => None,
+    }
+}
+
+fn queries(dialect: &str, t: &str) -> Queries {
+    let (p1, p2, p3) = if dialect == "postgres" {
+        ("$1", "$2", "$3")
+    } else {
+        ("?", "?", "?")
+    };
+    let upsert = match dialect {
+        "mysql" => format!(
+            "INSERT INTO {t} (k, v, expires_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v), expires_at = VALUES(expires_at)"
+        ),
+        _ => format!(
+            "INSERT INTO {t} (k, v, expires_at) VALUES ({p1}, {p2}, {p3}) ON CONFLICT (k) DO UPDATE SET v = excluded.v, expires_at = excluded.expires_at"
+        ),
+    };
+    // SQLite has no default LIKE escape character; MySQL's is `\` already (and `\` escapes in its strings).
+    let escape = if dialect == "mysql" {
+        ""
+    } else {
+        " ESCAPE '\\'"
+    };
+    Queries {
+        get: sql(format!(
+            "SELECT v FROM {t} WHERE k = {p1} AND (expires_at IS NULL OR expires_at > {p2})"
+        )),
+        set: sql(upsert),
+        delete: sql(format!("DELETE FROM {t} WHERE k = {p1}")),
+        touch: sql(format!("UPDATE {t} SET expires_at = {p1} WHERE k = {p2}")),
+        count: sql(format!(
+            "SELECT COUNT(*) FROM {t} WHERE k LIKE {p1}{escape}"
+        )),
+        delete_prefix: sql(format!("DELETE FROM {t} WHERE k LIKE {p1}{escape}")),
+    }
+}
+
+fn create_table(dialect: &str, t: &str) -> String {
+    match dialect {
+        "postgres" => {
+            format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)")
+        }
+        "mysql" => format!(
+            "CREATE TABLE {t} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
+        ),
+        _ => format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"),
+    }
+}
+
+fn columns_query(dialect: &str) -> &'static str {
+    match dialect {
+        "postgres" => {
+            "SELECT column_name::TEXT FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
+        }
+        "mysql" => {
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+        _ => "SELECT name FROM pragma_table_info(?)",
+    }
+}
+
+/// A LIKE pattern matching `prefix` literally, then anything (`\` escapes).
+fn like_prefix(prefix: &str) -> String {
+    let mut out = String::new();
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl SqlTier {
+    /// Connects the pool, opens every connection, and prepares the table.
+    pub async fn connect(name: &str, s: &SqlSettings, prefix: &str) -> Result<SqlTier, TierError> {
+        let setup = |message: String| TierError::Setup {
+            tier: name.to_string(),
+            url: redact_url(&s.url),
+            message,
+        };
+        let dialect = dialect(&s.url).ok_or_else(|| {
+            setup("unsupported URL scheme (use sqlite:, postgres:// or mysql://)".into())
+        })?;
+        let in_memory = s.url.contains(":memory:") || s.url.contains("mode=memory");
+        // An in-memory SQLite database lives as long as its one connection: keep exactly one.
+        let size = if in_memory { 1 } else { s.pool.max(1) };
+        let timeout = Duration::from_secs(10);
+        let pool = match dialect {
+            "sqlite" => {
+                let options = SqliteConnectOptions::from_str(&s.url)
+                    .map_err(|e| setup(e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5));
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .min_connections(size)
+                        .max_connections(size)
+                        .test_before_acquire(false)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                        .acquire_timeout(timeout)
+                        .connect_with(options)
+                        .await
+                        .map_err(|e| setup(format!("cannot connect: {e}")))?,
+                )
+            }
+            "postgres" => Pool::Postgres(
+                PgPoolOptions::new()
+                    .min_connections(size)
+                    .max_connections(size)
+                    .test_before_acquire(false)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(timeout)
+                    .connect(&s.url)
+                    .await
+                    .map_err(|e| setup(format!("cannot connect: {e}")))?,
+            ),
+            _ => Pool::MySql(
+                MySqlPoolOptions::new()
+                    .min_connections(size)
+                    .max_connections(size)
+                    .test_before_acquire(false)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(timeout)
+                    .connect(&s.url)
+                    .await
+                    .map_err(|e| setup(format!("cannot connect: {e}")))?,
+            ),
+        };
+        let columns: Vec<String> =
+            with_pool!(&pool, p => sqlx::query_scalar(columns_query(dialect))
+            .bind(&s.table)
+            .fetch_all(p)
+            .await)
+            .map_err(|e| setup(format!("cannot inspect table `{}`: {e}", s.table)))?;
+        let created = if columns.is_empty() {
+            let sql = sql(create_table(dialect, &s.table));
+            with_pool!(&pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
+                .map_err(|e| setup(format!("cannot create table `{}`: {e}", s.table)))?;
+            true
+        } else {
+            let mut found: Vec<String> = columns.iter().map(|c| c.to_ascii_lowercase()).collect();
+            found.sort();
+            if found != ["expires_at", "k", "v"] {
+                return Err(setup(format!(
+                    "table `{}` exists with columns ({}), not tierbench's (k, v, expires_at); \
+                     tierbench will not use it. Choose another `table:`",
+                    s.table,
+                    columns.join(", ")
+                )));
+            }
+            false
+        };
+        Ok(SqlTier {
+            pool,
+            queries: queries(dialect, &s.table),
+            table: s.table.clone(),
+            created,
+            keep: s.keep,
+            ttl_ms: s.ttl.map(|t| t.as_millis() as i64),
+            prefix: prefix.to_string(),
+            clock: Clock::new(),
+        })
+    }
+
+    fn expires_at(&self) -> Option<i64> {
+        self.ttl_ms.map(|ttl| now_ms() + ttl)
+    }
+
+    /// SELECT of an unexpired row; adds the time spent waiting for a connection to `wait_ns`.
+    pub async fn get(&self, key: &str, wait_ns: &mut u64) -> Result<Option<Bytes>, TierError> {
+        let start = self.clock.raw();
+        let now = now_ms();
+        let value: Option<Vec<u8>> = with_pool!(&self.pool, p => {
+            let mut conn = p.acquire().await.map_err(op_error)?;
+            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+            sqlx::query_scalar(self.queries.get.clone()).bind(key).bind(now).fetch_optional(&mut *conn).await
+        })
+        .map_err(op_error)?;
+        Ok(value.map(Bytes::from))
+    }
+
+    /// Upsert.
+    pub async fn set(&self, key: &str, value: &[u8], wait_ns: &mut u64) -> Result<(), TierError> {
+        let start = self.clock.raw();
+        let expires = self.expires_at();
+        with_pool!(&self.pool, p => {
+            let mut conn = p.acquire().await.map_err(op_error)?;
+            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+            sqlx::query(self.queries.set.clone()).bind(key).bind(value).bind(expires).execute(&mut *conn).await.map(drop)
+        })
+        .map_err(op_error)
+    }
+
+    /// DELETE of one key.
+    pub async fn delete(&self, key: &str, wait_ns: &mut u64) -> Result<(), TierError> {
+        let start = self.clock.raw();
+        with_pool!(&self.pool, p => {
+            let mut conn = p.acquire().await.map_err(op_error)?;
+            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+            sqlx::query(self.queries.delete.clone()).bind(key).execute(&mut *conn).await.map(drop)
+        })
+        .map_err(op_error)
+    }
+
+    /// Refreshes a row's expiry; true if the row exists.
+    pub async fn touch(&self, key: &str, wait_ns: &mut u64) -> Result<bool, TierError> {
+        let start = self.clock.raw();
+        let expires = self.expires_at();
+        let rows = with_pool!(&self.pool, p => {
+            let mut conn = p.acquire().await.map_err(op_error)?;
+            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+            sqlx::query(self.queries.touch.clone()).bind(expires).bind(key).execute(&mut *conn).await.map(|r| r.rows_affected())
+        })
+        .map_err(op_error)?;
+        Ok(rows > 0)
+    }
+
+    /// Rows under the prefix.
+    pub async fn entries(&self) -> Result<u64, TierError> {
+        let pattern = like_prefix(&self.prefix);
+        let n: i64 = with_pool!(&self.pool, p => sqlx::query_scalar(self.queries.count.clone()).bind(&pattern).fetch_one(p).await)
+            .map_err(op_error)?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// The table's size on disk (data + indexes), bytes, and how it was obtained.
+    pub async fn table_bytes(&self) -> Result<(u64, &'static str), TierError> {
+        let t = &self.table;
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let n: i64 = sqlx::query_scalar("SELECT pg_total_relation_size($1::regclass)")
+                    .bind(t)
+                    .fetch_one(p)
+                    .await
+                    .map_err(op_error)?;
+                Ok((n.max(0) as u64, "pg_total_relation_size"))
+            }
+            Pool::MySql(p) => {
+                sqlx::query(sql(format!("ANALYZE TABLE {t}")))
+                    .execute(p)
+                    .await
+                    .map_err(op_error)?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT CAST(data_length + index_length AS SIGNED) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+                )
+                .bind(t)
+                .fetch_one(p)
+                .await
+                .map_err(op_error)?;
+                Ok((
+                    n.max(0) as u64,
+                    "information_schema data_length + index_length",
+                ))
+            }
+            Pool::Sqlite(p) => {
+                let pages: i64 = sqlx::query_scalar("SELECT page_count FROM pragma_page_count()")
+                    .fetch_one(p)
+                    .await
+                    .map_err(op_error)?;
+                let size: i64 = sqlx::query_scalar("SELECT page_size FROM pragma_page_size()")
+                    .fetch_one(p)
+                    .await
+                    .map_err(op_error)?;
+                Ok((
+                    (pages * size).max(0) as u64,
+                    "SQLite page_count × page_size",
+                ))
+            }
+        }
+    }
+
+    /// Drops the table if tierbench created it, else deletes only rows under the prefix;
+    /// nothing with `keep`.
+    pub async fn cleanup(&self) -> Result<(), TierError> {
+        if self.keep {
+            return Ok(());
+        }
+        if self.created {
+            let sql = sql(format!("DROP TABLE {}", self.table));
+            with_pool!(&self.pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
+                .map_err(op_error)
+        } else {
+            let pattern = like_prefix(&self.prefix);
+            with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
+                .map_err(op_error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialects_come_from_the_scheme() {
+        assert_eq!(dialect("sqlite::memory:"), Some("sqlite"));
+        assert_eq!(dialect("postgres://u@h/db"), Some("postgres"));
+        assert_eq!(dialect("mysql://root@h/test"), Some("mysql"));
+        assert_eq!(dialect("oracle://x"), None);
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_prefix("tb:"), "tb:%");
+        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
+    }
+}

@@ -1,0 +1,110 @@
+//! Cache operations and the weighted mix that picks one per step.
+//!
+//! A mix is a cumulative weight table sampled with one random number: a few comparisons, no
+//! allocation, so choosing the next operation stays cheap next to the cheapest cache call.
+
+use rand::{Rng, RngExt};
+use serde::Serialize;
+
+/// One cache operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Read a key.
+    Get,
+    /// Write a key.
+    Set,
+    /// Remove a key.
+    Delete,
+}
+
+impl Op {
+    /// How many operations there are (array sizes in recorders).
+    pub const COUNT: usize = 3;
+    /// Every operation, in index order.
+    pub const ALL: [Op; Op::COUNT] = [Op::Get, Op::Set, Op::Delete];
+
+    /// Dense index for per-operation arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name used in scenarios, thresholds and results.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Op::Get => "get",
+            Op::Set => "set",
+            Op::Delete => "delete",
+        }
+    }
+
+    /// The operation named `name`.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+}
+
+/// Relative weights of the operations, sampled per step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpMix {
+    /// Cumulative weights, indexed like `Op::ALL`.
+    cumulative: [u64; Op::COUNT],
+}
+
+impl OpMix {
+    /// A mix from weights indexed like `Op::ALL`. `None` if every weight is zero.
+    pub fn new(weights: [u32; Op::COUNT]) -> Option<OpMix> {
+        let mut cumulative = [0u64; Op::COUNT];
+        let mut total = 0u64;
+        for (slot, w) in cumulative.iter_mut().zip(weights) {
+            total += u64::from(w);
+            *slot = total;
+        }
+        (total > 0).then_some(OpMix { cumulative })
+    }
+
+    /// The weight of one operation.
+    pub fn weight(&self, op: Op) -> u64 {
+        let i = op.index();
+        self.cumulative[i] - if i == 0 { 0 } else { self.cumulative[i - 1] }
+    }
+
+    /// Operations with a non-zero weight.
+    pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
+        Op::ALL.into_iter().filter(|&op| self.weight(op) > 0)
+    }
+
+    /// Picks an operation with probability proportional to its weight.
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Op {
+        let total = self.cumulative[Op::COUNT - 1];
+        let x = rng.random_range(0..total);
+        for (i, &c) in self.cumulative.iter().enumerate() {
+            if x < c {
+                return Op::ALL[i];
+            }
+        }
+        Op::ALL[Op::COUNT - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    #[test]
+    fn mix_follows_weights() {
+        let mix = OpMix::new([90, 10, 0]).unwrap();
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut counts = [0u32; Op::COUNT];
+        for _ in 0..100_000 {
+            counts[mix.sample(&mut rng).index()] += 1;
+        }
+        assert!((89_000..91_000).contains(&counts[0]), "{counts:?}");
+        assert_eq!(counts[2], 0);
+        assert_eq!(mix.ops().collect::<Vec<_>>(), vec![Op::Get, Op::Set]);
+        assert!(OpMix::new([0, 0, 0]).is_none());
+    }
+}

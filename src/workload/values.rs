@@ -1,0 +1,289 @@
+//! Value pools: every value a run writes is generated before measuring.
+//!
+//! The pool is one contiguous buffer plus offsets, so picking a value in the measured path is an
+//! index, and the pool costs one allocation however many values it holds. Shapes: word-like text,
+//! valid JSON documents of a target size, random bytes; `compressibility` replaces that share of
+//! each value with a repeated run, so a compressor removes about that much.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, RngExt, SeedableRng};
+
+/// What values look like.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueShape {
+    /// Word-like ASCII text.
+    Text,
+    /// A JSON object with `fields` fields per object, nested `depth` levels.
+    Json {
+        /// Fields per object.
+        fields: usize,
+        /// Nesting depth (1 = flat).
+        depth: usize,
+    },
+    /// Random bytes.
+    Binary,
+}
+
+/// How large values are.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SizeSpec {
+    /// Always this many bytes.
+    Fixed(usize),
+    /// Uniform in `min..=max`.
+    Range {
+        /// Smallest.
+        min: usize,
+        /// Largest.
+        max: usize,
+    },
+    /// Sizes with relative weights.
+    Weighted(Vec<(usize, u32)>),
+}
+
+impl SizeSpec {
+    /// Checks the spec.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            SizeSpec::Range { min, max } if min > max => {
+                Err(format!("size range {min}..{max} is empty"))
+            }
+            SizeSpec::Weighted(w) if w.is_empty() || w.iter().all(|&(_, x)| x == 0) => {
+                Err("a weighted size list needs at least one positive weight".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The largest size it can produce.
+    pub fn max(&self) -> usize {
+        match self {
+            SizeSpec::Fixed(n) => *n,
+            SizeSpec::Range { max, .. } => *max,
+            SizeSpec::Weighted(w) => w.iter().map(|&(s, _)| s).max().unwrap_or(0),
+        }
+    }
+
+    fn sample(&self, rng: &mut SmallRng) -> usize {
+        match self {
+            SizeSpec::Fixed(n) => *n,
+            SizeSpec::Range { min, max } => rng.random_range(*min..=*max),
+            SizeSpec::Weighted(w) => {
+                let total: u64 = w.iter().map(|&(_, x)| u64::from(x)).sum();
+                let mut pick = rng.random_range(0..total.max(1));
+                for &(size, weight) in w {
+                    if pick < u64::from(weight) {
+                        return size;
+                    }
+                    pick -= u64::from(weight);
+                }
+                w.last().map_or(0, |&(s, _)| s)
+            }
+        }
+    }
+}
+
+/// Pre-generated values.
+pub struct ValuePool {
+    bytes: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+const WORDS: [&str; 24] = [
+    "cache", "tier", "lorem", "ipsum", "dolor", "sit", "amet", "redis", "table", "value", "key",
+    "hit", "miss", "evict", "latency", "stack", "memory", "query", "session", "token", "user",
+    "order", "item", "price",
+];
+
+fn text(rng: &mut SmallRng, size: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    while out.len() - start < size {
+        if out.len() > start {
+            out.push(b' ');
+        }
+        out.extend_from_slice(WORDS[rng.random_range(0..WORDS.len())].as_bytes());
+    }
+    out.truncate(start + size);
+}
+
+fn binary(rng: &mut SmallRng, size: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + size, 0);
+    rng.fill_bytes(&mut out[start..]);
+}
+
+/// A JSON object of about `size` bytes: fields with short text, nested objects, and a final
+/// `pad` string that brings the document to the size.
+fn json(rng: &mut SmallRng, size: usize, fields: usize, depth: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    let mut doc = Vec::new();
+    object(rng, fields.max(1), depth.max(1), &mut doc);
+    // Add the padding field so the whole document is `size` bytes where possible.
+    doc.pop(); // the closing brace
+    let overhead = b",\"pad\":\"\"}".len();
+    let pad = size.saturating_sub(doc.len() + overhead);
+    doc.extend_from_slice(b",\"pad\":\"");
+    text(rng, pad, &mut doc);
+    doc.extend_from_slice(b"\"}");
+    out.extend_from_slice(&doc);
+    debug_assert!(out.len() >= start);
+}
+
+fn object(rng: &mut SmallRng, fields: usize, depth: usize, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for i in 0..fields {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("\"f{i}\":").as_bytes());
+        if depth > 1 && i == fields - 1 {
+            object(rng, fields, depth - 1, out);
+        } else if i % 2 == 0 {
+            out.extend_from_slice(rng.random_range(0..1_000_000u32).to_string().as_bytes());
+        } else {
+            out.push(b'"');
+            text(rng, 8, out);
+            out.push(b'"');
+        }
+    }
+    out.push(b'}');
+}
+
+impl ValuePool {
+    /// Generates `count` values (at least one) from `seed`.
+    pub fn generate(
+        shape: &ValueShape,
+        size: &SizeSpec,
+        compressibility: f64,
+        count: usize,
+        seed: u64,
+    ) -> ValuePool {
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0x76616c7565);
+        let count = count.max(1);
+        let mut bytes = Vec::new();
+        let mut offsets = Vec::with_capacity(count + 1);
+        offsets.push(0);
+        for _ in 0..count {
+            let n = size.sample(&mut rng);
+            let start = bytes.len();
+            match shape {
+                ValueShape::Text => text(&mut rng, n, &mut bytes),
+                ValueShape::Binary => binary(&mut rng, n, &mut bytes),
+                ValueShape::Json { fields, depth } => {
+                    json(&mut rng, n, *fields, *depth, &mut bytes)
+                }
+            }
+            compress(&mut bytes[start..], shape, compressibility.clamp(0.0, 1.0));
+            offsets.push(bytes.len());
+        }
+        ValuePool { bytes, offsets }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when the pool holds no value (never, from `generate`).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` (modulo the pool size).
+    #[inline]
+    pub fn get(&self, i: usize) -> &[u8] {
+        let i = i % self.len().max(1);
+        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Mean value size, bytes.
+    pub fn mean_size(&self) -> f64 {
+        self.bytes.len() as f64 / self.len().max(1) as f64
+    }
+}
+
+/// Overwrites the first `share` of a value with one repeated byte that keeps it valid: a space
+/// in text and JSON strings (inside the padding only, for JSON), `a` in binary.
+fn compress(value: &mut [u8], shape: &ValueShape, share: f64) {
+    if share <= 0.0 {
+        return;
+    }
+    let n = (value.len() as f64 * share).round() as usize;
+    match shape {
+        ValueShape::Binary => value[..n].fill(b'a'),
+        ValueShape::Text => value[..n].fill(b' '),
+        ValueShape::Json { .. } => {
+            // Only the padding string may change; fill it from its start.
+            if let Some(pos) = find(value, b"\"pad\":\"") {
+                let start = pos + 7;
+                let end = value.len().saturating_sub(2).max(start);
+                let fill = n.min(end - start);
+                value[start..start + fill].fill(b' ');
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_the_spec() {
+        let pool = ValuePool::generate(
+            &ValueShape::Text,
+            &SizeSpec::Range { min: 10, max: 20 },
+            0.0,
+            100,
+            1,
+        );
+        assert!((0..100).all(|i| (10..=20).contains(&pool.get(i).len())));
+        let pool = ValuePool::generate(&ValueShape::Binary, &SizeSpec::Fixed(64), 0.0, 10, 1);
+        assert!((0..10).all(|i| pool.get(i).len() == 64));
+        let w = SizeSpec::Weighted(vec![(8, 1), (16, 0)]);
+        let pool = ValuePool::generate(&ValueShape::Binary, &w, 0.0, 50, 1);
+        assert!((0..50).all(|i| pool.get(i).len() == 8));
+    }
+
+    #[test]
+    fn json_values_parse_and_are_about_the_size() {
+        for size in [10, 64, 300, 4096] {
+            let shape = ValueShape::Json {
+                fields: 4,
+                depth: 2,
+            };
+            let pool = ValuePool::generate(&shape, &SizeSpec::Fixed(size), 0.5, 20, 7);
+            for i in 0..20 {
+                let v: serde_json::Value = serde_json::from_slice(pool.get(i)).expect("valid JSON");
+                assert!(v.get("f0").is_some());
+                if size >= 128 {
+                    assert_eq!(pool.get(i).len(), size);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_pool() {
+        let a = ValuePool::generate(&ValueShape::Binary, &SizeSpec::Fixed(32), 0.0, 5, 42);
+        let b = ValuePool::generate(&ValueShape::Binary, &SizeSpec::Fixed(32), 0.0, 5, 42);
+        let c = ValuePool::generate(&ValueShape::Binary, &SizeSpec::Fixed(32), 0.0, 5, 43);
+        assert_eq!(a.get(3), b.get(3));
+        assert_ne!(a.get(3), c.get(3));
+        assert_eq!(a.get(8), a.get(3), "indices wrap");
+    }
+
+    #[test]
+    fn compressibility_raises_the_compression_ratio() {
+        let ratio = |c: f64| {
+            let pool = ValuePool::generate(&ValueShape::Binary, &SizeSpec::Fixed(4096), c, 8, 1);
+            let raw: Vec<u8> = (0..8).flat_map(|i| pool.get(i).to_vec()).collect();
+            raw.len() as f64 / zstd::encode_all(raw.as_slice(), 3).unwrap().len() as f64
+        };
+        let (r0, r5, r9) = (ratio(0.0), ratio(0.5), ratio(0.9));
+        assert!(r0 < 1.05 && r5 > 1.8 && r9 > 8.0, "{r0} {r5} {r9}");
+    }
+}

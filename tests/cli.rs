@@ -1,0 +1,171 @@
+//! The command line as a user meets it: exit codes, report files, templates, error messages.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn tierbench() -> Command {
+    let mut cmd = Command::cargo_bin("tierbench").expect("binary built");
+    cmd.env("CI", "1");
+    cmd
+}
+
+/// A small memory-only scenario; `threshold` is added to its workload.
+fn scenario(dir: &Path, threshold: &str) -> std::path::PathBuf {
+    let path = dir.join("small.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: small\nseed: 7\ntiers:\n  - {{ name: l1, kind: memory, engine: quick_cache, max_entries: 1000 }}\n\
+             data:\n  keys: {{ count: 500, distribution: uniform }}\n  values: {{ shape: text, size: 32..64 }}\n\
+             workloads:\n  - name: reads\n    target: l1\n    preload: true\n    ops: 5000\n    concurrency: 2\n\
+             \x20   mix: {{ get: 9, set: 1 }}\n    thresholds: [\"{threshold}\"]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_passing_run_exits_0_and_prints_the_text_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "errors == 0");
+    tierbench()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("PASS  errors == 0"))
+        .stdout(predicate::str::contains(
+            "result: PASSED, 1 of 1 thresholds held",
+        ));
+}
+
+#[test]
+fn a_failing_threshold_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "get.max < 1ns");
+    tierbench()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  get.max < 1ns"));
+}
+
+#[test]
+fn invalid_input_exits_2_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "l9.hit_rate > 5%");
+    tierbench()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("small.yaml:15:18:"))
+        .stderr(predicate::str::contains(
+            "`l9` is not a tier of this workload",
+        ));
+    tierbench()
+        .args(["run", "no/such/file.yaml"])
+        .assert()
+        .code(2);
+    tierbench().args(["run", "--bogus-flag"]).assert().code(2);
+    tierbench()
+        .args(["run", "scenarios/quickstart.yaml", "--report", "html"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn reports_go_to_files_and_json_is_the_result_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "throughput > 1/s");
+    let json = dir.path().join("out/results.json");
+    let md = dir.path().join("report.md");
+    tierbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--report")
+        .arg(format!("json={}", json.display()))
+        .arg("--report")
+        .arg(format!("markdown={}", md.display()))
+        .assert()
+        .code(0)
+        .stdout("");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["workloads"][0]["ops"], 5000);
+    assert!(
+        doc["workloads"][0]["operations"]["get"]["latency"]["histogram"]
+            .as_str()
+            .unwrap()
+            .len()
+            > 10
+    );
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.starts_with("# tierbench: small ✅"), "{markdown}");
+    // The saved results re-render without running again.
+    tierbench()
+        .arg("report")
+        .arg(&json)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("== reads -> l1"));
+}
+
+#[test]
+fn user_templates_render_and_template_errors_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "errors == 0");
+    let good = dir.path().join("summary.j2");
+    std::fs::write(
+        &good,
+        "{{ scenario.name }}: {{ workloads[0].throughput | rate }}\n",
+    )
+    .unwrap();
+    tierbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--template")
+        .arg(&good)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_match(r"^small: [0-9.]+[kM]?/s\n$").unwrap());
+
+    let overrides = dir.path().join("templates");
+    std::fs::create_dir(&overrides).unwrap();
+    std::fs::write(
+        overrides.join("text.txt.j2"),
+        "line one\n{{ no_such_field.x }}\n",
+    )
+    .unwrap();
+    tierbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--templates")
+        .arg(&overrides)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("template `text.txt.j2`, line 2"));
+}
+
+#[test]
+fn schema_prints_the_generated_schema() {
+    tierbench()
+        .arg("schema")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "\"title\": \"tierbench scenario\"",
+        ));
+    tierbench()
+        .args(["schema", "results"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"title\": \"tierbench results\""));
+}

@@ -1,0 +1,81 @@
+//! Every shipped scenario passes the committed JSON Schema and the loader, and runs (small).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+use std::path::{Path, PathBuf};
+
+use tierbench::app::run::run;
+use tierbench::engine::progress::Progress;
+use tierbench::scenario::plan::Stop;
+
+fn shipped() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![Path::new("scenarios").to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("scenarios/ exists")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "toml")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty());
+    files
+}
+
+fn committed_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string("schemas/scenario.schema.json").expect("committed schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+#[test]
+fn every_scenario_passes_the_committed_schema_and_the_loader() {
+    let validator = committed_schema();
+    for path in shipped() {
+        let document = tierbench::scenario::format::read_document(&path, &|_| None)
+            .unwrap_or_else(|d| panic!("{d}"));
+        let errors: Vec<String> = validator
+            .iter_errors(&document.value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        if let Err(d) = tierbench::scenario::load(&path) {
+            panic!("{d}");
+        }
+    }
+}
+
+#[test]
+fn every_scenario_runs_small() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for path in shipped() {
+        let mut scenario = tierbench::scenario::load(&path).unwrap_or_else(|d| panic!("{d}"));
+        for w in &mut scenario.workloads {
+            w.stop = Stop::Ops(500);
+            w.warmup = w.warmup.min(100);
+            w.concurrency = w.concurrency.min(4);
+        }
+        scenario.keys.count = scenario.keys.count.min(1000);
+        let outcome = runtime.block_on(run(&scenario, &[], &Progress::hidden()));
+        assert!(
+            outcome.failure.is_none(),
+            "{}: {:?}",
+            path.display(),
+            outcome.failure
+        );
+        assert_eq!(outcome.document.workloads.len(), scenario.workloads.len());
+        for w in &outcome.document.workloads {
+            assert_eq!(w.ops + w.errors, 500, "{}: {}", path.display(), w.name);
+        }
+    }
+}
