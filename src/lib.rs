@@ -15,3 +15,8 @@ pub mod scenario;
 pub mod thresholds;
 pub mod tier;
 pub mod workload;
+
+/// jemalloc, for speed under concurrency and for its statistics: the memory tier's bytes per
+/// entry come from `stats.allocated` (set here, in the library, so tests measure the same way).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

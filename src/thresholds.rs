@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::metrics::result::{LatencyStats, ThresholdResult, WorkloadResult};
-use crate::scenario::units::{parse_duration, parse_percent, parse_rate};
+use crate::scenario::units::{parse_bytes, parse_duration, parse_percent, parse_rate};
 use crate::workload::ops::Op;
 
 /// A latency statistic.
@@ -60,12 +60,58 @@ pub enum Metric {
         /// Tier name.
         tier: String,
     },
+    /// End-to-end latency of reads served by a tier (or `origin`).
+    ServedBy {
+        /// Tier name or `origin`.
+        tier: String,
+        /// Statistic.
+        stat: Stat,
+    },
+    /// A count or size a tier reports.
+    TierFigure {
+        /// Tier name.
+        tier: String,
+        /// Which figure.
+        figure: TierFigure,
+    },
     /// Completed operations per second.
     Throughput,
     /// Failed operations.
     Errors,
     /// Failed / all operations.
     ErrorRate,
+}
+
+/// Per-tier figures usable in thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierFigure {
+    /// Bytes per entry (`memory_per_entry`).
+    MemoryPerEntry,
+    /// Entries held at the end.
+    Entries,
+    /// Failed calls.
+    Errors,
+    /// Stale reads served (verify mode).
+    Stale,
+    /// Corrupt reads served (verify mode).
+    Corrupt,
+}
+
+impl TierFigure {
+    const ALL: [(&'static str, TierFigure); 5] = [
+        ("memory_per_entry", TierFigure::MemoryPerEntry),
+        ("entries", TierFigure::Entries),
+        ("errors", TierFigure::Errors),
+        ("stale", TierFigure::Stale),
+        ("corrupt", TierFigure::Corrupt),
+    ];
+
+    fn name(self) -> &'static str {
+        TierFigure::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(n, _)| n)
+    }
 }
 
 /// Comparison operators.
@@ -207,6 +253,24 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
     };
     match parts.as_slice() {
         ["throughput"] => Ok(Metric::Throughput),
+        ["served_by", tier, stat] => Ok(Metric::ServedBy {
+            tier: if *tier == "origin" {
+                "origin".to_string()
+            } else {
+                check_tier(tier)?
+            },
+            stat: parse_stat(stat)?,
+        }),
+        [tier, figure] if TierFigure::ALL.iter().any(|(n, _)| n == figure) => {
+            Ok(Metric::TierFigure {
+                tier: check_tier(tier)?,
+                figure: TierFigure::ALL
+                    .iter()
+                    .find(|(n, _)| n == figure)
+                    .map(|(_, f)| *f)
+                    .unwrap_or(TierFigure::Entries),
+            })
+        }
         ["errors"] => Ok(Metric::Errors),
         ["error_rate"] => Ok(Metric::ErrorRate),
         [tier, "hit_rate"] => Ok(Metric::HitRate {
@@ -224,7 +288,8 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         }),
         _ => Err(err(
             format!("`{text}` is not a metric"),
-            "metrics: [TIER.]OP.STAT (get.p99), TIER.hit_rate, throughput, errors, error_rate",
+            "metrics: [TIER.]OP.STAT (get.p99), served_by.TIER.STAT, TIER.hit_rate, TIER.memory_per_entry, \
+             TIER.entries, TIER.errors, TIER.stale, TIER.corrupt, throughput, errors, error_rate",
         )),
     }
 }
@@ -242,7 +307,7 @@ fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, Thresh
         None => Err(err(
             format!("`{name}` is not an operation or tier here"),
             format!(
-                "operations: get, set, delete, all; tiers of this workload: {}",
+                "operations: get, set, delete, touch, all; tiers of this workload: {}",
                 ctx.tiers.join(", ")
             ),
         )),
@@ -274,7 +339,7 @@ fn parse_stat(name: &str) -> Result<Stat, ThresholdError> {
 
 fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
     let (result, hint) = match metric {
-        Metric::Latency { .. } => (
+        Metric::Latency { .. } | Metric::ServedBy { .. } => (
             parse_duration(text).map(|d| d.as_nanos() as f64),
             "latency limits are durations: 500us, 2ms, 1s",
         ),
@@ -286,7 +351,14 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
             parse_rate(text),
             "throughput limits are rates: 10000/s, 20k/s",
         ),
-        Metric::Errors => (
+        Metric::TierFigure {
+            figure: TierFigure::MemoryPerEntry,
+            ..
+        } => (
+            parse_bytes(text).map(|b| b as f64),
+            "sizes are bytes: 512B, 1KiB",
+        ),
+        Metric::Errors | Metric::TierFigure { .. } => (
             text.parse::<u64>()
                 .map(|n| n as f64)
                 .map_err(|_| format!("`{text}` is not a whole number")),
@@ -301,19 +373,15 @@ impl Metric {
     pub fn name(&self) -> String {
         match self {
             Metric::Latency { tier, op, stat } => {
-                let stat = match stat {
-                    Stat::Min => "min".to_string(),
-                    Stat::Mean => "mean".to_string(),
-                    Stat::Stddev => "stddev".to_string(),
-                    Stat::Max => "max".to_string(),
-                    Stat::Percentile(p) => format!("p({p})"),
-                };
+                let stat = stat_name(*stat);
                 match tier {
                     Some(t) => format!("{t}.{}.{stat}", op.name()),
                     None => format!("{}.{stat}", op.name()),
                 }
             }
             Metric::HitRate { tier } => format!("{tier}.hit_rate"),
+            Metric::ServedBy { tier, stat } => format!("served_by.{tier}.{}", stat_name(*stat)),
+            Metric::TierFigure { tier, figure } => format!("{tier}.{}", figure.name()),
             Metric::Throughput => "throughput".into(),
             Metric::Errors => "errors".into(),
             Metric::ErrorRate => "error_rate".into(),
@@ -323,8 +391,13 @@ impl Metric {
     /// The canonical unit of the metric's values.
     pub fn unit(&self) -> &'static str {
         match self {
-            Metric::Latency { .. } => "ns",
+            Metric::Latency { .. } | Metric::ServedBy { .. } => "ns",
             Metric::HitRate { .. } | Metric::ErrorRate => "ratio",
+            Metric::TierFigure {
+                figure: TierFigure::MemoryPerEntry,
+                ..
+            } => "bytes",
+            Metric::TierFigure { .. } => "count",
             Metric::Throughput => "ops/s",
             Metric::Errors => "count",
         }
@@ -342,10 +415,34 @@ impl Metric {
                 (r.count > 0).then(|| stat_value(&r.latency, *stat))?
             }
             Metric::HitRate { tier } => w.tiers.iter().find(|t| &t.name == tier)?.hit_rate,
+            Metric::ServedBy { tier, stat } => {
+                let r = w.served_by.get(tier)?;
+                (r.count > 0).then(|| stat_value(&r.latency, *stat))?
+            }
+            Metric::TierFigure { tier, figure } => {
+                let t = w.tiers.iter().find(|t| &t.name == tier)?;
+                match figure {
+                    TierFigure::MemoryPerEntry => t.memory.as_ref().map(|m| m.per_entry_bytes),
+                    TierFigure::Entries => t.entries.map(|e| e as f64),
+                    TierFigure::Errors => Some(t.errors as f64),
+                    TierFigure::Stale => Some(t.stale as f64),
+                    TierFigure::Corrupt => Some(t.corrupt as f64),
+                }
+            }
             Metric::Throughput => Some(w.throughput),
             Metric::Errors => Some(w.errors as f64),
             Metric::ErrorRate => Some(w.error_rate),
         }
+    }
+}
+
+fn stat_name(stat: Stat) -> String {
+    match stat {
+        Stat::Min => "min".to_string(),
+        Stat::Mean => "mean".to_string(),
+        Stat::Stddev => "stddev".to_string(),
+        Stat::Max => "max".to_string(),
+        Stat::Percentile(p) => format!("p({p})"),
     }
 }
 

@@ -12,7 +12,8 @@ use crate::metrics::result::{
 };
 use crate::metrics::summarize;
 use crate::scenario::plan::Scenario;
-use crate::tier::{Stack, Tier, TierError};
+use crate::tier::stack::{Stack, StackPolicy};
+use crate::tier::{Tier, TierError};
 use crate::workload::values::ValuePool;
 
 use super::output::{ReportSpec, json_path, write_atomic};
@@ -77,13 +78,34 @@ pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress)
     let stop = Arc::new(AtomicBool::new(false));
     let mut failure = None;
     for (index, workload) in scenario.workloads.iter().enumerate() {
+        let policy = StackPolicy {
+            stacked: workload.stacked,
+            write: workload.write,
+            on_error: workload.on_error,
+            origin_latency: scenario.origin_latency,
+        };
         let stack = Stack::new(
             workload
                 .target
                 .iter()
                 .map(|&t| Arc::clone(&tiers[t]))
                 .collect(),
+            policy,
         );
+        if workload.verify {
+            // Verified reads need every value to carry a version: start from no tierbench keys.
+            for tier in stack.tiers() {
+                if let Err(e) = tier.clear().await {
+                    failure = Some(format!(
+                        "workload `{}`: clearing the tiers before verify: {e}",
+                        workload.name
+                    ));
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
         let measurement = engine::run_workload(
             scenario,
             index,
@@ -116,7 +138,7 @@ pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress)
         }
     }
     for tier in &tiers {
-        if let Err(e) = tier.cleanup().await {
+        if let Err(e) = tier.cleanup(scenario.keep).await {
             eprintln!("warning: cleanup: {e}");
         }
     }
@@ -170,7 +192,9 @@ fn finish(
 async fn connect_all(scenario: &Scenario) -> Result<Vec<Arc<Tier>>, TierError> {
     let mut tiers = Vec::with_capacity(scenario.tiers.len());
     for config in &scenario.tiers {
-        tiers.push(Arc::new(Tier::connect(config).await?));
+        tiers.push(Arc::new(
+            Tier::connect(config, &scenario.keys.prefix).await?,
+        ));
     }
     Ok(tiers)
 }

@@ -19,7 +19,8 @@ use thiserror::Error;
 
 use crate::metrics::recorder::Recorder;
 use crate::scenario::plan::{Scenario, Stop, Workload};
-use crate::tier::{Stack, TierError};
+use crate::tier::TierError;
+use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
 use crate::workload::values::ValuePool;
 use progress::Progress;
@@ -53,6 +54,19 @@ pub struct Measurement {
     pub recorder: Recorder,
     /// Wall time of the measured phase.
     pub elapsed: Duration,
+    /// Memory per entry of each target tier, measured between two preload fill levels.
+    pub memory: Vec<Option<MemoryFigure>>,
+}
+
+/// Bytes per entry of a tier, from two fill levels: (bytes₂ − bytes₁) / (entries₂ − entries₁).
+#[derive(Debug, Clone)]
+pub struct MemoryFigure {
+    /// Bytes per entry.
+    pub per_entry: f64,
+    /// Entries added between the two readings.
+    pub entries_between: u64,
+    /// Where the byte counts came from.
+    pub method: String,
 }
 
 /// Which phase a worker job belongs to (mixed into its seed).
@@ -90,9 +104,13 @@ pub async fn run_workload(
     let counters: Arc<[CachePadded<AtomicU64>]> = (0..workers)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
+    let verify = workload
+        .verify
+        .then(|| Arc::new(worker::VerifyState::new(scenario.keys.count)));
     let ctx = Arc::new(WorkloadContext {
         stack,
-        mix: workload.mix.clone(),
+        ops: workload.ops.clone(),
+        verify,
         values,
         prefix: scenario.keys.prefix.clone(),
         key_count: scenario.keys.count,
@@ -102,6 +120,7 @@ pub async fn run_workload(
         clock: Clock::new(),
     });
 
+    let mut memory = vec![None; ctx.stack.len()];
     if workload.preload {
         let bar = progress.phase(
             &workload.name,
@@ -109,18 +128,18 @@ pub async fn run_workload(
             Some(scenario.keys.count),
             &ctx.progress,
         );
-        let results = fan_out(&ctx, workers, |ctx, w| async move {
-            worker::preload(&ctx, w, workers).await
-        })
-        .await
-        .map_err(|message| worker_error(workload, message))?;
+        // Two fill levels: half the keys, then all; memory per entry is the slope between them.
+        let half = scenario.keys.count / 2;
+        preload_range(&ctx, workload, workers, 0..half).await?;
+        let first = readings(&ctx).await;
+        preload_range(&ctx, workload, workers, half..scenario.keys.count).await?;
+        let second = readings(&ctx).await;
         bar.finish();
-        for r in results {
-            r.map_err(|source| EngineError::Preload {
-                workload: workload.name.clone(),
-                source,
-            })?;
-        }
+        memory = first
+            .into_iter()
+            .zip(second)
+            .map(|(a, b)| slope(a, b))
+            .collect();
     }
     if workload.warmup > 0 {
         let bar = progress.phase(
@@ -154,7 +173,57 @@ pub async fn run_workload(
     for r in &recorders {
         recorder.merge(r);
     }
-    Ok(Measurement { recorder, elapsed })
+    Ok(Measurement {
+        recorder,
+        elapsed,
+        memory,
+    })
+}
+
+async fn preload_range(
+    ctx: &Arc<WorkloadContext>,
+    workload: &Workload,
+    workers: usize,
+    keys: std::ops::Range<u64>,
+) -> Result<(), EngineError> {
+    let results = fan_out(ctx, workers, move |ctx, w| {
+        let keys = keys.clone();
+        async move { worker::preload(&ctx, w, workers, keys).await }
+    })
+    .await
+    .map_err(|message| worker_error(workload, message))?;
+    for r in results {
+        r.map_err(|source| EngineError::Preload {
+            workload: workload.name.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// One reading per tier: (bytes, entries, method), `None` where the tier cannot tell.
+type Reading = Option<(u64, u64, &'static str)>;
+
+async fn readings(ctx: &WorkloadContext) -> Vec<Reading> {
+    let mut out = Vec::with_capacity(ctx.stack.len());
+    for tier in ctx.stack.tiers() {
+        let bytes = tier.memory_bytes().await.ok();
+        let entries = tier.entries().await.ok().flatten();
+        out.push(match (bytes, entries) {
+            (Some((b, method)), Some(e)) => Some((b, e, method)),
+            _ => None,
+        });
+    }
+    out
+}
+
+fn slope(a: Reading, b: Reading) -> Option<MemoryFigure> {
+    let ((b1, e1, method), (b2, e2, _)) = (a?, b?);
+    (e2 > e1).then(|| MemoryFigure {
+        per_entry: (b2 as f64 - b1 as f64) / (e2 - e1) as f64,
+        entries_between: e2 - e1,
+        method: format!("{method}, difference between two fill levels over the entries added"),
+    })
 }
 
 fn worker_error(workload: &Workload, message: String) -> EngineError {

@@ -14,18 +14,21 @@ use quanta::Clock;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::metrics::recorder::Recorder;
-use crate::tier::{Stack, TierError};
+use std::ops::Range;
+
+use crate::metrics::recorder::{Recorder, record};
+use crate::tier::TierError;
+use crate::tier::stack::{Served, Stack};
 use crate::workload::keys::KeySampler;
-use crate::workload::ops::{Op, OpMix};
+use crate::workload::ops::{Op, OpSource};
 use crate::workload::values::ValuePool;
 
 /// What every worker of a workload shares.
 pub struct WorkloadContext {
     /// The tiers and their policy.
     pub stack: Stack,
-    /// Operation weights.
-    pub mix: OpMix,
+    /// Where operations come from.
+    pub ops: OpSource,
     /// Pre-generated values.
     pub values: Arc<ValuePool>,
     /// Key prefix.
@@ -40,6 +43,72 @@ pub struct WorkloadContext {
     pub stop: Arc<AtomicBool>,
     /// The shared TSC clock.
     pub clock: Clock,
+    /// Write versions per key, in verify mode.
+    pub verify: Option<Arc<VerifyState>>,
+}
+
+/// Verify mode's shared state: the last completed write version of every key.
+pub struct VerifyState {
+    last: Box<[AtomicU64]>,
+    next: AtomicU64,
+}
+
+/// Marks a verify-mode value: magic, key index, version (little endian), then pool bytes.
+const STAMP: &[u8; 4] = b"tbv1";
+const STAMP_LEN: usize = 4 + 8 + 8;
+
+impl VerifyState {
+    /// State for `keys` keys (8 bytes each).
+    pub fn new(keys: u64) -> VerifyState {
+        VerifyState {
+            last: (0..keys).map(|_| AtomicU64::new(0)).collect(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn next_version(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn last(&self, index: u64) -> u64 {
+        self.last[index as usize].load(Ordering::Acquire)
+    }
+
+    fn completed(&self, index: u64, version: u64) {
+        self.last[index as usize].fetch_max(version, Ordering::AcqRel);
+    }
+}
+
+/// Writes a stamped value (key index, version, then `body`) into `buf`.
+fn stamp(buf: &mut Vec<u8>, index: u64, version: u64, body: &[u8]) {
+    buf.clear();
+    buf.extend_from_slice(STAMP);
+    buf.extend_from_slice(&index.to_le_bytes());
+    buf.extend_from_slice(&version.to_le_bytes());
+    buf.extend_from_slice(body);
+}
+
+/// What a verified read found.
+#[derive(Debug, PartialEq, Eq)]
+enum Check {
+    Fresh,
+    Stale,
+    Corrupt,
+}
+
+fn check(value: &[u8], index: u64, min_version: u64) -> Check {
+    if value.len() < STAMP_LEN || &value[..4] != STAMP {
+        return Check::Corrupt;
+    }
+    let key = u64::from_le_bytes(value[4..12].try_into().unwrap_or_default());
+    let version = u64::from_le_bytes(value[12..20].try_into().unwrap_or_default());
+    if key != index {
+        Check::Corrupt
+    } else if version < min_version {
+        Check::Stale
+    } else {
+        Check::Fresh
+    }
 }
 
 /// One worker's share of a phase.
@@ -93,29 +162,73 @@ pub async fn run_closed_loop(ctx: &WorkloadContext, job: WorkerJob) -> Recorder 
     let mut rng = SmallRng::seed_from_u64(job.seed);
     let mut sampler = ctx.sampler.clone();
     let mut key = KeyBuf::new(&ctx.prefix);
+    let mut stamped = Vec::new();
+    let mut sequence_step = 0usize;
+    let mut sequence_key = 0u64;
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
+    let lane = job.worker;
     let mut done = 0u64;
     while done < job.ops && !ctx.stop.load(Ordering::Relaxed) {
-        let op = ctx.mix.sample(&mut rng);
-        let index = sampler.sample(&mut rng);
-        let value_index = rng.next_u32() as usize;
+        // Everything but the call happens before the timer starts.
+        let (op, index) = match &ctx.ops {
+            OpSource::Mix(mix) => (mix.sample(&mut rng), sampler.sample(&mut rng)),
+            OpSource::Sequence(steps) => {
+                if sequence_step == 0 {
+                    sequence_key = sampler.sample(&mut rng);
+                }
+                let op = steps[sequence_step];
+                sequence_step = (sequence_step + 1) % steps.len();
+                (op, sequence_key)
+            }
+        };
+        let pool_value = ctx.values.get(rng.next_u32() as usize);
+        let (value, version): (&[u8], u64) = match &ctx.verify {
+            None => (pool_value, 0),
+            Some(v) => {
+                // Writes carry a new version; a read expects at least the last completed one
+                // (and the origin, the source of truth, answers with exactly that).
+                let version = match op {
+                    Op::Set | Op::Delete => v.next_version(),
+                    Op::Get | Op::Touch => v.last(index),
+                };
+                stamp(&mut stamped, index, version, pool_value);
+                (&stamped, version)
+            }
+        };
         let key = key.set(index);
         let start = clock.raw();
-        let outcome: Result<(), TierError> = match op {
-            Op::Get => ctx.stack.get(key, &mut rec).await.map(drop),
-            Op::Set => {
-                let value = ctx.values.get(value_index);
-                ctx.stack.set(key, value).await
-            }
-            Op::Delete => ctx.stack.delete(key).await,
+        let outcome = match op {
+            Op::Get => ctx.stack.get(key, lane, value, &mut rec).await.map(Some),
+            Op::Set => ctx
+                .stack
+                .set(key, value, lane, &mut rec)
+                .await
+                .map(|()| None),
+            Op::Delete => ctx.stack.delete(key, lane, &mut rec).await.map(|()| None),
+            Op::Touch => ctx.stack.touch(key, lane, &mut rec).await.map(|()| None),
         };
         let end = clock.raw();
+        let nanos = clock.delta_as_nanos(start, end);
         match outcome {
-            Ok(()) => {
-                rec.ops.record(op, clock.delta_as_nanos(start, end));
-                if op == Op::Set {
+            Ok(read) => {
+                rec.ops.record(op, nanos);
+                if let Some((served, found)) = read {
+                    note_read(
+                        &mut rec,
+                        served,
+                        nanos,
+                        found.as_deref(),
+                        ctx.verify.is_some(),
+                        index,
+                        version,
+                    );
+                }
+                if matches!(op, Op::Set | Op::Delete) {
                     sampler.note_write(index);
+                    if let Some(v) = &ctx.verify {
+                        v.completed(index, version);
+                    }
                 }
             }
             Err(_) => rec.ops.record_error(op),
@@ -131,19 +244,56 @@ pub async fn run_closed_loop(ctx: &WorkloadContext, job: WorkerJob) -> Recorder 
     rec
 }
 
-/// Writes every key this worker owns (`worker`, `worker + workers`, ...) once, unrecorded.
+/// Records who served a read, and in verify mode whether what it served was fresh.
+#[inline]
+fn note_read(
+    rec: &mut Recorder,
+    served: Served,
+    nanos: u64,
+    found: Option<&[u8]>,
+    verify: bool,
+    index: u64,
+    min_version: u64,
+) {
+    match served {
+        Served::Tier(i) => {
+            record(&mut rec.tiers[i].served, nanos);
+            if verify && let Some(value) = found {
+                match check(value, index, min_version) {
+                    Check::Fresh => {}
+                    Check::Stale => rec.tiers[i].stale += 1,
+                    Check::Corrupt => rec.tiers[i].corrupt += 1,
+                }
+            }
+        }
+        Served::Origin => record(&mut rec.origin_served, nanos),
+        Served::Miss => {}
+    }
+}
+
+/// Writes this worker's keys of `keys` (`start + worker`, `start + worker + workers`, ...) once,
+/// unrecorded. In verify mode they are stamped with version 0.
 pub async fn preload(
     ctx: &WorkloadContext,
     worker: usize,
     workers: usize,
+    keys: Range<u64>,
 ) -> Result<(), TierError> {
+    let mut rec = Recorder::new(ctx.stack.len());
     let mut key = KeyBuf::new(&ctx.prefix);
-    let mut index = worker as u64;
+    let mut stamped = Vec::new();
+    let mut index = keys.start + worker as u64;
     let progress = &ctx.progress[worker];
-    let mut done = 0u64;
-    while index < ctx.key_count && !ctx.stop.load(Ordering::Relaxed) {
-        let value = ctx.values.get(index as usize);
-        ctx.stack.set(key.set(index), value).await?;
+    let mut done = progress.load(Ordering::Relaxed);
+    while index < keys.end && !ctx.stop.load(Ordering::Relaxed) {
+        let mut value = ctx.values.get(index as usize);
+        if ctx.verify.is_some() {
+            stamp(&mut stamped, index, 0, value);
+            value = &stamped;
+        }
+        ctx.stack
+            .set(key.set(index), value, worker, &mut rec)
+            .await?;
         index += workers as u64;
         done += 1;
         progress.store(done, Ordering::Relaxed);
@@ -154,6 +304,17 @@ pub async fn preload(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamped_values_check_key_and_version() {
+        let mut buf = Vec::new();
+        stamp(&mut buf, 7, 5, b"body");
+        assert_eq!(check(&buf, 7, 5), Check::Fresh);
+        assert_eq!(check(&buf, 7, 4), Check::Fresh);
+        assert_eq!(check(&buf, 7, 6), Check::Stale);
+        assert_eq!(check(&buf, 8, 0), Check::Corrupt);
+        assert_eq!(check(b"tbv1", 7, 0), Check::Corrupt);
+    }
 
     #[test]
     fn key_buffer_reuses_its_prefix() {

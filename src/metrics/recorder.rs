@@ -2,8 +2,8 @@
 //!
 //! Each worker owns its recorder outright, so recording is a plain array increment with no lock
 //! and no atomic; workers' recorders are merged with `Histogram::add` at the end. Histograms are
-//! sized up front for latencies up to 10 ms and grow (rarely, a new order of magnitude at a time)
-//! beyond that, so memory stays flat however many operations run.
+//! sized up front for latencies up to 1 ms and grow (rarely: once per new power of two of the
+//! maximum) beyond that, so memory stays flat however many operations run.
 
 use hdrhistogram::Histogram;
 
@@ -11,8 +11,8 @@ use crate::workload::ops::Op;
 
 /// Significant digits kept by every histogram (0.1% resolution).
 pub const SIGNIFICANT_DIGITS: u8 = 3;
-/// Highest value tracked without growing: 10 ms in nanoseconds.
-const INITIAL_HIGHEST_NS: u64 = 10_000_000;
+/// Highest value tracked before growing: 1 ms in nanoseconds (about 90 KB per histogram).
+const INITIAL_HIGHEST_NS: u64 = 1_000_000;
 
 /// A fresh latency histogram in nanoseconds.
 #[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts; no input reaches them
@@ -43,11 +43,7 @@ impl OpRecorder {
     /// Records a completed operation.
     #[inline]
     pub fn record(&mut self, op: Op, nanos: u64) {
-        let h = &mut self.latency[op.index()];
-        // Auto-resizing record; only a value beyond what any histogram can hold saturates.
-        if h.record(nanos.max(1)).is_err() {
-            h.saturating_record(nanos);
-        }
+        record(&mut self.latency[op.index()], nanos);
     }
 
     /// Records a failed operation.
@@ -67,16 +63,34 @@ impl OpRecorder {
     }
 }
 
+/// Records one value into a histogram, growing it if needed.
+#[inline]
+pub fn record(h: &mut Histogram<u64>, nanos: u64) {
+    if h.record(nanos.max(1)).is_err() {
+        h.saturating_record(nanos);
+    }
+}
+
 /// What one tier saw inside a workload.
 #[derive(Clone)]
 pub struct TierRecorder {
-    /// Time spent in this tier's calls, per operation (only recorded for multi-tier stacks; for a
-    /// single tier it equals the workload's end-to-end latency).
+    /// Time spent in this tier's calls, per operation (recorded for stacks; a lone tier's call
+    /// time is the workload's end-to-end latency).
     pub calls: OpRecorder,
     /// Lookups that found the key.
     pub hits: u64,
     /// Lookups that did not.
     pub misses: u64,
+    /// Calls that failed.
+    pub errors: u64,
+    /// Time spent waiting for a pooled connection (SQL tiers), per call that waited.
+    pub pool_wait: Histogram<u64>,
+    /// End-to-end latency of the reads this tier served.
+    pub served: Histogram<u64>,
+    /// Reads it served that were older than the key's last completed write (verify mode).
+    pub stale: u64,
+    /// Reads it served whose value belonged to another key or did not parse (verify mode).
+    pub corrupt: u64,
 }
 
 impl TierRecorder {
@@ -85,6 +99,11 @@ impl TierRecorder {
             calls: OpRecorder::new(),
             hits: 0,
             misses: 0,
+            errors: 0,
+            pool_wait: new_histogram(),
+            served: new_histogram(),
+            stale: 0,
+            corrupt: 0,
         }
     }
 
@@ -106,6 +125,8 @@ pub struct Recorder {
     pub ops: OpRecorder,
     /// Per target tier, in stack order.
     pub tiers: Vec<TierRecorder>,
+    /// End-to-end latency of reads that every tier missed and the origin served (stacks).
+    pub origin_served: Histogram<u64>,
 }
 
 impl Recorder {
@@ -114,6 +135,7 @@ impl Recorder {
         Recorder {
             ops: OpRecorder::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
+            origin_served: new_histogram(),
         }
     }
 
@@ -124,7 +146,13 @@ impl Recorder {
             a.calls.merge(&b.calls);
             a.hits += b.hits;
             a.misses += b.misses;
+            a.errors += b.errors;
+            let _ = a.pool_wait.add(&b.pool_wait);
+            let _ = a.served.add(&b.served);
+            a.stale += b.stale;
+            a.corrupt += b.corrupt;
         }
+        let _ = self.origin_served.add(&other.origin_served);
     }
 
     /// Operations completed successfully, all kinds.

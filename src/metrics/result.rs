@@ -104,6 +104,8 @@ pub struct WorkloadResult {
     pub target: Vec<String>,
     /// How the load was generated: `closed_loop`.
     pub mode: String,
+    /// True for a stack target (read-through with an origin); false for a lone tier.
+    pub stacked: bool,
     /// Workers.
     pub concurrency: usize,
     /// Measured wall time, seconds.
@@ -116,8 +118,11 @@ pub struct WorkloadResult {
     pub errors: u64,
     /// errors / (ops + errors).
     pub error_rate: f64,
-    /// Per operation kind (`get`, `set`, `delete`) and `all` combined.
+    /// Per operation kind (`get`, `set`, `delete`, `touch`) and `all` combined.
     pub operations: BTreeMap<String, OpResult>,
+    /// End-to-end latency of reads by who served them: a tier's name, or `origin` when every
+    /// tier missed (stacks). An L1 miss served by L2 is `served_by.l2`.
+    pub served_by: BTreeMap<String, OpResult>,
     /// Per target tier.
     pub tiers: Vec<TierResult>,
     /// Each threshold and its verdict.
@@ -219,10 +224,33 @@ pub struct TierResult {
     pub misses: u64,
     /// hits / (hits + misses); null when there were no lookups.
     pub hit_rate: Option<f64>,
-    /// Entries held at the end of the workload, when the tier can tell.
+    /// Calls to this tier that failed.
+    pub errors: u64,
+    /// Entries held at the end of the workload (keys under the prefix), when the tier can tell.
     pub entries: Option<u64>,
+    /// Memory per entry, measured during preload; null without preload or when entries did not grow.
+    pub memory: Option<MemoryResult>,
+    /// Time spent waiting for a pooled connection (SQL tiers), apart from the query time.
+    pub pool_wait: Option<OpResult>,
+    /// End-to-end latency of the reads this tier served.
+    pub served: OpResult,
+    /// Verified reads this tier served that were older than the key's last completed write.
+    pub stale: u64,
+    /// Verified reads this tier served that held another key's value or no stamp.
+    pub corrupt: u64,
     /// Time spent in this tier's calls, per operation kind.
     pub operations: BTreeMap<String, OpResult>,
+}
+
+/// Memory per entry, and how it was obtained.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MemoryResult {
+    /// Bytes per entry.
+    pub per_entry_bytes: f64,
+    /// Entries added between the two readings the figure comes from.
+    pub entries_measured: u64,
+    /// How the byte counts were read.
+    pub method: String,
 }
 
 /// One threshold and its verdict.

@@ -8,30 +8,43 @@
 //! - `seconds`: seconds → `2.00s`
 //! - `signed_percent`: fraction → `+3.1%` / `-0.4%`
 
-use minijinja::Environment;
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind};
 
 use crate::scenario::units::{format_bytes, format_nanos};
 
 /// Adds the filters to an environment.
 pub fn register(env: &mut Environment<'_>) {
-    env.add_filter("duration", |ns: Option<f64>| {
-        ns.map_or_else(none, format_nanos)
+    env.add_filter("duration", |v: Value| show(&v, format_nanos));
+    env.add_filter("bytes", |v: Value| show(&v, format_bytes));
+    env.add_filter("rate", |v: Value| show(&v, format_rate));
+    env.add_filter("percent", |v: Value| {
+        show(&v, |f| format!("{:.1}%", f * 100.0))
     });
-    env.add_filter("bytes", |b: Option<f64>| b.map_or_else(none, format_bytes));
-    env.add_filter("rate", |r: Option<f64>| r.map_or_else(none, format_rate));
-    env.add_filter("percent", |f: Option<f64>| {
-        f.map_or_else(none, |f| format!("{:.1}%", f * 100.0))
+    env.add_filter("signed_percent", |v: Value| {
+        show(&v, |f| format!("{:+.1}%", f * 100.0))
     });
-    env.add_filter("signed_percent", |f: Option<f64>| {
-        f.map_or_else(none, |f| format!("{:+.1}%", f * 100.0))
-    });
-    env.add_filter("seconds", |s: Option<f64>| {
-        s.map_or_else(none, |s| format!("{s:.2}s"))
-    });
+    env.add_filter("seconds", |v: Value| show(&v, |s| format!("{s:.2}s")));
 }
 
-fn none() -> String {
-    "n/a".to_string()
+/// Formats a number; `none` shows as `n/a`; an undefined value or a non-number is an error
+/// (a misspelt field must not render as `n/a`).
+fn show(v: &Value, format: impl Fn(f64) -> String) -> Result<String, Error> {
+    if v.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "the filter's input is undefined",
+        ));
+    }
+    if v.is_none() {
+        return Ok("n/a".to_string());
+    }
+    f64::try_from(v.clone()).map(format).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("expected a number, got {v}"),
+        )
+    })
 }
 
 /// Formats operations per second compactly.

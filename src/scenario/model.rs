@@ -35,6 +35,21 @@ pub struct ScenarioFile {
     pub defaults: RunSettingsFile,
     /// Workloads, run one after another in this order.
     pub workloads: Vec<WorkloadFile>,
+    /// The simulated backing store a stack loads from when every tier misses.
+    #[serde(default)]
+    pub origin: OriginFile,
+    /// Keep what tierbench wrote (keys, rows, its table) after the run. Default: clean up.
+    #[serde(default)]
+    pub keep: bool,
+}
+
+/// The origin behind a stack: a simulated backing store (the database a cache protects).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginFile {
+    /// Time one load from the origin takes (`5ms`); default zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<DurationValue>,
 }
 
 /// One cache tier. `kind` selects the implementation.
@@ -43,6 +58,10 @@ pub struct ScenarioFile {
 pub enum TierFile {
     /// An in-process cache inside tierbench (an L1).
     Memory(MemoryTierFile),
+    /// Redis (an L2), through multiplexed async connections.
+    Redis(RedisTierFile),
+    /// A key/value table in SQLite, PostgreSQL or MariaDB/MySQL through sqlx (an L3).
+    Sql(SqlTierFile),
 }
 
 impl TierFile {
@@ -50,8 +69,52 @@ impl TierFile {
     pub fn name(&self) -> &str {
         match self {
             TierFile::Memory(t) => &t.name,
+            TierFile::Redis(t) => &t.name,
+            TierFile::Sql(t) => &t.name,
         }
     }
+}
+
+/// A Redis server.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisTierFile {
+    /// Unique tier name (e.g. `l2`).
+    pub name: String,
+    /// `redis://[:password@]host:port[/db]`, `rediss://...` or `unix:///path`; the database and
+    /// password come from the URL. The password never appears in output.
+    pub url: String,
+    /// Multiplexed connections the workers share (worker i uses connection i mod N). One
+    /// multiplexed connection pipelines many workers' requests; default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
+    /// Response timeout of each command (`5s` by default): a slower answer counts as an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationValue>,
+    /// Time to live of written keys (`SET ... PX`); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<DurationValue>,
+}
+
+/// A SQL table used as a cache tier.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqlTierFile {
+    /// Unique tier name (e.g. `l3`).
+    pub name: String,
+    /// Any sqlx URL: `sqlite:path/to.db`, `sqlite::memory:`, `postgres://user@host/db`,
+    /// `mysql://root@host/db` (MariaDB too).
+    pub url: String,
+    /// The table (created when absent, with columns k, v, expires_at); default `tierbench_cache`.
+    /// An existing table with other columns is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Pooled connections, all opened before measuring (min = max); default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<u32>,
+    /// Time to live of written rows (an `expires_at` column); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<DurationValue>,
 }
 
 /// An in-process cache.
@@ -197,13 +260,32 @@ pub struct RunSettingsFile {
 pub struct WorkloadFile {
     /// Unique workload name.
     pub name: String,
-    /// What the operations go to: a tier's name.
+    /// What the operations go to: a tier's name (that tier alone), `stack` (every tier in
+    /// declared order, read-through), or a list of tier names (that sub-stack, in that order).
     pub target: TargetFile,
+    /// How a stack writes: `through` (every tier, the default) or `around` (the lowest tier,
+    /// invalidating the ones above).
+    #[serde(default)]
+    pub write: WritePolicy,
+    /// What a failing tier inside a stack does to an operation: `fail` (the default: the operation
+    /// fails) or `skip` (the tier's error is counted and a read falls through to the next tier).
+    #[serde(default)]
+    pub on_error: ErrorPolicy,
+    /// Check every read for stale or corrupt values: values carry their key and a write version,
+    /// and a read older than the key's last completed write is `stale`.
+    #[serde(default)]
+    pub verify: bool,
     /// Write every key once before warmup (not recorded), so reads start warm.
     #[serde(default)]
     pub preload: bool,
     /// Operation weights, e.g. `{ get: 95, set: 5 }`. Weights are relative; at least one > 0.
-    pub mix: MixFile,
+    /// Give `mix` or `sequence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<MixFile>,
+    /// A per-key lifecycle instead of a mix: each step picks a key and runs these operations on
+    /// it in order, e.g. `[set, get, touch, get, delete]` (a session's life).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Vec<OpName>>,
     /// Overrides `defaults.warmup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u64>,
@@ -218,16 +300,59 @@ pub struct WorkloadFile {
     pub concurrency: Option<u32>,
     /// Pass/fail checks on this workload's results, `METRIC OP VALUE`:
     /// `get.p99 < 2ms`, `l1.hit_rate >= 40%`, `throughput > 10000/s`, `errors == 0`.
-    /// METRIC is `[TIER.]OP.STAT` (OP: get, set, delete, all; STAT: min, mean, stddev, max, p50, p90,
-    /// p95, p99, p999 or p(N)), `TIER.hit_rate`, `throughput`, `errors` or `error_rate`.
+    /// METRIC is `[TIER.]OP.STAT` (OP: get, set, delete, touch, all; STAT: min, mean, stddev, max,
+    /// p50, p90, p95, p99, p999 or p(N)), `served_by.TIER.STAT` (end-to-end latency of reads served
+    /// by TIER or `origin`), `TIER.hit_rate`, `TIER.entries`, `TIER.memory_per_entry`, `TIER.errors`,
+    /// `TIER.stale`, `TIER.corrupt`, `throughput`, `errors` or `error_rate`.
     #[serde(default)]
     pub thresholds: Vec<String>,
 }
 
-/// A workload target: one tier's name.
+/// A workload target.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct TargetFile(pub String);
+#[serde(untagged)]
+pub enum TargetFile {
+    /// A tier's name, or `stack` for every tier in declared order.
+    One(String),
+    /// Tier names, in stack order.
+    Many(Vec<String>),
+}
+
+/// Stack write policies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WritePolicy {
+    /// Write every tier.
+    #[default]
+    Through,
+    /// Write the lowest tier and invalidate the ones above it.
+    Around,
+}
+
+/// What a tier error does inside a stack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorPolicy {
+    /// The operation fails.
+    #[default]
+    Fail,
+    /// The error is counted for the tier and the operation goes on without it (fallback).
+    Skip,
+}
+
+/// Operation names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpName {
+    /// Read.
+    Get,
+    /// Write.
+    Set,
+    /// Remove.
+    Delete,
+    /// Refresh the time to live.
+    Touch,
+}
 
 /// Relative operation weights.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -242,4 +367,7 @@ pub struct MixFile {
     /// Weight of deletes.
     #[serde(default)]
     pub delete: u32,
+    /// Weight of touches (refresh a key's time to live).
+    #[serde(default)]
+    pub touch: u32,
 }

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::scenario::model::MemoryEngine;
+use crate::scenario::model::{ErrorPolicy, MemoryEngine, WritePolicy};
 use crate::thresholds::Threshold;
+use crate::tier::redis::RedisSettings;
+use crate::tier::sql::SqlSettings;
 use crate::workload::keys::KeyDistribution;
-use crate::workload::ops::OpMix;
+use crate::workload::ops::OpSource;
 use crate::workload::values::{SizeSpec, ValueShape};
 
 /// A scenario ready to run.
@@ -36,6 +38,10 @@ pub struct Scenario {
     pub values: ValueConfig,
     /// Workloads in run order.
     pub workloads: Vec<Workload>,
+    /// Latency of one load from the simulated origin behind a stack.
+    pub origin_latency: Duration,
+    /// Keep what was written after the run.
+    pub keep: bool,
 }
 
 /// The scenario file a plan came from.
@@ -68,6 +74,10 @@ pub enum TierKindConfig {
         /// Entry time to live.
         ttl: Option<Duration>,
     },
+    /// A Redis server.
+    Redis(RedisSettings),
+    /// A SQL table.
+    Sql(SqlSettings),
 }
 
 impl TierConfig {
@@ -75,6 +85,8 @@ impl TierConfig {
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             TierKindConfig::Memory { .. } => "memory",
+            TierKindConfig::Redis(_) => "redis",
+            TierKindConfig::Sql(_) => "sql",
         }
     }
 }
@@ -119,8 +131,16 @@ pub struct Workload {
     pub target: Vec<usize>,
     /// Write every key once before warmup.
     pub preload: bool,
-    /// Operation weights.
-    pub mix: OpMix,
+    /// Where operations come from: a weighted mix or a per-key sequence.
+    pub ops: OpSource,
+    /// True for a stack target (`stack` or a list): reads are read-through with an origin.
+    pub stacked: bool,
+    /// How a stack writes.
+    pub write: WritePolicy,
+    /// What a tier error does inside a stack.
+    pub on_error: ErrorPolicy,
+    /// Check reads for stale and corrupt values.
+    pub verify: bool,
     /// Unrecorded operations before measuring.
     pub warmup: u64,
     /// When measuring stops.

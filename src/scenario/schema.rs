@@ -182,6 +182,25 @@ fn explain_alternatives(
             return;
         }
     }
+    // Alternatives of another type entirely (an Option's `null`, a number-or-string) say nothing
+    // about what the user meant; if one alternative remains, its errors are the real ones.
+    let relevant: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|branch| {
+            !matches!(branch.as_slice(), [e] if matches!(e.kind(), ValidationErrorKind::Type { .. })
+                && e.instance_path().as_str() == pointer)
+        })
+        .collect();
+    if let [branch] = relevant.as_slice()
+        && !branch
+            .iter()
+            .all(|e| e.instance_path().as_str() == pointer && constant(e, pointer).is_some())
+    {
+        for e in branch.iter() {
+            explain(e, document, out);
+        }
+        return;
+    }
     let consts: Vec<String> = context
         .iter()
         .filter_map(|branch| match branch.as_slice() {

@@ -4,14 +4,15 @@
 //! everything wrong with a file at once. Only when the list is empty is a plan built.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use super::diagnostic::{Diagnostics, Problem};
 use super::format::Document;
 use super::model::{
-    DataFile, DistributionName, MemoryEngine, ScenarioFile, ShapeName, SizeFile, TierFile,
-    WorkloadFile,
+    DataFile, DistributionName, MemoryEngine, OpName, ScenarioFile, ShapeName, SizeFile,
+    TargetFile, TierFile, WorkloadFile,
 };
 use super::plan::{
     KeySpace, Scenario, Source, Stop, TierConfig, TierKindConfig, ValueConfig, Workload,
@@ -19,12 +20,16 @@ use super::plan::{
 use super::schema;
 use super::units::parse_bytes;
 use crate::thresholds::{self, ThresholdContext};
+use crate::tier::redis::RedisSettings;
+use crate::tier::sql::SqlSettings;
 use crate::workload::keys::KeyDistribution;
-use crate::workload::ops::{Op, OpMix};
+use crate::workload::ops::{Op, OpMix, OpSource};
 use crate::workload::values::{SizeSpec, ValueShape};
 
 /// Default key prefix: every key tierbench writes starts with it.
 pub const DEFAULT_PREFIX: &str = "tierbench:";
+/// Default table of SQL tiers.
+pub const DEFAULT_TABLE: &str = "tierbench_cache";
 
 /// Validates a document and builds the plan; `bytes` are the file's bytes (for its SHA-256).
 pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
@@ -52,7 +57,12 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         }
     };
     let mut problems = Vec::new();
-    let tiers = check_tiers(&file.tiers, &mut problems);
+    let mut tiers = check_tiers(&file.tiers, &mut problems);
+    for tier in &mut tiers {
+        if let TierKindConfig::Sql(sql) = &mut tier.kind {
+            sql.keep = file.keep;
+        }
+    }
     let (keys, values) = check_data(&file.data, &mut problems);
     let workloads = check_workloads(&file, &mut problems);
     if !problems.is_empty() {
@@ -81,6 +91,8 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         keys,
         values,
         workloads,
+        origin_latency: file.origin.latency.map_or(Duration::ZERO, |d| d.0),
+        keep: file.keep,
     })
 }
 
@@ -151,6 +163,78 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         max_entries: m.max_entries,
                         ttl: m.ttl.map(|t| t.0),
                     },
+                });
+            }
+            TierFile::Redis(r) => {
+                if !["redis://", "rediss://", "unix://", "redis+unix://"]
+                    .iter()
+                    .any(|scheme| r.url.starts_with(scheme))
+                {
+                    problems.push(
+                        Problem::new(format!("/tiers/{i}/url"), "not a Redis URL")
+                            .expected(
+                                "redis://host:port[/db], rediss://... or unix:///path/to/socket",
+                            )
+                            .hint("e.g. url: ${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}"),
+                    );
+                }
+                if r.connections == Some(0) {
+                    problems.push(Problem::new(
+                        format!("/tiers/{i}/connections"),
+                        "needs at least 1 connection",
+                    ));
+                }
+                out.push(TierConfig {
+                    name: name.to_string(),
+                    kind: TierKindConfig::Redis(RedisSettings {
+                        url: r.url.clone(),
+                        connections: r.connections.unwrap_or(2).max(1) as usize,
+                        timeout: r.timeout.map_or(Duration::from_secs(5), |t| t.0),
+                        ttl: r.ttl.map(|t| t.0),
+                    }),
+                });
+            }
+            TierFile::Sql(q) => {
+                if ![
+                    "sqlite:",
+                    "postgres://",
+                    "postgresql://",
+                    "mysql://",
+                    "mariadb://",
+                ]
+                .iter()
+                .any(|scheme| q.url.starts_with(scheme))
+                {
+                    problems.push(
+                        Problem::new(format!("/tiers/{i}/url"), "not a supported database URL")
+                            .expected("sqlite:path.db, sqlite::memory:, postgres://user@host/db or mysql://user@host/db"),
+                    );
+                }
+                let table = q.table.clone().unwrap_or_else(|| DEFAULT_TABLE.to_string());
+                let identifier = table.len() <= 64
+                    && table.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !identifier {
+                    problems.push(
+                        Problem::new(format!("/tiers/{i}/table"), format!("`{table}` is not a plain table name"))
+                            .expected("letters, digits and _, starting with a letter or _, at most 64 characters"),
+                    );
+                }
+                if q.pool == Some(0) {
+                    problems.push(Problem::new(
+                        format!("/tiers/{i}/pool"),
+                        "needs at least 1 connection",
+                    ));
+                }
+                out.push(TierConfig {
+                    name: name.to_string(),
+                    kind: TierKindConfig::Sql(SqlSettings {
+                        url: q.url.clone(),
+                        table,
+                        pool: q.pool.unwrap_or(4).max(1),
+                        ttl: q.ttl.map(|t| t.0),
+                        keep: false,
+                    }),
                 });
             }
         }
@@ -260,28 +344,9 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
                 .hint("give every workload a unique name"),
             );
         }
-        let target = match tier_names.iter().position(|&t| t == w.target.0) {
-            Some(t) => vec![t],
-            None => {
-                problems.push(
-                    Problem::new(
-                        format!("{base}/target"),
-                        format!("unknown tier `{}`", w.target.0),
-                    )
-                    .expected("the name of a tier declared under `tiers`")
-                    .hint(format!("declared tiers: {}", tier_names.join(", "))),
-                );
-                Vec::new()
-            }
-        };
+        let (target, stacked) = resolve_target(&w.target, &tier_names, &base, problems);
         let stop = resolve_stop(file, w, &base, problems);
-        let mix = OpMix::new([w.mix.get, w.mix.set, w.mix.delete]);
-        if mix.is_none() {
-            problems.push(
-                Problem::new(format!("{base}/mix"), "every weight is zero")
-                    .hint("give at least one operation a positive weight, e.g. `mix: { get: 90, set: 10 }`"),
-            );
-        }
+        let source = resolve_ops(w, &base, problems);
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {
             problems.push(Problem::new(
@@ -290,7 +355,7 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
             ));
         }
         let names: Vec<String> = target.iter().map(|&t| tier_names[t].to_string()).collect();
-        let ops: Vec<Op> = mix.as_ref().map(|m| m.ops().collect()).unwrap_or_default();
+        let ops: Vec<Op> = source.as_ref().map(OpSource::ops).unwrap_or_default();
         let ctx = ThresholdContext {
             tiers: &names,
             ops: &ops,
@@ -308,12 +373,16 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
                 ),
             }
         }
-        if let (Some(stop), Some(mix)) = (stop, mix) {
+        if let (Some(stop), Some(ops)) = (stop, source) {
             out.push(Workload {
                 name: w.name.clone(),
                 target,
                 preload: w.preload,
-                mix,
+                ops,
+                stacked,
+                write: w.write,
+                on_error: w.on_error,
+                verify: w.verify,
                 warmup: w.warmup.or(file.defaults.warmup).unwrap_or(0),
                 stop,
                 concurrency: concurrency.max(1) as usize,
@@ -325,6 +394,95 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
         problems.push(Problem::new("/workloads", "no workloads").hint("add at least one workload"));
     }
     out
+}
+
+/// `stack`, a tier name, or a list of tier names → tier indices and whether it is a stack.
+fn resolve_target(
+    target: &TargetFile,
+    tiers: &[&str],
+    base: &str,
+    problems: &mut Vec<Problem>,
+) -> (Vec<usize>, bool) {
+    let (names, stacked): (Vec<(String, String)>, bool) = match target {
+        TargetFile::One(name) if name == "stack" => return ((0..tiers.len()).collect(), true),
+        TargetFile::One(name) => (vec![(format!("{base}/target"), name.clone())], false),
+        TargetFile::Many(list) => (
+            list.iter()
+                .enumerate()
+                .map(|(i, n)| (format!("{base}/target/{i}"), n.clone()))
+                .collect(),
+            true,
+        ),
+    };
+    if names.is_empty() {
+        problems.push(Problem::new(
+            format!("{base}/target"),
+            "the target lists no tier",
+        ));
+    }
+    let mut out = Vec::new();
+    for (pointer, name) in names {
+        match tiers.iter().position(|&t| t == name) {
+            Some(t) if out.contains(&t) => problems.push(
+                Problem::new(pointer, format!("tier `{name}` is listed twice"))
+                    .hint("list each tier once, top first"),
+            ),
+            Some(t) => out.push(t),
+            None => problems.push(
+                Problem::new(pointer, format!("unknown tier `{name}`"))
+                    .expected("the name of a tier declared under `tiers`, or `stack`")
+                    .hint(format!("declared tiers: {}", tiers.join(", "))),
+            ),
+        }
+    }
+    (out, stacked)
+}
+
+/// `mix` or `sequence`, exactly one.
+fn resolve_ops(w: &WorkloadFile, base: &str, problems: &mut Vec<Problem>) -> Option<OpSource> {
+    match (&w.mix, &w.sequence) {
+        (Some(_), Some(_)) => {
+            problems.push(
+                Problem::new(base, "both `mix` and `sequence` are set")
+                    .hint("a workload issues either a weighted mix or a per-key sequence"),
+            );
+            None
+        }
+        (None, None) => {
+            problems.push(
+                Problem::new(base, "the workload has neither `mix` nor `sequence`")
+                    .hint("add e.g. `mix: { get: 90, set: 10 }` or `sequence: [set, get, delete]`"),
+            );
+            None
+        }
+        (Some(mix), None) => {
+            let m = OpMix::new([mix.get, mix.set, mix.delete, mix.touch]);
+            if m.is_none() {
+                problems.push(
+                    Problem::new(format!("{base}/mix"), "every weight is zero")
+                        .hint("give at least one operation a positive weight, e.g. `mix: { get: 90, set: 10 }`"),
+                );
+            }
+            m.map(OpSource::Mix)
+        }
+        (None, Some(seq)) if seq.is_empty() => {
+            problems.push(Problem::new(
+                format!("{base}/sequence"),
+                "the sequence is empty",
+            ));
+            None
+        }
+        (None, Some(seq)) => Some(OpSource::Sequence(
+            seq.iter()
+                .map(|op| match op {
+                    OpName::Get => Op::Get,
+                    OpName::Set => Op::Set,
+                    OpName::Delete => Op::Delete,
+                    OpName::Touch => Op::Touch,
+                })
+                .collect(),
+        )),
+    }
 }
 
 /// A workload's own `ops`/`duration` replace the defaults'; exactly one must result.

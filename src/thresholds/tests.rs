@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::metrics::recorder::new_histogram;
-use crate::metrics::result::{LatencyStats, OpResult, TierResult, WorkloadResult};
+use crate::metrics::result::{LatencyStats, MemoryResult, OpResult, TierResult, WorkloadResult};
 
 fn ctx() -> (Vec<String>, Vec<Op>) {
     (vec!["l1".to_string()], vec![Op::Get, Op::Set])
@@ -57,6 +57,12 @@ fn thresholds_parse_with_units() {
         }
     );
     assert_eq!(parse_ok("set.p999<1s").limit, 1e9);
+    assert_eq!(parse_ok("l1.memory_per_entry < 1KiB").limit, 1024.0);
+    assert_eq!(
+        parse_ok("served_by.origin.p99 < 50ms").metric.name(),
+        "served_by.origin.p(99)"
+    );
+    assert_eq!(parse_ok("l1.stale == 0").metric.unit(), "count");
 }
 
 #[test]
@@ -113,14 +119,28 @@ fn result() -> WorkloadResult {
         throughput: 1000.0,
         errors: 0,
         error_rate: 0.0,
+        stacked: false,
         operations: operations.clone(),
+        served_by: [("l1".to_string(), operations["get"].clone())]
+            .into_iter()
+            .collect(),
         tiers: vec![TierResult {
             name: "l1".into(),
             kind: "memory".into(),
             hits: 90,
             misses: 10,
             hit_rate: Some(0.9),
+            errors: 0,
             entries: Some(10),
+            memory: Some(MemoryResult {
+                per_entry_bytes: 300.0,
+                entries_measured: 5,
+                method: "test".into(),
+            }),
+            pool_wait: None,
+            served: operations["get"].clone(),
+            stale: 1,
+            corrupt: 0,
             operations,
         }],
         thresholds: Vec::new(),
@@ -142,6 +162,12 @@ fn thresholds_evaluate_against_results() {
     assert!(check("throughput >= 1000/s").passed);
     assert!(check("errors == 0").passed);
     assert!(check("l1.get.max <= 1.001ms").passed);
+    assert!(check("l1.memory_per_entry < 1KiB").passed);
+    assert!(!check("l1.memory_per_entry < 200B").passed);
+    assert!(check("l1.stale == 1").passed);
+    assert!(check("l1.corrupt == 0").passed);
+    assert!(check("served_by.l1.p99 < 1ms").passed);
+    assert!(check("l1.entries >= 10").passed);
     let missing = check("set.p99 < 1ms");
     assert_eq!(missing.observed, None);
     assert!(!missing.passed, "an unmeasured metric fails");

@@ -87,6 +87,13 @@ impl MemoryTier {
         }
     }
 
+    /// Refreshes a key's recency (in-process entries have no per-key time to live to extend);
+    /// true if the key is present.
+    #[inline]
+    pub fn touch(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
     /// Entries held now (moka's count is settled first, it is otherwise eventually consistent).
     pub fn entries(&self) -> u64 {
         match self {
@@ -115,6 +122,16 @@ impl MemoryTier {
 /// Locks the LRU; a poisoned lock (a panicked worker) still holds a consistent cache.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Bytes allocated by the process now, from jemalloc's own statistics (refreshed first).
+pub fn allocated_bytes() -> Result<u64, super::TierError> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    let err = |e: tikv_jemalloc_ctl::Error| {
+        super::TierError::Operation(format!("jemalloc statistics: {e}"))
+    };
+    epoch::advance().map_err(err)?;
+    stats::allocated::read().map(|b| b as u64).map_err(err)
 }
 
 #[cfg(test)]

@@ -1,21 +1,21 @@
 //! Cache tiers and the stack a workload runs against.
 //!
 //! `Tier` is a closed enum: the measured path dispatches with `match`, never through a boxed
-//! trait object or a boxed future, so a call adds no allocation to what it measures. The `Stack`
-//! is the policy over an ordered list of tiers (for now: one tier, called directly).
+//! trait object or a boxed future, so a call adds no allocation to what it measures. The
+//! `stack::Stack` is the read/write policy over an ordered list of tiers.
 
 pub mod memory;
 pub mod redis;
 pub mod sql;
-
-use std::sync::Arc;
+pub mod stack;
 
 use bytes::Bytes;
 use thiserror::Error;
 
-use crate::metrics::recorder::Recorder;
 use crate::scenario::plan::{TierConfig, TierKindConfig};
 use memory::MemoryTier;
+use redis::RedisTier;
+use sql::SqlTier;
 
 /// A failure of a tier, during setup or an operation.
 #[derive(Debug, Error)]
@@ -39,17 +39,27 @@ pub enum TierError {
 pub enum Tier {
     /// An in-process cache.
     Memory(MemoryTier),
+    /// A Redis server.
+    Redis(RedisTier),
+    /// A SQL table.
+    Sql(SqlTier),
 }
 
 impl Tier {
-    /// Sets a tier up from its configuration.
-    pub async fn connect(config: &TierConfig) -> Result<Tier, TierError> {
+    /// Sets a tier up from its configuration; `prefix` is the scenario's key prefix.
+    pub async fn connect(config: &TierConfig, prefix: &str) -> Result<Tier, TierError> {
         match &config.kind {
             TierKindConfig::Memory {
                 engine,
                 max_entries,
                 ttl,
             } => Ok(Tier::Memory(MemoryTier::new(*engine, *max_entries, *ttl))),
+            TierKindConfig::Redis(settings) => Ok(Tier::Redis(
+                RedisTier::connect(&config.name, settings, prefix).await?,
+            )),
+            TierKindConfig::Sql(settings) => Ok(Tier::Sql(
+                SqlTier::connect(&config.name, settings, prefix).await?,
+            )),
         }
     }
 
@@ -58,111 +68,132 @@ impl Tier {
         matches!(self, Tier::Memory(_))
     }
 
-    /// Reads a key.
+    /// Reads a key. `lane` picks the worker's connection; time spent waiting for a pooled
+    /// connection is added to `wait_ns`.
     #[inline]
-    pub async fn get(&self, key: &str) -> Result<Option<Bytes>, TierError> {
+    pub async fn get(
+        &self,
+        key: &str,
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<Option<Bytes>, TierError> {
         match self {
             Tier::Memory(t) => Ok(t.get(key)),
+            Tier::Redis(t) => t.get(lane, key).await,
+            Tier::Sql(t) => t.get(key, wait_ns).await,
         }
     }
 
     /// Writes a key.
     #[inline]
-    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), TierError> {
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<(), TierError> {
         match self {
             Tier::Memory(t) => {
                 t.set(key, value);
                 Ok(())
             }
+            Tier::Redis(t) => t.set(lane, key, value).await,
+            Tier::Sql(t) => t.set(key, value, wait_ns).await,
+        }
+    }
+
+    /// Writes a value already held as `Bytes` (a promotion from a lower tier).
+    #[inline]
+    async fn set_bytes(
+        &self,
+        key: &str,
+        value: &Bytes,
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<(), TierError> {
+        match self {
+            Tier::Memory(t) => {
+                t.set_bytes(key, value.clone());
+                Ok(())
+            }
+            other => other.set(key, value, lane, wait_ns).await,
         }
     }
 
     /// Removes a key.
     #[inline]
-    pub async fn delete(&self, key: &str) -> Result<(), TierError> {
+    pub async fn delete(&self, key: &str, lane: usize, wait_ns: &mut u64) -> Result<(), TierError> {
         match self {
             Tier::Memory(t) => {
                 t.delete(key);
                 Ok(())
             }
+            Tier::Redis(t) => t.delete(lane, key).await,
+            Tier::Sql(t) => t.delete(key, wait_ns).await,
         }
     }
 
-    /// Entries held now, when the tier can tell.
+    /// Refreshes a key's time to live; true if the key exists.
+    #[inline]
+    pub async fn touch(
+        &self,
+        key: &str,
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<bool, TierError> {
+        match self {
+            Tier::Memory(t) => Ok(t.touch(key)),
+            Tier::Redis(t) => t.touch(lane, key).await,
+            Tier::Sql(t) => t.touch(key, wait_ns).await,
+        }
+    }
+
+    /// Entries held now (under the prefix), when the tier can tell.
     pub async fn entries(&self) -> Result<Option<u64>, TierError> {
         match self {
             Tier::Memory(t) => Ok(Some(t.entries())),
+            Tier::Redis(t) => t.entries().await.map(Some),
+            Tier::Sql(t) => t.entries().await.map(Some),
         }
     }
 
-    /// Removes everything tierbench wrote to the tier.
-    pub async fn cleanup(&self) -> Result<(), TierError> {
+    /// Memory the tier uses now, in bytes, and how that figure is obtained.
+    pub async fn memory_bytes(&self) -> Result<(u64, &'static str), TierError> {
+        match self {
+            Tier::Memory(_) => memory::allocated_bytes()
+                .map(|b| (b, "jemalloc stats.allocated of the tierbench process")),
+            Tier::Redis(t) => t
+                .used_memory()
+                .await
+                .map(|b| (b, "Redis INFO memory used_memory")),
+            Tier::Sql(t) => t.table_bytes().await,
+        }
+    }
+
+    /// Removes every key tierbench wrote, keeping the tier itself (its table) in place.
+    pub async fn clear(&self) -> Result<(), TierError> {
         match self {
             Tier::Memory(t) => {
                 t.clear();
                 Ok(())
             }
+            Tier::Redis(t) => t.cleanup().await.map(drop),
+            Tier::Sql(t) => t.clear().await,
         }
     }
-}
 
-/// The tiers one workload targets, in order, with the read/write policy over them.
-#[derive(Clone)]
-pub struct Stack {
-    tiers: Vec<Arc<Tier>>,
-}
-
-impl Stack {
-    /// A stack over `tiers` (at least one), first asked first.
-    pub fn new(tiers: Vec<Arc<Tier>>) -> Stack {
-        Stack { tiers }
-    }
-
-    /// How many tiers.
-    pub fn len(&self) -> usize {
-        self.tiers.len()
-    }
-
-    /// True when the stack has no tier (never, for a validated scenario).
-    pub fn is_empty(&self) -> bool {
-        self.tiers.is_empty()
-    }
-
-    /// True when no tier needs an async runtime.
-    pub fn is_in_process(&self) -> bool {
-        self.tiers.iter().all(|t| t.is_in_process())
-    }
-
-    /// The tiers.
-    pub fn tiers(&self) -> &[Arc<Tier>] {
-        &self.tiers
-    }
-
-    /// Reads a key; returns the index of the tier that served it, `None` on a miss. Hits and
-    /// misses are counted in `rec`.
-    #[inline]
-    pub async fn get(&self, key: &str, rec: &mut Recorder) -> Result<Option<usize>, TierError> {
-        let hit = self.tiers[0].get(key).await?.is_some();
-        rec.tiers[0].count_lookup(hit);
-        Ok(hit.then_some(0))
-    }
-
-    /// Writes a key to every tier.
-    #[inline]
-    pub async fn set(&self, key: &str, value: &[u8]) -> Result<(), TierError> {
-        for tier in &self.tiers {
-            tier.set(key, value).await?;
+    /// Removes everything tierbench wrote to the tier (nothing else; nothing with `keep`).
+    pub async fn cleanup(&self, keep: bool) -> Result<(), TierError> {
+        match self {
+            Tier::Memory(t) => {
+                t.clear();
+                Ok(())
+            }
+            Tier::Redis(_) if keep => Ok(()),
+            Tier::Redis(t) => t.cleanup().await.map(drop),
+            Tier::Sql(t) => t.cleanup().await,
         }
-        Ok(())
-    }
-
-    /// Removes a key from every tier.
-    #[inline]
-    pub async fn delete(&self, key: &str) -> Result<(), TierError> {
-        for tier in &self.tiers {
-            tier.delete(key).await?;
-        }
-        Ok(())
     }
 }
 

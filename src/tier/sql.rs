@@ -375,6 +375,13 @@ impl SqlTier {
         }
     }
 
+    /// Deletes the rows under the prefix.
+    pub async fn clear(&self) -> Result<(), TierError> {
+        let pattern = like_prefix(&self.prefix);
+        with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
+            .map_err(op_error)
+    }
+
     /// Drops the table if tierbench created it, else deletes only rows under the prefix;
     /// nothing with `keep`.
     pub async fn cleanup(&self) -> Result<(), TierError> {

@@ -16,13 +16,15 @@ pub enum Op {
     Set,
     /// Remove a key.
     Delete,
+    /// Refresh a key's time to live.
+    Touch,
 }
 
 impl Op {
     /// How many operations there are (array sizes in recorders).
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 4;
     /// Every operation, in index order.
-    pub const ALL: [Op; Op::COUNT] = [Op::Get, Op::Set, Op::Delete];
+    pub const ALL: [Op; Op::COUNT] = [Op::Get, Op::Set, Op::Delete, Op::Touch];
 
     /// Dense index for per-operation arrays.
     pub const fn index(self) -> usize {
@@ -35,6 +37,7 @@ impl Op {
             Op::Get => "get",
             Op::Set => "set",
             Op::Delete => "delete",
+            Op::Touch => "touch",
         }
     }
 
@@ -88,6 +91,25 @@ impl OpMix {
     }
 }
 
+/// Where a worker's operations come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpSource {
+    /// Weighted random operations, each on a freshly sampled key.
+    Mix(OpMix),
+    /// A per-key lifecycle: one sampled key, these operations in order, then the next key.
+    Sequence(Vec<Op>),
+}
+
+impl OpSource {
+    /// The operations this source issues, in `Op::ALL` order.
+    pub fn ops(&self) -> Vec<Op> {
+        match self {
+            OpSource::Mix(m) => m.ops().collect(),
+            OpSource::Sequence(seq) => Op::ALL.into_iter().filter(|op| seq.contains(op)).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,7 +118,7 @@ mod tests {
 
     #[test]
     fn mix_follows_weights() {
-        let mix = OpMix::new([90, 10, 0]).unwrap();
+        let mix = OpMix::new([90, 10, 0, 0]).unwrap();
         let mut rng = SmallRng::seed_from_u64(7);
         let mut counts = [0u32; Op::COUNT];
         for _ in 0..100_000 {
@@ -105,6 +127,6 @@ mod tests {
         assert!((89_000..91_000).contains(&counts[0]), "{counts:?}");
         assert_eq!(counts[2], 0);
         assert_eq!(mix.ops().collect::<Vec<_>>(), vec![Op::Get, Op::Set]);
-        assert!(OpMix::new([0, 0, 0]).is_none());
+        assert!(OpMix::new([0, 0, 0, 0]).is_none());
     }
 }

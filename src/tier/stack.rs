@@ -1,0 +1,268 @@
+//! The stack: the read/write policy over the tiers a workload targets.
+//!
+//! A lone tier (`target: l1`) is called directly. A stack (`target: stack` or a list) reads
+//! through: tiers are asked top first, a hit below is promoted into the tiers above it, and a
+//! miss everywhere loads from the simulated origin and fills every tier. Writes go through every
+//! tier or around them (lowest tier written, the ones above invalidated); deletes invalidate all.
+//! Each tier call is timed and counted in the tier's own recorder, so a report can say where the
+//! time of a read went and which tier served it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use quanta::Clock;
+
+use super::{Tier, TierError};
+use crate::metrics::recorder::{Recorder, record};
+use crate::scenario::model::{ErrorPolicy, WritePolicy};
+use crate::workload::ops::Op;
+
+/// Who served a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// The tier at this index of the stack.
+    Tier(usize),
+    /// The origin, after every tier missed (stacks only).
+    Origin,
+    /// Nobody: a lone tier missed.
+    Miss,
+}
+
+/// The policy a stack follows.
+#[derive(Debug, Clone, Copy)]
+pub struct StackPolicy {
+    /// Read-through with an origin (a stack target), or a lone tier.
+    pub stacked: bool,
+    /// How writes go.
+    pub write: WritePolicy,
+    /// What a tier error does.
+    pub on_error: ErrorPolicy,
+    /// Latency of one origin load.
+    pub origin_latency: Duration,
+}
+
+/// The tiers one workload targets, in order, with their policy.
+#[derive(Clone)]
+pub struct Stack {
+    tiers: Vec<Arc<Tier>>,
+    policy: StackPolicy,
+    clock: Clock,
+}
+
+impl Stack {
+    /// A stack over `tiers` (at least one), first asked first.
+    pub fn new(tiers: Vec<Arc<Tier>>, policy: StackPolicy) -> Stack {
+        Stack {
+            tiers,
+            policy,
+            clock: Clock::new(),
+        }
+    }
+
+    /// How many tiers.
+    pub fn len(&self) -> usize {
+        self.tiers.len()
+    }
+
+    /// True when the stack has no tier (never, for a validated scenario).
+    pub fn is_empty(&self) -> bool {
+        self.tiers.is_empty()
+    }
+
+    /// True when nothing needs an async runtime: in-process tiers and no origin delay.
+    pub fn is_in_process(&self) -> bool {
+        self.tiers.iter().all(|t| t.is_in_process())
+            && (!self.policy.stacked || self.policy.origin_latency.is_zero())
+    }
+
+    /// The tiers.
+    pub fn tiers(&self) -> &[Arc<Tier>] {
+        &self.tiers
+    }
+
+    /// Whether reads go through with an origin.
+    pub fn is_stacked(&self) -> bool {
+        self.policy.stacked
+    }
+
+    /// Handles a tier's error by the policy: `Err` to fail the operation, `Ok` to go on.
+    fn on_error(&self, rec: &mut Recorder, tier: usize, e: TierError) -> Result<(), TierError> {
+        rec.tiers[tier].errors += 1;
+        match self.policy.on_error {
+            ErrorPolicy::Fail => Err(e),
+            ErrorPolicy::Skip => Ok(()),
+        }
+    }
+
+    /// Reads a key. `origin_value` is what the origin returns on a miss everywhere. Returns who
+    /// served it and the value.
+    pub async fn get(
+        &self,
+        key: &str,
+        lane: usize,
+        origin_value: &[u8],
+        rec: &mut Recorder,
+    ) -> Result<(Served, Option<Bytes>), TierError> {
+        if !self.policy.stacked {
+            let mut wait = 0;
+            let result = self.tiers[0].get(key, lane, &mut wait).await;
+            note_wait(rec, 0, wait);
+            return match result {
+                Ok(Some(v)) => {
+                    rec.tiers[0].count_lookup(true);
+                    Ok((Served::Tier(0), Some(v)))
+                }
+                Ok(None) => {
+                    rec.tiers[0].count_lookup(false);
+                    Ok((Served::Miss, None))
+                }
+                Err(e) => {
+                    rec.tiers[0].errors += 1;
+                    Err(e)
+                }
+            };
+        }
+        for (i, tier) in self.tiers.iter().enumerate() {
+            let mut wait = 0;
+            let start = self.clock.raw();
+            let result = tier.get(key, lane, &mut wait).await;
+            rec.tiers[i]
+                .calls
+                .record(Op::Get, self.clock.delta_as_nanos(start, self.clock.raw()));
+            note_wait(rec, i, wait);
+            match result {
+                Ok(Some(value)) => {
+                    rec.tiers[i].count_lookup(true);
+                    for upper in 0..i {
+                        self.fill(upper, key, &value, lane, rec).await?;
+                    }
+                    return Ok((Served::Tier(i), Some(value)));
+                }
+                Ok(None) => rec.tiers[i].count_lookup(false),
+                Err(e) => self.on_error(rec, i, e)?,
+            }
+        }
+        if !self.policy.origin_latency.is_zero() {
+            tokio::time::sleep(self.policy.origin_latency).await;
+        }
+        let value = Bytes::copy_from_slice(origin_value);
+        for i in 0..self.tiers.len() {
+            self.fill(i, key, &value, lane, rec).await?;
+        }
+        Ok((Served::Origin, Some(value)))
+    }
+
+    /// Writes a promoted or loaded value into tier `i`, timed as that tier's `set`.
+    async fn fill(
+        &self,
+        i: usize,
+        key: &str,
+        value: &Bytes,
+        lane: usize,
+        rec: &mut Recorder,
+    ) -> Result<(), TierError> {
+        let mut wait = 0;
+        let start = self.clock.raw();
+        let result = self.tiers[i].set_bytes(key, value, lane, &mut wait).await;
+        rec.tiers[i]
+            .calls
+            .record(Op::Set, self.clock.delta_as_nanos(start, self.clock.raw()));
+        note_wait(rec, i, wait);
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.on_error(rec, i, e),
+        }
+    }
+
+    /// Runs `op` (set, delete or touch) on tier `i`, timed and counted for that tier.
+    async fn call(
+        &self,
+        i: usize,
+        op: Op,
+        key: &str,
+        value: &[u8],
+        lane: usize,
+        rec: &mut Recorder,
+    ) -> Result<(), TierError> {
+        let mut wait = 0;
+        let stacked = self.policy.stacked;
+        // A lone tier's call time is the operation's own: no second pair of clock reads.
+        let start = if stacked { self.clock.raw() } else { 0 };
+        let tier = &self.tiers[i];
+        let result = match op {
+            Op::Set => tier.set(key, value, lane, &mut wait).await,
+            Op::Delete => tier.delete(key, lane, &mut wait).await,
+            Op::Touch => tier.touch(key, lane, &mut wait).await.map(drop),
+            Op::Get => tier.get(key, lane, &mut wait).await.map(drop),
+        };
+        if stacked {
+            rec.tiers[i]
+                .calls
+                .record(op, self.clock.delta_as_nanos(start, self.clock.raw()));
+        }
+        note_wait(rec, i, wait);
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if !stacked => {
+                rec.tiers[i].errors += 1;
+                Err(e)
+            }
+            Err(e) => self.on_error(rec, i, e),
+        }
+    }
+
+    /// Writes a key: every tier (through), or the lowest then invalidating the others (around).
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        lane: usize,
+        rec: &mut Recorder,
+    ) -> Result<(), TierError> {
+        let last = self.tiers.len() - 1;
+        match self.policy.write {
+            WritePolicy::Through => {
+                for i in 0..=last {
+                    self.call(i, Op::Set, key, value, lane, rec).await?;
+                }
+            }
+            WritePolicy::Around => {
+                self.call(last, Op::Set, key, value, lane, rec).await?;
+                for i in (0..last).rev() {
+                    self.call(i, Op::Delete, key, value, lane, rec).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a key from every tier, lowest first (so an upper tier cannot be refilled from
+    /// a lower one in between).
+    pub async fn delete(
+        &self,
+        key: &str,
+        lane: usize,
+        rec: &mut Recorder,
+    ) -> Result<(), TierError> {
+        for i in (0..self.tiers.len()).rev() {
+            self.call(i, Op::Delete, key, &[], lane, rec).await?;
+        }
+        Ok(())
+    }
+
+    /// Refreshes a key's time to live in every tier.
+    pub async fn touch(&self, key: &str, lane: usize, rec: &mut Recorder) -> Result<(), TierError> {
+        for i in 0..self.tiers.len() {
+            self.call(i, Op::Touch, key, &[], lane, rec).await?;
+        }
+        Ok(())
+    }
+}
+
+#[inline]
+fn note_wait(rec: &mut Recorder, tier: usize, wait: u64) {
+    if wait > 0 {
+        record(&mut rec.tiers[tier].pool_wait, wait);
+    }
+}
