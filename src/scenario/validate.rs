@@ -86,7 +86,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
             path: diagnostics.file.clone(),
             sha256: hex(&Sha256::digest(bytes)),
         },
-        effective: value,
+        effective: redact_urls(value),
         tiers,
         keys,
         values,
@@ -94,6 +94,19 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         origin_latency: file.origin.latency.map_or(Duration::ZERO, |d| d.0),
         keep: file.keep,
     })
+}
+
+/// The effective scenario with every URL's password replaced: it goes into results and output.
+fn redact_urls(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains("://") => Value::String(crate::tier::redact_url(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_urls).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, redact_urls(v))).collect())
+        }
+        other => other,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

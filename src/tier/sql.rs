@@ -172,6 +172,17 @@ fn like_prefix(prefix: &str) -> String {
     out
 }
 
+/// One direct connection first: an unreachable server fails at once, where the pool would
+/// retry until its acquire timeout.
+async fn probe<C: sqlx::Connection>(url: &str) -> Result<(), String> {
+    let conn = C::connect(url)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    conn.close()
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))
+}
+
 impl SqlTier {
     /// Connects the pool, opens every connection, and prepares the table.
     pub async fn connect(name: &str, s: &SqlSettings, prefix: &str) -> Result<SqlTier, TierError> {
@@ -207,7 +218,8 @@ impl SqlTier {
                         .map_err(|e| setup(format!("cannot connect: {e}")))?,
                 )
             }
-            "postgres" => Pool::Postgres(
+            "postgres" => Pool::Postgres({
+                probe::<sqlx::PgConnection>(&s.url).await.map_err(setup)?;
                 PgPoolOptions::new()
                     .min_connections(size)
                     .max_connections(size)
@@ -217,9 +229,12 @@ impl SqlTier {
                     .acquire_timeout(timeout)
                     .connect(&s.url)
                     .await
-                    .map_err(|e| setup(format!("cannot connect: {e}")))?,
-            ),
-            _ => Pool::MySql(
+                    .map_err(|e| setup(format!("cannot connect: {e}")))?
+            }),
+            _ => Pool::MySql({
+                probe::<sqlx::MySqlConnection>(&s.url)
+                    .await
+                    .map_err(setup)?;
                 MySqlPoolOptions::new()
                     .min_connections(size)
                     .max_connections(size)
@@ -229,8 +244,8 @@ impl SqlTier {
                     .acquire_timeout(timeout)
                     .connect(&s.url)
                     .await
-                    .map_err(|e| setup(format!("cannot connect: {e}")))?,
-            ),
+                    .map_err(|e| setup(format!("cannot connect: {e}")))?
+            }),
         };
         let columns: Vec<String> =
             with_pool!(&pool, p => sqlx::query_scalar(columns_query(dialect))

@@ -1,0 +1,63 @@
+//! After an L2-only run, Redis's own `INFO commandstats` agrees with what tierbench reports.
+//! (Alone in its test binary, so no other test's traffic lands in the counters.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+mod support;
+
+use std::collections::HashMap;
+
+fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    info.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
+            Some((name.to_string(), calls.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn redis_counts_exactly_the_operations_tierbench_reports() {
+    let mut conn = support::redis();
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::write_scenario(
+        dir.path(),
+        "l2.yaml",
+        &format!(
+            "name: l2-count\nseed: 3\ntiers: [{{ name: l2, kind: redis, url: \"{}\", connections: 2 }}]\n\
+             data: {{ keys: {{ count: 300, prefix: \"tbtest:cmdstats:\" }}, values: {{ size: 32 }} }}\n\
+             workloads:\n  - {{ name: mixed, target: l2, ops: 3000, warmup: 0, concurrency: 8, mix: {{ get: 6, set: 3, delete: 1 }} }}\n",
+            support::redis_url()
+        ),
+    );
+    let results = dir.path().join("results.json");
+    let before = commandstats(&mut conn);
+    let out = support::tierbench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--report",
+        &format!("json={}", results.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+    let after = commandstats(&mut conn);
+    let delta =
+        |cmd: &str| after.get(cmd).copied().unwrap_or(0) - before.get(cmd).copied().unwrap_or(0);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let ops = &doc["workloads"][0]["operations"];
+    let reported =
+        |op: &str| ops[op]["count"].as_u64().unwrap() + ops[op]["errors"].as_u64().unwrap();
+    assert_eq!(delta("get"), reported("get"));
+    assert_eq!(delta("set"), reported("set"));
+    assert_eq!(delta("del"), reported("delete"));
+    assert_eq!(reported("get") + reported("set") + reported("delete"), 3000);
+    // Cleanup removed every key under the prefix, with UNLINK, never a flush.
+    assert_eq!(delta("flushdb") + delta("flushall"), 0);
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("tbtest:cmdstats:*")
+        .query(&mut conn)
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -1,0 +1,86 @@
+//! Shared helpers for the tests that talk to real servers.
+//!
+//! Each server's URL comes from the environment (the defaults are the CI machine's). A test
+//! whose server is unreachable fails, with the command that starts it: it never skips silently.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Redis URL for tests.
+pub fn redis_url() -> String {
+    std::env::var("TIERBENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// PostgreSQL URL for tests.
+pub fn postgres_url() -> String {
+    std::env::var("TIERBENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// MariaDB URL for tests.
+pub fn mysql_url() -> String {
+    std::env::var("TIERBENCH_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// A Redis connection, or a failure that says how to start Redis.
+pub fn redis() -> redis::Connection {
+    let url = redis_url();
+    redis::Client::open(url.as_str())
+        .and_then(|c| c.get_connection())
+        .unwrap_or_else(|e| {
+            panic!(
+                "Redis is not reachable at {url} ({e}). Start it with: redis-server --daemonize yes --bind 127.0.0.1 \
+                 --port 6379 --save \"\" --appendonly no (or set TIERBENCH_REDIS_URL)"
+            )
+        })
+}
+
+/// A PostgreSQL pool, or a failure that says how to start PostgreSQL.
+pub async fn postgres() -> sqlx::PgPool {
+    let url = postgres_url();
+    sqlx::PgPool::connect(&url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {url} ({e}). Start it with: pg_ctlcluster --skip-systemctl-redirect \
+             $(ls /etc/postgresql) main start (or set TIERBENCH_POSTGRES_URL)"
+        )
+    })
+}
+
+/// A MariaDB pool, or a failure that says how to start MariaDB.
+pub async fn mysql() -> sqlx::MySqlPool {
+    let url = mysql_url();
+    sqlx::MySqlPool::connect(&url).await.unwrap_or_else(|e| {
+        panic!(
+            "MariaDB is not reachable at {url} ({e}). Start it with: start-stop-daemon --start --oknodo --background \
+             --exec /usr/sbin/mariadbd (or set TIERBENCH_MYSQL_URL)"
+        )
+    })
+}
+
+/// Writes a scenario file into `dir`.
+pub fn write_scenario(dir: &Path, name: &str, yaml: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// Runs the tierbench binary with `args` (progress off).
+pub fn tierbench(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tierbench"))
+        .args(args)
+        .env("CI", "1")
+        .output()
+        .unwrap()
+}
+
+/// stdout and stderr together, as text.
+pub fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
