@@ -29,7 +29,9 @@ fn bare_get(c: &mut Criterion) {
     // The same key pattern tierbench issues (uniform over the keys), precomputed so the bare
     // loop pays only an index per call.
     let mut rng = SmallRng::seed_from_u64(1);
-    let order: Vec<usize> = (0..1 << 20).map(|_| rng.random_range(0..keys.len())).collect();
+    let order: Vec<usize> = (0..1 << 20)
+        .map(|_| rng.random_range(0..keys.len()))
+        .collect();
     let mut group = c.benchmark_group("bare_get");
     group.measurement_time(Duration::from_secs(3));
     for (engine, name) in ENGINES {

@@ -23,9 +23,11 @@ const VALUE_POOL_SIZE: usize = 1024;
 
 /// What latency means in every report.
 pub const LATENCY_METHOD: &str = "closed loop: each worker issues its next operation when the previous one \
-completes; latency is the service time of each operation, timed around the cache call alone with a TSC \
-clock (quanta), recorded in per-worker HDR histograms (3 significant digits) and merged. Preload and \
-warmup are not recorded.";
+completes, and latency is the service time of the call. Open loop (a `rate`): operations are due at scheduled \
+times, and latency counts from each operation's intended start, so a stall shows in every operation it delayed \
+(coordinated omission corrected, as in wrk2); service time from the actual start is reported apart. Calls are \
+timed with a TSC clock (quanta) outside key and value selection, recorded in per-worker HDR histograms \
+(3 significant digits) and merged. Preload and warmup are not recorded.";
 
 /// The outcome of a run.
 pub struct RunOutcome {

@@ -18,7 +18,7 @@ use quanta::Clock;
 use thiserror::Error;
 
 use crate::metrics::recorder::Recorder;
-use crate::scenario::plan::{Scenario, Stop, Workload};
+use crate::scenario::plan::{Phase as PlanPhase, Scenario, Stop, Workload};
 use crate::tier::TierError;
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
@@ -56,6 +56,18 @@ pub struct Measurement {
     pub elapsed: Duration,
     /// Memory per entry of each target tier, measured between two preload fill levels.
     pub memory: Vec<Option<MemoryFigure>>,
+    /// Each phase's own measurements.
+    pub phases: Vec<PhaseMeasurement>,
+}
+
+/// One phase's measurements.
+pub struct PhaseMeasurement {
+    /// The phase as planned.
+    pub phase: PlanPhase,
+    /// Merged recorder of its workers.
+    pub recorder: Recorder,
+    /// Its wall time.
+    pub elapsed: Duration,
 }
 
 /// Bytes per entry of a tier, from two fill levels: (bytes₂ − bytes₁) / (entries₂ − entries₁).
@@ -71,14 +83,18 @@ pub struct MemoryFigure {
 
 /// Which phase a worker job belongs to (mixed into its seed).
 #[derive(Clone, Copy)]
-enum Phase {
-    Warmup = 1,
-    Measure = 2,
+enum SeedPhase {
+    Warmup,
+    Measure(usize),
 }
 
 /// Derives a worker's seed from the scenario seed, workload, worker and phase.
-fn worker_seed(seed: u64, workload: usize, worker: usize, phase: Phase) -> u64 {
-    let mut x = seed ^ ((workload as u64) << 40) ^ ((worker as u64) << 8) ^ phase as u64;
+fn worker_seed(seed: u64, workload: usize, worker: usize, phase: SeedPhase) -> u64 {
+    let phase = match phase {
+        SeedPhase::Warmup => 1,
+        SeedPhase::Measure(p) => 2 + p as u64,
+    };
+    let mut x = seed ^ ((workload as u64) << 40) ^ ((worker as u64) << 8) ^ phase;
     // SplitMix64 finalizer: nearby inputs give unrelated seeds.
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -148,35 +164,63 @@ pub async fn run_workload(
             Some(workload.warmup),
             &ctx.progress,
         );
-        run_phase(scenario, index, &ctx, Phase::Warmup, workload.warmup, None)
+        let warmup = PlanPhase {
+            name: "warmup".into(),
+            stop: Stop::Ops(workload.warmup),
+            concurrency: workload.phases[0].concurrency,
+            rate: None,
+        };
+        let origin = ctx.clock.raw();
+        run_phase(scenario, index, &ctx, SeedPhase::Warmup, &warmup, origin)
             .await
             .map_err(|message| worker_error(workload, message))?;
         bar.finish();
     }
-    let (ops, deadline) = match workload.stop {
-        Stop::Ops(n) => (n, None),
-        Stop::Duration(d) => (u64::MAX, Some(d)),
-    };
-    let bar = progress.phase(
-        &workload.name,
-        "measure",
-        (ops != u64::MAX).then_some(ops),
-        &ctx.progress,
-    );
+    let mut recorder = Recorder::new(ctx.stack.len());
+    let mut phases = Vec::with_capacity(workload.phases.len());
+    let series_origin = ctx.clock.raw();
     let started = std::time::Instant::now();
-    let recorders = run_phase(scenario, index, &ctx, Phase::Measure, ops, deadline)
+    for (p, phase) in workload.phases.iter().enumerate() {
+        let total = match phase.stop {
+            Stop::Ops(n) => Some(n),
+            Stop::Duration(_) => None,
+        };
+        let label = if workload.phases.len() > 1 {
+            phase.name.as_str()
+        } else {
+            "measure"
+        };
+        let bar = progress.phase(&workload.name, label, total, &ctx.progress);
+        let phase_started = std::time::Instant::now();
+        let recorders = run_phase(
+            scenario,
+            index,
+            &ctx,
+            SeedPhase::Measure(p),
+            phase,
+            series_origin,
+        )
         .await
         .map_err(|message| worker_error(workload, message))?;
-    let elapsed = started.elapsed();
-    bar.finish();
-    let mut recorder = Recorder::new(ctx.stack.len());
-    for r in &recorders {
-        recorder.merge(r);
+        let elapsed = phase_started.elapsed();
+        bar.finish();
+        let mut merged = Recorder::new(ctx.stack.len());
+        for r in &recorders {
+            merged.merge(r);
+        }
+        recorder.merge(&merged);
+        phases.push(PhaseMeasurement {
+            phase: phase.clone(),
+            recorder: merged,
+            elapsed,
+        });
     }
+    let elapsed = started.elapsed();
     Ok(Measurement {
         recorder,
         elapsed,
         memory,
+        phases,
     })
 }
 
@@ -233,33 +277,43 @@ fn worker_error(workload: &Workload, message: String) -> EngineError {
     }
 }
 
-/// Splits `ops` over the workers (the first ones take the remainder) and runs one phase.
+/// Runs one phase on its workers. Closed loop: `ops` split over the workers (the first take
+/// the remainder). Open loop: operation `i` of the phase is due at its scheduled time and is run
+/// by worker `i mod workers`.
 async fn run_phase(
     scenario: &Scenario,
     index: usize,
     ctx: &Arc<WorkloadContext>,
-    phase: Phase,
-    ops: u64,
-    deadline: Option<Duration>,
+    seed_phase: SeedPhase,
+    phase: &PlanPhase,
+    series_origin: u64,
 ) -> Result<Vec<Recorder>, String> {
-    let workers = scenario.workloads[index].concurrency;
+    let workers = phase.concurrency;
     let start_raw = ctx.clock.raw();
     let seed = scenario.seed;
+    let (ops, deadline_ns) = match phase.stop {
+        Stop::Ops(n) => (n, u64::MAX),
+        Stop::Duration(d) => (u64::MAX, d.as_nanos() as u64),
+    };
+    let rate = phase.rate;
     fan_out(ctx, workers, move |ctx, w| {
-        let share = if ops == u64::MAX {
-            u64::MAX
-        } else {
-            ops / workers as u64 + u64::from((w as u64) < ops % workers as u64)
+        let share = match (ops, rate) {
+            (u64::MAX, _) => u64::MAX,
+            // Open loop: the phase's op count is global; each worker takes every `workers`-th.
+            (n, Some(_)) => n,
+            (n, None) => n / workers as u64 + u64::from((w as u64) < n % workers as u64),
         };
         let job = WorkerJob {
             worker: w,
             workers,
-            seed: worker_seed(seed, index, w, phase),
+            seed: worker_seed(seed, index, w, seed_phase),
             ops: share,
             start_raw,
-            deadline_ns: deadline.map_or(u64::MAX, |d| d.as_nanos() as u64),
+            deadline_ns,
+            rate,
+            series_origin,
         };
-        async move { worker::run_closed_loop(&ctx, job).await }
+        async move { worker::run_phase_worker(&ctx, job).await }
     })
     .await
 }
@@ -311,10 +365,10 @@ mod tests {
 
     #[test]
     fn worker_seeds_differ_by_worker_and_phase() {
-        let a = worker_seed(42, 0, 0, Phase::Measure);
-        assert_ne!(a, worker_seed(42, 0, 1, Phase::Measure));
-        assert_ne!(a, worker_seed(42, 0, 0, Phase::Warmup));
-        assert_ne!(a, worker_seed(42, 1, 0, Phase::Measure));
-        assert_eq!(a, worker_seed(42, 0, 0, Phase::Measure));
+        let a = worker_seed(42, 0, 0, SeedPhase::Measure(0));
+        assert_ne!(a, worker_seed(42, 0, 1, SeedPhase::Measure(0)));
+        assert_ne!(a, worker_seed(42, 0, 0, SeedPhase::Warmup));
+        assert_ne!(a, worker_seed(42, 1, 0, SeedPhase::Measure(0)));
+        assert_eq!(a, worker_seed(42, 0, 0, SeedPhase::Measure(0)));
     }
 }

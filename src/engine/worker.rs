@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use quanta::Clock;
@@ -17,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use std::ops::Range;
 
 use crate::metrics::recorder::{Recorder, record};
+use crate::scenario::plan::Rate;
 use crate::tier::TierError;
 use crate::tier::stack::{Served, Stack};
 use crate::workload::keys::KeySampler;
@@ -126,6 +128,27 @@ pub struct WorkerJob {
     pub start_raw: u64,
     /// Stop once this many nanoseconds have passed since `start_raw` (`u64::MAX`: no deadline).
     pub deadline_ns: u64,
+    /// Open loop: the phase's arrival rate (`ops` is then the phase's global count).
+    pub rate: Option<Rate>,
+    /// Raw clock reading when the workload's measurement started (second 0 of its time series).
+    pub series_origin: u64,
+}
+
+/// When operation `i` of an open-loop phase is due, in nanoseconds from the phase start. A ramp
+/// from r0 to r1 over D has N(t) = r0·t + (r1 − r0)·t²/(2D) operations due by t; this solves N(t) = i.
+pub fn intended_ns(i: u64, rate: Rate, duration_ns: u64) -> u64 {
+    let i = i as f64;
+    let slope = if duration_ns == u64::MAX {
+        0.0
+    } else {
+        (rate.end - rate.start) / (duration_ns as f64 / 1e9)
+    };
+    let secs = if slope.abs() < 1e-9 {
+        i / rate.start
+    } else {
+        (-rate.start + (rate.start * rate.start + 2.0 * slope * i).max(0.0).sqrt()) / slope
+    };
+    (secs * 1e9) as u64
 }
 
 /// A key written as `prefix` + decimal index into one reused buffer.
@@ -156,8 +179,27 @@ impl KeyBuf {
     }
 }
 
-/// Runs one worker's measured (or warmup) share of a phase and returns what it recorded.
-pub async fn run_closed_loop(ctx: &WorkloadContext, job: WorkerJob) -> Recorder {
+/// Waits until `target_ns` after `start_raw`: sleeping while far off, then yielding, so an
+/// operation starts within microseconds of its schedule (tokio's timer alone is 1 ms coarse).
+async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns: u64) {
+    const SPIN_NS: u64 = 1_500_000;
+    loop {
+        let now = ctx.clock.delta_as_nanos(start_raw, ctx.clock.raw());
+        if now >= target_ns || ctx.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let left = target_ns - now;
+        match (ctx.stack.is_in_process(), left > SPIN_NS) {
+            (true, true) => std::thread::sleep(Duration::from_nanos(left - SPIN_NS)),
+            (true, false) => std::hint::spin_loop(),
+            (false, true) => tokio::time::sleep(Duration::from_nanos(left - SPIN_NS)).await,
+            (false, false) => tokio::task::yield_now().await,
+        }
+    }
+}
+
+/// Runs one worker's share of a phase (closed or open loop) and returns what it recorded.
+pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder {
     let mut rec = Recorder::new(ctx.stack.len());
     let mut rng = SmallRng::seed_from_u64(job.seed);
     let mut sampler = ctx.sampler.clone();
@@ -169,7 +211,26 @@ pub async fn run_closed_loop(ctx: &WorkloadContext, job: WorkerJob) -> Recorder 
     let clock = &ctx.clock;
     let lane = job.worker;
     let mut done = 0u64;
-    while done < job.ops && !ctx.stop.load(Ordering::Relaxed) {
+    // Open loop: this worker runs operations worker, worker + workers, ... of the phase.
+    let mut next = job.worker as u64;
+    loop {
+        if ctx.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let intended = match job.rate {
+            None if done >= job.ops => break,
+            None => None,
+            Some(_) if next >= job.ops => break,
+            Some(rate) => {
+                let due = intended_ns(next, rate, job.deadline_ns);
+                if due >= job.deadline_ns {
+                    break;
+                }
+                wait_until(ctx, job.start_raw, due).await;
+                next += job.workers as u64;
+                Some(due)
+            }
+        };
         // Everything but the call happens before the timer starts.
         let (op, index) = match &ctx.ops {
             OpSource::Mix(mix) => (mix.sample(&mut rng), sampler.sample(&mut rng)),
@@ -209,10 +270,23 @@ pub async fn run_closed_loop(ctx: &WorkloadContext, job: WorkerJob) -> Recorder 
             Op::Touch => ctx.stack.touch(key, lane, &mut rec).await.map(|()| None),
         };
         let end = clock.raw();
-        let nanos = clock.delta_as_nanos(start, end);
+        let service = clock.delta_as_nanos(start, end);
+        // Open loop counts from the intended start: a stall delays every operation behind it.
+        let nanos = match intended {
+            Some(due) => clock
+                .delta_as_nanos(job.start_raw, end)
+                .saturating_sub(due)
+                .max(service),
+            None => service,
+        };
+        let second = (clock.delta_as_nanos(job.series_origin, end) / 1_000_000_000) as usize;
         match outcome {
             Ok(read) => {
                 rec.ops.record(op, nanos);
+                if intended.is_some() {
+                    rec.service.record(op, service);
+                }
+                rec.record_second(second, Some(nanos));
                 if let Some((served, found)) = read {
                     note_read(
                         &mut rec,
@@ -231,11 +305,15 @@ pub async fn run_closed_loop(ctx: &WorkloadContext, job: WorkerJob) -> Recorder 
                     }
                 }
             }
-            Err(_) => rec.ops.record_error(op),
+            Err(_) => {
+                rec.ops.record_error(op);
+                rec.record_second(second, None);
+            }
         }
         done += 1;
         progress.store(done, Ordering::Relaxed);
-        if job.deadline_ns != u64::MAX
+        if intended.is_none()
+            && job.deadline_ns != u64::MAX
             && clock.delta_as_nanos(job.start_raw, end) >= job.deadline_ns
         {
             break;
@@ -314,6 +392,30 @@ mod tests {
         assert_eq!(check(&buf, 7, 6), Check::Stale);
         assert_eq!(check(&buf, 8, 0), Check::Corrupt);
         assert_eq!(check(b"tbv1", 7, 0), Check::Corrupt);
+    }
+
+    #[test]
+    fn open_loop_schedules_follow_the_rate_and_the_ramp() {
+        let constant = Rate {
+            start: 1000.0,
+            end: 1000.0,
+        };
+        assert_eq!(intended_ns(0, constant, u64::MAX), 0);
+        assert_eq!(intended_ns(1000, constant, u64::MAX), 1_000_000_000);
+        // 0 → 2000/s over 1 s: N(t) = 1000 t², so op 250 is due at 0.5 s and op 1000 at 1 s.
+        let ramp = Rate {
+            start: 1e-9,
+            end: 2000.0,
+        };
+        let d = 1_000_000_000;
+        assert!((intended_ns(250, ramp, d) as i64 - 500_000_000).abs() < 1_000);
+        assert!((intended_ns(1000, ramp, d) as i64 - 1_000_000_000).abs() < 1_000);
+        // 1000 → 3000/s over 2 s: N(2) = 2000 + 2000 = 4000.
+        let up = Rate {
+            start: 1000.0,
+            end: 3000.0,
+        };
+        assert!((intended_ns(4000, up, 2 * d) as i64 - 2 * d as i64).abs() < 1_000);
     }
 
     #[test]

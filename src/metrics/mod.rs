@@ -8,10 +8,73 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::engine::Measurement;
+use crate::engine::{Measurement, PhaseMeasurement};
 use crate::scenario::plan::{Scenario, Workload};
 use recorder::{OpRecorder, Recorder, new_histogram};
-use result::{LatencyStats, MemoryResult, OpResult, TierResult, WorkloadResult};
+use result::{
+    LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult, WorkloadResult,
+};
+
+fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {
+    let ops = p.recorder.completed();
+    let errors = p.recorder.errors();
+    let secs = p.elapsed.as_secs_f64().max(1e-9);
+    PhaseResult {
+        name: p.phase.name.clone(),
+        mode: if p.phase.rate.is_some() {
+            "open_loop"
+        } else {
+            "closed_loop"
+        }
+        .into(),
+        concurrency: p.phase.concurrency,
+        duration_s: p.elapsed.as_secs_f64(),
+        ops,
+        errors,
+        intended_rate: p.phase.rate.map(|r| (r.start + r.end) / 2.0),
+        achieved_rate: (ops + errors) as f64 / secs,
+        operations: op_results(&p.recorder.ops, workload),
+    }
+}
+
+/// A warning when an open-loop phase issued less than 95% of the operations it was asked for:
+/// then the run measured the generator (or its concurrency limit), not the cache.
+fn generator_warning(p: &PhaseMeasurement) -> Option<String> {
+    let rate = p.phase.rate?;
+    let intended = (rate.start + rate.end) / 2.0;
+    let achieved =
+        (p.recorder.completed() + p.recorder.errors()) as f64 / p.elapsed.as_secs_f64().max(1e-9);
+    (achieved < 0.95 * intended).then(|| {
+        format!(
+            "phase `{}`: asked for {intended:.0} ops/s, achieved {achieved:.0} ops/s; the load generator \
+             could not keep up (raise `concurrency`, the most operations in flight, or lower the rate): \
+             these figures measure tierbench, not the cache",
+            p.phase.name
+        )
+    })
+}
+
+fn timeseries(rec: &Recorder) -> Vec<SecondResult> {
+    rec.seconds
+        .iter()
+        .enumerate()
+        .map(|(i, b)| SecondResult {
+            second: i as u64,
+            ops: b.ops,
+            errors: b.errors,
+            p50_ns: if b.latency.is_empty() {
+                0
+            } else {
+                b.latency.value_at_quantile(0.5)
+            },
+            p99_ns: if b.latency.is_empty() {
+                0
+            } else {
+                b.latency.value_at_quantile(0.99)
+            },
+        })
+        .collect()
+}
 
 /// End-to-end latency of reads by who served them: each tier's name, and `origin` for stacks.
 fn served_by(
@@ -66,6 +129,8 @@ pub fn summarize(
     let errors = m.recorder.errors();
     let secs = m.elapsed.as_secs_f64();
     let operations = op_results(&m.recorder.ops, workload);
+    let open_loop = workload.phases.iter().any(|p| p.rate.is_some());
+    let closed_loop = workload.phases.iter().any(|p| p.rate.is_none());
     let single = !workload.stacked;
     let tiers = workload
         .target
@@ -108,7 +173,12 @@ pub fn summarize(
             .iter()
             .map(|&t| scenario.tiers[t].name.clone())
             .collect(),
-        mode: "closed_loop".into(),
+        mode: match (open_loop, closed_loop) {
+            (true, true) => "mixed",
+            (true, false) => "open_loop",
+            _ => "closed_loop",
+        }
+        .into(),
         stacked: workload.stacked,
         concurrency: workload.concurrency,
         duration_s: secs,
@@ -120,6 +190,14 @@ pub fn summarize(
         } else {
             0.0
         },
+        service: if open_loop {
+            op_results(&m.recorder.service, workload)
+        } else {
+            BTreeMap::new()
+        },
+        phases: m.phases.iter().map(|p| phase_result(p, workload)).collect(),
+        timeseries: timeseries(&m.recorder),
+        warnings: m.phases.iter().filter_map(generator_warning).collect(),
         operations,
         served_by: served_by(scenario, workload, &m.recorder),
         tiers,

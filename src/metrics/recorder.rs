@@ -118,11 +118,40 @@ impl TierRecorder {
     }
 }
 
+/// One second of a workload's time series.
+#[derive(Clone)]
+pub struct SecondBucket {
+    /// Operations completed in this second.
+    pub ops: u64,
+    /// Operations failed in this second.
+    pub errors: u64,
+    /// Their latency (2 significant digits: enough for a chart, a tenth of the memory).
+    pub latency: Histogram<u64>,
+}
+
+impl SecondBucket {
+    #[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts
+    fn new() -> SecondBucket {
+        let mut latency = Histogram::new_with_bounds(1, INITIAL_HIGHEST_NS, 2)
+            .expect("static histogram bounds are valid");
+        latency.auto(true);
+        SecondBucket {
+            ops: 0,
+            errors: 0,
+            latency,
+        }
+    }
+}
+
 /// Everything one worker measured in one phase.
 #[derive(Clone)]
 pub struct Recorder {
-    /// End-to-end latency per operation.
+    /// End-to-end latency per operation (open loop: from the intended start).
     pub ops: OpRecorder,
+    /// Service time per operation in open loop (from the actual start); empty in closed loop.
+    pub service: OpRecorder,
+    /// Per second since the workload's measurement started.
+    pub seconds: Vec<SecondBucket>,
     /// Per target tier, in stack order.
     pub tiers: Vec<TierRecorder>,
     /// End-to-end latency of reads that every tier missed and the origin served (stacks).
@@ -134,6 +163,8 @@ impl Recorder {
     pub fn new(tiers: usize) -> Recorder {
         Recorder {
             ops: OpRecorder::new(),
+            service: OpRecorder::new(),
+            seconds: Vec::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
             origin_served: new_histogram(),
         }
@@ -142,6 +173,16 @@ impl Recorder {
     /// Adds another worker's measurements.
     pub fn merge(&mut self, other: &Recorder) {
         self.ops.merge(&other.ops);
+        self.service.merge(&other.service);
+        if self.seconds.len() < other.seconds.len() {
+            self.seconds
+                .resize_with(other.seconds.len(), SecondBucket::new);
+        }
+        for (a, b) in self.seconds.iter_mut().zip(&other.seconds) {
+            a.ops += b.ops;
+            a.errors += b.errors;
+            let _ = a.latency.add(&b.latency);
+        }
         for (a, b) in self.tiers.iter_mut().zip(&other.tiers) {
             a.calls.merge(&b.calls);
             a.hits += b.hits;
@@ -153,6 +194,23 @@ impl Recorder {
             a.corrupt += b.corrupt;
         }
         let _ = self.origin_served.add(&other.origin_served);
+    }
+
+    /// Counts an operation in second `second` of the time series (a new second allocates its
+    /// bucket: once per second, not per operation).
+    #[inline]
+    pub fn record_second(&mut self, second: usize, nanos: Option<u64>) {
+        if second >= self.seconds.len() {
+            self.seconds.resize_with(second + 1, SecondBucket::new);
+        }
+        let bucket = &mut self.seconds[second];
+        match nanos {
+            Some(n) => {
+                bucket.ops += 1;
+                record(&mut bucket.latency, n);
+            }
+            None => bucket.errors += 1,
+        }
     }
 
     /// Operations completed successfully, all kinds.

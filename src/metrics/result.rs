@@ -102,7 +102,7 @@ pub struct WorkloadResult {
     pub name: String,
     /// Target tiers, in stack order.
     pub target: Vec<String>,
-    /// How the load was generated: `closed_loop`.
+    /// How the load was generated: `closed_loop`, `open_loop`, or `mixed` (phases of both).
     pub mode: String,
     /// True for a stack target (read-through with an origin); false for a lone tier.
     pub stacked: bool,
@@ -125,10 +125,57 @@ pub struct WorkloadResult {
     pub served_by: BTreeMap<String, OpResult>,
     /// Per target tier.
     pub tiers: Vec<TierResult>,
+    /// Open loop: service time (from each operation's actual start) per operation kind. Latency
+    /// in `operations` counts from the intended start. Empty in closed loop.
+    pub service: BTreeMap<String, OpResult>,
+    /// Each phase's own figures, in order.
+    pub phases: Vec<PhaseResult>,
+    /// Per second of measured time: throughput, errors, p50 and p99 (for charts).
+    pub timeseries: Vec<SecondResult>,
+    /// Warnings about the run itself (e.g. the load generator could not keep up).
+    pub warnings: Vec<String>,
     /// Each threshold and its verdict.
     pub thresholds: Vec<ThresholdResult>,
     /// True when every threshold of this workload held.
     pub passed: bool,
+}
+
+/// One phase of a workload.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseResult {
+    /// Phase name.
+    pub name: String,
+    /// `closed_loop` or `open_loop`.
+    pub mode: String,
+    /// Workers (closed loop) or most operations in flight (open loop).
+    pub concurrency: usize,
+    /// Wall time, seconds.
+    pub duration_s: f64,
+    /// Operations completed.
+    pub ops: u64,
+    /// Operations failed.
+    pub errors: u64,
+    /// Open loop: the rate asked for (mean over a ramp), operations per second.
+    pub intended_rate: Option<f64>,
+    /// Operations issued (completed + failed) per second.
+    pub achieved_rate: f64,
+    /// Per operation kind and `all`.
+    pub operations: BTreeMap<String, OpResult>,
+}
+
+/// One second of the time series.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SecondResult {
+    /// Seconds since measuring started.
+    pub second: u64,
+    /// Operations completed in it.
+    pub ops: u64,
+    /// Operations failed in it.
+    pub errors: u64,
+    /// Median latency, ns.
+    pub p50_ns: u64,
+    /// 99th percentile latency, ns.
+    pub p99_ns: u64,
 }
 
 /// One operation kind's counts and latency.

@@ -171,6 +171,18 @@ pub struct KeysFile {
     /// Exponent of `zipf` and `scrambled_zipf` (> 0; default 0.99). 1.0 is classic Zipf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zipf_exponent: Option<f64>,
+    /// `hotspot`: the share of keys that are hot, in (0, 1); default 0.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_fraction: Option<f64>,
+    /// `hotspot`: the share of operations that go to the hot keys, in (0, 1); default 0.8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_probability: Option<f64>,
+    /// `gaussian`: the centre, as a fraction of the key space; default 0.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    /// `gaussian`: the standard deviation, as a fraction of the key space; default 0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stddev: Option<f64>,
 }
 
 /// Key distributions.
@@ -182,8 +194,19 @@ pub enum DistributionName {
     Uniform,
     /// Exact Zipf over key ranks: key 0 is the hottest; P(rank k) ∝ 1/k^zipf_exponent.
     Zipf,
+    /// YCSB's "zipfian": Zipf ranks scattered over the key space by a hash. Its head is much
+    /// flatter than exact `zipf`'s (hot keys are spread out and ranks collide), so expect lower
+    /// hit rates than `zipf` with the same exponent.
+    ScrambledZipf,
+    /// `hot_fraction` of the keys receive `hot_probability` of the operations (both uniform inside).
+    Hotspot,
     /// Each worker walks the keys in order (its own stride), wrapping around.
     Sequential,
+    /// Recently written keys are hottest (YCSB's "latest"): a Zipf distance back from the
+    /// worker's last written key.
+    Latest,
+    /// Normal around `mean` with `stddev` (fractions of the key space); draws outside are redrawn.
+    Gaussian,
 }
 
 /// Values written by `set` and preload.
@@ -193,8 +216,19 @@ pub struct ValuesFile {
     /// What the bytes look like.
     #[serde(default)]
     pub shape: ShapeName,
-    /// Bytes per value: fixed (`256`, `1KiB`) or an inclusive range (`200..400`, `1KiB..4KiB`).
+    /// Bytes per value: fixed (`256`, `1KiB`), an inclusive range (`200..400`, `1KiB..4KiB`), or
+    /// weighted sizes (`{ 64: 50, 1KiB: 40, 64KiB: 10 }`).
     pub size: SizeFile,
+    /// Share of each value a compressor can remove, 0.0 (default: as incompressible as the shape
+    /// allows) to 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressibility: Option<f64>,
+    /// `json`: fields per object (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<u32>,
+    /// `json`: nesting depth, 1 = flat (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<u32>,
 }
 
 /// Value shapes.
@@ -218,6 +252,8 @@ pub enum SizeFile {
     Fixed(ByteSize),
     /// `MIN..MAX`, each with an optional unit (`200..400`, `1KiB..4KiB`).
     Range(String),
+    /// Sizes with relative weights: `{ 64: 50, 1KiB: 40, 64KiB: 10 }`.
+    Weighted(std::collections::BTreeMap<String, u32>),
 }
 
 impl JsonSchema for SizeFile {
@@ -227,10 +263,16 @@ impl JsonSchema for SizeFile {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let fixed = generator.subschema_for::<ByteSize>();
         json_schema!({
-            "description": "Bytes per value: fixed (`256`, `1KiB`) or an inclusive range `MIN..MAX` (`200..400`, `1KiB..4KiB`).",
+            "description": "Bytes per value: fixed (`256`, `1KiB`), an inclusive range `MIN..MAX` (`200..400`, `1KiB..4KiB`), or weighted sizes (`{ 64: 50, 1KiB: 40 }`).",
             "anyOf": [
                 fixed,
-                { "type": "string", "pattern": r"^\s*[0-9][0-9_.]*\s*[A-Za-z]*\s*\.\.\s*[0-9][0-9_.]*\s*[A-Za-z]*\s*$" }
+                { "type": "string", "pattern": r"^\s*[0-9][0-9_.]*\s*[A-Za-z]*\s*\.\.\s*[0-9][0-9_.]*\s*[A-Za-z]*\s*$" },
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": { "pattern": r"^\s*[0-9][0-9_.]*\s*(B|KiB|MiB|GiB|KB|kB|MB|GB)?\s*$" },
+                    "additionalProperties": { "type": "integer", "minimum": 0 }
+                }
             ]
         })
     }
@@ -295,9 +337,18 @@ pub struct WorkloadFile {
     /// Overrides `defaults.duration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<DurationValue>,
-    /// Overrides `defaults.concurrency`.
+    /// Overrides `defaults.concurrency`. With a `rate`, the most operations in flight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// Open loop: operations are issued at this rate whatever the latency (`5000/s`), or at a rate
+    /// ramping linearly over the duration (`1000/s..20000/s`). Latency counts from each
+    /// operation's intended start, so a stall shows in every operation it delayed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// Phases run one after another, each with its own length and load (closed loop with a
+    /// `concurrency`, or open loop with a `rate`); replaces the workload's `ops`/`duration`/`rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Vec<PhaseFile>>,
     /// Pass/fail checks on this workload's results, `METRIC OP VALUE`:
     /// `get.p99 < 2ms`, `l1.hit_rate >= 40%`, `throughput > 10000/s`, `errors == 0`.
     /// METRIC is `[TIER.]OP.STAT` (OP: get, set, delete, touch, all; STAT: min, mean, stddev, max,
@@ -306,6 +357,27 @@ pub struct WorkloadFile {
     /// `TIER.stale`, `TIER.corrupt`, `throughput`, `errors` or `error_rate`.
     #[serde(default)]
     pub thresholds: Vec<String>,
+}
+
+/// One phase of a workload.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseFile {
+    /// Name shown in results (default `phase-N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Operations in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<u64>,
+    /// Length of this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<DurationValue>,
+    /// Workers (closed loop) or the most operations in flight (open loop); default: the workload's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Open-loop rate (`5000/s`) or ramp (`1000/s..20000/s`, needs `duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
 }
 
 /// A workload target.

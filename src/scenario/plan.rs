@@ -122,9 +122,34 @@ pub enum Stop {
     Duration(Duration),
 }
 
+/// Open-loop arrival rate, operations per second: constant, or ramping linearly from `start`
+/// to `end` over the phase's duration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Rate at the start of the phase.
+    pub start: f64,
+    /// Rate at the end of the phase.
+    pub end: f64,
+}
+
+/// One measured phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    /// Name in results.
+    pub name: String,
+    /// When it ends.
+    pub stop: Stop,
+    /// Workers: closed-loop concurrency, or the most operations in flight in open loop.
+    pub concurrency: usize,
+    /// Open-loop rate; `None` for closed loop.
+    pub rate: Option<Rate>,
+}
+
 /// A workload ready to run.
 #[derive(Debug, Clone)]
 pub struct Workload {
+    /// The largest concurrency of any phase (warmup and preload use the first phase's).
+    pub concurrency: usize,
     /// Unique name.
     pub name: String,
     /// Indices into `Scenario::tiers`, in stack order.
@@ -143,10 +168,8 @@ pub struct Workload {
     pub verify: bool,
     /// Unrecorded operations before measuring.
     pub warmup: u64,
-    /// When measuring stops.
-    pub stop: Stop,
-    /// Closed-loop workers.
-    pub concurrency: usize,
+    /// The measured phases, in order (one when the workload has no `phases`).
+    pub phases: Vec<Phase>,
     /// Checks on the results.
     pub thresholds: Vec<Threshold>,
 }

@@ -15,10 +15,11 @@ use super::model::{
     TargetFile, TierFile, WorkloadFile,
 };
 use super::plan::{
-    KeySpace, Scenario, Source, Stop, TierConfig, TierKindConfig, ValueConfig, Workload,
+    KeySpace, Phase, Rate, Scenario, Source, Stop, TierConfig, TierKindConfig, ValueConfig,
+    Workload,
 };
 use super::schema;
-use super::units::parse_bytes;
+use super::units::{parse_bytes, parse_rate};
 use crate::thresholds::{self, ThresholdContext};
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
@@ -260,20 +261,51 @@ fn check_data(
     problems: &mut Vec<Problem>,
 ) -> (Option<KeySpace>, Option<ValueConfig>) {
     let keys = &data.keys;
-    if keys.zipf_exponent.is_some() && keys.distribution != DistributionName::Zipf {
-        problems.push(
-            Problem::new(
-                "/data/keys/zipf_exponent",
-                "`zipf_exponent` only applies to `distribution: zipf`",
-            )
-            .hint("remove it, or set `distribution: zipf`"),
-        );
+    let d = keys.distribution;
+    for (field, value, applies) in [
+        (
+            "zipf_exponent",
+            keys.zipf_exponent.is_some(),
+            matches!(d, DistributionName::Zipf | DistributionName::ScrambledZipf),
+        ),
+        (
+            "hot_fraction",
+            keys.hot_fraction.is_some(),
+            d == DistributionName::Hotspot,
+        ),
+        (
+            "hot_probability",
+            keys.hot_probability.is_some(),
+            d == DistributionName::Hotspot,
+        ),
+        ("mean", keys.mean.is_some(), d == DistributionName::Gaussian),
+        (
+            "stddev",
+            keys.stddev.is_some(),
+            d == DistributionName::Gaussian,
+        ),
+    ] {
+        if value && !applies {
+            problems.push(
+                Problem::new(format!("/data/keys/{field}"), format!("`{field}` does not apply to this distribution"))
+                    .hint("zipf_exponent: zipf, scrambled_zipf; hot_fraction, hot_probability: hotspot; mean, stddev: gaussian"),
+            );
+        }
     }
-    let distribution = match keys.distribution {
+    let exponent = keys.zipf_exponent.unwrap_or(0.99);
+    let distribution = match d {
         DistributionName::Uniform => KeyDistribution::Uniform,
         DistributionName::Sequential => KeyDistribution::Sequential,
-        DistributionName::Zipf => KeyDistribution::Zipf {
-            exponent: keys.zipf_exponent.unwrap_or(0.99),
+        DistributionName::Latest => KeyDistribution::Latest,
+        DistributionName::Zipf => KeyDistribution::Zipf { exponent },
+        DistributionName::ScrambledZipf => KeyDistribution::ScrambledZipf { exponent },
+        DistributionName::Hotspot => KeyDistribution::Hotspot {
+            hot_fraction: keys.hot_fraction.unwrap_or(0.2),
+            hot_probability: keys.hot_probability.unwrap_or(0.8),
+        },
+        DistributionName::Gaussian => KeyDistribution::Gaussian {
+            mean: keys.mean.unwrap_or(0.5),
+            stddev: keys.stddev.unwrap_or(0.1),
         },
     };
     let mut key_space = None;
@@ -311,12 +343,22 @@ fn check_data(
             return (key_space, None);
         }
     };
+    let compressibility = data.values.compressibility.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&compressibility) {
+        problems.push(
+            Problem::new(
+                "/data/values/compressibility",
+                format!("{compressibility} is outside 0.0..1.0"),
+            )
+            .expected("a fraction: 0.0 (incompressible) to 1.0"),
+        );
+    }
     (
         key_space,
         Some(ValueConfig {
             shape,
             size,
-            compressibility: 0.0,
+            compressibility,
         }),
     )
 }
@@ -337,6 +379,11 @@ fn parse_size(size: &SizeFile) -> Result<SizeSpec, String> {
                 max: max as usize,
             }
         }
+        SizeFile::Weighted(map) => SizeSpec::Weighted(
+            map.iter()
+                .map(|(size, &weight)| parse_bytes(size).map(|b| (b as usize, weight)))
+                .collect::<Result<_, _>>()?,
+        ),
     };
     spec.validate()?;
     Ok(spec)
@@ -358,7 +405,6 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
             );
         }
         let (target, stacked) = resolve_target(&w.target, &tier_names, &base, problems);
-        let stop = resolve_stop(file, w, &base, problems);
         let source = resolve_ops(w, &base, problems);
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {
@@ -367,6 +413,7 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
                 "concurrency must be at least 1",
             ));
         }
+        let phases = resolve_phases(file, w, &base, concurrency.max(1) as usize, problems);
         let names: Vec<String> = target.iter().map(|&t| tier_names[t].to_string()).collect();
         let ops: Vec<Op> = source.as_ref().map(OpSource::ops).unwrap_or_default();
         let ctx = ThresholdContext {
@@ -386,8 +433,9 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
                 ),
             }
         }
-        if let (Some(stop), Some(ops)) = (stop, source) {
+        if let (Some(phases), Some(ops)) = (phases, source) {
             out.push(Workload {
+                concurrency: phases.iter().map(|p| p.concurrency).max().unwrap_or(1),
                 name: w.name.clone(),
                 target,
                 preload: w.preload,
@@ -397,8 +445,7 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
                 on_error: w.on_error,
                 verify: w.verify,
                 warmup: w.warmup.or(file.defaults.warmup).unwrap_or(0),
-                stop,
-                concurrency: concurrency.max(1) as usize,
+                phases,
                 thresholds: parsed,
             });
         }
@@ -407,6 +454,121 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
         problems.push(Problem::new("/workloads", "no workloads").hint("add at least one workload"));
     }
     out
+}
+
+/// The measured phases: the workload's `phases`, or one phase from its `ops`/`duration`/`rate`.
+fn resolve_phases(
+    file: &ScenarioFile,
+    w: &WorkloadFile,
+    base: &str,
+    concurrency: usize,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Phase>> {
+    let Some(list) = &w.phases else {
+        let stop = resolve_stop(file, w, base, problems)?;
+        let rate = w
+            .rate
+            .as_deref()
+            .and_then(|r| resolve_rate(r, stop, &format!("{base}/rate"), problems));
+        if w.rate.is_some() && rate.is_none() {
+            return None;
+        }
+        return Some(vec![Phase {
+            name: "main".into(),
+            stop,
+            concurrency,
+            rate,
+        }]);
+    };
+    if w.ops.is_some() || w.duration.is_some() || w.rate.is_some() {
+        problems.push(
+            Problem::new(
+                base,
+                "`phases` replaces the workload's `ops`, `duration` and `rate`",
+            )
+            .hint("move them into the phases"),
+        );
+    }
+    if list.is_empty() {
+        problems.push(Problem::new(format!("{base}/phases"), "no phases"));
+        return None;
+    }
+    let mut out = Vec::new();
+    for (i, p) in list.iter().enumerate() {
+        let at = format!("{base}/phases/{i}");
+        let stop = match (p.ops, p.duration) {
+            (Some(n), None) if n > 0 => Stop::Ops(n),
+            (None, Some(d)) if !d.0.is_zero() => Stop::Duration(d.0),
+            _ => {
+                problems.push(
+                    Problem::new(
+                        &at,
+                        "a phase needs exactly one of `ops` (> 0) or `duration` (> 0)",
+                    )
+                    .hint("e.g. `{ duration: 10s, rate: 5000/s }`"),
+                );
+                continue;
+            }
+        };
+        let rate = match &p.rate {
+            Some(r) => match resolve_rate(r, stop, &format!("{at}/rate"), problems) {
+                Some(rate) => Some(rate),
+                None => continue,
+            },
+            None => None,
+        };
+        if p.concurrency == Some(0) {
+            problems.push(Problem::new(
+                format!("{at}/concurrency"),
+                "concurrency must be at least 1",
+            ));
+        }
+        out.push(Phase {
+            name: p.name.clone().unwrap_or_else(|| format!("phase-{}", i + 1)),
+            stop,
+            concurrency: p.concurrency.map_or(concurrency, |c| c.max(1) as usize),
+            rate,
+        });
+    }
+    (out.len() == list.len()).then_some(out)
+}
+
+/// `5000/s` or a ramp `1000/s..20000/s` (a ramp needs a duration to ramp over).
+fn resolve_rate(
+    text: &str,
+    stop: Stop,
+    pointer: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Rate> {
+    let parsed = match text.split_once("..") {
+        Some((a, b)) => {
+            parse_rate(a).and_then(|start| parse_rate(b).map(|end| Rate { start, end }))
+        }
+        None => parse_rate(text).map(|r| Rate { start: r, end: r }),
+    };
+    match parsed {
+        Ok(rate) if rate.start > 0.0 && rate.end > 0.0 => {
+            if rate.start != rate.end && !matches!(stop, Stop::Duration(_)) {
+                problems.push(
+                    Problem::new(pointer, "a ramping rate needs a `duration` to ramp over")
+                        .hint("give the phase `duration:` instead of `ops:`"),
+                );
+                return None;
+            }
+            Some(rate)
+        }
+        Ok(_) => {
+            problems.push(Problem::new(pointer, "a rate must be positive"));
+            None
+        }
+        Err(message) => {
+            problems.push(
+                Problem::new(pointer, message)
+                    .expected("a rate (`5000/s`, `20k/s`) or a ramp (`1000/s..20000/s`)"),
+            );
+            None
+        }
+    }
 }
 
 /// `stack`, a tier name, or a list of tier names → tier indices and whether it is a stack.

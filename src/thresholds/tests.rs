@@ -120,6 +120,10 @@ fn result() -> WorkloadResult {
         errors: 0,
         error_rate: 0.0,
         stacked: false,
+        service: BTreeMap::new(),
+        phases: Vec::new(),
+        timeseries: Vec::new(),
+        warnings: Vec::new(),
         operations: operations.clone(),
         served_by: [("l1".to_string(), operations["get"].clone())]
             .into_iter()
