@@ -35,6 +35,12 @@ pub struct RunArgs {
     /// Where reports go.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Write every operation issued (warmup and measured phases; not preload) to FILE as a CSV
+    /// trace (`key,op,size,worker,workload`) that a workload's `trace:` replays. With a `seed`,
+    /// two runs record the same sequence per worker. Recording costs a formatted line per operation
+    /// outside the timed interval.
+    #[arg(long, value_name = "FILE")]
+    pub record_trace: Option<PathBuf>,
     /// Do not draw progress bars (they are only drawn on a terminal, and never when CI is set).
     #[arg(long)]
     pub no_progress: bool,

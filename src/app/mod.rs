@@ -48,7 +48,12 @@ fn run_command(args: &RunArgs) -> u8 {
     } else {
         Progress::auto()
     };
-    let outcome = runtime.block_on(run::run(&scenario, &specs, &progress));
+    let outcome = runtime.block_on(run::run_with(
+        &scenario,
+        &specs,
+        &progress,
+        args.record_trace.as_deref(),
+    ));
     if let Some(failure) = &outcome.failure {
         eprintln!("error: {failure}");
     }

@@ -41,6 +41,17 @@ pub struct RunOutcome {
 
 /// Runs every workload and returns the results. Tier setup failures end the run with exit 3.
 pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress) -> RunOutcome {
+    run_with(scenario, specs, progress, None).await
+}
+
+/// Like `run`; with `record`, every issued operation is written to that file as a replayable
+/// CSV trace (`key,op,size,worker,workload`; preload is not recorded).
+pub async fn run_with(
+    scenario: &Scenario,
+    specs: &[ReportSpec],
+    progress: &Progress,
+    record: Option<&std::path::Path>,
+) -> RunOutcome {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut sampler = ProcessSampler::new();
@@ -79,6 +90,7 @@ pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress)
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let mut failure = None;
+    let mut trace_parts = Vec::new();
     for (index, workload) in scenario.workloads.iter().enumerate() {
         let policy = StackPolicy {
             stacked: workload.stacked,
@@ -115,6 +127,7 @@ pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress)
             Arc::clone(&values),
             Arc::clone(&stop),
             progress,
+            record,
         )
         .await;
         sampler.sample();
@@ -129,6 +142,7 @@ pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress)
         for tier in stack.tiers() {
             entries.push(tier.entries().await.ok().flatten());
         }
+        trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
         let mut result = summarize(scenario, workload, &measurement, entries);
         evaluate(workload, &mut result);
         document.workloads.push(result);
@@ -138,6 +152,11 @@ pub async fn run(scenario: &Scenario, specs: &[ReportSpec], progress: &Progress)
         {
             let _ = write_atomic(path, &json);
         }
+    }
+    if let Some(path) = record
+        && let Err(e) = crate::workload::trace::assemble(path, trace_parts)
+    {
+        failure.get_or_insert(format!("cannot write the trace {}: {e}", path.display()));
     }
     for tier in &tiers {
         if let Err(e) = tier.cleanup(scenario.keep).await {

@@ -109,6 +109,7 @@ pub async fn run_workload(
     values: Arc<ValuePool>,
     stop: Arc<AtomicBool>,
     progress: &Progress,
+    record: Option<&std::path::Path>,
 ) -> Result<Measurement, EngineError> {
     let workload = &scenario.workloads[index];
     let workers = workload.concurrency;
@@ -134,6 +135,9 @@ pub async fn run_workload(
         progress: counters,
         stop,
         clock: Clock::new(),
+        record: record.map(std::path::Path::to_path_buf),
+        workload_index: index,
+        workload_name: workload.name.clone(),
     });
 
     let mut memory = vec![None; ctx.stack.len()];
@@ -157,6 +161,7 @@ pub async fn run_workload(
             .map(|(a, b)| slope(a, b))
             .collect();
     }
+    let mut warmup_parts = Vec::new();
     if workload.warmup > 0 {
         let bar = progress.phase(
             &workload.name,
@@ -171,12 +176,14 @@ pub async fn run_workload(
             rate: None,
         };
         let origin = ctx.clock.raw();
-        run_phase(scenario, index, &ctx, SeedPhase::Warmup, &warmup, origin)
+        let recorders = run_phase(scenario, index, &ctx, SeedPhase::Warmup, &warmup, origin)
             .await
             .map_err(|message| worker_error(workload, message))?;
+        warmup_parts = recorders.into_iter().flat_map(|r| r.trace_parts).collect();
         bar.finish();
     }
     let mut recorder = Recorder::new(ctx.stack.len());
+    recorder.trace_parts = warmup_parts;
     let mut phases = Vec::with_capacity(workload.phases.len());
     let series_origin = ctx.clock.raw();
     let started = std::time::Instant::now();
@@ -312,6 +319,10 @@ async fn run_phase(
             deadline_ns,
             rate,
             series_origin,
+            phase: match seed_phase {
+                SeedPhase::Warmup => 0,
+                SeedPhase::Measure(p) => p + 1,
+            },
         };
         async move { worker::run_phase_worker(&ctx, job).await }
     })

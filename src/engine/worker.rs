@@ -16,6 +16,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use std::ops::Range;
+use std::path::PathBuf;
 
 use crate::metrics::recorder::{Recorder, record};
 use crate::scenario::plan::Rate;
@@ -23,6 +24,7 @@ use crate::tier::TierError;
 use crate::tier::stack::{Served, Stack};
 use crate::workload::keys::KeySampler;
 use crate::workload::ops::{Op, OpSource};
+use crate::workload::trace::{TraceReader, TraceWriter};
 use crate::workload::values::ValuePool;
 
 /// What every worker of a workload shares.
@@ -47,6 +49,12 @@ pub struct WorkloadContext {
     pub clock: Clock,
     /// Write versions per key, in verify mode.
     pub verify: Option<Arc<VerifyState>>,
+    /// `--record-trace`: where every issued operation is written (per-worker parts beside it).
+    pub record: Option<PathBuf>,
+    /// This workload's index (for trace parts).
+    pub workload_index: usize,
+    /// This workload's name (recorded with each operation).
+    pub workload_name: String,
 }
 
 /// Verify mode's shared state: the last completed write version of every key.
@@ -132,6 +140,8 @@ pub struct WorkerJob {
     pub rate: Option<Rate>,
     /// Raw clock reading when the workload's measurement started (second 0 of its time series).
     pub series_origin: u64,
+    /// Phase number for trace recording: 0 for warmup, then 1, 2, ...
+    pub phase: usize,
 }
 
 /// When operation `i` of an open-loop phase is due, in nanoseconds from the phase start. A ramp
@@ -177,6 +187,23 @@ impl KeyBuf {
         self.buf.push_str(self.digits.format(index));
         &self.buf
     }
+
+    /// Writes a trace's key (after the prefix).
+    #[inline]
+    pub fn set_str(&mut self, key: &str) {
+        self.buf.truncate(self.prefix_len);
+        self.buf.push_str(key);
+    }
+
+    /// The whole key now in the buffer.
+    pub fn as_str(&self) -> &str {
+        &self.buf
+    }
+
+    /// The key without its prefix.
+    pub fn suffix(&self) -> &str {
+        &self.buf[self.prefix_len..]
+    }
 }
 
 /// Waits until `target_ns` after `start_raw`: sleeping while far off, then yielding, so an
@@ -213,6 +240,17 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
     let mut done = 0u64;
     // Open loop: this worker runs operations worker, worker + workers, ... of the phase.
     let mut next = job.worker as u64;
+    let mut trace = match &ctx.ops {
+        OpSource::Trace { path, format } => {
+            TraceReader::open(path, *format, job.worker, job.workers).ok()
+        }
+        _ => None,
+    };
+    let mut sized = Vec::new();
+    let mut writer = ctx
+        .record
+        .as_ref()
+        .and_then(|base| TraceWriter::create(base, ctx.workload_index, job.phase, job.worker).ok());
     loop {
         if ctx.stop.load(Ordering::Relaxed) {
             break;
@@ -232,6 +270,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
             }
         };
         // Everything but the call happens before the timer starts.
+        let mut trace_size = None;
         let (op, index) = match &ctx.ops {
             OpSource::Mix(mix) => (mix.sample(&mut rng), sampler.sample(&mut rng)),
             OpSource::Sequence(steps) => {
@@ -242,8 +281,25 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
                 sequence_step = (sequence_step + 1) % steps.len();
                 (op, sequence_key)
             }
+            OpSource::Trace { .. } => {
+                let Some(record) = trace.as_mut().and_then(TraceReader::next_record) else {
+                    break;
+                };
+                key.set_str(&record.key);
+                trace_size = record.size;
+                (record.op, u64::MAX)
+            }
         };
-        let pool_value = ctx.values.get(rng.next_u32() as usize);
+        let mut pool_value = ctx.values.get(rng.next_u32() as usize);
+        if let Some(size) = trace_size {
+            // A trace's write size: the pool value, repeated to that length (buffer reused).
+            sized.clear();
+            while sized.len() < size && !pool_value.is_empty() {
+                let take = (size - sized.len()).min(pool_value.len());
+                sized.extend_from_slice(&pool_value[..take]);
+            }
+            pool_value = &sized;
+        }
         let (value, version): (&[u8], u64) = match &ctx.verify {
             None => (pool_value, 0),
             Some(v) => {
@@ -257,20 +313,39 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
                 (&stamped, version)
             }
         };
-        let key = key.set(index);
+        if index != u64::MAX {
+            key.set(index);
+        }
+        let key_str = key.as_str();
         let start = clock.raw();
         let outcome = match op {
-            Op::Get => ctx.stack.get(key, lane, value, &mut rec).await.map(Some),
+            Op::Get => ctx
+                .stack
+                .get(key_str, lane, value, &mut rec)
+                .await
+                .map(Some),
             Op::Set => ctx
                 .stack
-                .set(key, value, lane, &mut rec)
+                .set(key_str, value, lane, &mut rec)
                 .await
                 .map(|()| None),
-            Op::Delete => ctx.stack.delete(key, lane, &mut rec).await.map(|()| None),
-            Op::Touch => ctx.stack.touch(key, lane, &mut rec).await.map(|()| None),
+            Op::Delete => ctx
+                .stack
+                .delete(key_str, lane, &mut rec)
+                .await
+                .map(|()| None),
+            Op::Touch => ctx
+                .stack
+                .touch(key_str, lane, &mut rec)
+                .await
+                .map(|()| None),
         };
         let end = clock.raw();
         let service = clock.delta_as_nanos(start, end);
+        if let Some(w) = writer.as_mut() {
+            let size = if op == Op::Set { value.len() } else { 0 };
+            w.write(key.suffix(), op, size, job.worker, &ctx.workload_name);
+        }
         // Open loop counts from the intended start: a stall delays every operation behind it.
         let nanos = match intended {
             Some(due) => clock
@@ -318,6 +393,9 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
         {
             break;
         }
+    }
+    if let Some(path) = writer.and_then(|w| w.finish().ok()) {
+        rec.trace_parts.push(path);
     }
     rec
 }

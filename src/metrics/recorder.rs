@@ -152,6 +152,8 @@ pub struct Recorder {
     pub service: OpRecorder,
     /// Per second since the workload's measurement started.
     pub seconds: Vec<SecondBucket>,
+    /// `--record-trace` part files this worker wrote.
+    pub trace_parts: Vec<std::path::PathBuf>,
     /// Per target tier, in stack order.
     pub tiers: Vec<TierRecorder>,
     /// End-to-end latency of reads that every tier missed and the origin served (stacks).
@@ -165,6 +167,7 @@ impl Recorder {
             ops: OpRecorder::new(),
             service: OpRecorder::new(),
             seconds: Vec::new(),
+            trace_parts: Vec::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
             origin_served: new_histogram(),
         }
@@ -174,6 +177,7 @@ impl Recorder {
     pub fn merge(&mut self, other: &Recorder) {
         self.ops.merge(&other.ops);
         self.service.merge(&other.service);
+        self.trace_parts.extend(other.trace_parts.iter().cloned());
         if self.seconds.len() < other.seconds.len() {
             self.seconds
                 .resize_with(other.seconds.len(), SecondBucket::new);

@@ -328,6 +328,9 @@ pub struct WorkloadFile {
     /// it in order, e.g. `[set, get, touch, get, delete]` (a session's life).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<Vec<OpName>>,
+    /// Replay a key/operation trace instead of a mix (keys get the scenario's prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceFile>,
     /// Overrides `defaults.warmup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u64>,
@@ -357,6 +360,17 @@ pub struct WorkloadFile {
     /// `TIER.stale`, `TIER.corrupt`, `throughput`, `errors` or `error_rate`.
     #[serde(default)]
     pub thresholds: Vec<String>,
+}
+
+/// A trace to replay.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceFile {
+    /// The trace file, relative to the scenario file.
+    pub path: String,
+    /// Its format: `csv` (`key,op[,size]` lines, the default) or `oracle_general` (libCacheSim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<crate::workload::trace::TraceFormat>,
 }
 
 /// One phase of a workload.

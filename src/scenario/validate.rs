@@ -25,6 +25,7 @@ use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
 use crate::workload::keys::KeyDistribution;
 use crate::workload::ops::{Op, OpMix, OpSource};
+use crate::workload::trace::{TraceFormat, validate_trace};
 use crate::workload::values::{SizeSpec, ValueShape};
 
 /// Default key prefix: every key tierbench writes starts with it.
@@ -65,7 +66,12 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         }
     }
     let (keys, values) = check_data(&file.data, &mut problems);
-    let workloads = check_workloads(&file, &mut problems);
+    let dir = diagnostics
+        .file
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let workloads = check_workloads(&file, &dir, &mut problems);
     if !problems.is_empty() {
         let mut unique: Vec<Problem> = Vec::new();
         for p in problems {
@@ -389,7 +395,11 @@ fn parse_size(size: &SizeFile) -> Result<SizeSpec, String> {
     Ok(spec)
 }
 
-fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Workload> {
+fn check_workloads(
+    file: &ScenarioFile,
+    dir: &std::path::Path,
+    problems: &mut Vec<Problem>,
+) -> Vec<Workload> {
     let mut seen = HashSet::new();
     let tier_names: Vec<&str> = file.tiers.iter().map(TierFile::name).collect();
     let mut out = Vec::new();
@@ -405,7 +415,7 @@ fn check_workloads(file: &ScenarioFile, problems: &mut Vec<Problem>) -> Vec<Work
             );
         }
         let (target, stacked) = resolve_target(&w.target, &tier_names, &base, problems);
-        let source = resolve_ops(w, &base, problems);
+        let source = resolve_ops(w, &base, dir, problems);
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {
             problems.push(Problem::new(
@@ -614,7 +624,43 @@ fn resolve_target(
 }
 
 /// `mix` or `sequence`, exactly one.
-fn resolve_ops(w: &WorkloadFile, base: &str, problems: &mut Vec<Problem>) -> Option<OpSource> {
+fn resolve_ops(
+    w: &WorkloadFile,
+    base: &str,
+    dir: &std::path::Path,
+    problems: &mut Vec<Problem>,
+) -> Option<OpSource> {
+    if let Some(trace) = &w.trace {
+        if w.mix.is_some() || w.sequence.is_some() {
+            problems.push(
+                Problem::new(base, "`trace` replaces `mix` and `sequence`")
+                    .hint("keep one of them"),
+            );
+            return None;
+        }
+        if w.verify {
+            problems.push(
+                Problem::new(
+                    format!("{base}/verify"),
+                    "verify mode needs generated keys, not a trace",
+                )
+                .hint("remove `verify` or the trace"),
+            );
+        }
+        let path = dir.join(&trace.path);
+        let format = trace.format.unwrap_or(TraceFormat::Csv);
+        return match validate_trace(&path, format) {
+            Ok(_) => Some(OpSource::Trace { path, format }),
+            Err(message) => {
+                problems.push(
+                    Problem::new(format!("{base}/trace/path"), message).hint(
+                        "paths are relative to the scenario file; formats: csv, oracle_general",
+                    ),
+                );
+                None
+            }
+        };
+    }
     match (&w.mix, &w.sequence) {
         (Some(_), Some(_)) => {
             problems.push(
@@ -625,8 +671,8 @@ fn resolve_ops(w: &WorkloadFile, base: &str, problems: &mut Vec<Problem>) -> Opt
         }
         (None, None) => {
             problems.push(
-                Problem::new(base, "the workload has neither `mix` nor `sequence`")
-                    .hint("add e.g. `mix: { get: 90, set: 10 }` or `sequence: [set, get, delete]`"),
+                Problem::new(base, "the workload has no `mix`, `sequence` or `trace`")
+                    .hint("add e.g. `mix: { get: 90, set: 10 }`, `sequence: [set, get, delete]` or `trace:`"),
             );
             None
         }

@@ -200,11 +200,15 @@ impl SqlTier {
         let timeout = Duration::from_secs(10);
         let pool = match dialect {
             "sqlite" => {
-                let options = SqliteConnectOptions::from_str(&s.url)
+                let mut options = SqliteConnectOptions::from_str(&s.url)
                     .map_err(|e| setup(e.to_string()))?
                     .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(5));
+                // WAL for a database tierbench creates; an existing file keeps its own journal
+                // mode (it is the user's, and switching needs a lock its other users hold).
+                if !in_memory && !options.get_filename().exists() {
+                    options = options.journal_mode(SqliteJournalMode::Wal);
+                }
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
                         .min_connections(size)

@@ -2,4 +2,5 @@
 
 pub mod keys;
 pub mod ops;
+pub mod trace;
 pub mod values;

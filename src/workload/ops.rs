@@ -98,6 +98,13 @@ pub enum OpSource {
     Mix(OpMix),
     /// A per-key lifecycle: one sampled key, these operations in order, then the next key.
     Sequence(Vec<Op>),
+    /// A trace's operations and keys, in its order.
+    Trace {
+        /// The trace file.
+        path: std::path::PathBuf,
+        /// Its format.
+        format: super::trace::TraceFormat,
+    },
 }
 
 impl OpSource {
@@ -106,6 +113,7 @@ impl OpSource {
         match self {
             OpSource::Mix(m) => m.ops().collect(),
             OpSource::Sequence(seq) => Op::ALL.into_iter().filter(|op| seq.contains(op)).collect(),
+            OpSource::Trace { .. } => Op::ALL.to_vec(),
         }
     }
 }
