@@ -104,6 +104,11 @@ pub async fn run_with(
                 .iter()
                 .map(|&t| Arc::clone(&tiers[t]))
                 .collect(),
+            workload
+                .target
+                .iter()
+                .map(|&t| scenario.tiers[t].compression)
+                .collect(),
             policy,
         );
         if workload.verify {

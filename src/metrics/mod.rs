@@ -12,7 +12,8 @@ use crate::engine::{Measurement, PhaseMeasurement};
 use crate::scenario::plan::{Scenario, Workload};
 use recorder::{OpRecorder, Recorder, new_histogram};
 use result::{
-    LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult, WorkloadResult,
+    CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
+    WorkloadResult,
 };
 
 fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {
@@ -157,6 +158,15 @@ pub fn summarize(
                 served: op_result(&rec.served, 0),
                 stale: rec.stale,
                 corrupt: rec.corrupt,
+                compression: scenario.tiers[t].compression.map(|c| CompressionResult {
+                    algorithm: c.name(),
+                    bytes_raw: rec.bytes_raw,
+                    bytes_stored: rec.bytes_stored,
+                    ratio: (rec.bytes_stored > 0)
+                        .then(|| rec.bytes_raw as f64 / rec.bytes_stored as f64),
+                    compress: op_result(&rec.compress, 0),
+                    decompress: op_result(&rec.decompress, 0),
+                }),
                 // A lone tier's call time is the end-to-end time: it was measured once.
                 operations: if single {
                     operations.clone()

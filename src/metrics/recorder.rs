@@ -91,6 +91,14 @@ pub struct TierRecorder {
     pub stale: u64,
     /// Reads it served whose value belonged to another key or did not parse (verify mode).
     pub corrupt: u64,
+    /// Time spent compressing values for this tier (compressed tiers).
+    pub compress: Histogram<u64>,
+    /// Time spent decompressing what it returned.
+    pub decompress: Histogram<u64>,
+    /// Bytes given to the compressor.
+    pub bytes_raw: u64,
+    /// Bytes it produced (what the tier stored).
+    pub bytes_stored: u64,
 }
 
 impl TierRecorder {
@@ -104,6 +112,10 @@ impl TierRecorder {
             served: new_histogram(),
             stale: 0,
             corrupt: 0,
+            compress: new_histogram(),
+            decompress: new_histogram(),
+            bytes_raw: 0,
+            bytes_stored: 0,
         }
     }
 
@@ -196,6 +208,10 @@ impl Recorder {
             let _ = a.served.add(&b.served);
             a.stale += b.stale;
             a.corrupt += b.corrupt;
+            let _ = a.compress.add(&b.compress);
+            let _ = a.decompress.add(&b.decompress);
+            a.bytes_raw += b.bytes_raw;
+            a.bytes_stored += b.bytes_stored;
         }
         let _ = self.origin_served.add(&other.origin_served);
     }

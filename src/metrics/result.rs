@@ -285,8 +285,27 @@ pub struct TierResult {
     pub stale: u64,
     /// Verified reads this tier served that held another key's value or no stamp.
     pub corrupt: u64,
+    /// For a compressed tier: the ratio and the time compression took, apart from the tier's.
+    pub compression: Option<CompressionResult>,
     /// Time spent in this tier's calls, per operation kind.
     pub operations: BTreeMap<String, OpResult>,
+}
+
+/// What compression did for a tier.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CompressionResult {
+    /// `zstd-LEVEL` or `lz4`.
+    pub algorithm: String,
+    /// Bytes given to the compressor.
+    pub bytes_raw: u64,
+    /// Bytes it produced.
+    pub bytes_stored: u64,
+    /// bytes_raw / bytes_stored; null before anything was compressed.
+    pub ratio: Option<f64>,
+    /// Time spent compressing, per value.
+    pub compress: OpResult,
+    /// Time spent decompressing, per value.
+    pub decompress: OpResult,
 }
 
 /// Memory per entry, and how it was obtained.

@@ -65,6 +65,15 @@ pub enum TierFile {
 }
 
 impl TierFile {
+    /// The tier's compression setting.
+    pub fn compression(&self) -> Option<&CompressionFile> {
+        match self {
+            TierFile::Memory(t) => t.compression.as_ref(),
+            TierFile::Redis(t) => t.compression.as_ref(),
+            TierFile::Sql(t) => t.compression.as_ref(),
+        }
+    }
+
     /// The tier's unique name, as used by `target` and in thresholds.
     pub fn name(&self) -> &str {
         match self {
@@ -94,6 +103,10 @@ pub struct RedisTierFile {
     /// Time to live of written keys (`SET ... PX`); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<DurationValue>,
+    /// Store values compressed: `{ algorithm: zstd, level: 3 }` or `{ algorithm: lz4 }`. The time
+    /// spent compressing and decompressing is reported apart from the tier's latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionFile>,
 }
 
 /// A SQL table used as a cache tier.
@@ -115,6 +128,10 @@ pub struct SqlTierFile {
     /// Time to live of written rows (an `expires_at` column); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<DurationValue>,
+    /// Store values compressed: `{ algorithm: zstd, level: 3 }` or `{ algorithm: lz4 }`. The time
+    /// spent compressing and decompressing is reported apart from the tier's latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionFile>,
 }
 
 /// An in-process cache.
@@ -131,6 +148,21 @@ pub struct MemoryTierFile {
     /// Time to live of an entry (`30s`); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<DurationValue>,
+    /// Store values compressed: `{ algorithm: zstd, level: 3 }` or `{ algorithm: lz4 }`. The time
+    /// spent compressing and decompressing is reported apart from the tier's latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionFile>,
+}
+
+/// A tier's compression.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompressionFile {
+    /// `zstd` or `lz4`.
+    pub algorithm: crate::tier::compression::Algorithm,
+    /// zstd level, 1..=22 (default 3); lz4 has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<i32>,
 }
 
 /// The in-process cache library.

@@ -60,6 +60,8 @@ pub struct TierConfig {
     pub name: String,
     /// Kind-specific settings.
     pub kind: TierKindConfig,
+    /// Values stored compressed.
+    pub compression: Option<crate::tier::compression::Compression>,
 }
 
 /// Kind-specific tier settings.

@@ -21,6 +21,7 @@ use super::plan::{
 use super::schema;
 use super::units::{parse_bytes, parse_rate};
 use crate::thresholds::{self, ThresholdContext};
+use crate::tier::compression::{Algorithm, Compression};
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
 use crate::workload::keys::KeyDistribution;
@@ -60,6 +61,29 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
     };
     let mut problems = Vec::new();
     let mut tiers = check_tiers(&file.tiers, &mut problems);
+    for (i, (tier, raw)) in tiers.iter_mut().zip(&file.tiers).enumerate() {
+        if let Some(c) = raw.compression() {
+            let level = c.level.unwrap_or(3);
+            match c.algorithm {
+                Algorithm::Zstd if !(1..=22).contains(&level) => problems.push(
+                    Problem::new(
+                        format!("/tiers/{i}/compression/level"),
+                        format!("zstd level {level} is outside 1..=22"),
+                    )
+                    .hint("3 is zstd's default; 19 and above are slow"),
+                ),
+                Algorithm::Lz4 if c.level.is_some() => problems.push(
+                    Problem::new(format!("/tiers/{i}/compression/level"), "lz4 has no levels")
+                        .hint("remove `level`"),
+                ),
+                _ => {}
+            }
+            tier.compression = Some(Compression {
+                algorithm: c.algorithm,
+                level,
+            });
+        }
+    }
     for tier in &mut tiers {
         if let TierKindConfig::Sql(sql) = &mut tier.kind {
             sql.keep = file.keep;
@@ -178,6 +202,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                 }
                 out.push(TierConfig {
                     name: name.to_string(),
+                    compression: None,
                     kind: TierKindConfig::Memory {
                         engine: m.engine,
                         max_entries: m.max_entries,
@@ -206,6 +231,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                 }
                 out.push(TierConfig {
                     name: name.to_string(),
+                    compression: None,
                     kind: TierKindConfig::Redis(RedisSettings {
                         url: r.url.clone(),
                         connections: r.connections.unwrap_or(2).max(1) as usize,
@@ -248,6 +274,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                 }
                 out.push(TierConfig {
                     name: name.to_string(),
+                    compression: None,
                     kind: TierKindConfig::Sql(SqlSettings {
                         url: q.url.clone(),
                         table,

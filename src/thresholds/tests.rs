@@ -145,6 +145,7 @@ fn result() -> WorkloadResult {
             served: operations["get"].clone(),
             stale: 1,
             corrupt: 0,
+            compression: None,
             operations,
         }],
         thresholds: Vec::new(),

@@ -4,6 +4,7 @@
 //! trait object or a boxed future, so a call adds no allocation to what it measures. The
 //! `stack::Stack` is the read/write policy over an ordered list of tiers.
 
+pub mod compression;
 pub mod memory;
 pub mod redis;
 pub mod sql;

@@ -7,12 +7,14 @@
 //! Each tier call is timed and counted in the tier's own recorder, so a report can say where the
 //! time of a read went and which tier served it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use quanta::Clock;
 
+use super::compression::Compression;
 use super::{Tier, TierError};
 use crate::metrics::recorder::{Recorder, record};
 use crate::scenario::model::{ErrorPolicy, WritePolicy};
@@ -46,15 +48,21 @@ pub struct StackPolicy {
 #[derive(Clone)]
 pub struct Stack {
     tiers: Vec<Arc<Tier>>,
+    compression: Vec<Option<Compression>>,
     policy: StackPolicy,
     clock: Clock,
 }
 
 impl Stack {
     /// A stack over `tiers` (at least one), first asked first.
-    pub fn new(tiers: Vec<Arc<Tier>>, policy: StackPolicy) -> Stack {
+    pub fn new(
+        tiers: Vec<Arc<Tier>>,
+        compression: Vec<Option<Compression>>,
+        policy: StackPolicy,
+    ) -> Stack {
         Stack {
             tiers,
+            compression,
             policy,
             clock: Clock::new(),
         }
@@ -86,6 +94,41 @@ impl Stack {
         self.policy.stacked
     }
 
+    /// Compresses a value for tier `i` if it is compressed, timing it apart from the tier.
+    fn pack<'a>(&self, i: usize, value: &'a [u8], rec: &mut Recorder) -> Cow<'a, [u8]> {
+        match &self.compression[i] {
+            None => Cow::Borrowed(value),
+            Some(c) => {
+                let start = self.clock.raw();
+                let packed = c.compress(value);
+                let t = &mut rec.tiers[i];
+                record(
+                    &mut t.compress,
+                    self.clock.delta_as_nanos(start, self.clock.raw()),
+                );
+                t.bytes_raw += value.len() as u64;
+                t.bytes_stored += packed.len() as u64;
+                Cow::Owned(packed)
+            }
+        }
+    }
+
+    /// Decompresses what tier `i` returned, if it is compressed.
+    fn unpack(&self, i: usize, value: Bytes, rec: &mut Recorder) -> Result<Bytes, TierError> {
+        match &self.compression[i] {
+            None => Ok(value),
+            Some(c) => {
+                let start = self.clock.raw();
+                let raw = c.decompress(&value).map_err(TierError::Operation);
+                record(
+                    &mut rec.tiers[i].decompress,
+                    self.clock.delta_as_nanos(start, self.clock.raw()),
+                );
+                raw.map(Bytes::from)
+            }
+        }
+    }
+
     /// Handles a tier's error by the policy: `Err` to fail the operation, `Ok` to go on.
     fn on_error(&self, rec: &mut Recorder, tier: usize, e: TierError) -> Result<(), TierError> {
         rec.tiers[tier].errors += 1;
@@ -108,7 +151,7 @@ impl Stack {
             let mut wait = 0;
             let result = self.tiers[0].get(key, lane, &mut wait).await;
             note_wait(rec, 0, wait);
-            return match result {
+            return match result.and_then(|v| v.map(|v| self.unpack(0, v, rec)).transpose()) {
                 Ok(Some(v)) => {
                     rec.tiers[0].count_lookup(true);
                     Ok((Served::Tier(0), Some(v)))
@@ -131,7 +174,7 @@ impl Stack {
                 .calls
                 .record(Op::Get, self.clock.delta_as_nanos(start, self.clock.raw()));
             note_wait(rec, i, wait);
-            match result {
+            match result.and_then(|v| v.map(|v| self.unpack(i, v, rec)).transpose()) {
                 Ok(Some(value)) => {
                     rec.tiers[i].count_lookup(true);
                     for upper in 0..i {
@@ -163,8 +206,12 @@ impl Stack {
         rec: &mut Recorder,
     ) -> Result<(), TierError> {
         let mut wait = 0;
+        let packed = match self.pack(i, value, rec) {
+            Cow::Borrowed(_) => value.clone(),
+            Cow::Owned(v) => Bytes::from(v),
+        };
         let start = self.clock.raw();
-        let result = self.tiers[i].set_bytes(key, value, lane, &mut wait).await;
+        let result = self.tiers[i].set_bytes(key, &packed, lane, &mut wait).await;
         rec.tiers[i]
             .calls
             .record(Op::Set, self.clock.delta_as_nanos(start, self.clock.raw()));
@@ -190,8 +237,13 @@ impl Stack {
         // A lone tier's call time is the operation's own: no second pair of clock reads.
         let start = if stacked { self.clock.raw() } else { 0 };
         let tier = &self.tiers[i];
+        let packed = if op == Op::Set {
+            self.pack(i, value, rec)
+        } else {
+            Cow::Borrowed(value)
+        };
         let result = match op {
-            Op::Set => tier.set(key, value, lane, &mut wait).await,
+            Op::Set => tier.set(key, &packed, lane, &mut wait).await,
             Op::Delete => tier.delete(key, lane, &mut wait).await,
             Op::Touch => tier.touch(key, lane, &mut wait).await.map(drop),
             Op::Get => tier.get(key, lane, &mut wait).await.map(drop),
