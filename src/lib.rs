@@ -12,6 +12,7 @@ pub mod exit;
 pub mod metrics;
 pub mod report;
 pub mod scenario;
+pub mod stats;
 pub mod thresholds;
 pub mod tier;
 pub mod workload;
