@@ -25,6 +25,51 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Render reports from a saved result document (`--report json=FILE` of an earlier run).
     Report(ReportArgs),
+    /// Compare two result documents: each metric's change, its confidence interval and a verdict.
+    /// Exit 1 when something regressed (unless --no-fail-on-regression).
+    Compare(CompareArgs),
+}
+
+/// How a scenario is adjusted before it runs (precedence: file < profile < environment < --set).
+#[derive(Debug, Args, Default)]
+pub struct ScenarioArgs {
+    /// A profile: the scenario's own `profiles.NAME`, or a built-in one (development, testing,
+    /// ci, production).
+    #[arg(long, env = "TIERBENCH_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Override a field: PATH=VALUE, e.g. `workloads.reads.ops=5000`, `tiers.l2.url=redis://...`.
+    /// May repeat; validated like the file.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// The verdict rule.
+#[derive(Debug, Args)]
+pub struct VerdictArgs {
+    /// Half-width of the noise band: changes whose interval reaches inside it are "within noise".
+    #[arg(long, default_value = "2%", value_name = "PERCENT")]
+    pub noise: String,
+    /// Significance level of Welch's test.
+    #[arg(long, default_value_t = 0.05, value_name = "P")]
+    pub significance: f64,
+    /// Exit 0 even when a metric regressed.
+    #[arg(long)]
+    pub no_fail_on_regression: bool,
+}
+
+/// `tierbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline result document.
+    pub baseline: PathBuf,
+    /// The current result document.
+    pub current: PathBuf,
+    /// The rule.
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
+    /// Where reports go (the comparison is part of the current document they render).
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `tierbench run`.
@@ -41,6 +86,18 @@ pub struct RunArgs {
     /// outside the timed interval.
     #[arg(long, value_name = "FILE")]
     pub record_trace: Option<PathBuf>,
+    /// Profile and overrides.
+    #[command(flatten)]
+    pub scenario_args: ScenarioArgs,
+    /// Compare with an earlier run's result document; a regression sets exit code 1.
+    #[arg(long, value_name = "RESULTS.json")]
+    pub baseline: Option<PathBuf>,
+    /// The verdict rule for --baseline.
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
+    /// Stop after this long (`10m`), write the results so far and exit 4; replaces `timeout:`.
+    #[arg(long, env = "TIERBENCH_TIMEOUT", value_name = "DURATION")]
+    pub timeout: Option<String>,
     /// Do not draw progress bars (they are only drawn on a terminal, and never when CI is set).
     #[arg(long)]
     pub no_progress: bool,
@@ -67,9 +124,12 @@ pub struct ValidateArgs {
     /// Scenario files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print the effective scenario (variables expanded) as JSON.
+    /// Print the effective scenario (variables expanded, profile and overrides applied) as JSON.
     #[arg(long)]
     pub print: bool,
+    /// Profile and overrides.
+    #[command(flatten)]
+    pub scenario_args: ScenarioArgs,
 }
 
 /// `tierbench schema`.

@@ -8,3 +8,5 @@ pub const THRESHOLD_FAILED: u8 = 1;
 pub const INVALID_INPUT: u8 = 2;
 /// A tier could not be reached, or the run failed at run time.
 pub const RUNTIME_FAILURE: u8 = 3;
+/// The run hit its timeout: the results cover what ran before it.
+pub const TIMED_OUT: u8 = 4;

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod exit;
 pub mod metrics;

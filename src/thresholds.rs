@@ -468,6 +468,14 @@ impl Threshold {
         ThresholdResult {
             text: self.text.clone(),
             metric: self.metric.name(),
+            op: match self.cmp {
+                Cmp::Lt => "<",
+                Cmp::Le => "<=",
+                Cmp::Gt => ">",
+                Cmp::Ge => ">=",
+                Cmp::Eq => "==",
+            }
+            .into(),
             observed,
             limit: self.limit,
             unit: self.metric.unit().to_string(),

@@ -5,11 +5,18 @@ pub mod run;
 
 use std::path::Path;
 
-use crate::cli::{Command, OutputArgs, ReportArgs, RunArgs, SchemaArgs, SchemaKind, ValidateArgs};
+use crate::cli::{
+    Command, CompareArgs, OutputArgs, ReportArgs, RunArgs, ScenarioArgs, SchemaArgs, SchemaKind,
+    ValidateArgs, VerdictArgs,
+};
+use crate::compare::{Rule, compare};
 use crate::engine::progress::Progress;
 use crate::exit;
 use crate::metrics::result::ResultDocument;
 use crate::report::Reporter;
+use crate::scenario::overrides::Overrides;
+use crate::scenario::plan::Scenario;
+use crate::scenario::units::{parse_duration, parse_percent};
 use crate::scenario::{self, schema};
 
 /// Runs a command and returns the exit code. Messages go to stderr, reports to stdout or files.
@@ -19,19 +26,67 @@ pub fn execute(command: Command) -> u8 {
         Command::Validate(args) => validate_command(&args),
         Command::Schema(args) => schema_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Compare(args) => compare_command(&args),
     }
 }
 
-fn run_command(args: &RunArgs) -> u8 {
-    let scenario = match scenario::load(&args.scenario) {
-        Ok(s) => s,
+/// Loads a scenario with its profile and overrides, printing the problems if it is invalid.
+fn load(path: &Path, args: &ScenarioArgs) -> Option<Scenario> {
+    let overrides = Overrides {
+        profile: args.profile.clone(),
+        sets: args.sets.clone(),
+    };
+    match scenario::load_with(path, &overrides, &|name| std::env::var(name).ok()) {
+        Ok(s) => Some(s),
         Err(d) => {
             eprintln!("{d}");
-            return exit::INVALID_INPUT;
+            None
         }
+    }
+}
+
+/// The verdict rule from the command line.
+fn rule(args: &VerdictArgs) -> Result<Rule, String> {
+    let noise = parse_percent(&args.noise).map_err(|e| format!("--noise {}: {e}", args.noise))?;
+    if !(0.0..1.0).contains(&args.significance) || args.significance == 0.0 {
+        return Err(format!(
+            "--significance {} must be between 0 and 1",
+            args.significance
+        ));
+    }
+    Ok(Rule {
+        noise,
+        significance: args.significance,
+    })
+}
+
+fn run_command(args: &RunArgs) -> u8 {
+    let Some(scenario) = load(&args.scenario, &args.scenario_args) else {
+        return exit::INVALID_INPUT;
     };
     let Some((mut reporter, specs)) = prepare_output(&args.output) else {
         return exit::INVALID_INPUT;
+    };
+    let rule = match rule(&args.verdict) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let timeout = match args.timeout.as_deref().map(parse_duration).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: --timeout: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let baseline = match args.baseline.as_deref().map(read_results).transpose() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: --baseline: {e}");
+            return exit::INVALID_INPUT;
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,20 +103,64 @@ fn run_command(args: &RunArgs) -> u8 {
     } else {
         Progress::auto()
     };
-    let outcome = runtime.block_on(run::run_with(
-        &scenario,
-        &specs,
-        &progress,
-        args.record_trace.as_deref(),
-    ));
+    let options = run::RunOptions {
+        record: args.record_trace.as_deref(),
+        baseline,
+        rule,
+        fail_on_regression: !args.verdict.no_fail_on_regression,
+        timeout,
+    };
+    let outcome = runtime.block_on(run::run_with(&scenario, &specs, &progress, &options));
     if let Some(failure) = &outcome.failure {
         eprintln!("error: {failure}");
+    }
+    if let Some(c) = &outcome.document.comparison {
+        eprintln!("compared with {}: {}", c.baseline, c.summary);
     }
     if let Err(e) = output::write_reports(&mut reporter, &specs, &outcome.document) {
         eprintln!("error: {e}");
         return outcome.code.max(exit::INVALID_INPUT);
     }
     outcome.code
+}
+
+fn compare_command(args: &CompareArgs) -> u8 {
+    let (baseline, mut current) = match (read_results(&args.baseline), read_results(&args.current))
+    {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let rule = match rule(&args.verdict) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let Some((mut reporter, mut specs)) = prepare_output(&args.output) else {
+        return exit::INVALID_INPUT;
+    };
+    if args.output.reports.is_empty() && args.output.templates.is_empty() {
+        specs = vec![output::ReportSpec::Format {
+            format: "comparison".into(),
+            path: None,
+        }];
+    }
+    let comparison = compare(&baseline, &current, rule);
+    let regressed = comparison.regressions > 0;
+    current.comparison = Some(comparison);
+    if let Err(e) = output::write_reports(&mut reporter, &specs, &current) {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
+    if regressed && !args.verdict.no_fail_on_regression {
+        exit::THRESHOLD_FAILED
+    } else {
+        exit::OK
+    }
 }
 
 /// Builds the reporter and parses the report options (printing any error).
@@ -85,7 +184,7 @@ fn prepare_output(args: &OutputArgs) -> Option<(Reporter, Vec<output::ReportSpec
 fn validate_command(args: &ValidateArgs) -> u8 {
     let mut code = exit::OK;
     for file in &args.files {
-        match scenario::load(file) {
+        match load(file, &args.scenario_args).ok_or(()) {
             Ok(s) => {
                 if args.print {
                     println!(
@@ -101,10 +200,7 @@ fn validate_command(args: &ValidateArgs) -> u8 {
                     );
                 }
             }
-            Err(d) => {
-                eprintln!("{d}");
-                code = exit::INVALID_INPUT;
-            }
+            Err(()) => code = exit::INVALID_INPUT,
         }
     }
     code

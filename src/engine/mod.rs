@@ -60,6 +60,19 @@ pub struct Measurement {
     pub phases: Vec<PhaseMeasurement>,
 }
 
+impl Measurement {
+    /// Adds another repetition of the same workload: recorders merge, times add up, phases
+    /// merge pairwise; memory per entry stays the first repetition's.
+    pub fn absorb(&mut self, other: Measurement) {
+        self.recorder.merge(&other.recorder);
+        self.elapsed += other.elapsed;
+        for (a, b) in self.phases.iter_mut().zip(other.phases) {
+            a.recorder.merge(&b.recorder);
+            a.elapsed += b.elapsed;
+        }
+    }
+}
+
 /// One phase's measurements.
 pub struct PhaseMeasurement {
     /// The phase as planned.

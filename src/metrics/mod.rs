@@ -12,9 +12,86 @@ use crate::engine::{Measurement, PhaseMeasurement};
 use crate::scenario::plan::{Scenario, Workload};
 use recorder::{OpRecorder, Recorder, new_histogram};
 use result::{
-    CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
-    WorkloadResult,
+    CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, RepetitionFigures,
+    SecondResult, TierResult, WorkloadResult,
 };
+
+/// One repetition's headline figures.
+pub fn repetition_figures(
+    scenario: &Scenario,
+    workload: &Workload,
+    m: &Measurement,
+) -> RepetitionFigures {
+    let mut all = new_histogram();
+    for op in workload.ops.ops() {
+        let _ = all.add(&m.recorder.ops.latency[op.index()]);
+    }
+    let q = |p: f64| {
+        if all.is_empty() {
+            0
+        } else {
+            all.value_at_quantile(p)
+        }
+    };
+    RepetitionFigures {
+        throughput: m.recorder.completed() as f64 / m.elapsed.as_secs_f64().max(1e-9),
+        mean_ns: if all.is_empty() { 0.0 } else { all.mean() },
+        p50_ns: q(0.5),
+        p99_ns: q(0.99),
+        hit_rates: workload
+            .target
+            .iter()
+            .zip(&m.recorder.tiers)
+            .filter(|(_, r)| r.hits + r.misses > 0)
+            .map(|(&t, r)| {
+                (
+                    scenario.tiers[t].name.clone(),
+                    r.hits as f64 / (r.hits + r.misses) as f64,
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Statistics across repetitions of the headline metrics (needs two or more).
+pub fn repetition_statistics(
+    reps: &[RepetitionFigures],
+) -> BTreeMap<String, crate::stats::Summary> {
+    let mut out = BTreeMap::new();
+    if reps.len() < 2 {
+        return out;
+    }
+    let mut add = |name: String, values: Vec<f64>| {
+        if let Some(s) = crate::stats::summarize(&values) {
+            out.insert(name, s);
+        }
+    };
+    add(
+        "throughput".into(),
+        reps.iter().map(|r| r.throughput).collect(),
+    );
+    add(
+        "latency.mean_ns".into(),
+        reps.iter().map(|r| r.mean_ns).collect(),
+    );
+    add(
+        "latency.p50_ns".into(),
+        reps.iter().map(|r| r.p50_ns as f64).collect(),
+    );
+    add(
+        "latency.p99_ns".into(),
+        reps.iter().map(|r| r.p99_ns as f64).collect(),
+    );
+    for tier in reps[0].hit_rates.keys() {
+        add(
+            format!("{tier}.hit_rate"),
+            reps.iter()
+                .filter_map(|r| r.hit_rates.get(tier).copied())
+                .collect(),
+        );
+    }
+    out
+}
 
 fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {
     let ops = p.recorder.completed();
@@ -63,6 +140,11 @@ fn timeseries(rec: &Recorder) -> Vec<SecondResult> {
             second: i as u64,
             ops: b.ops,
             errors: b.errors,
+            mean_ns: if b.latency.is_empty() {
+                0.0
+            } else {
+                b.latency.mean()
+            },
             p50_ns: if b.latency.is_empty() {
                 0
             } else {
@@ -208,6 +290,11 @@ pub fn summarize(
         phases: m.phases.iter().map(|p| phase_result(p, workload)).collect(),
         timeseries: timeseries(&m.recorder),
         warnings: m.phases.iter().filter_map(generator_warning).collect(),
+        repetitions: Vec::new(),
+        statistics: BTreeMap::new(),
+        outliers: None,
+        score: None,
+        grade: None,
         operations,
         served_by: served_by(scenario, workload, &m.recorder),
         tiers,

@@ -40,6 +40,12 @@ pub struct ResultDocument {
     pub workloads: Vec<WorkloadResult>,
     /// Threshold counts over all workloads.
     pub summary: Summary,
+    /// The profile applied, if any.
+    pub profile: Option<String>,
+    /// Overrides applied, in order (`TIERBENCH_OPS=...`, `--set ...`), passwords redacted.
+    pub overrides: Vec<String>,
+    /// Against `--baseline`: each metric's change and verdict. Computed when comparing.
+    pub comparison: Option<crate::compare::Comparison>,
 }
 
 /// The scenario, identified.
@@ -87,12 +93,18 @@ pub struct ProcessInfo {
 /// Threshold totals.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
-    /// True when every threshold held.
+    /// True when every threshold held (and the run completed).
     pub passed: bool,
     /// Thresholds checked.
     pub thresholds: usize,
     /// Thresholds that failed.
     pub failed: usize,
+    /// Mean of the workloads' scores; null when none has thresholds.
+    pub score: Option<f64>,
+    /// Grade of that score.
+    pub grade: Option<String>,
+    /// Set when the run was stopped by its timeout: results cover what ran before it.
+    pub timed_out: bool,
 }
 
 /// One workload's measurements.
@@ -132,12 +144,40 @@ pub struct WorkloadResult {
     pub phases: Vec<PhaseResult>,
     /// Per second of measured time: throughput, errors, p50 and p99 (for charts).
     pub timeseries: Vec<SecondResult>,
-    /// Warnings about the run itself (e.g. the load generator could not keep up).
+    /// Warnings about the run itself (the load generator could not keep up, a noisy run).
     pub warnings: Vec<String>,
+    /// With `repeat: N` > 1: each repetition's headline figures (the rest of this result merges
+    /// all repetitions).
+    pub repetitions: Vec<RepetitionFigures>,
+    /// Mean, standard deviation and 95% confidence interval (Student's t) across repetitions of
+    /// `throughput`, `latency.mean_ns`, `latency.p50_ns`, `latency.p99_ns` and `TIER.hit_rate`.
+    pub statistics: BTreeMap<String, crate::stats::Summary>,
+    /// Tukey outliers among the per-second throughput samples (reported, never dropped).
+    pub outliers: Option<crate::stats::Outliers>,
+    /// 0..100 from the thresholds: how many held and by what margin (see the README); null
+    /// without thresholds.
+    pub score: Option<f64>,
+    /// A (>= 90), B (>= 80), C (>= 70), D (>= 60) or F, from the score.
+    pub grade: Option<String>,
     /// Each threshold and its verdict.
     pub thresholds: Vec<ThresholdResult>,
     /// True when every threshold of this workload held.
     pub passed: bool,
+}
+
+/// One repetition's headline figures.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RepetitionFigures {
+    /// Completed operations per second.
+    pub throughput: f64,
+    /// Mean latency of all operations, ns.
+    pub mean_ns: f64,
+    /// Median, ns.
+    pub p50_ns: u64,
+    /// 99th percentile, ns.
+    pub p99_ns: u64,
+    /// Hit rate per tier name.
+    pub hit_rates: BTreeMap<String, f64>,
 }
 
 /// One phase of a workload.
@@ -172,6 +212,8 @@ pub struct SecondResult {
     pub ops: u64,
     /// Operations failed in it.
     pub errors: u64,
+    /// Mean latency, ns.
+    pub mean_ns: f64,
     /// Median latency, ns.
     pub p50_ns: u64,
     /// 99th percentile latency, ns.
@@ -326,6 +368,8 @@ pub struct ThresholdResult {
     pub text: String,
     /// The metric's canonical name.
     pub metric: String,
+    /// The comparison: `<`, `<=`, `>`, `>=` or `==`.
+    pub op: String,
     /// The value observed (canonical unit: ns, fraction, ops/s, count); null if not measured.
     pub observed: Option<f64>,
     /// The limit in the same unit.

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::metrics::result::ResultDocument;
 
 /// Built-in templates: (name, format, source).
-const BUILTIN: [(&str, &str, &str); 2] = [
+const BUILTIN: [(&str, &str, &str); 3] = [
     (
         "text.txt.j2",
         "text",
@@ -26,10 +26,15 @@ const BUILTIN: [(&str, &str, &str); 2] = [
         "markdown",
         include_str!("../../templates/markdown.md.j2"),
     ),
+    (
+        "comparison.txt.j2",
+        "comparison",
+        include_str!("../../templates/comparison.txt.j2"),
+    ),
 ];
 
 /// Report formats `--report` accepts.
-pub const FORMATS: [&str; 3] = ["text", "markdown", "json"];
+pub const FORMATS: [&str; 4] = ["text", "markdown", "json", "comparison"];
 
 /// A report that could not be produced.
 #[derive(Debug, Error)]
@@ -45,7 +50,7 @@ pub enum ReportError {
         message: String,
     },
     /// A format name `--report` does not know.
-    #[error("unknown report format `{0}` (choose from: text, markdown, json)")]
+    #[error("unknown report format `{0}` (choose from: text, markdown, json, comparison)")]
     UnknownFormat(String),
     /// Reading a template or writing a report failed.
     #[error("{path}: {source}")]

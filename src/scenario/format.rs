@@ -227,7 +227,7 @@ fn expand_env(
 }
 
 /// Reads an expanded value as a YAML scalar so that numbers and booleans keep their type.
-fn typed_scalar(text: &str) -> Value {
+pub fn typed_scalar(text: &str) -> Value {
     match serde_yaml::from_str::<serde_yaml::Value>(text) {
         Ok(v @ (serde_yaml::Value::Number(_) | serde_yaml::Value::Bool(_))) => {
             yaml_to_json(v).unwrap_or_else(|_| Value::String(text.to_string()))

@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod format;
 pub mod locate;
 pub mod model;
+pub mod overrides;
 pub mod plan;
 pub mod schema;
 pub mod units;
@@ -27,12 +28,31 @@ pub fn load_with_env(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, Box<Diagnostics>> {
-    let document = format::read_document(path, env).map_err(Box::new)?;
+    load_with(path, &overrides::Overrides::default(), env)
+}
+
+/// Reads the scenario, applies the profile, the environment's knobs and `--set`s (in that order
+/// of precedence), then validates and plans it.
+pub fn load_with(
+    path: &Path,
+    overrides: &overrides::Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, Box<Diagnostics>> {
+    let mut document = format::read_document(path, env).map_err(Box::new)?;
     let bytes = document.diagnostics.source.clone().into_bytes();
-    validate::validate(document, &bytes).map_err(|mut d| {
+    let mut problems = Vec::new();
+    let applied = overrides::apply(&mut document.value, overrides, env, &mut problems);
+    if !problems.is_empty() {
+        let mut d = document.diagnostics;
+        d.problems = problems;
+        return Err(Box::new(d));
+    }
+    let mut scenario = validate::validate(document, &bytes).map_err(|mut d| {
         if d.problems.is_empty() {
             d.problems.push(Problem::new("", "the scenario is invalid"));
         }
         Box::new(d)
-    })
+    })?;
+    scenario.applied = applied;
+    Ok(scenario)
 }

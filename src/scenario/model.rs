@@ -41,6 +41,19 @@ pub struct ScenarioFile {
     /// Keep what tierbench wrote (keys, rows, its table) after the run. Default: clean up.
     #[serde(default)]
     pub keep: bool,
+    /// Run each workload this many times; every headline metric then carries its mean, standard
+    /// deviation and 95% confidence interval across repetitions. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// Stop the run after this long (`10m`): results so far are written, exit code 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationValue>,
+    /// Named patches over this scenario, selected with `--profile NAME` or `TIERBENCH_PROFILE`.
+    /// A patch is merged into the scenario; under it, `workloads` and `tiers` may be maps keyed
+    /// by name that patch those entries only (thresholds included). Built-in profiles:
+    /// development, testing, ci, production.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// The origin behind a stack: a simulated backing store (the database a cache protects).

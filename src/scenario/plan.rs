@@ -42,6 +42,12 @@ pub struct Scenario {
     pub origin_latency: Duration,
     /// Keep what was written after the run.
     pub keep: bool,
+    /// Repetitions of each workload.
+    pub repeat: u32,
+    /// Stop the run after this long.
+    pub timeout: Option<Duration>,
+    /// The profile and overrides applied to the file.
+    pub applied: super::overrides::Applied,
 }
 
 /// The scenario file a plan came from.

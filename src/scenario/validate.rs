@@ -124,6 +124,9 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         workloads,
         origin_latency: file.origin.latency.map_or(Duration::ZERO, |d| d.0),
         keep: file.keep,
+        repeat: file.repeat.unwrap_or(1).max(1),
+        timeout: file.timeout.map(|t| t.0),
+        applied: Default::default(),
     })
 }
 

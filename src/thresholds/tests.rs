@@ -124,6 +124,11 @@ fn result() -> WorkloadResult {
         phases: Vec::new(),
         timeseries: Vec::new(),
         warnings: Vec::new(),
+        repetitions: Vec::new(),
+        statistics: BTreeMap::new(),
+        outliers: None,
+        score: None,
+        grade: None,
         operations: operations.clone(),
         served_by: [("l1".to_string(), operations["get"].clone())]
             .into_iter()
