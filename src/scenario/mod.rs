@@ -12,6 +12,7 @@ pub mod plan;
 pub mod schema;
 pub mod units;
 pub mod validate;
+mod workload_checks;
 
 use std::path::Path;
 
