@@ -11,9 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use quanta::Clock;
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::mysql::MySqlPool;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use super::{TierError, redact_url};
@@ -172,6 +172,18 @@ fn like_prefix(prefix: &str) -> String {
     out
 }
 
+/// Pool settings suited to measuring: every connection opened up front (min = max), no
+/// test-before-acquire, no idle or lifetime churn.
+fn measuring_pool<DB: sqlx::Database>(size: u32, timeout: Duration) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .min_connections(size)
+        .max_connections(size)
+        .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(timeout)
+}
+
 /// One direct connection first: an unreachable server fails at once, where the pool would
 /// retry until its acquire timeout.
 async fn probe<C: sqlx::Connection>(url: &str) -> Result<(), String> {
@@ -210,13 +222,7 @@ impl SqlTier {
                     options = options.journal_mode(SqliteJournalMode::Wal);
                 }
                 Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .min_connections(size)
-                        .max_connections(size)
-                        .test_before_acquire(false)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                        .acquire_timeout(timeout)
+                    measuring_pool(size, timeout)
                         .connect_with(options)
                         .await
                         .map_err(|e| setup(format!("cannot connect: {e}")))?,
@@ -224,13 +230,7 @@ impl SqlTier {
             }
             "postgres" => Pool::Postgres({
                 probe::<sqlx::PgConnection>(&s.url).await.map_err(setup)?;
-                PgPoolOptions::new()
-                    .min_connections(size)
-                    .max_connections(size)
-                    .test_before_acquire(false)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .acquire_timeout(timeout)
+                measuring_pool(size, timeout)
                     .connect(&s.url)
                     .await
                     .map_err(|e| setup(format!("cannot connect: {e}")))?
@@ -239,13 +239,7 @@ impl SqlTier {
                 probe::<sqlx::MySqlConnection>(&s.url)
                     .await
                     .map_err(setup)?;
-                MySqlPoolOptions::new()
-                    .min_connections(size)
-                    .max_connections(size)
-                    .test_before_acquire(false)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .acquire_timeout(timeout)
+                measuring_pool(size, timeout)
                     .connect(&s.url)
                     .await
                     .map_err(|e| setup(format!("cannot connect: {e}")))?
