@@ -141,24 +141,21 @@ pub async fn run_with(
                 .collect(),
             policy,
         );
-        if workload.verify {
-            // Verified reads need every value to carry a version: start from no tierbench keys.
-            for tier in stack.tiers() {
-                if let Err(e) = tier.clear().await {
-                    failure = Some(format!(
-                        "workload `{}`: clearing the tiers before verify: {e}",
-                        workload.name
-                    ));
-                }
-            }
-            if failure.is_some() {
-                break;
-            }
-        }
         let mut measurement: Option<engine::Measurement> = None;
         let mut repetitions = Vec::new();
         for rep in 0..scenario.repeat {
             if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            // Verified reads need every value to carry a version of this repetition's counter:
+            // start each repetition from no tierbench keys.
+            if workload.verify
+                && let Err(e) = clear(&stack).await
+            {
+                failure = Some(format!(
+                    "workload `{}`: clearing the tiers before verify: {e}",
+                    workload.name
+                ));
                 break;
             }
             // Each repetition draws its own keys and values: a different seed, derived.
@@ -237,6 +234,13 @@ pub async fn run_with(
         outcome.document.comparison = Some(comparison);
     }
     outcome
+}
+
+async fn clear(stack: &Stack) -> Result<(), TierError> {
+    for tier in stack.tiers() {
+        tier.clear().await?;
+    }
+    Ok(())
 }
 
 /// Tukey outliers of the per-second throughput (whole seconds), reported and never dropped; a
