@@ -58,7 +58,7 @@ pub struct Comparison {
 pub struct MetricComparison {
     /// Workload name.
     pub workload: String,
-    /// Metric name (`throughput`, `latency.p99_ns`, `l1.hit_rate`, ...).
+    /// Metric name (`throughput`, `all.p99_ns`, `l1.hit_rate`, ...).
     pub metric: String,
     /// Baseline value.
     pub baseline: f64,
@@ -80,13 +80,7 @@ fn samples(w: &WorkloadResult, metric: &str) -> Vec<f64> {
         return w
             .repetitions
             .iter()
-            .filter_map(|r| match metric {
-                "throughput" => Some(r.throughput),
-                "latency.mean_ns" => Some(r.mean_ns),
-                "latency.p50_ns" => Some(r.p50_ns as f64),
-                "latency.p99_ns" => Some(r.p99_ns as f64),
-                m => r.hit_rates.get(m.strip_suffix(".hit_rate")?).copied(),
-            })
+            .filter_map(|r| r.get(metric).copied())
             .collect();
     }
     // Whole seconds only (the last one is partial); fewer than two say nothing about spread,
@@ -100,9 +94,9 @@ fn samples(w: &WorkloadResult, metric: &str) -> Vec<f64> {
         .filter(|s| s.ops > 0)
         .filter_map(|s| match metric {
             "throughput" => Some(s.ops as f64),
-            "latency.mean_ns" => Some(s.mean_ns),
-            "latency.p50_ns" => Some(s.p50_ns as f64),
-            "latency.p99_ns" => Some(s.p99_ns as f64),
+            "all.mean_ns" => Some(s.mean_ns),
+            "all.p50_ns" => Some(s.p50_ns as f64),
+            "all.p99_ns" => Some(s.p99_ns as f64),
             _ => None,
         })
         .collect()
@@ -112,9 +106,9 @@ fn headline(w: &WorkloadResult, metric: &str) -> Option<f64> {
     let all = w.operations.get("all").map(|o| &o.latency);
     match metric {
         "throughput" => Some(w.throughput),
-        "latency.mean_ns" => all.map(|l| l.mean_ns),
-        "latency.p50_ns" => all.map(|l| l.p50_ns as f64),
-        "latency.p99_ns" => all.map(|l| l.p99_ns as f64),
+        "all.mean_ns" => all.map(|l| l.mean_ns),
+        "all.p50_ns" => all.map(|l| l.p50_ns as f64),
+        "all.p99_ns" => all.map(|l| l.p99_ns as f64),
         m => {
             w.tiers
                 .iter()
@@ -133,9 +127,9 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
         };
         let mut names = vec![
             ("throughput".to_string(), true),
-            ("latency.mean_ns".to_string(), false),
-            ("latency.p50_ns".to_string(), false),
-            ("latency.p99_ns".to_string(), false),
+            ("all.mean_ns".to_string(), false),
+            ("all.p50_ns".to_string(), false),
+            ("all.p99_ns".to_string(), false),
         ];
         names.extend(
             w.tiers
@@ -193,7 +187,7 @@ fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen = BTreeMap::new();
     for m in metrics.iter().filter(|m| m.verdict == Verdict::Regressed) {
-        let text = if m.metric.starts_with("latency") {
+        let text = if m.metric.ends_with("_ns") {
             format!(
                 "`{}` is slower: compare its tiers' call times (TIER.get.p99) and served_by figures to find which tier slowed",
                 m.workload

@@ -16,44 +16,48 @@ use result::{
     SecondResult, TierResult, WorkloadResult,
 };
 
-/// One repetition's headline figures.
+/// One repetition's figures, flattened by metric name (see `RepetitionFigures`).
 pub fn repetition_figures(
     scenario: &Scenario,
     workload: &Workload,
     m: &Measurement,
 ) -> RepetitionFigures {
-    let mut all = new_histogram();
-    for op in workload.ops.ops() {
-        let _ = all.add(&m.recorder.ops.latency[op.index()]);
-    }
-    let q = |p: f64| {
-        if all.is_empty() {
-            0
-        } else {
-            all.value_at_quantile(p)
+    let w = summarize(scenario, workload, m, vec![None; workload.target.len()]);
+    let mut out = RepetitionFigures::new();
+    out.insert("throughput".into(), w.throughput);
+    out.insert("error_rate".into(), w.error_rate);
+    let stats = |out: &mut RepetitionFigures, prefix: &str, l: &LatencyStats| {
+        for (stat, value) in [
+            ("mean_ns", l.mean_ns),
+            ("p50_ns", l.p50_ns as f64),
+            ("p90_ns", l.p90_ns as f64),
+            ("p99_ns", l.p99_ns as f64),
+            ("p999_ns", l.p999_ns as f64),
+            ("max_ns", l.max_ns as f64),
+        ] {
+            out.insert(format!("{prefix}.{stat}"), value);
         }
     };
-    RepetitionFigures {
-        throughput: m.recorder.completed() as f64 / m.elapsed.as_secs_f64().max(1e-9),
-        mean_ns: if all.is_empty() { 0.0 } else { all.mean() },
-        p50_ns: q(0.5),
-        p99_ns: q(0.99),
-        hit_rates: workload
-            .target
-            .iter()
-            .zip(&m.recorder.tiers)
-            .filter(|(_, r)| r.hits + r.misses > 0)
-            .map(|(&t, r)| {
-                (
-                    scenario.tiers[t].name.clone(),
-                    r.hits as f64 / (r.hits + r.misses) as f64,
-                )
-            })
-            .collect(),
+    for (op, r) in w.operations.iter().filter(|(_, r)| r.count > 0) {
+        stats(&mut out, op, &r.latency);
     }
+    for t in &w.tiers {
+        if let Some(rate) = t.hit_rate {
+            out.insert(format!("{}.hit_rate", t.name), rate);
+        }
+        if w.stacked {
+            for (op, r) in t.operations.iter().filter(|(_, r)| r.count > 0) {
+                out.insert(format!("{}.{op}.p99_ns", t.name), r.latency.p99_ns as f64);
+            }
+        }
+    }
+    for (by, r) in w.served_by.iter().filter(|(_, r)| r.count > 0) {
+        out.insert(format!("served_by.{by}.p99_ns"), r.latency.p99_ns as f64);
+    }
+    out
 }
 
-/// Statistics across repetitions of the headline metrics (needs two or more).
+/// Statistics across repetitions of every figure they all have (needs two or more).
 pub fn repetition_statistics(
     reps: &[RepetitionFigures],
 ) -> BTreeMap<String, crate::stats::Summary> {
@@ -61,34 +65,13 @@ pub fn repetition_statistics(
     if reps.len() < 2 {
         return out;
     }
-    let mut add = |name: String, values: Vec<f64>| {
-        if let Some(s) = crate::stats::summarize(&values) {
-            out.insert(name, s);
+    for name in reps[0].keys() {
+        let values: Vec<f64> = reps.iter().filter_map(|r| r.get(name).copied()).collect();
+        if values.len() == reps.len()
+            && let Some(summary) = crate::stats::summarize(&values)
+        {
+            out.insert(name.clone(), summary);
         }
-    };
-    add(
-        "throughput".into(),
-        reps.iter().map(|r| r.throughput).collect(),
-    );
-    add(
-        "latency.mean_ns".into(),
-        reps.iter().map(|r| r.mean_ns).collect(),
-    );
-    add(
-        "latency.p50_ns".into(),
-        reps.iter().map(|r| r.p50_ns as f64).collect(),
-    );
-    add(
-        "latency.p99_ns".into(),
-        reps.iter().map(|r| r.p99_ns as f64).collect(),
-    );
-    for tier in reps[0].hit_rates.keys() {
-        add(
-            format!("{tier}.hit_rate"),
-            reps.iter()
-                .filter_map(|r| r.hit_rates.get(tier).copied())
-                .collect(),
-        );
     }
     out
 }

@@ -150,7 +150,7 @@ pub struct WorkloadResult {
     /// all repetitions).
     pub repetitions: Vec<RepetitionFigures>,
     /// Mean, standard deviation and 95% confidence interval (Student's t) across repetitions of
-    /// `throughput`, `latency.mean_ns`, `latency.p50_ns`, `latency.p99_ns` and `TIER.hit_rate`.
+    /// every figure in `repetitions` (same names).
     pub statistics: BTreeMap<String, crate::stats::Summary>,
     /// Tukey outliers among the per-second throughput samples (reported, never dropped).
     pub outliers: Option<crate::stats::Outliers>,
@@ -165,20 +165,10 @@ pub struct WorkloadResult {
     pub passed: bool,
 }
 
-/// One repetition's headline figures.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RepetitionFigures {
-    /// Completed operations per second.
-    pub throughput: f64,
-    /// Mean latency of all operations, ns.
-    pub mean_ns: f64,
-    /// Median, ns.
-    pub p50_ns: u64,
-    /// 99th percentile, ns.
-    pub p99_ns: u64,
-    /// Hit rate per tier name.
-    pub hit_rates: BTreeMap<String, f64>,
-}
+/// One repetition's figures, by metric name: `throughput`, `error_rate`, `OP.STAT_ns` for every
+/// operation (and `all`) and statistic (mean, p50, p90, p99, p999, max), `TIER.hit_rate`,
+/// `TIER.OP.p99_ns` (time in a stack tier's calls) and `served_by.TIER.p99_ns`.
+pub type RepetitionFigures = BTreeMap<String, f64>;
 
 /// One phase of a workload.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
