@@ -45,6 +45,11 @@ fn load(path: &Path, args: &ScenarioArgs) -> Option<Scenario> {
     }
 }
 
+/// The value, or `None` after printing the error (the caller exits with invalid input).
+fn or_report<T>(result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| eprintln!("error: {e}")).ok()
+}
+
 /// The verdict rule from the command line.
 fn rule(args: &VerdictArgs) -> Result<Rule, String> {
     let noise = parse_percent(&args.noise).map_err(|e| format!("--noise {}: {e}", args.noise))?;
@@ -67,26 +72,16 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some((mut reporter, specs)) = prepare_output(&args.output) else {
         return exit::INVALID_INPUT;
     };
-    let rule = match rule(&args.verdict) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
+    let Some(rule) = or_report(rule(&args.verdict)) else {
+        return exit::INVALID_INPUT;
     };
-    let timeout = match args.timeout.as_deref().map(parse_duration).transpose() {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: --timeout: {e}");
-            return exit::INVALID_INPUT;
-        }
+    let timeout = args.timeout.as_deref().map(parse_duration).transpose();
+    let Some(timeout) = or_report(timeout.map_err(|e| format!("--timeout: {e}"))) else {
+        return exit::INVALID_INPUT;
     };
-    let baseline = match args.baseline.as_deref().map(read_results).transpose() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: --baseline: {e}");
-            return exit::INVALID_INPUT;
-        }
+    let baseline = args.baseline.as_deref().map(read_results).transpose();
+    let Some(baseline) = or_report(baseline.map_err(|e| format!("--baseline: {e}"))) else {
+        return exit::INVALID_INPUT;
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -133,12 +128,8 @@ fn compare_command(args: &CompareArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    let rule = match rule(&args.verdict) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
+    let Some(rule) = or_report(rule(&args.verdict)) else {
+        return exit::INVALID_INPUT;
     };
     let Some((mut reporter, mut specs)) = prepare_output(&args.output) else {
         return exit::INVALID_INPUT;
