@@ -15,6 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OPS=${1:-1000000}
+# TIERBENCH_REDIS_PIPELINE=P: tierbench sends P operations per round trip with 50/P workers, so
+# that 50 operations are still in flight.
+PIPELINE=${TIERBENCH_REDIS_PIPELINE:-1}
+WORKERS=$(( 50 / PIPELINE ))
 URL=${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}
 HOSTPORT=${URL#redis://}; HOSTPORT=${HOSTPORT%%/*}; HOST=${HOSTPORT%%:*}; PORT=${HOSTPORT##*:}
 GETS=$(( OPS * 10 / 11 )); SETS=$(( OPS - GETS ))
@@ -38,12 +42,12 @@ cat >"$work/scenario.yaml" <<YAML
 name: redis-vs-redis-benchmark
 seed: 1
 tiers:
-  - { name: l2, kind: redis, url: "$URL", connections: ${TIERBENCH_REDIS_CONNECTIONS:-2} }
+  - { name: l2, kind: redis, url: "$URL", connections: ${TIERBENCH_REDIS_CONNECTIONS:-2}, pipeline: $PIPELINE }
 data:
   keys: { count: 100000, prefix: "tierbench:rvb:", distribution: uniform }
   values: { shape: binary, size: 32 }
 workloads:
-  - { name: mixed, target: l2, warmup: 0, ops: $OPS, concurrency: 50, mix: { get: 10, set: 1 } }
+  - { name: mixed, target: l2, warmup: 0, ops: $OPS, concurrency: $WORKERS, mix: { get: 10, set: 1 } }
 YAML
 read -r tb_wall tb_user tb_sys < <(timed "$work/tb" "$BIN" run "$work/scenario.yaml" --no-progress \
   --report "json=$work/tb.json")

@@ -20,15 +20,23 @@ fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
 
 #[test]
 fn redis_counts_exactly_the_operations_tierbench_reports() {
+    // One call per configuration: without and with explicit pipelining (8 per round trip, and
+    // an op count that leaves a partial last batch).
+    for pipeline in [1, 8] {
+        check(pipeline);
+    }
+}
+
+fn check(pipeline: u32) {
     let mut conn = support::redis();
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_scenario(
         dir.path(),
         "l2.yaml",
         &format!(
-            "name: l2-count\nseed: 3\ntiers: [{{ name: l2, kind: redis, url: \"{}\", connections: 2 }}]\n\
+            "name: l2-count\nseed: 3\ntiers: [{{ name: l2, kind: redis, url: \"{}\", connections: 2, pipeline: {pipeline} }}]\n\
              data: {{ keys: {{ count: 300, prefix: \"tbtest:cmdstats:\" }}, values: {{ size: 32 }} }}\n\
-             workloads:\n  - {{ name: mixed, target: l2, ops: 3000, warmup: 0, concurrency: 8, mix: {{ get: 6, set: 3, delete: 1 }} }}\n",
+             workloads:\n  - {{ name: mixed, target: l2, ops: 3000, warmup: 0, concurrency: 7, mix: {{ get: 6, set: 3, delete: 1 }} }}\n",
             support::redis_url()
         ),
     );

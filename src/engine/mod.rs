@@ -6,6 +6,7 @@
 //! phase's per-worker recorders are merged at the end.
 
 pub mod driver;
+mod pipelined;
 pub mod progress;
 pub mod worker;
 

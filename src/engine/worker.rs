@@ -227,6 +227,13 @@ async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns: u64) {
 
 /// Runs one worker's share of a phase (closed or open loop) and returns what it recorded.
 pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder {
+    if job.rate.is_none()
+        && ctx.verify.is_none()
+        && ctx.record.is_none()
+        && let Some((redis, depth)) = ctx.stack.pipelined()
+    {
+        return super::pipelined::run_pipelined(ctx, job, redis, depth).await;
+    }
     let mut rec = Recorder::new(ctx.stack.len());
     let mut rng = SmallRng::seed_from_u64(job.seed);
     let mut sampler = ctx.sampler.clone();

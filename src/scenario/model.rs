@@ -116,6 +116,12 @@ pub struct RedisTierFile {
     /// Time to live of written keys (`SET ... PX`); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<DurationValue>,
+    /// Explicit pipelining, like memtier's `--pipeline`: each worker sends this many operations
+    /// in one round trip (`MULTI`-free `redis::pipe`), and each operation's latency counts from
+    /// the batch's send. Operations in flight = concurrency × pipeline. Default 1 (none). Only
+    /// for closed-loop workloads that target this tier alone, without `verify` or `trace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<u32>,
     /// Store values compressed: `{ algorithm: zstd, level: 3 }` or `{ algorithm: lz4 }`. The time
     /// spent compressing and decompressing is reported apart from the tier's latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]

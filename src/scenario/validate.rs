@@ -219,6 +219,12 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                             .hint("e.g. url: ${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}"),
                     );
                 }
+                if r.pipeline == Some(0) {
+                    problems.push(Problem::new(
+                        format!("/tiers/{i}/pipeline"),
+                        "a pipeline carries at least 1 operation",
+                    ));
+                }
                 if r.connections == Some(0) {
                     problems.push(Problem::new(
                         format!("/tiers/{i}/connections"),
@@ -233,6 +239,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         connections: r.connections.unwrap_or(2).max(1) as usize,
                         timeout: r.timeout.map_or(Duration::from_secs(5), |t| t.0),
                         ttl: r.ttl.map(|t| t.0),
+                        pipeline: r.pipeline.unwrap_or(1).max(1) as usize,
                     }),
                 });
             }

@@ -32,6 +32,19 @@ pub(super) fn check_workloads(
             );
         }
         let (target, stacked) = resolve_target(&w.target, &tier_names, &base, problems);
+        let pipelined = match (stacked, target.as_slice()) {
+            (false, [t]) => {
+                matches!(&file.tiers[*t], TierFile::Redis(r) if r.pipeline.unwrap_or(1) > 1)
+            }
+            _ => false,
+        };
+        let open_loop = w.rate.is_some() || w.phases.iter().flatten().any(|p| p.rate.is_some());
+        if pipelined && (open_loop || w.verify || w.trace.is_some()) {
+            problems.push(
+                Problem::new(&base, "explicit Redis `pipeline` works with closed-loop workloads only, without `verify` or `trace`")
+                    .hint("remove the tier's `pipeline`, or the workload's `rate`/`verify`/`trace`"),
+            );
+        }
         let source = resolve_ops(w, &base, dir, problems);
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {

@@ -13,12 +13,14 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, RedisError};
 
 use super::{TierError, redact_url};
+use crate::workload::ops::Op;
 
 /// A connected Redis tier.
 pub struct RedisTier {
     connections: Vec<MultiplexedConnection>,
     ttl_ms: Option<u64>,
     prefix: String,
+    pipeline: usize,
 }
 
 /// How to reach and use Redis.
@@ -32,6 +34,8 @@ pub struct RedisSettings {
     pub timeout: Duration,
     /// Time to live of written keys.
     pub ttl: Option<Duration>,
+    /// Operations per round trip (1: no explicit pipelining).
+    pub pipeline: usize,
 }
 
 fn op_error(e: RedisError) -> TierError {
@@ -70,6 +74,7 @@ impl RedisTier {
             connections,
             ttl_ms: settings.ttl.map(|t| t.as_millis().max(1) as u64),
             prefix: prefix.to_string(),
+            pipeline: settings.pipeline.max(1),
         })
     }
 
@@ -128,6 +133,46 @@ impl RedisTier {
         }
         .map_err(op_error)?;
         Ok(found > 0)
+    }
+
+    /// Operations per round trip.
+    pub fn pipeline_depth(&self) -> usize {
+        self.pipeline
+    }
+
+    /// Sends a batch of operations in one round trip. For each, `Some(hit)` for a get, `None`
+    /// otherwise; a failed batch fails every operation in it.
+    pub async fn run_batch(
+        &self,
+        lane: usize,
+        batch: &[(Op, &str, &[u8])],
+    ) -> Result<Vec<Option<bool>>, TierError> {
+        let mut pipe = redis::pipe();
+        for &(op, key, value) in batch {
+            match op {
+                Op::Get => pipe.cmd("GET").arg(key),
+                Op::Set => match self.ttl_ms {
+                    Some(ms) => pipe.cmd("SET").arg(key).arg(value).arg("PX").arg(ms),
+                    None => pipe.cmd("SET").arg(key).arg(value),
+                },
+                Op::Delete => pipe.cmd("DEL").arg(key),
+                Op::Touch => match self.ttl_ms {
+                    Some(ms) => pipe.cmd("PEXPIRE").arg(key).arg(ms),
+                    None => pipe.cmd("EXISTS").arg(key),
+                },
+            };
+        }
+        let replies: Vec<redis::Value> = pipe
+            .query_async(&mut self.conn(lane))
+            .await
+            .map_err(op_error)?;
+        Ok(batch
+            .iter()
+            .zip(&replies)
+            .map(|(&(op, ..), reply)| {
+                (op == Op::Get).then_some(!matches!(reply, redis::Value::Nil))
+            })
+            .collect())
     }
 
     /// Keys under the prefix, by SCAN (outside any measured phase).

@@ -89,6 +89,19 @@ impl Stack {
         &self.tiers
     }
 
+    /// A lone Redis tier with explicit pipelining: the tier and its depth.
+    pub fn pipelined(&self) -> Option<(&super::redis::RedisTier, usize)> {
+        match (self.policy.stacked, self.tiers.as_slice()) {
+            (false, [tier]) => match tier.as_ref() {
+                Tier::Redis(r) if r.pipeline_depth() > 1 && self.compression[0].is_none() => {
+                    Some((r, r.pipeline_depth()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether reads go through with an origin.
     pub fn is_stacked(&self) -> bool {
         self.policy.stacked
