@@ -14,7 +14,7 @@ use criterion::Criterion;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use tierbench::engine::progress::Progress;
-use tierbench::scenario::model::MemoryEngine;
+use tierbench::tier::config::MemoryEngine;
 use tierbench::tier::memory::MemoryTier;
 
 const KEYS: u64 = 1000;

@@ -2,6 +2,7 @@
 
 pub mod output;
 pub mod run;
+pub mod summarize;
 
 use std::path::Path;
 
@@ -9,15 +10,15 @@ use crate::cli::{
     Command, CompareArgs, OutputArgs, ReportArgs, RunArgs, ScenarioArgs, SchemaArgs, SchemaKind,
     ValidateArgs, VerdictArgs,
 };
-use crate::compare::{Rule, compare};
 use crate::engine::progress::Progress;
 use crate::exit;
 use crate::metrics::result::ResultDocument;
 use crate::report::Reporter;
 use crate::scenario::overrides::Overrides;
 use crate::scenario::plan::Scenario;
-use crate::scenario::units::{parse_duration, parse_percent};
 use crate::scenario::{self, schema};
+use crate::units::{parse_duration, parse_percent};
+use crate::verdict::compare::{Rule, compare};
 
 /// Runs a command and returns the exit code. Messages go to stderr, reports to stdout or files.
 pub fn execute(command: Command) -> u8 {

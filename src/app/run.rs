@@ -4,21 +4,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::compare::{Rule, compare, grade, score};
 use crate::engine::{self, progress::Progress};
 use crate::exit;
 use crate::metrics::host::{ProcessSampler, host_info};
 use crate::metrics::result::{
-    ResultDocument, SCHEMA_VERSION, ScenarioInfo, Summary, WorkloadResult,
+    RepetitionFigures, ResultDocument, SCHEMA_VERSION, ScenarioInfo, Summary, WorkloadResult,
 };
-use crate::metrics::{repetition_figures, repetition_statistics, summarize};
-use crate::scenario::plan::Scenario;
-use crate::stats::tukey;
+use crate::scenario::plan::{Scenario, Workload};
 use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
+use crate::verdict::compare::{Rule, compare};
+use crate::verdict::repetitions::{repetition_figures, repetition_statistics};
+use crate::verdict::score::{grade, score};
+use crate::verdict::stats::tukey;
 use crate::workload::values::ValuePool;
 
 use super::output::{ReportSpec, json_path, write_atomic};
+use super::summarize::summarize;
 
 /// How many distinct values are generated (at most; fewer when there are fewer keys).
 const VALUE_POOL_SIZE: usize = 1024;
@@ -69,11 +71,68 @@ pub async fn run_with(
     progress: &Progress,
     options: &RunOptions<'_>,
 ) -> RunOutcome {
-    let record = options.record;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut sampler = ProcessSampler::new();
-    let mut document = ResultDocument {
+    let mut document = new_document(scenario, started_at, &mut sampler);
+    let tiers = match connect_all(scenario).await {
+        Ok(t) => t,
+        Err(e) => return finish(document, started, &mut sampler, Some(e.to_string()), false),
+    };
+    let shared = Shared {
+        scenario,
+        progress,
+        record: options.record,
+        values: value_pool(scenario),
+        stop: Arc::new(AtomicBool::new(false)),
+        tiers,
+    };
+    let deadline = Deadline::start(options.timeout.or(scenario.timeout), &shared.stop);
+    let mut failure = None;
+    let mut trace_parts = Vec::new();
+    for (index, workload) in scenario.workloads.iter().enumerate() {
+        let stack = shared.stack_for(workload);
+        let (measurement, repetitions) = match shared.measure(index, &stack, &mut sampler).await {
+            Ok(Some(measured)) => measured,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
+        let result = shared
+            .result_of(workload, &stack, &measurement, repetitions)
+            .await;
+        document.workloads.push(result);
+        // Results so far are on disk after each workload: a later failure loses nothing.
+        save_so_far(specs, &document);
+    }
+    if let Some(path) = shared.record
+        && let Err(e) = crate::workload::trace::assemble(path, trace_parts)
+    {
+        failure.get_or_insert(format!("cannot write the trace {}: {e}", path.display()));
+    }
+    for tier in &shared.tiers {
+        if let Err(e) = tier.cleanup(scenario.keep).await {
+            eprintln!("warning: cleanup: {e}");
+        }
+    }
+    let timed_out = deadline.end();
+    let mut outcome = finish(document, started, &mut sampler, failure, timed_out);
+    if let Some(baseline) = &options.baseline {
+        compare_with_baseline(&mut outcome, baseline, options);
+    }
+    outcome
+}
+
+/// The result document before any workload has run.
+fn new_document(
+    scenario: &Scenario,
+    started_at: String,
+    sampler: &mut ProcessSampler,
+) -> ResultDocument {
+    ResultDocument {
         schema_version: SCHEMA_VERSION,
         tierbench_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: ScenarioInfo {
@@ -94,13 +153,12 @@ pub async fn run_with(
         profile: scenario.applied.profile.clone(),
         overrides: scenario.applied.overrides.clone(),
         comparison: None,
-    };
+    }
+}
 
-    let tiers = match connect_all(scenario).await {
-        Ok(t) => t,
-        Err(e) => return finish(document, started, &mut sampler, Some(e.to_string()), false),
-    };
-    let values = Arc::new(ValuePool::generate(
+/// The values every workload writes, generated once per run from the scenario's seed.
+fn value_pool(scenario: &Scenario) -> Arc<ValuePool> {
+    Arc::new(ValuePool::generate(
         &scenario.values.shape,
         &scenario.values.size,
         scenario.values.compressibility,
@@ -108,55 +166,99 @@ pub async fn run_with(
             .min(usize::try_from(scenario.keys.count).unwrap_or(usize::MAX))
             .max(1),
         scenario.seed,
-    ));
-    let stop = Arc::new(AtomicBool::new(false));
-    let timed_out = Arc::new(AtomicBool::new(false));
-    let timer = options.timeout.or(scenario.timeout).map(|limit| {
-        let (stop, timed_out) = (Arc::clone(&stop), Arc::clone(&timed_out));
-        tokio::spawn(async move {
-            tokio::time::sleep(limit).await;
-            timed_out.store(true, Ordering::Relaxed);
-            stop.store(true, Ordering::Relaxed);
-        })
-    });
-    let mut failure = None;
-    let mut trace_parts = Vec::new();
-    for (index, workload) in scenario.workloads.iter().enumerate() {
+    ))
+}
+
+/// The run's time limit: when it passes, `stop` is raised and the run counts as timed out.
+struct Deadline {
+    timed_out: Arc<AtomicBool>,
+    timer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Deadline {
+    /// Starts the timer, if there is a limit.
+    fn start(limit: Option<Duration>, stop: &Arc<AtomicBool>) -> Deadline {
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let timer = limit.map(|limit| {
+            let (stop, timed_out) = (Arc::clone(stop), Arc::clone(&timed_out));
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                timed_out.store(true, Ordering::Relaxed);
+                stop.store(true, Ordering::Relaxed);
+            })
+        });
+        Deadline { timed_out, timer }
+    }
+
+    /// Stops the timer; true if the limit was reached.
+    fn end(self) -> bool {
+        if let Some(timer) = self.timer {
+            timer.abort();
+        }
+        self.timed_out.load(Ordering::Relaxed)
+    }
+}
+
+/// What every workload of a run shares.
+struct Shared<'a> {
+    scenario: &'a Scenario,
+    progress: &'a Progress,
+    record: Option<&'a std::path::Path>,
+    values: Arc<ValuePool>,
+    stop: Arc<AtomicBool>,
+    tiers: Vec<Arc<Tier>>,
+}
+
+impl Shared<'_> {
+    /// The stack a workload runs against: its target tiers, in order, with its policy.
+    fn stack_for(&self, workload: &Workload) -> Stack {
         let policy = StackPolicy {
             stacked: workload.stacked,
             write: workload.write,
             on_error: workload.on_error,
-            origin_latency: scenario.origin_latency,
+            origin_latency: self.scenario.origin_latency,
         };
-        let stack = Stack::new(
+        Stack::new(
             workload
                 .target
                 .iter()
-                .map(|&t| Arc::clone(&tiers[t]))
+                .map(|&t| Arc::clone(&self.tiers[t]))
                 .collect(),
             workload
                 .target
                 .iter()
-                .map(|&t| scenario.tiers[t].compression)
+                .map(|&t| self.scenario.tiers[t].compression)
                 .collect(),
             policy,
-        );
+        )
+    }
+
+    /// Runs every repetition of workload `index`: the merged measurement and, when repeated,
+    /// each repetition's figures. `Ok(None)` when the run was stopped before the first one;
+    /// `Err` with the message of the failure that ended it.
+    async fn measure(
+        &self,
+        index: usize,
+        stack: &Stack,
+        sampler: &mut ProcessSampler,
+    ) -> Result<Option<(engine::Measurement, Vec<RepetitionFigures>)>, String> {
+        let scenario = self.scenario;
+        let workload = &scenario.workloads[index];
         let mut measurement: Option<engine::Measurement> = None;
         let mut repetitions = Vec::new();
         for rep in 0..scenario.repeat {
-            if stop.load(Ordering::Relaxed) {
+            if self.stop.load(Ordering::Relaxed) {
                 break;
             }
             // Verified reads need every value to carry a version of this repetition's counter:
             // start each repetition from no tierbench keys.
             if workload.verify
-                && let Err(e) = clear(&stack).await
+                && let Err(e) = clear(stack).await
             {
-                failure = Some(format!(
+                return Err(format!(
                     "workload `{}`: clearing the tiers before verify: {e}",
                     workload.name
                 ));
-                break;
             }
             // Each repetition draws its own keys and values: a different seed, derived.
             let mut seeded = scenario.clone();
@@ -167,73 +269,68 @@ pub async fn run_with(
                 &seeded,
                 index,
                 stack.clone(),
-                Arc::clone(&values),
-                Arc::clone(&stop),
-                progress,
-                record,
+                Arc::clone(&self.values),
+                Arc::clone(&self.stop),
+                self.progress,
+                self.record,
             )
             .await;
             sampler.sample();
-            match run {
-                Ok(m) => {
-                    if scenario.repeat > 1 {
-                        repetitions.push(repetition_figures(scenario, workload, &m));
-                    }
-                    match measurement.as_mut() {
-                        Some(total) => total.absorb(m),
-                        None => measurement = Some(m),
-                    }
-                }
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
+            let m = run.map_err(|e| e.to_string())?;
+            if scenario.repeat > 1 {
+                let figures = summarize(scenario, workload, &m, vec![None; workload.target.len()]);
+                repetitions.push(repetition_figures(&figures));
+            }
+            match measurement.as_mut() {
+                Some(total) => total.absorb(m),
+                None => measurement = Some(m),
             }
         }
-        let Some(measurement) = measurement.filter(|_| failure.is_none()) else {
-            break;
-        };
+        Ok(measurement.map(|m| (m, repetitions)))
+    }
+
+    /// A workload's result: the measurement summarized, with the tiers' entries now, the
+    /// statistics across repetitions, outliers and the thresholds evaluated.
+    async fn result_of(
+        &self,
+        workload: &Workload,
+        stack: &Stack,
+        measurement: &engine::Measurement,
+        repetitions: Vec<RepetitionFigures>,
+    ) -> WorkloadResult {
         let mut entries = Vec::new();
         for tier in stack.tiers() {
             entries.push(tier.entries().await.ok().flatten());
         }
-        trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
-        let mut result = summarize(scenario, workload, &measurement, entries);
+        let mut result = summarize(self.scenario, workload, measurement, entries);
         result.statistics = repetition_statistics(&repetitions);
         result.repetitions = repetitions;
         note_outliers(&mut result);
         evaluate(workload, &mut result);
-        document.workloads.push(result);
-        // Results so far are on disk after each workload: a later failure loses nothing.
-        if let Some(path) = json_path(specs)
-            && let Ok(json) = serde_json::to_vec_pretty(&document)
-        {
-            let _ = write_atomic(path, &json);
-        }
+        result
     }
-    if let Some(path) = record
-        && let Err(e) = crate::workload::trace::assemble(path, trace_parts)
+}
+
+/// Writes the results so far to the JSON report's path, if one was asked for (best effort).
+fn save_so_far(specs: &[ReportSpec], document: &ResultDocument) {
+    if let Some(path) = json_path(specs)
+        && let Ok(json) = serde_json::to_vec_pretty(document)
     {
-        failure.get_or_insert(format!("cannot write the trace {}: {e}", path.display()));
+        let _ = write_atomic(path, &json);
     }
-    for tier in &tiers {
-        if let Err(e) = tier.cleanup(scenario.keep).await {
-            eprintln!("warning: cleanup: {e}");
-        }
+}
+
+/// Compares the finished run with `--baseline`; a regression fails a run that otherwise passed.
+fn compare_with_baseline(
+    outcome: &mut RunOutcome,
+    baseline: &ResultDocument,
+    options: &RunOptions<'_>,
+) {
+    let comparison = compare(baseline, &outcome.document, options.rule);
+    if comparison.regressions > 0 && options.fail_on_regression && outcome.code == exit::OK {
+        outcome.code = exit::THRESHOLD_FAILED;
     }
-    if let Some(timer) = timer {
-        timer.abort();
-    }
-    let timed_out = timed_out.load(Ordering::Relaxed);
-    let mut outcome = finish(document, started, &mut sampler, failure, timed_out);
-    if let Some(baseline) = &options.baseline {
-        let comparison = compare(baseline, &outcome.document, options.rule);
-        if comparison.regressions > 0 && options.fail_on_regression && outcome.code == exit::OK {
-            outcome.code = exit::THRESHOLD_FAILED;
-        }
-        outcome.document.comparison = Some(comparison);
-    }
-    outcome
+    outcome.document.comparison = Some(comparison);
 }
 
 async fn clear(stack: &Stack) -> Result<(), TierError> {
@@ -263,7 +360,7 @@ fn note_outliers(result: &mut WorkloadResult) {
     }
 }
 
-fn evaluate(workload: &crate::scenario::plan::Workload, result: &mut WorkloadResult) {
+fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
     result.thresholds = workload
         .thresholds
         .iter()

@@ -5,9 +5,13 @@
 //! tasks. Both run the same worker loop. Warmup and preload are not recorded; the measured
 //! phase's per-worker recorders are merged at the end.
 
+pub mod context;
 pub mod driver;
 mod pipelined;
 pub mod progress;
+pub mod schedule;
+mod stream;
+pub mod verify;
 pub mod worker;
 
 use std::sync::Arc;
@@ -24,8 +28,8 @@ use crate::tier::TierError;
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
 use crate::workload::values::ValuePool;
+use context::{WorkerJob, WorkloadContext};
 use progress::Progress;
-use worker::{WorkerJob, WorkloadContext};
 
 /// A failure that stops a workload.
 #[derive(Debug, Error)]
@@ -137,7 +141,7 @@ pub async fn run_workload(
         .collect();
     let verify = workload
         .verify
-        .then(|| Arc::new(worker::VerifyState::new(scenario.keys.count)));
+        .then(|| Arc::new(verify::VerifyState::new(scenario.keys.count)));
     let ctx = Arc::new(WorkloadContext {
         stack,
         ops: workload.ops.clone(),

@@ -1,18 +1,18 @@
 //! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier).
 //!
-//! A worker plans P operations (sampling outside the timed interval, as in `worker`), sends
-//! them in one round trip, and records each with the batch's latency: from the send to the
-//! last reply, which is how memtier_benchmark times pipelined requests.
+//! A worker plans P operations with the same operation stream as every other loop, sends them
+//! in one round trip, and settles each with the batch's latency: from the send to the last
+//! reply, which is how memtier_benchmark times pipelined requests. A failed round trip fails
+//! every operation in it, and each counts as one error, as it would unpipelined.
 
 use std::sync::atomic::Ordering;
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-
-use super::worker::{KeyBuf, WorkerJob, WorkloadContext};
-use crate::metrics::recorder::{Recorder, record};
+use super::context::{WorkerJob, WorkloadContext};
+use super::stream::{OpStream, Outcome, Slot, Timing};
+use crate::metrics::recorder::Recorder;
 use crate::tier::redis::RedisTier;
-use crate::workload::ops::{Op, OpSource};
+use crate::tier::stack::Served;
+use crate::workload::op::Op;
 
 /// Closed loop with explicit Redis pipelining: each round trip carries `depth` operations, and
 /// each operation's latency is the batch's, from its send to its last reply.
@@ -23,76 +23,85 @@ pub(super) async fn run_pipelined(
     depth: usize,
 ) -> Recorder {
     let mut rec = Recorder::new(1);
-    let mut rng = SmallRng::seed_from_u64(job.seed);
-    let mut sampler = ctx.sampler.clone();
-    let mut keys: Vec<KeyBuf> = (0..depth).map(|_| KeyBuf::new(&ctx.prefix)).collect();
-    let mut planned: Vec<(Op, usize)> = Vec::with_capacity(depth);
-    let mut sequence_step = 0usize;
-    let mut sequence_key = 0u64;
+    let mut stream = OpStream::new(ctx, &job);
+    let mut slots: Vec<Slot> = (0..depth).map(|_| Slot::new(&ctx.prefix)).collect();
+    let mut batch: Batch<'static> = Vec::with_capacity(depth);
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
     while done < job.ops && !ctx.stop.load(Ordering::Relaxed) {
-        let n = (job.ops - done).min(depth as u64) as usize;
-        planned.clear();
-        for key in keys.iter_mut().take(n) {
-            let (op, index) = match &ctx.ops {
-                OpSource::Sequence(steps) => {
-                    if sequence_step == 0 {
-                        sequence_key = sampler.sample(&mut rng);
-                    }
-                    let op = steps[sequence_step];
-                    sequence_step = (sequence_step + 1) % steps.len();
-                    (op, sequence_key)
-                }
-                // Validation allows no trace here; a mix is the rest.
-                OpSource::Mix(mix) => (mix.sample(&mut rng), sampler.sample(&mut rng)),
-                OpSource::Trace { .. } => break,
-            };
-            key.set(index);
-            planned.push((op, rng.next_u32() as usize));
+        let want = (job.ops - done).min(depth as u64) as usize;
+        let mut planned = 0;
+        for slot in slots.iter_mut().take(want) {
+            if !stream.plan(slot) {
+                break;
+            }
+            planned += 1;
         }
-        if planned.is_empty() {
+        if planned == 0 {
             break;
         }
-        let batch: Vec<(Op, &str, &[u8])> = planned
-            .iter()
-            .zip(&keys)
-            .map(|(&(op, value), key)| (op, key.as_str(), ctx.values.get(value)))
-            .collect();
+        let slots = &slots[..planned];
+        // The batch borrows the slots' buffers: reused, never reallocated once at `depth`.
+        let mut reused = recycle(std::mem::take(&mut batch));
+        reused.extend(
+            slots
+                .iter()
+                .map(|s| (s.op, s.key.as_str(), s.value(&ctx.values))),
+        );
         let start = clock.raw();
-        let result = redis.run_batch(job.worker, &batch).await;
+        let result = redis.run_batch(job.worker, &reused).await;
         let end = clock.raw();
-        let nanos = clock.delta_as_nanos(start, end);
-        let second = (clock.delta_as_nanos(job.series_origin, end) / 1_000_000_000) as usize;
+        batch = recycle(reused);
+        let timing = Timing {
+            nanos: clock.delta_as_nanos(start, end),
+            service: None,
+            second: job.second(clock, end),
+        };
         match result {
-            Ok(hits) => {
-                for (&(op, _), hit) in planned.iter().zip(hits) {
-                    rec.ops.record(op, nanos);
-                    rec.record_second(second, Some(nanos));
-                    if let Some(hit) = hit {
-                        rec.tiers[0].count_lookup(hit);
-                        if hit {
-                            record(&mut rec.tiers[0].served, nanos);
+            Ok(replies) => {
+                for (slot, reply) in slots.iter().zip(replies) {
+                    let outcome = match reply {
+                        Ok(Some(hit)) => {
+                            rec.tiers[0].count_lookup(hit);
+                            let served = if hit { Served::Tier(0) } else { Served::Miss };
+                            Outcome::Read(served, None)
                         }
-                    }
+                        Ok(None) => Outcome::Done,
+                        Err(_) => {
+                            rec.tiers[0].errors += 1;
+                            Outcome::Failed
+                        }
+                    };
+                    stream.settle(slot, outcome, timing, &mut rec);
                 }
             }
+            // The round trip itself failed: every operation in it failed, each one an error.
             Err(_) => {
-                rec.tiers[0].errors += 1;
-                for &(op, _) in &planned {
-                    rec.ops.record_error(op);
-                    rec.record_second(second, None);
+                for slot in slots {
+                    rec.tiers[0].errors += 1;
+                    stream.settle(slot, Outcome::Failed, timing, &mut rec);
                 }
             }
         }
-        done += planned.len() as u64;
+        done += planned as u64;
         progress.store(done, Ordering::Relaxed);
-        if job.deadline_ns != u64::MAX
-            && clock.delta_as_nanos(job.start_raw, end) >= job.deadline_ns
-        {
+        if job.past_deadline(clock, end) {
             break;
         }
     }
     rec
+}
+
+/// One round trip's operations: kind, key and value, borrowed from the slots.
+type Batch<'a> = Vec<(Op, &'a str, &'a [u8])>;
+
+/// Empties a batch and hands its allocation on with another lifetime, so one buffer serves every
+/// round trip (an empty `Vec` collected in place keeps its capacity).
+fn recycle<'b>(mut batch: Batch<'_>) -> Batch<'b> {
+    batch.clear();
+    batch
+        .into_iter()
+        .map(|_| -> (Op, &'b str, &'b [u8]) { unreachable!("the batch was cleared") })
+        .collect()
 }

@@ -7,7 +7,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::workload::ops::Op;
+use crate::workload::op::Op;
 
 /// Significant digits kept by every histogram (0.1% resolution).
 pub const SIGNIFICANT_DIGITS: u8 = 3;

@@ -13,6 +13,9 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::comparison::Comparison;
+use super::statistics::{Outliers, Summary as StatSummary};
+
 /// Version of this document's layout; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -45,7 +48,7 @@ pub struct ResultDocument {
     /// Overrides applied, in order (`TIERBENCH_OPS=...`, `--set ...`), passwords redacted.
     pub overrides: Vec<String>,
     /// Against `--baseline`: each metric's change and verdict. Computed when comparing.
-    pub comparison: Option<crate::compare::Comparison>,
+    pub comparison: Option<Comparison>,
 }
 
 /// The scenario, identified.
@@ -151,9 +154,9 @@ pub struct WorkloadResult {
     pub repetitions: Vec<RepetitionFigures>,
     /// Mean, standard deviation and 95% confidence interval (Student's t) across repetitions of
     /// every figure in `repetitions` (same names).
-    pub statistics: BTreeMap<String, crate::stats::Summary>,
+    pub statistics: BTreeMap<String, StatSummary>,
     /// Tukey outliers among the per-second throughput samples (reported, never dropped).
-    pub outliers: Option<crate::stats::Outliers>,
+    pub outliers: Option<Outliers>,
     /// 0..100 from the thresholds: how many held and by what margin (see the README); null
     /// without thresholds.
     pub score: Option<f64>,
@@ -368,6 +371,51 @@ pub struct ThresholdResult {
     pub unit: String,
     /// True when it held.
     pub passed: bool,
+}
+
+/// Per-sample values of a metric: repetitions if there are two or more, else whole seconds.
+pub fn samples(w: &WorkloadResult, metric: &str) -> Vec<f64> {
+    if w.repetitions.len() >= 2 {
+        return w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.get(metric).copied())
+            .collect();
+    }
+    // Whole seconds only (the last one is partial); fewer than two say nothing about spread,
+    // and the run's own figure stands alone (p = 1: no verdict but "no change").
+    let seconds = &w.timeseries[..w.timeseries.len().saturating_sub(1)];
+    if seconds.len() < 2 || metric.ends_with("hit_rate") {
+        return headline(w, metric).into_iter().collect();
+    }
+    seconds
+        .iter()
+        .filter(|s| s.ops > 0)
+        .filter_map(|s| match metric {
+            "throughput" => Some(s.ops as f64),
+            "all.mean_ns" => Some(s.mean_ns),
+            "all.p50_ns" => Some(s.p50_ns as f64),
+            "all.p99_ns" => Some(s.p99_ns as f64),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The run's own figure for a compared metric (`throughput`, `all.p99_ns`, `TIER.hit_rate`, ...).
+pub fn headline(w: &WorkloadResult, metric: &str) -> Option<f64> {
+    let all = w.operations.get("all").map(|o| &o.latency);
+    match metric {
+        "throughput" => Some(w.throughput),
+        "all.mean_ns" => all.map(|l| l.mean_ns),
+        "all.p50_ns" => all.map(|l| l.p50_ns as f64),
+        "all.p99_ns" => all.map(|l| l.p99_ns as f64),
+        m => {
+            w.tiers
+                .iter()
+                .find(|t| Some(t.name.as_str()) == m.strip_suffix(".hit_rate"))?
+                .hit_rate
+        }
+    }
 }
 
 #[cfg(test)]

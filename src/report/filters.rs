@@ -11,7 +11,7 @@
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
 
-use crate::scenario::units::{format_bytes, format_nanos};
+use crate::units::{format_bytes, format_nanos};
 
 /// Adds the filters to an environment.
 pub fn register(env: &mut Environment<'_>) {

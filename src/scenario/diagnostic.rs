@@ -69,14 +69,6 @@ pub fn display_path(pointer: &str) -> String {
     }
 }
 
-/// Appends an escaped segment to a JSON pointer.
-pub fn push_pointer(pointer: &str, segment: &str) -> String {
-    format!(
-        "{pointer}/{}",
-        segment.replace('~', "~0").replace('/', "~1")
-    )
-}
-
 /// Problems of one file, ready to print.
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
@@ -159,6 +151,5 @@ mod tests {
         assert_eq!(display_path("/workloads/1/mix/get"), "workloads[1].mix.get");
         assert_eq!(display_path(""), "(document)");
         assert_eq!(display_path("/a~1b/0"), "a/b[0]");
-        assert_eq!(push_pointer("/tiers", "a/b"), "/tiers/a~1b");
     }
 }

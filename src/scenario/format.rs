@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::diagnostic::{Diagnostics, Problem, push_pointer};
-use super::locate::{Location, Locations};
+use super::diagnostic::{Diagnostics, Problem};
+use super::locate::{Location, Locations, offset_to_location, push_pointer};
 
 /// The two syntaxes a scenario may be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,18 +178,6 @@ fn parse_toml(source: &str) -> Result<Value, ParseFailure> {
     serde_json::to_value(table).map_err(|e| (e.to_string(), None))
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn offset_to_location(source: &str, offset: usize) -> Location {
-    let offset = offset.min(source.len());
-    let before = &source[..source.floor_char_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Location {
-        line,
-        column: before[line_start..].chars().count() + 1,
-    }
-}
-
 /// Replaces `${VAR}` and `${VAR:-default}` in every string. A string that is exactly one reference
 /// takes the type of what it expands to (`ops: ${OPS:-1000}` becomes the number 1000).
 fn expand_env(
@@ -324,13 +312,6 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].pointer, "/tiers/0/url");
         assert!(problems[0].message.contains("`NOPE` is not set"));
-    }
-
-    #[test]
-    fn offsets_become_lines_and_columns() {
-        let text = "a\nbé c\n";
-        assert_eq!(offset_to_location(text, 0), Location { line: 1, column: 1 });
-        assert_eq!(offset_to_location(text, 5), Location { line: 2, column: 3 });
     }
 
     #[test]

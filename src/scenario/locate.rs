@@ -4,13 +4,14 @@
 //! people want `file:line:col`. The YAML side walks yaml-rust2's parser events (which carry
 //! positions); the TOML side walks the `toml` crate's spanned tables. A mapping entry is located
 //! at its key (so "unknown field `foo`" points at `foo`), a sequence item at the item.
+//!
+//! The pointer and offset helpers live here too (`push_pointer`, `offset_to_location`), so this
+//! file needs nothing else of the scenario: `format` → `diagnostic` → `locate` runs one way.
 
 use std::collections::HashMap;
 
 use toml::de::{DeTable, DeValue};
 use yaml_rust2::parser::{Event, Parser};
-
-use super::diagnostic::push_pointer;
 
 /// A position in a source text, both 1-based; columns count characters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,9 +74,24 @@ impl Locations {
     }
 }
 
-/// A byte offset → 1-based line and character column.
-fn location_at(text: &str, offset: usize) -> Location {
-    super::format::offset_to_location(text, offset)
+/// Appends an escaped segment to a JSON pointer.
+pub fn push_pointer(pointer: &str, segment: &str) -> String {
+    format!(
+        "{pointer}/{}",
+        segment.replace('~', "~0").replace('/', "~1")
+    )
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn offset_to_location(source: &str, offset: usize) -> Location {
+    let offset = offset.min(source.len());
+    let before = &source[..source.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Location {
+        line,
+        column: before[line_start..].chars().count() + 1,
+    }
 }
 
 struct YamlWalker<'a> {
@@ -90,7 +106,7 @@ impl YamlWalker<'_> {
         let (event, mark) = self.parser.next_token().ok()?;
         Some((
             event,
-            location_at(self.text, byte_index(self.text, mark.index())),
+            offset_to_location(self.text, byte_index(self.text, mark.index())),
         ))
     }
 
@@ -168,7 +184,7 @@ fn byte_index(text: &str, char_index: usize) -> usize {
 fn toml_table(text: &str, table: &DeTable<'_>, pointer: &str, out: &mut Locations) {
     for (key, value) in table {
         let child = push_pointer(pointer, key.get_ref());
-        out.insert(&child, location_at(text, key.span().start));
+        out.insert(&child, offset_to_location(text, key.span().start));
         toml_value(text, value.get_ref(), &child, out);
     }
 }
@@ -179,7 +195,7 @@ fn toml_value(text: &str, value: &DeValue<'_>, pointer: &str, out: &mut Location
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let child = format!("{pointer}/{i}");
-                out.insert(&child, location_at(text, item.span().start));
+                out.insert(&child, offset_to_location(text, item.span().start));
                 toml_value(text, item.get_ref(), &child, out);
             }
         }
@@ -193,6 +209,18 @@ mod tests {
 
     fn at(line: usize, column: usize) -> Option<Location> {
         Some(Location { line, column })
+    }
+
+    #[test]
+    fn offsets_become_lines_and_columns() {
+        let text = "a\nbé c\n";
+        assert_eq!(offset_to_location(text, 0), Location { line: 1, column: 1 });
+        assert_eq!(offset_to_location(text, 5), Location { line: 2, column: 3 });
+    }
+
+    #[test]
+    fn pointer_segments_are_escaped() {
+        assert_eq!(push_pointer("/tiers", "a/b"), "/tiers/a~1b");
     }
 
     #[test]

@@ -10,7 +10,6 @@ pub mod model;
 pub mod overrides;
 pub mod plan;
 pub mod schema;
-pub mod units;
 pub mod validate;
 mod workload_checks;
 

@@ -10,7 +10,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
-use super::units::{ByteSize, DurationValue};
+use crate::tier::config::{ErrorPolicy, MemoryEngine, WritePolicy};
+use crate::units::{ByteSize, DurationValue};
 
 /// A tierbench scenario: the tiers to set up, the data, the workloads and their thresholds.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -182,19 +183,6 @@ pub struct CompressionFile {
     /// zstd level, 1..=22 (default 3); lz4 has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,
-}
-
-/// The in-process cache library.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MemoryEngine {
-    /// moka::sync::Cache: concurrent, TinyLFU admission, LRU eviction.
-    #[default]
-    Moka,
-    /// quick_cache::sync::Cache: concurrent, S3-FIFO-like eviction (CLOCK-Pro), very fast hits.
-    QuickCache,
-    /// An exact LRU (the `lru` crate) behind one mutex: the classic baseline.
-    Lru,
 }
 
 /// The key space and the values.
@@ -453,28 +441,6 @@ pub enum TargetFile {
     One(String),
     /// Tier names, in stack order.
     Many(Vec<String>),
-}
-
-/// Stack write policies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WritePolicy {
-    /// Write every tier.
-    #[default]
-    Through,
-    /// Write the lowest tier and invalidate the ones above it.
-    Around,
-}
-
-/// What a tier error does inside a stack.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorPolicy {
-    /// The operation fails.
-    #[default]
-    Fail,
-    /// The error is counted for the tier and the operation goes on without it (fallback).
-    Skip,
 }
 
 /// Operation names.

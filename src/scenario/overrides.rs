@@ -18,7 +18,7 @@
 use serde_json::{Map, Value};
 
 use super::diagnostic::Problem;
-use super::units::{format_duration, parse_duration};
+use crate::units::{format_duration, parse_duration};
 
 /// What to apply on top of the file.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +84,7 @@ pub fn apply(
                 match set_path(doc, path.trim(), super::format::typed_scalar(value.trim())) {
                     Ok(()) => applied
                         .overrides
-                        .push(format!("--set {}", crate::tier::redact_url(set))),
+                        .push(format!("--set {}", crate::redact::redact_url(set))),
                     Err(message) => {
                         problems.push(Problem::new("", format!("--set {path}: {message}")).hint(
                             "paths are dotted: defaults.ops, workloads.NAME.ops, tiers.NAME.url",

@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::scenario::model::{ErrorPolicy, MemoryEngine, WritePolicy};
-use crate::thresholds::Threshold;
-use crate::tier::redis::RedisSettings;
-use crate::tier::sql::SqlSettings;
+use crate::tier::config::{ErrorPolicy, TierConfig, WritePolicy};
+use crate::verdict::thresholds::Threshold;
 use crate::workload::keys::KeyDistribution;
 use crate::workload::ops::OpSource;
 use crate::workload::values::{SizeSpec, ValueShape};
@@ -57,46 +55,6 @@ pub struct Source {
     pub path: PathBuf,
     /// SHA-256 of the file's bytes, hex.
     pub sha256: String,
-}
-
-/// A tier to set up.
-#[derive(Debug, Clone)]
-pub struct TierConfig {
-    /// Unique name.
-    pub name: String,
-    /// Kind-specific settings.
-    pub kind: TierKindConfig,
-    /// Values stored compressed.
-    pub compression: Option<crate::tier::compression::Compression>,
-}
-
-/// Kind-specific tier settings.
-#[derive(Debug, Clone)]
-pub enum TierKindConfig {
-    /// An in-process cache.
-    Memory {
-        /// Which library.
-        engine: MemoryEngine,
-        /// Capacity in entries.
-        max_entries: u64,
-        /// Entry time to live.
-        ttl: Option<Duration>,
-    },
-    /// A Redis server.
-    Redis(RedisSettings),
-    /// A SQL table.
-    Sql(SqlSettings),
-}
-
-impl TierConfig {
-    /// The kind's name as written in scenarios (`memory`).
-    pub fn kind_name(&self) -> &'static str {
-        match self.kind {
-            TierKindConfig::Memory { .. } => "memory",
-            TierKindConfig::Redis(_) => "redis",
-            TierKindConfig::Sql(_) => "sql",
-        }
-    }
 }
 
 /// Keys: `prefix` + index, index in `0..count`, chosen by `distribution`.

@@ -80,7 +80,7 @@ fn explain(error: &ValidationError<'_>, document: &Value, out: &mut Vec<Problem>
                     .map(|_| allowed_names(error))
                     .unwrap_or_default();
                 let mut p = Problem::new(
-                    super::diagnostic::push_pointer(&pointer, name),
+                    super::locate::push_pointer(&pointer, name),
                     format!("unknown field `{name}`"),
                 );
                 if !allowed.is_empty() {

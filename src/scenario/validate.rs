@@ -10,15 +10,14 @@ use sha2::{Digest, Sha256};
 
 use super::diagnostic::{Diagnostics, Problem};
 use super::format::Document;
-use super::model::{
-    DataFile, DistributionName, MemoryEngine, ScenarioFile, ShapeName, SizeFile, TierFile,
-};
-use super::plan::{KeySpace, Scenario, Source, TierConfig, TierKindConfig, ValueConfig};
+use super::model::{DataFile, DistributionName, ScenarioFile, ShapeName, SizeFile, TierFile};
+use super::plan::{KeySpace, Scenario, Source, ValueConfig};
 use super::schema;
-use super::units::parse_bytes;
 use crate::tier::compression::{Algorithm, Compression};
+use crate::tier::config::{MemoryEngine, TierConfig, TierKindConfig};
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
+use crate::units::parse_bytes;
 use crate::workload::keys::KeyDistribution;
 use crate::workload::values::{SizeSpec, ValueShape};
 
@@ -127,7 +126,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
 fn redact_urls(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
-        Value::String(s) if s.contains("://") => Value::String(crate::tier::redact_url(&s)),
+        Value::String(s) if s.contains("://") => Value::String(crate::redact::redact_url(&s)),
         Value::Array(items) => Value::Array(items.into_iter().map(redact_urls).collect()),
         Value::Object(map) => {
             Value::Object(map.into_iter().map(|(k, v)| (k, redact_urls(v))).collect())
@@ -149,7 +148,7 @@ fn path_to_pointer(path: &str) -> String {
     for segment in path.split('.') {
         let (name, rest) = segment.split_once('[').unwrap_or((segment, ""));
         if !name.is_empty() {
-            out = super::diagnostic::push_pointer(&out, name);
+            out = super::locate::push_pointer(&out, name);
         }
         for index in rest.split('[') {
             let index = index.trim_end_matches(']');

@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use super::diagnostic::Problem;
 use super::model::{OpName, ScenarioFile, TargetFile, TierFile, WorkloadFile};
 use super::plan::{Phase, Rate, Stop, Workload};
-use super::units::parse_rate;
-use crate::thresholds::{self, ThresholdContext};
-use crate::workload::ops::{Op, OpMix, OpSource};
+use crate::units::parse_rate;
+use crate::verdict::thresholds::{self, ThresholdContext};
+use crate::workload::op::Op;
+use crate::workload::ops::{OpMix, OpSource};
 use crate::workload::trace::{TraceFormat, validate_trace};
 
 /// Checks every workload and plans the valid ones.

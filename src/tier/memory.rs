@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::scenario::model::MemoryEngine;
+use super::config::MemoryEngine;
+use super::error::TierError;
 
 /// One in-process cache.
 pub enum MemoryTier {
@@ -125,11 +126,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Bytes allocated by the process now, from jemalloc's own statistics (refreshed first).
-pub fn allocated_bytes() -> Result<u64, super::TierError> {
+pub fn allocated_bytes() -> Result<u64, TierError> {
     use tikv_jemalloc_ctl::{epoch, stats};
-    let err = |e: tikv_jemalloc_ctl::Error| {
-        super::TierError::Operation(format!("jemalloc statistics: {e}"))
-    };
+    let err =
+        |e: tikv_jemalloc_ctl::Error| TierError::Operation(format!("jemalloc statistics: {e}"));
     epoch::advance().map_err(err)?;
     stats::allocated::read().map(|b| b as u64).map_err(err)
 }

@@ -3,38 +3,25 @@
 //! `Tier` is a closed enum: the measured path dispatches with `match`, never through a boxed
 //! trait object or a boxed future, so a call adds no allocation to what it measures. The
 //! `stack::Stack` is the read/write policy over an ordered list of tiers.
+//!
+//! The tier owns its configuration (`config`): the scenario imports it, never the reverse, and
+//! nothing in `tier` imports `scenario`.
 
 pub mod compression;
+pub mod config;
+pub mod error;
 pub mod memory;
 pub mod redis;
 pub mod sql;
 pub mod stack;
 
 use bytes::Bytes;
-use thiserror::Error;
 
-use crate::scenario::plan::{TierConfig, TierKindConfig};
+use config::{TierConfig, TierKindConfig};
+pub use error::TierError;
 use memory::MemoryTier;
 use redis::RedisTier;
 use sql::SqlTier;
-
-/// A failure of a tier, during setup or an operation.
-#[derive(Debug, Error)]
-pub enum TierError {
-    /// The tier could not be set up (unreachable server, bad table, ...).
-    #[error("tier `{tier}` ({url}): {message}")]
-    Setup {
-        /// Tier name.
-        tier: String,
-        /// Where it lives, password redacted.
-        url: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// One operation failed.
-    #[error("{0}")]
-    Operation(String),
-}
 
 /// One set-up tier.
 pub enum Tier {
@@ -195,45 +182,5 @@ impl Tier {
             Tier::Redis(t) => t.cleanup().await.map(drop),
             Tier::Sql(t) => t.cleanup().await,
         }
-    }
-}
-
-/// A URL with its password replaced by `***`, for messages, logs and results.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_string();
-    };
-    let userinfo = &rest[..at];
-    let user = match userinfo.split_once(':') {
-        Some((user, _)) => format!("{user}:***"),
-        None => userinfo.to_string(),
-    };
-    format!("{}{}{}", &url[..scheme_end + 3], user, &rest[at..])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("redis://:s3cret@127.0.0.1:6379/0"),
-            "redis://:***@127.0.0.1:6379/0"
-        );
-        assert_eq!(
-            redact_url("postgres://bob:pa:ss@db/x?sslmode=disable"),
-            "postgres://bob:***@db/x?sslmode=disable"
-        );
-        assert_eq!(
-            redact_url("mysql://root@127.0.0.1/test"),
-            "mysql://root@127.0.0.1/test"
-        );
-        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
     }
 }

@@ -5,18 +5,28 @@
 //! connect. The time a worker waits for a pooled connection is returned apart from the query
 //! time. tierbench creates its table when absent (and drops it at the end only if it created it),
 //! refuses an existing table whose columns differ, and otherwise deletes only its own keys.
+//!
+//! Faults: every operation (waiting for a connection, then the query) is bounded by
+//! `OPERATION_TIMEOUT`. A connection the server killed (`pg_terminate_backend`, `KILL`, a
+//! restart) fails the one operation that uses it; sqlx then finds it broken when it comes back
+//! to the pool (sqlx pings every released connection), drops it and opens a replacement, so the
+//! pool recovers with no check added before each operation. PostgreSQL connections carry
+//! `application_name=tierbench` (unless the URL names another), so they can be found in
+//! `pg_stat_activity`.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use quanta::Clock;
 use sqlx::mysql::MySqlPool;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
-use super::{TierError, redact_url};
+use super::error::TierError;
+use crate::redact::redact_url;
 
 /// The three dialects, each with its own pool (dispatched by `match`, not `dyn`).
 enum Pool {
@@ -78,10 +88,36 @@ pub struct SqlTier {
     ttl_ms: Option<i64>,
     prefix: String,
     clock: Clock,
+    /// Bound of every operation: the wait for a connection plus the query.
+    timeout: Duration,
 }
+
+/// Bound of one operation, the wait for a pooled connection included (the same default as a
+/// Redis tier's `timeout`): a slower one counts as an error.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bound of the statements that may scan the table (counting, clearing, dropping, sizing),
+/// outside any measured phase.
+const MAINTENANCE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `application_name` of tierbench's PostgreSQL connections when the URL names none.
+pub const APPLICATION_NAME: &str = "tierbench";
 
 fn op_error(e: sqlx::Error) -> TierError {
     TierError::Operation(e.to_string())
+}
+
+/// Runs `op`, failing it after `limit`.
+async fn within<T>(
+    limit: Duration,
+    op: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, TierError> {
+    match tokio::time::timeout(limit, op).await {
+        Ok(result) => result.map_err(op_error),
+        Err(_) => Err(TierError::Operation(format!(
+            "no answer within {limit:?} (the tier's timeout)"
+        ))),
+    }
 }
 
 fn now_ms() -> i64 {
@@ -173,7 +209,8 @@ fn like_prefix(prefix: &str) -> String {
 }
 
 /// Pool settings suited to measuring: every connection opened up front (min = max), no
-/// test-before-acquire, no idle or lifetime churn.
+/// test-before-acquire (a broken connection is dropped when released, see the module's doc),
+/// no idle or lifetime churn; waiting for a connection is bounded by `timeout`.
 fn measuring_pool<DB: sqlx::Database>(size: u32, timeout: Duration) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .min_connections(size)
@@ -209,7 +246,7 @@ impl SqlTier {
         let in_memory = s.url.contains(":memory:") || s.url.contains("mode=memory");
         // An in-memory SQLite database lives as long as its one connection: keep exactly one.
         let size = if in_memory { 1 } else { s.pool.max(1) };
-        let timeout = Duration::from_secs(10);
+        let timeout = OPERATION_TIMEOUT;
         let pool = match dialect {
             "sqlite" => {
                 let mut options = SqliteConnectOptions::from_str(&s.url)
@@ -230,8 +267,13 @@ impl SqlTier {
             }
             "postgres" => Pool::Postgres({
                 probe::<sqlx::PgConnection>(&s.url).await.map_err(setup)?;
+                let mut options =
+                    PgConnectOptions::from_str(&s.url).map_err(|e| setup(e.to_string()))?;
+                if options.get_application_name().is_none() {
+                    options = options.application_name(APPLICATION_NAME);
+                }
                 measuring_pool(size, timeout)
-                    .connect(&s.url)
+                    .connect_with(options)
                     .await
                     .map_err(|e| setup(format!("cannot connect: {e}")))?
             }),
@@ -278,6 +320,7 @@ impl SqlTier {
             ttl_ms: s.ttl.map(|t| t.as_millis() as i64),
             prefix: prefix.to_string(),
             clock: Clock::new(),
+            timeout,
         })
     }
 
@@ -289,12 +332,14 @@ impl SqlTier {
     pub async fn get(&self, key: &str, wait_ns: &mut u64) -> Result<Option<Bytes>, TierError> {
         let start = self.clock.raw();
         let now = now_ms();
-        let value: Option<Vec<u8>> = with_pool!(&self.pool, p => {
-            let mut conn = p.acquire().await.map_err(op_error)?;
-            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-            sqlx::query_scalar(self.queries.get.clone()).bind(key).bind(now).fetch_optional(&mut *conn).await
+        let value: Option<Vec<u8>> = within(self.timeout, async {
+            with_pool!(&self.pool, p => {
+                let mut conn = p.acquire().await?;
+                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+                sqlx::query_scalar(self.queries.get.clone()).bind(key).bind(now).fetch_optional(&mut *conn).await
+            })
         })
-        .map_err(op_error)?;
+        .await?;
         Ok(value.map(Bytes::from))
     }
 
@@ -302,48 +347,65 @@ impl SqlTier {
     pub async fn set(&self, key: &str, value: &[u8], wait_ns: &mut u64) -> Result<(), TierError> {
         let start = self.clock.raw();
         let expires = self.expires_at();
-        with_pool!(&self.pool, p => {
-            let mut conn = p.acquire().await.map_err(op_error)?;
-            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-            sqlx::query(self.queries.set.clone()).bind(key).bind(value).bind(expires).execute(&mut *conn).await.map(drop)
+        within(self.timeout, async {
+            with_pool!(&self.pool, p => {
+                let mut conn = p.acquire().await?;
+                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+                sqlx::query(self.queries.set.clone()).bind(key).bind(value).bind(expires).execute(&mut *conn).await.map(drop)
+            })
         })
-        .map_err(op_error)
+        .await
     }
 
     /// DELETE of one key.
     pub async fn delete(&self, key: &str, wait_ns: &mut u64) -> Result<(), TierError> {
         let start = self.clock.raw();
-        with_pool!(&self.pool, p => {
-            let mut conn = p.acquire().await.map_err(op_error)?;
-            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-            sqlx::query(self.queries.delete.clone()).bind(key).execute(&mut *conn).await.map(drop)
+        within(self.timeout, async {
+            with_pool!(&self.pool, p => {
+                let mut conn = p.acquire().await?;
+                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+                sqlx::query(self.queries.delete.clone()).bind(key).execute(&mut *conn).await.map(drop)
+            })
         })
-        .map_err(op_error)
+        .await
     }
 
     /// Refreshes a row's expiry; true if the row exists.
     pub async fn touch(&self, key: &str, wait_ns: &mut u64) -> Result<bool, TierError> {
         let start = self.clock.raw();
         let expires = self.expires_at();
-        let rows = with_pool!(&self.pool, p => {
-            let mut conn = p.acquire().await.map_err(op_error)?;
-            *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-            sqlx::query(self.queries.touch.clone()).bind(expires).bind(key).execute(&mut *conn).await.map(|r| r.rows_affected())
+        let rows = within(self.timeout, async {
+            with_pool!(&self.pool, p => {
+                let mut conn = p.acquire().await?;
+                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
+                sqlx::query(self.queries.touch.clone()).bind(expires).bind(key).execute(&mut *conn).await.map(|r| r.rows_affected())
+            })
         })
-        .map_err(op_error)?;
+        .await?;
         Ok(rows > 0)
     }
 
     /// Rows under the prefix.
     pub async fn entries(&self) -> Result<u64, TierError> {
         let pattern = like_prefix(&self.prefix);
-        let n: i64 = with_pool!(&self.pool, p => sqlx::query_scalar(self.queries.count.clone()).bind(&pattern).fetch_one(p).await)
-            .map_err(op_error)?;
+        let n: i64 = within(MAINTENANCE_TIMEOUT, async {
+            with_pool!(&self.pool, p => sqlx::query_scalar(self.queries.count.clone()).bind(&pattern).fetch_one(p).await)
+        })
+        .await?;
         Ok(n.max(0) as u64)
     }
 
     /// The table's size on disk (data + indexes), bytes, and how it was obtained.
     pub async fn table_bytes(&self) -> Result<(u64, &'static str), TierError> {
+        match tokio::time::timeout(MAINTENANCE_TIMEOUT, self.measure_table()).await {
+            Ok(result) => result,
+            Err(_) => Err(TierError::Operation(format!(
+                "no answer within {MAINTENANCE_TIMEOUT:?} measuring the table"
+            ))),
+        }
+    }
+
+    async fn measure_table(&self) -> Result<(u64, &'static str), TierError> {
         let t = &self.table;
         match &self.pool {
             Pool::Postgres(p) => {
@@ -391,8 +453,10 @@ impl SqlTier {
     /// Deletes the rows under the prefix.
     pub async fn clear(&self) -> Result<(), TierError> {
         let pattern = like_prefix(&self.prefix);
-        with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
-            .map_err(op_error)
+        within(MAINTENANCE_TIMEOUT, async {
+            with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
+        })
+        .await
     }
 
     /// Drops the table if tierbench created it, else deletes only rows under the prefix;
@@ -403,12 +467,12 @@ impl SqlTier {
         }
         if self.created {
             let sql = sql(format!("DROP TABLE {}", self.table));
-            with_pool!(&self.pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
-                .map_err(op_error)
+            within(MAINTENANCE_TIMEOUT, async {
+                with_pool!(&self.pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
+            })
+            .await
         } else {
-            let pattern = like_prefix(&self.prefix);
-            with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
-                .map_err(op_error)
+            self.clear().await
         }
     }
 }

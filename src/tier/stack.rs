@@ -15,10 +15,10 @@ use bytes::Bytes;
 use quanta::Clock;
 
 use super::compression::Compression;
+use super::config::{ErrorPolicy, WritePolicy};
 use super::{Tier, TierError};
 use crate::metrics::recorder::{Recorder, record};
-use crate::scenario::model::{ErrorPolicy, WritePolicy};
-use crate::workload::ops::Op;
+use crate::workload::op::Op;
 
 /// Who served a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! What a workload issues: key distributions, value shapes and the operation mix.
 
+pub mod key_buf;
 pub mod keys;
+pub mod op;
 pub mod ops;
 pub mod trace;
 pub mod values;

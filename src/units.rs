@@ -2,7 +2,9 @@
 //!
 //! Each unit family has a newtype that deserializes from a string (or a bare number where that is
 //! unambiguous) and describes itself to the JSON Schema with a pattern, so editors flag a bad unit
-//! before tierbench runs. The same parsers serve the threshold grammar.
+//! before tierbench runs. The same parsers serve the threshold grammar and the report filters, which
+//! is why this is a leaf module at the crate root: it imports nothing of the crate, and the
+//! scenario, verdict and report stages all use it.
 
 use std::borrow::Cow;
 use std::fmt;

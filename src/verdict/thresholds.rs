@@ -7,8 +7,8 @@
 use std::fmt;
 
 use crate::metrics::result::{LatencyStats, ThresholdResult, WorkloadResult};
-use crate::scenario::units::{parse_bytes, parse_duration, parse_percent, parse_rate};
-use crate::workload::ops::Op;
+use crate::units::{parse_bytes, parse_duration, parse_percent, parse_rate};
+use crate::workload::op::Op;
 
 /// A latency statistic.
 #[derive(Debug, Clone, Copy, PartialEq)]

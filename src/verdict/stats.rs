@@ -5,24 +5,14 @@
 //! per-repetition or per-second figures, few and roughly normal. The verdict follows criterion.rs:
 //! a change counts only when it is significant (p < significance) *and* its whole confidence
 //! interval lies outside the noise band; a significant change inside the band is "within noise".
+//!
+//! The figures these functions produce (`Summary`, `Outliers`, `Change`, `Verdict`) are plain data
+//! of the result document and live in `metrics`; only the arithmetic is here.
 
-use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-/// Mean, standard deviation and a 95% confidence interval of the mean.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Summary {
-    /// Samples.
-    pub n: usize,
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// Sample standard deviation (n − 1); 0 for one sample.
-    pub stddev: f64,
-    /// Lower end of the 95% confidence interval of the mean (Student's t).
-    pub ci_low: f64,
-    /// Upper end.
-    pub ci_high: f64,
-}
+use crate::metrics::comparison::{Change, Verdict};
+use crate::metrics::statistics::{Outliers, Summary};
 
 /// The two-sided Student t quantile, e.g. `t_quantile(0.975, 4)` = 2.776.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
@@ -99,19 +89,6 @@ pub fn welch_p_value(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// The relative change of the mean of `new` against `old`, with its 95% confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Change {
-    /// (new − old) / old.
-    pub relative: f64,
-    /// Lower end of its 95% confidence interval.
-    pub ci_low: f64,
-    /// Upper end.
-    pub ci_high: f64,
-    /// Welch's two-sided p-value.
-    pub p_value: f64,
-}
-
 /// Relative change of the means; the interval is Welch's interval of the difference divided by
 /// the old mean (its own uncertainty neglected, as criterion does for the baseline). `None` if
 /// either side is empty or the old mean is 0.
@@ -134,23 +111,6 @@ pub fn relative_change(old: &[f64], new: &[f64]) -> Option<Change> {
         ci_high: (diff + half) / mo.abs(),
         p_value: welch_p_value(old, new),
     })
-}
-
-/// Tukey's fences over samples: counts below and above 1.5 IQR (mild) and 3 IQR (severe).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Outliers {
-    /// First quartile.
-    pub q1: f64,
-    /// Third quartile.
-    pub q3: f64,
-    /// Below q1 − 1.5 IQR but not below q1 − 3 IQR.
-    pub low_mild: usize,
-    /// Above q3 + 1.5 IQR but not above q3 + 3 IQR.
-    pub high_mild: usize,
-    /// Below q1 − 3 IQR.
-    pub low_severe: usize,
-    /// Above q3 + 3 IQR.
-    pub high_severe: usize,
 }
 
 /// Quantile with linear interpolation between order statistics (numpy's default).
@@ -189,20 +149,6 @@ pub fn tukey(samples: &[f64]) -> Option<Outliers> {
         }
     }
     Some(o)
-}
-
-/// What a comparison concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Significantly better, beyond the noise band.
-    Improved,
-    /// Significantly worse, beyond the noise band.
-    Regressed,
-    /// Not significant.
-    NoChange,
-    /// Significant, but the interval reaches into the noise band.
-    WithinNoise,
 }
 
 /// criterion's rule. `noise` is the band's half-width as a fraction (0.02 = ±2%);

@@ -1,0 +1,227 @@
+//! Summarizing a measurement into the result document: engine figures in, `WorkloadResult` out.
+//!
+//! It reads the engine's `Measurement` and the plan's `Scenario`/`Workload`, so it sits in `app`
+//! (which may import every stage) rather than in `metrics`, whose result document stays plain
+//! data that imports nothing above it.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::engine::{Measurement, PhaseMeasurement};
+use crate::metrics::recorder::{OpRecorder, Recorder, new_histogram};
+use crate::metrics::result::{
+    CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
+    WorkloadResult,
+};
+use crate::scenario::plan::{Scenario, Workload};
+
+fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {
+    let ops = p.recorder.completed();
+    let errors = p.recorder.errors();
+    let secs = p.elapsed.as_secs_f64().max(1e-9);
+    PhaseResult {
+        name: p.phase.name.clone(),
+        mode: if p.phase.rate.is_some() {
+            "open_loop"
+        } else {
+            "closed_loop"
+        }
+        .into(),
+        concurrency: p.phase.concurrency,
+        duration_s: p.elapsed.as_secs_f64(),
+        ops,
+        errors,
+        intended_rate: p.phase.rate.map(|r| (r.start + r.end) / 2.0),
+        achieved_rate: (ops + errors) as f64 / secs,
+        operations: op_results(&p.recorder.ops, workload),
+    }
+}
+
+/// A warning when an open-loop phase issued less than 95% of the operations it was asked for:
+/// then the run measured the generator (or its concurrency limit), not the cache.
+fn generator_warning(p: &PhaseMeasurement) -> Option<String> {
+    let rate = p.phase.rate?;
+    let intended = (rate.start + rate.end) / 2.0;
+    let achieved =
+        (p.recorder.completed() + p.recorder.errors()) as f64 / p.elapsed.as_secs_f64().max(1e-9);
+    (achieved < 0.95 * intended).then(|| {
+        format!(
+            "phase `{}`: asked for {intended:.0} ops/s, achieved {achieved:.0} ops/s; the load generator \
+             could not keep up (raise `concurrency`, the most operations in flight, or lower the rate): \
+             these figures measure tierbench, not the cache",
+            p.phase.name
+        )
+    })
+}
+
+fn timeseries(rec: &Recorder) -> Vec<SecondResult> {
+    rec.seconds
+        .iter()
+        .enumerate()
+        .map(|(i, b)| SecondResult {
+            second: i as u64,
+            ops: b.ops,
+            errors: b.errors,
+            mean_ns: if b.latency.is_empty() {
+                0.0
+            } else {
+                b.latency.mean()
+            },
+            p50_ns: if b.latency.is_empty() {
+                0
+            } else {
+                b.latency.value_at_quantile(0.5)
+            },
+            p99_ns: if b.latency.is_empty() {
+                0
+            } else {
+                b.latency.value_at_quantile(0.99)
+            },
+        })
+        .collect()
+}
+
+/// End-to-end latency of reads by who served them: each tier's name, and `origin` for stacks.
+fn served_by(
+    scenario: &Scenario,
+    workload: &Workload,
+    rec: &Recorder,
+) -> BTreeMap<String, OpResult> {
+    let mut out: BTreeMap<String, OpResult> = workload
+        .target
+        .iter()
+        .zip(&rec.tiers)
+        .map(|(&t, r)| (scenario.tiers[t].name.clone(), op_result(&r.served, 0)))
+        .collect();
+    if workload.stacked {
+        out.insert("origin".into(), op_result(&rec.origin_served, 0));
+    }
+    out
+}
+
+/// Per-operation results (only the operations the workload issues) plus `all`.
+fn op_results(rec: &OpRecorder, workload: &Workload) -> BTreeMap<String, OpResult> {
+    let mut out = BTreeMap::new();
+    let mut all = new_histogram();
+    let mut all_errors = 0;
+    for op in workload.ops.ops() {
+        let h: &Histogram<u64> = &rec.latency[op.index()];
+        let _ = all.add(h);
+        all_errors += rec.errors[op.index()];
+        out.insert(op.name().to_string(), op_result(h, rec.errors[op.index()]));
+    }
+    out.insert("all".to_string(), op_result(&all, all_errors));
+    out
+}
+
+fn op_result(h: &Histogram<u64>, errors: u64) -> OpResult {
+    OpResult {
+        count: h.len(),
+        errors,
+        latency: LatencyStats::from_histogram(h),
+    }
+}
+
+/// Summarizes a workload's measurement; `entries` per target tier come from the tiers themselves.
+/// Thresholds are not evaluated here (see `thresholds`).
+pub fn summarize(
+    scenario: &Scenario,
+    workload: &Workload,
+    m: &Measurement,
+    entries: Vec<Option<u64>>,
+) -> WorkloadResult {
+    let ops = m.recorder.completed();
+    let errors = m.recorder.errors();
+    let secs = m.elapsed.as_secs_f64();
+    let operations = op_results(&m.recorder.ops, workload);
+    let open_loop = workload.phases.iter().any(|p| p.rate.is_some());
+    let closed_loop = workload.phases.iter().any(|p| p.rate.is_none());
+    let single = !workload.stacked;
+    let tiers = workload
+        .target
+        .iter()
+        .zip(&m.recorder.tiers)
+        .zip(entries)
+        .zip(&m.memory)
+        .map(|(((&t, rec), entries), memory)| {
+            let lookups = rec.hits + rec.misses;
+            TierResult {
+                name: scenario.tiers[t].name.clone(),
+                kind: scenario.tiers[t].kind_name().to_string(),
+                hits: rec.hits,
+                misses: rec.misses,
+                hit_rate: (lookups > 0).then(|| rec.hits as f64 / lookups as f64),
+                errors: rec.errors,
+                entries,
+                memory: memory.as_ref().map(|f| MemoryResult {
+                    per_entry_bytes: f.per_entry,
+                    entries_measured: f.entries_between,
+                    method: f.method.clone(),
+                }),
+                pool_wait: (!rec.pool_wait.is_empty()).then(|| op_result(&rec.pool_wait, 0)),
+                served: op_result(&rec.served, 0),
+                stale: rec.stale,
+                corrupt: rec.corrupt,
+                compression: scenario.tiers[t].compression.map(|c| CompressionResult {
+                    algorithm: c.name(),
+                    bytes_raw: rec.bytes_raw,
+                    bytes_stored: rec.bytes_stored,
+                    ratio: (rec.bytes_stored > 0)
+                        .then(|| rec.bytes_raw as f64 / rec.bytes_stored as f64),
+                    compress: op_result(&rec.compress, 0),
+                    decompress: op_result(&rec.decompress, 0),
+                }),
+                // A lone tier's call time is the end-to-end time: it was measured once.
+                operations: if single {
+                    operations.clone()
+                } else {
+                    op_results(&rec.calls, workload)
+                },
+            }
+        })
+        .collect();
+    WorkloadResult {
+        name: workload.name.clone(),
+        target: workload
+            .target
+            .iter()
+            .map(|&t| scenario.tiers[t].name.clone())
+            .collect(),
+        mode: match (open_loop, closed_loop) {
+            (true, true) => "mixed",
+            (true, false) => "open_loop",
+            _ => "closed_loop",
+        }
+        .into(),
+        stacked: workload.stacked,
+        concurrency: workload.concurrency,
+        duration_s: secs,
+        ops,
+        throughput: if secs > 0.0 { ops as f64 / secs } else { 0.0 },
+        errors,
+        error_rate: if ops + errors > 0 {
+            errors as f64 / (ops + errors) as f64
+        } else {
+            0.0
+        },
+        service: if open_loop {
+            op_results(&m.recorder.service, workload)
+        } else {
+            BTreeMap::new()
+        },
+        phases: m.phases.iter().map(|p| phase_result(p, workload)).collect(),
+        timeseries: timeseries(&m.recorder),
+        warnings: m.phases.iter().filter_map(generator_warning).collect(),
+        repetitions: Vec::new(),
+        statistics: BTreeMap::new(),
+        outliers: None,
+        score: None,
+        grade: None,
+        operations,
+        served_by: served_by(scenario, workload, &m.recorder),
+        tiers,
+        thresholds: Vec::new(),
+        passed: true,
+    }
+}

@@ -1,0 +1,87 @@
+//! What a workload's workers share (`WorkloadContext`) and what each is told to do (`WorkerJob`).
+//!
+//! Built once per workload by `engine::run_workload`, read by every loop (closed, open,
+//! pipelined) and by the operation stream; nothing in it is written per operation except the
+//! padded progress counters and the verify versions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use crossbeam_utils::CachePadded;
+use quanta::Clock;
+
+use super::verify::VerifyState;
+use crate::scenario::plan::Rate;
+use crate::tier::stack::Stack;
+use crate::workload::keys::KeySampler;
+use crate::workload::ops::OpSource;
+use crate::workload::values::ValuePool;
+
+/// What every worker of a workload shares.
+pub struct WorkloadContext {
+    /// The tiers and their policy.
+    pub stack: Stack,
+    /// Where operations come from.
+    pub ops: OpSource,
+    /// Pre-generated values.
+    pub values: Arc<ValuePool>,
+    /// Key prefix.
+    pub prefix: String,
+    /// Number of keys.
+    pub key_count: u64,
+    /// Per worker key samplers' template.
+    pub sampler: KeySampler,
+    /// Operations done so far, one padded counter per worker (read by the progress bar).
+    pub progress: Arc<[CachePadded<AtomicU64>]>,
+    /// Set to stop every worker early (timeout, Ctrl-C).
+    pub stop: Arc<AtomicBool>,
+    /// The shared TSC clock.
+    pub clock: Clock,
+    /// Write versions per key, in verify mode.
+    pub verify: Option<Arc<VerifyState>>,
+    /// `--record-trace`: where every issued operation is written (per-worker parts beside it).
+    pub record: Option<PathBuf>,
+    /// This workload's index (for trace parts).
+    pub workload_index: usize,
+    /// This workload's name (recorded with each operation).
+    pub workload_name: String,
+}
+
+/// One worker's share of a phase.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerJob {
+    /// This worker's index.
+    pub worker: usize,
+    /// How many workers run the phase.
+    pub workers: usize,
+    /// Seed of this worker's random stream.
+    pub seed: u64,
+    /// Operations to run, or unlimited (`u64::MAX`) with a deadline.
+    pub ops: u64,
+    /// Raw clock reading when the phase started.
+    pub start_raw: u64,
+    /// Stop once this many nanoseconds have passed since `start_raw` (`u64::MAX`: no deadline).
+    pub deadline_ns: u64,
+    /// Open loop: the phase's arrival rate (`ops` is then the phase's global count).
+    pub rate: Option<Rate>,
+    /// Raw clock reading when the workload's measurement started (second 0 of its time series).
+    pub series_origin: u64,
+    /// Phase number for trace recording: 0 for warmup, then 1, 2, ...
+    pub phase: usize,
+}
+
+impl WorkerJob {
+    /// True once a duration-bounded phase has run its time, at raw clock reading `now`.
+    #[inline]
+    pub fn past_deadline(&self, clock: &Clock, now: u64) -> bool {
+        self.deadline_ns != u64::MAX
+            && clock.delta_as_nanos(self.start_raw, now) >= self.deadline_ns
+    }
+
+    /// The time-series second a raw clock reading falls in.
+    #[inline]
+    pub fn second(&self, clock: &Clock, now: u64) -> usize {
+        (clock.delta_as_nanos(self.series_origin, now) / 1_000_000_000) as usize
+    }
+}

@@ -1,0 +1,75 @@
+//! The open loop's schedule: when operation `i` of a phase is due, and waiting for it precisely.
+//!
+//! Latency in the open loop counts from the intended start (coordinated omission), so the
+//! schedule is computed, never inferred from when the previous operation ended.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::context::WorkloadContext;
+use crate::scenario::plan::Rate;
+
+/// When operation `i` of an open-loop phase is due, in nanoseconds from the phase start. A ramp
+/// from r0 to r1 over D has N(t) = r0·t + (r1 − r0)·t²/(2D) operations due by t; this solves N(t) = i.
+pub fn intended_ns(i: u64, rate: Rate, duration_ns: u64) -> u64 {
+    let i = i as f64;
+    let slope = if duration_ns == u64::MAX {
+        0.0
+    } else {
+        (rate.end - rate.start) / (duration_ns as f64 / 1e9)
+    };
+    let secs = if slope.abs() < 1e-9 {
+        i / rate.start
+    } else {
+        (-rate.start + (rate.start * rate.start + 2.0 * slope * i).max(0.0).sqrt()) / slope
+    };
+    (secs * 1e9) as u64
+}
+
+/// Waits until `target_ns` after `start_raw`: sleeping while far off, then yielding, so an
+/// operation starts within microseconds of its schedule (tokio's timer alone is 1 ms coarse).
+pub(super) async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns: u64) {
+    const SPIN_NS: u64 = 1_500_000;
+    loop {
+        let now = ctx.clock.delta_as_nanos(start_raw, ctx.clock.raw());
+        if now >= target_ns || ctx.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let left = target_ns - now;
+        match (ctx.stack.is_in_process(), left > SPIN_NS) {
+            (true, true) => std::thread::sleep(Duration::from_nanos(left - SPIN_NS)),
+            (true, false) => std::hint::spin_loop(),
+            (false, true) => tokio::time::sleep(Duration::from_nanos(left - SPIN_NS)).await,
+            (false, false) => tokio::task::yield_now().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_loop_schedules_follow_the_rate_and_the_ramp() {
+        let constant = Rate {
+            start: 1000.0,
+            end: 1000.0,
+        };
+        assert_eq!(intended_ns(0, constant, u64::MAX), 0);
+        assert_eq!(intended_ns(1000, constant, u64::MAX), 1_000_000_000);
+        // 0 → 2000/s over 1 s: N(t) = 1000 t², so op 250 is due at 0.5 s and op 1000 at 1 s.
+        let ramp = Rate {
+            start: 1e-9,
+            end: 2000.0,
+        };
+        let d = 1_000_000_000;
+        assert!((intended_ns(250, ramp, d) as i64 - 500_000_000).abs() < 1_000);
+        assert!((intended_ns(1000, ramp, d) as i64 - 1_000_000_000).abs() < 1_000);
+        // 1000 → 3000/s over 2 s: N(2) = 2000 + 2000 = 4000.
+        let up = Rate {
+            start: 1000.0,
+            end: 3000.0,
+        };
+        assert!((intended_ns(4000, up, 2 * d) as i64 - 2 * d as i64).abs() < 1_000);
+    }
+}

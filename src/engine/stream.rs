@@ -1,0 +1,262 @@
+//! One operation stream per worker, shared by every loop (closed, open, pipelined).
+//!
+//! The stream decides *what* runs: the operation, the key (distribution, sequence or trace), the
+//! value (pool slice, trace size, verify stamp), and afterwards how the outcome is accounted for:
+//! latency and time series, who served a read, freshness in verify mode, write notes that drive
+//! the `latest` distribution, and one error per failed operation. A loop only decides *how* and
+//! *when* operations are issued, so the loops cannot drift apart in what they count.
+//!
+//! Planning happens before the timer starts and writes into a reused [`Slot`]: no allocation,
+//! lock or formatting per operation.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::context::{WorkerJob, WorkloadContext};
+use super::verify::{Check, check, stamp};
+use crate::metrics::recorder::{Recorder, record};
+use crate::tier::stack::Served;
+use crate::workload::key_buf::KeyBuf;
+use crate::workload::keys::KeySampler;
+use crate::workload::op::Op;
+use crate::workload::ops::OpSource;
+use crate::workload::trace::TraceReader;
+use crate::workload::values::ValuePool;
+
+/// Key index of a trace's operation (its key is a string, not an index).
+const TRACE_KEY: u64 = u64::MAX;
+
+/// One planned operation: its kind, key and value, in buffers reused from one operation to the
+/// next.
+pub struct Slot {
+    /// The key, prefix included.
+    pub key: KeyBuf,
+    /// The operation.
+    pub op: Op,
+    /// The key's index (`u64::MAX` for a trace's key).
+    pub index: u64,
+    /// Verify mode: the version written, or the oldest a read may see.
+    pub version: u64,
+    pool: usize,
+    /// A trace's write size: the pool value repeated to that length.
+    sized: Vec<u8>,
+    /// Verify mode: the value with its stamp.
+    stamped: Vec<u8>,
+    value: ValueSource,
+}
+
+#[derive(Clone, Copy)]
+enum ValueSource {
+    Pool,
+    Sized,
+    Stamped,
+}
+
+impl Slot {
+    /// An empty slot for keys under `prefix`.
+    pub fn new(prefix: &str) -> Slot {
+        Slot {
+            key: KeyBuf::new(prefix),
+            op: Op::Get,
+            index: 0,
+            version: 0,
+            pool: 0,
+            sized: Vec::new(),
+            stamped: Vec::new(),
+            value: ValueSource::Pool,
+        }
+    }
+
+    /// The value a write sends (and the origin returns on a read miss).
+    #[inline]
+    pub fn value<'a>(&'a self, values: &'a ValuePool) -> &'a [u8] {
+        match self.value {
+            ValueSource::Pool => values.get(self.pool),
+            ValueSource::Sized => &self.sized,
+            ValueSource::Stamped => &self.stamped,
+        }
+    }
+
+    /// The value's size as a trace records it (0 for everything but a set).
+    pub fn write_size(&self, values: &ValuePool) -> usize {
+        if self.op == Op::Set {
+            self.value(values).len()
+        } else {
+            0
+        }
+    }
+}
+
+/// How an issued operation ended.
+pub enum Outcome<'v> {
+    /// A write, delete or touch that succeeded.
+    Done,
+    /// A read that succeeded: who served it and what (the value, when the loop has it).
+    Read(Served, Option<&'v [u8]>),
+    /// The operation failed.
+    Failed,
+}
+
+/// Timing of one settled operation.
+#[derive(Clone, Copy)]
+pub struct Timing {
+    /// Its latency (open loop: from the intended start).
+    pub nanos: u64,
+    /// Open loop: the service time from the actual start.
+    pub service: Option<u64>,
+    /// The time-series second it completed in.
+    pub second: usize,
+}
+
+/// A worker's operation stream.
+pub struct OpStream<'c> {
+    ctx: &'c WorkloadContext,
+    rng: SmallRng,
+    sampler: KeySampler,
+    sequence_step: usize,
+    sequence_key: u64,
+    trace: Option<TraceReader>,
+}
+
+impl<'c> OpStream<'c> {
+    /// The stream of `job`'s worker: its own random stream, key sampler and trace share.
+    pub fn new(ctx: &'c WorkloadContext, job: &WorkerJob) -> OpStream<'c> {
+        let trace = match &ctx.ops {
+            OpSource::Trace { path, format } => {
+                TraceReader::open(path, *format, job.worker, job.workers).ok()
+            }
+            _ => None,
+        };
+        OpStream {
+            ctx,
+            rng: SmallRng::seed_from_u64(job.seed),
+            sampler: ctx.sampler.clone(),
+            sequence_step: 0,
+            sequence_key: 0,
+            trace,
+        }
+    }
+
+    /// Plans the next operation into `slot`. False when the stream has ended (a trace's end).
+    #[inline]
+    pub fn plan(&mut self, slot: &mut Slot) -> bool {
+        let mut trace_size = None;
+        let (op, index) = match &self.ctx.ops {
+            OpSource::Mix(mix) => (
+                mix.sample(&mut self.rng),
+                self.sampler.sample(&mut self.rng),
+            ),
+            OpSource::Sequence(steps) => {
+                if self.sequence_step == 0 {
+                    self.sequence_key = self.sampler.sample(&mut self.rng);
+                }
+                let op = steps[self.sequence_step];
+                self.sequence_step = (self.sequence_step + 1) % steps.len();
+                (op, self.sequence_key)
+            }
+            OpSource::Trace { .. } => {
+                let Some(record) = self.trace.as_mut().and_then(TraceReader::next_record) else {
+                    return false;
+                };
+                slot.key.set_str(&record.key);
+                trace_size = record.size;
+                (record.op, TRACE_KEY)
+            }
+        };
+        slot.op = op;
+        slot.index = index;
+        slot.pool = self.rng.next_u32() as usize;
+        slot.value = ValueSource::Pool;
+        if let Some(size) = trace_size {
+            let pool_value = self.ctx.values.get(slot.pool);
+            slot.sized.clear();
+            while slot.sized.len() < size && !pool_value.is_empty() {
+                let take = (size - slot.sized.len()).min(pool_value.len());
+                slot.sized.extend_from_slice(&pool_value[..take]);
+            }
+            slot.value = ValueSource::Sized;
+        }
+        slot.version = 0;
+        if let Some(v) = &self.ctx.verify {
+            // Writes carry a new version; a read expects at least the last completed one
+            // (and the origin, the source of truth, answers with exactly that).
+            slot.version = match op {
+                Op::Set | Op::Delete => v.next_version(),
+                Op::Get | Op::Touch => v.last(index),
+            };
+            let body = match slot.value {
+                ValueSource::Sized => &slot.sized[..],
+                _ => self.ctx.values.get(slot.pool),
+            };
+            stamp(&mut slot.stamped, index, slot.version, body);
+            slot.value = ValueSource::Stamped;
+        }
+        if index != TRACE_KEY {
+            slot.key.set(index);
+        }
+        true
+    }
+
+    /// Accounts for a finished operation: latency, time series, who served a read, freshness,
+    /// write notes, or one error.
+    #[inline]
+    pub fn settle(
+        &mut self,
+        slot: &Slot,
+        outcome: Outcome<'_>,
+        timing: Timing,
+        rec: &mut Recorder,
+    ) {
+        let op = slot.op;
+        match outcome {
+            Outcome::Failed => {
+                rec.ops.record_error(op);
+                rec.record_second(timing.second, None);
+                return;
+            }
+            Outcome::Read(served, found) => {
+                self.note_read(rec, slot, served, timing.nanos, found);
+            }
+            Outcome::Done => {}
+        }
+        rec.ops.record(op, timing.nanos);
+        if let Some(service) = timing.service {
+            rec.service.record(op, service);
+        }
+        rec.record_second(timing.second, Some(timing.nanos));
+        if matches!(op, Op::Set | Op::Delete) && slot.index != TRACE_KEY {
+            self.sampler.note_write(slot.index);
+            if let Some(v) = &self.ctx.verify {
+                v.completed(slot.index, slot.version);
+            }
+        }
+    }
+
+    /// Records who served a read, and in verify mode whether what it served was fresh.
+    #[inline]
+    fn note_read(
+        &self,
+        rec: &mut Recorder,
+        slot: &Slot,
+        served: Served,
+        nanos: u64,
+        found: Option<&[u8]>,
+    ) {
+        match served {
+            Served::Tier(i) => {
+                record(&mut rec.tiers[i].served, nanos);
+                if self.ctx.verify.is_some()
+                    && let Some(value) = found
+                {
+                    match check(value, slot.index, slot.version) {
+                        Check::Fresh => {}
+                        Check::Stale => rec.tiers[i].stale += 1,
+                        Check::Corrupt => rec.tiers[i].corrupt += 1,
+                    }
+                }
+            }
+            Served::Origin => record(&mut rec.origin_served, nanos),
+            Served::Miss => {}
+        }
+    }
+}

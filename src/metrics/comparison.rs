@@ -1,0 +1,77 @@
+//! A comparison with a baseline, as the result document carries it: plain data.
+//!
+//! `verdict::compare` fills these in; the document stores them (`ResultDocument::comparison`)
+//! without depending on how they were computed. Which figures of a workload's result a metric
+//! compares (`samples`, `headline`) is the document's own layout, in `result`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A whole comparison.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Comparison {
+    /// The baseline run: scenario name, file SHA-256 and start time.
+    pub baseline: String,
+    /// Noise band half-width (fraction).
+    pub noise: f64,
+    /// Significance level.
+    pub significance: f64,
+    /// Each metric of each workload present in both runs.
+    pub metrics: Vec<MetricComparison>,
+    /// Metrics judged regressed.
+    pub regressions: usize,
+    /// Metrics judged improved.
+    pub improvements: usize,
+    /// One line: what changed.
+    pub summary: String,
+    /// What to do about it.
+    pub recommendations: Vec<String>,
+}
+
+/// One metric's comparison.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MetricComparison {
+    /// Workload name.
+    pub workload: String,
+    /// Metric name (`throughput`, `all.p99_ns`, `l1.hit_rate`, ...).
+    pub metric: String,
+    /// Baseline value.
+    pub baseline: f64,
+    /// Current value.
+    pub current: f64,
+    /// Relative change and its interval; null when there were no samples.
+    pub change: Option<Change>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Samples per side (repetitions or seconds).
+    pub samples: [usize; 2],
+    /// True when a larger value is better.
+    pub higher_is_better: bool,
+}
+
+/// The relative change of the mean of `new` against `old`, with its 95% confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Change {
+    /// (new − old) / old.
+    pub relative: f64,
+    /// Lower end of its 95% confidence interval.
+    pub ci_low: f64,
+    /// Upper end.
+    pub ci_high: f64,
+    /// Welch's two-sided p-value.
+    pub p_value: f64,
+}
+
+/// What a comparison concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Significantly better, beyond the noise band.
+    Improved,
+    /// Significantly worse, beyond the noise band.
+    Regressed,
+    /// Not significant.
+    NoChange,
+    /// Significant, but the interval reaches into the noise band.
+    WithinNoise,
+}

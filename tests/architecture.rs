@@ -1,0 +1,346 @@
+//! The house stays one-way: stages import only the stages below them, no two files import each
+//! other (directly or around a loop), and no source file grows past 500 lines.
+//!
+//! The rules are docs/architecture.md's table. This test reads every `use` and inline path of
+//! `src/` (resolving `crate::`, `super::`, `self::` and child-module paths to the file that
+//! defines them), so a new import that breaks the direction fails `cargo test`, whoever adds it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Each stage and the stages it may import (leaf modules import nothing of the crate).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("units", &[]),
+    ("redact", &[]),
+    ("exit", &[]),
+    ("workload", &["units"]),
+    ("metrics", &["workload", "units"]),
+    ("tier", &["metrics", "workload", "units", "redact"]),
+    ("verdict", &["metrics", "workload", "units"]),
+    (
+        "scenario",
+        &["tier", "workload", "verdict", "metrics", "units", "redact"],
+    ),
+    (
+        "engine",
+        &["scenario", "tier", "workload", "metrics", "units"],
+    ),
+    ("report", &["metrics", "units"]),
+    ("cli", &[]),
+    (
+        "app",
+        &[
+            "cli", "engine", "scenario", "tier", "workload", "metrics", "verdict", "report",
+            "exit", "units", "redact",
+        ],
+    ),
+];
+
+const MAX_LINES: usize = 500;
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The module path of a file: `src/engine/worker.rs` → [engine, worker]; `mod.rs` is its folder.
+fn module_of(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src()).unwrap();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The file that defines the longest prefix of `path` (a module path), if any.
+fn file_of(path: &[String]) -> Option<PathBuf> {
+    for len in (1..=path.len()).rev() {
+        let base = path[..len].iter().fold(src(), |p, s| p.join(s));
+        for candidate in [base.with_extension("rs"), base.join("mod.rs")] {
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// Removes comments and string literals, so paths inside them are not read as imports.
+fn strip(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    for line in code.lines() {
+        let line = match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        let mut in_str = false;
+        let mut prev = ' ';
+        for c in line.chars() {
+            if c == '"' && prev != '\\' {
+                in_str = !in_str;
+            } else if !in_str {
+                out.push(c);
+            }
+            prev = c;
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Expands `a::{b, c::{d, e}}` into full paths.
+fn expand(tree: &str, prefix: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    if let Some(open) = tree.find('{') {
+        let head = format!("{prefix}{}", &tree[..open]);
+        let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+        let mut depth = 0;
+        let mut start = 0;
+        for (i, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    expand(&inner[start..i], &head, out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        expand(&inner[start..], &head, out);
+    } else if !tree.is_empty() {
+        let path = tree.split(" as ").next().unwrap_or(tree).trim();
+        out.push(format!("{prefix}{path}"));
+    }
+}
+
+/// Module paths this file refers to: `use` trees and inline `crate::`/`super::` paths.
+fn references(code: &str) -> Vec<String> {
+    let code = strip(code);
+    let mut out = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("use ") {
+        let before = rest[..i].chars().last();
+        rest = &rest[i + 4..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        if let Some(end) = rest.find(';') {
+            expand(&rest[..end], "", &mut out);
+        }
+    }
+    for anchor in ["crate::", "super::"] {
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find(anchor) {
+            let before = rest[..i].chars().last();
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .unwrap_or(tail.len());
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                out.push(tail[..end].trim_end_matches(':').to_string());
+            }
+            rest = &tail[anchor.len()..];
+        }
+    }
+    out
+}
+
+/// Resolves a path written in module `here` to a crate-absolute module path.
+fn absolute(path: &str, here: &[String], children: &BTreeSet<String>) -> Option<Vec<String>> {
+    let mut segs: Vec<String> = path.split("::").map(|s| s.trim().to_string()).collect();
+    segs.retain(|s| !s.is_empty() && s != "*");
+    let first = segs.first()?.clone();
+    let mut base: Vec<String> = match first.as_str() {
+        "crate" => Vec::new(),
+        "self" => here.to_vec(),
+        "super" => here.to_vec(),
+        _ if children.contains(&first) => here.to_vec(),
+        _ => return None,
+    };
+    let mut rest = &segs[..];
+    if first == "crate" || first == "self" {
+        rest = &segs[1..];
+    }
+    while rest.first().is_some_and(|s| s == "super") {
+        base.pop();
+        rest = &rest[1..];
+    }
+    base.extend(rest.iter().cloned());
+    Some(base)
+}
+
+struct Graph {
+    /// file → files it imports
+    edges: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+    /// file → its source text
+    sources: BTreeMap<PathBuf, String>,
+}
+
+fn graph() -> Graph {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut edges = BTreeMap::new();
+    let mut sources = BTreeMap::new();
+    for file in &files {
+        let code = std::fs::read_to_string(file).unwrap();
+        // Unit tests at the end of a file sit in an inline module: their `super::*` is the file.
+        let code_outside_tests = match code.find("#[cfg(test)]\nmod tests {") {
+            Some(i) => &code[..i],
+            None => &code,
+        };
+        let here = module_of(file);
+        // Child modules declared here (`mod x;`), which `x::...` paths refer to.
+        let children: BTreeSet<String> = strip(code_outside_tests)
+            .lines()
+            .filter_map(|l| {
+                let l = l
+                    .trim()
+                    .trim_start_matches("pub(super) ")
+                    .trim_start_matches("pub ");
+                l.strip_prefix("mod ")?
+                    .strip_suffix(';')
+                    .map(|m| m.trim().to_string())
+            })
+            .collect();
+        let mut to = BTreeSet::new();
+        for reference in references(code_outside_tests) {
+            let resolved = absolute(&reference, &here, &children);
+            if let Some(target) = resolved.as_deref().and_then(file_of)
+                && &target != file
+            {
+                to.insert(target);
+            }
+        }
+        edges.insert(file.clone(), to);
+        sources.insert(file.clone(), code);
+    }
+    Graph { edges, sources }
+}
+
+/// The stage a file belongs to: its top folder, or its own name for a file at the root.
+fn stage(file: &Path) -> String {
+    module_of(file)
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "lib".into())
+}
+
+#[test]
+fn stages_import_only_the_stages_below_them() {
+    let graph = graph();
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (file, targets) in &graph.edges {
+        let from = stage(file);
+        if from == "lib" || from == "main" {
+            continue;
+        }
+        let Some(may) = allowed.get(from.as_str()) else {
+            wrong.push(format!(
+                "{}: stage `{from}` is not in docs/architecture.md's table",
+                file.display()
+            ));
+            continue;
+        };
+        for target in targets {
+            let to = stage(target);
+            if to != from && !may.contains(&to.as_str()) {
+                wrong.push(format!(
+                    "{} (stage `{from}`) imports {} (stage `{to}`); `{from}` may import: {may:?}",
+                    file.strip_prefix(src()).unwrap().display(),
+                    target.strip_prefix(src()).unwrap().display(),
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports against the direction:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn no_two_files_import_each_other_around_a_loop() {
+    let graph = graph();
+    // Tarjan-free: a file is in a cycle when it can reach itself.
+    let mut cycles = BTreeSet::new();
+    for start in graph.edges.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<(PathBuf, Vec<PathBuf>)> = vec![(start.clone(), vec![start.clone()])];
+        while let Some((file, path)) = stack.pop() {
+            for next in graph.edges.get(&file).into_iter().flatten() {
+                if next == start {
+                    let names: Vec<String> = path
+                        .iter()
+                        .chain([start])
+                        .map(|p| p.strip_prefix(src()).unwrap().display().to_string())
+                        .collect();
+                    cycles.insert(names.join(" → "));
+                } else if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next.clone(), p));
+                }
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "import cycles between files:\n{}",
+        cycles.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}
+
+#[test]
+fn no_source_file_is_over_500_lines() {
+    let graph = graph();
+    let long: Vec<String> = graph
+        .sources
+        .iter()
+        .filter(|(_, code)| code.lines().count() > MAX_LINES)
+        .map(|(f, code)| format!("{}: {} lines", f.display(), code.lines().count()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines (split by responsibility):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_reader_resolves_paths_as_rust_does() {
+    let mut out = Vec::new();
+    expand("crate::tier::{stack::Stack, TierError as E}", "", &mut out);
+    assert_eq!(out, ["crate::tier::stack::Stack", "crate::tier::TierError"]);
+    let here = vec!["engine".to_string(), "worker".to_string()];
+    assert_eq!(
+        absolute("super::super::tier::Tier", &here, &BTreeSet::new()),
+        Some(vec!["tier".to_string(), "Tier".to_string()])
+    );
+    assert_eq!(
+        file_of(&["engine".into(), "worker".into(), "run_phase_worker".into()]),
+        Some(src().join("engine/worker.rs"))
+    );
+}
