@@ -10,3 +10,7 @@ pub const INVALID_INPUT: u8 = 2;
 pub const RUNTIME_FAILURE: u8 = 3;
 /// The run hit its timeout: the results cover what ran before it.
 pub const TIMED_OUT: u8 = 4;
+/// A SIGINT (Ctrl-C) stopped the run: results so far were written and the tiers cleaned up.
+pub const INTERRUPTED: u8 = 130;
+/// A SIGTERM stopped the run, as for `INTERRUPTED`.
+pub const TERMINATED: u8 = 143;

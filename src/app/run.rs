@@ -11,6 +11,7 @@ use crate::metrics::result::{
     RepetitionFigures, ResultDocument, SCHEMA_VERSION, ScenarioInfo, Summary, WorkloadResult,
 };
 use crate::scenario::plan::{Scenario, Workload};
+use crate::tier::config::TierKindConfig;
 use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
 use crate::verdict::compare::{Rule, compare};
@@ -77,7 +78,13 @@ pub async fn run_with(
     let mut document = new_document(scenario, started_at, &mut sampler);
     let tiers = match connect_all(scenario).await {
         Ok(t) => t,
-        Err(e) => return finish(document, started, &mut sampler, Some(e.to_string()), false),
+        Err(e) => {
+            let ended = Ended {
+                failure: Some(e.to_string()),
+                ..Ended::default()
+            };
+            return finish(document, started, &mut sampler, ended);
+        }
     };
     let shared = Shared {
         scenario,
@@ -88,6 +95,7 @@ pub async fn run_with(
         tiers,
     };
     let deadline = Deadline::start(options.timeout.or(scenario.timeout), &shared.stop);
+    let interrupt = super::interrupt::Interrupt::watch(&shared.stop, left_behind(scenario));
     let mut failure = None;
     let mut trace_parts = Vec::new();
     for (index, workload) in scenario.workloads.iter().enumerate() {
@@ -107,6 +115,10 @@ pub async fn run_with(
         document.workloads.push(result);
         // Results so far are on disk after each workload: a later failure loses nothing.
         save_so_far(specs, &document);
+        if let Some(lost) = &measurement.lost {
+            failure = Some(format!("workload `{}` gave up: {lost}", workload.name));
+            break;
+        }
     }
     if let Some(path) = shared.record
         && let Err(e) = crate::workload::trace::assemble(path, trace_parts)
@@ -119,7 +131,13 @@ pub async fn run_with(
         }
     }
     let timed_out = deadline.end();
-    let mut outcome = finish(document, started, &mut sampler, failure, timed_out);
+    let interrupted = interrupt.end();
+    let ended = Ended {
+        failure,
+        timed_out,
+        interrupted,
+    };
+    let mut outcome = finish(document, started, &mut sampler, ended);
     if let Some(baseline) = &options.baseline {
         compare_with_baseline(&mut outcome, baseline, options);
     }
@@ -277,6 +295,7 @@ impl Shared<'_> {
             .await;
             sampler.sample();
             let m = run.map_err(|e| e.to_string())?;
+            let lost = m.lost.is_some();
             if scenario.repeat > 1 {
                 let figures = summarize(scenario, workload, &m, vec![None; workload.target.len()]);
                 repetitions.push(repetition_figures(&figures));
@@ -284,6 +303,9 @@ impl Shared<'_> {
             match measurement.as_mut() {
                 Some(total) => total.absorb(m),
                 None => measurement = Some(m),
+            }
+            if lost {
+                break;
             }
         }
         Ok(measurement.map(|m| (m, repetitions)))
@@ -371,12 +393,22 @@ fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
     result.grade = result.score.map(grade);
 }
 
+/// How a run ended besides its thresholds.
+#[derive(Default)]
+struct Ended {
+    /// A run-time failure (setup, a tier lost for good, a worker).
+    failure: Option<String>,
+    /// The run's timeout stopped it.
+    timed_out: bool,
+    /// A signal stopped it: its name and exit code.
+    interrupted: Option<(&'static str, u8)>,
+}
+
 fn finish(
     mut document: ResultDocument,
     started: Instant,
     sampler: &mut ProcessSampler,
-    failure: Option<String>,
-    timed_out: bool,
+    ended: Ended,
 ) -> RunOutcome {
     document.duration_s = started.elapsed().as_secs_f64();
     document.process = sampler.info();
@@ -389,32 +421,65 @@ fn finish(
         .count();
     let scores: Vec<f64> = document.workloads.iter().filter_map(|w| w.score).collect();
     let overall = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
+    let Ended {
+        failure,
+        timed_out,
+        interrupted,
+    } = ended;
     document.summary = Summary {
-        passed: failed == 0 && failure.is_none() && !timed_out,
+        passed: failed == 0 && failure.is_none() && !timed_out && interrupted.is_none(),
         thresholds,
         failed,
         score: overall,
         grade: overall.map(grade),
         timed_out,
+        interrupted: interrupted.map(|(name, _)| name.to_string()),
+        failure: failure.clone(),
+        measured_s: document.workloads.iter().map(|w| w.duration_s).sum(),
     };
+    let code = match (&interrupted, &failure) {
+        (Some((_, code)), _) => *code,
+        (None, Some(_)) => exit::RUNTIME_FAILURE,
+        (None, None) if timed_out => exit::TIMED_OUT,
+        (None, None) if failed > 0 => exit::THRESHOLD_FAILED,
+        (None, None) => exit::OK,
+    };
+    let failure = failure.or_else(|| {
+        interrupted.map(|(name, _)| {
+            format!(
+                "interrupted by {name} after {:.1} s of measurement; the results cover what ran before it",
+                document.summary.measured_s
+            )
+        })
+    });
     let failure = failure.or_else(|| {
         timed_out
             .then(|| "the run timed out; the results cover what ran before the timeout".to_string())
     });
-    let code = if failure.is_some() && !timed_out {
-        exit::RUNTIME_FAILURE
-    } else if timed_out {
-        exit::TIMED_OUT
-    } else if failed > 0 {
-        exit::THRESHOLD_FAILED
-    } else {
-        exit::OK
-    };
     RunOutcome {
         document,
         code,
         failure,
     }
+}
+
+/// What a second interrupt leaves behind, said before exiting at once.
+fn left_behind(scenario: &Scenario) -> String {
+    let servers: Vec<&str> = scenario
+        .tiers
+        .iter()
+        .filter(|t| !matches!(t.kind, TierKindConfig::Memory { .. }))
+        .map(|t| t.name.as_str())
+        .collect();
+    if servers.is_empty() || scenario.keep {
+        return "nothing (in-process tiers only, or `keep: true`)".into();
+    }
+    format!(
+        "tierbench's keys under `{}` (and tables it created) in tier(s) {}; the next run of this \
+         scenario removes them before measuring",
+        scenario.keys.prefix,
+        servers.join(", ")
+    )
 }
 
 /// Sets up every declared tier, in order; the first that fails ends the run.

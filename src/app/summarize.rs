@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::engine::{Measurement, PhaseMeasurement};
+use crate::metrics::errors::{ErrorMessage, Outage};
 use crate::metrics::recorder::{OpRecorder, Recorder, new_histogram};
 use crate::metrics::result::{
     CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
@@ -55,7 +56,7 @@ fn generator_warning(p: &PhaseMeasurement) -> Option<String> {
     })
 }
 
-fn timeseries(rec: &Recorder) -> Vec<SecondResult> {
+fn timeseries(names: &[String], rec: &Recorder) -> Vec<SecondResult> {
     rec.seconds
         .iter()
         .enumerate()
@@ -73,6 +74,15 @@ fn timeseries(rec: &Recorder) -> Vec<SecondResult> {
             } else {
                 b.latency.value_at_quantile(0.5)
             },
+            tier_errors: rec
+                .tiers
+                .iter()
+                .zip(names)
+                .filter_map(|(t, name)| {
+                    let n = t.errors_per_second.get(i).copied().unwrap_or(0);
+                    (n > 0).then(|| (name.clone(), n))
+                })
+                .collect(),
             p99_ns: if b.latency.is_empty() {
                 0
             } else {
@@ -134,6 +144,11 @@ pub fn summarize(
     let ops = m.recorder.completed();
     let errors = m.recorder.errors();
     let secs = m.elapsed.as_secs_f64();
+    let names: Vec<String> = workload
+        .target
+        .iter()
+        .map(|&t| scenario.tiers[t].name.clone())
+        .collect();
     let operations = op_results(&m.recorder.ops, workload);
     let open_loop = workload.phases.iter().any(|p| p.rate.is_some());
     let closed_loop = workload.phases.iter().any(|p| p.rate.is_none());
@@ -211,7 +226,7 @@ pub fn summarize(
             BTreeMap::new()
         },
         phases: m.phases.iter().map(|p| phase_result(p, workload)).collect(),
-        timeseries: timeseries(&m.recorder),
+        timeseries: timeseries(&names, &m.recorder),
         warnings: m.phases.iter().filter_map(generator_warning).collect(),
         repetitions: Vec::new(),
         statistics: BTreeMap::new(),
@@ -223,5 +238,50 @@ pub fn summarize(
         tiers,
         thresholds: Vec::new(),
         passed: true,
+        error_messages: error_messages(&names, &m.recorder),
+        other_errors: m.recorder.error_log.other,
+        outages: outages(&names, &m.recorder),
+        failure: m.lost.clone(),
     }
+}
+
+/// The distinct error messages, by tier name, most frequent first.
+fn error_messages(names: &[String], rec: &Recorder) -> Vec<ErrorMessage> {
+    let mut out: Vec<ErrorMessage> = rec
+        .error_log
+        .entries
+        .iter()
+        .map(|e| ErrorMessage {
+            tier: names.get(e.tier).cloned().unwrap_or_default(),
+            message: e.message.clone(),
+            count: e.count,
+            first_s: e.first_second as u64,
+            last_s: e.last_second as u64,
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.first_s.cmp(&b.first_s)));
+    out
+}
+
+/// Runs of seconds in which at least half of the operations failed, with the tiers that erred.
+fn outages(names: &[String], rec: &Recorder) -> Vec<Outage> {
+    let series: Vec<(u64, u64)> = rec.seconds.iter().map(|b| (b.ops, b.errors)).collect();
+    crate::metrics::errors::outages(&series)
+        .into_iter()
+        .map(|(start, length, errors)| Outage {
+            tiers: rec
+                .tiers
+                .iter()
+                .zip(names)
+                .filter(|(t, _)| {
+                    (start..start + length)
+                        .any(|s| t.errors_per_second.get(s as usize).is_some_and(|&n| n > 0))
+                })
+                .map(|(_, name)| name.clone())
+                .collect(),
+            start_s: start,
+            length_s: length,
+            errors,
+        })
+        .collect()
 }

@@ -5,8 +5,8 @@
 //! padded progress counters and the verify versions.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_utils::CachePadded;
 use quanta::Clock;
@@ -16,6 +16,7 @@ use crate::scenario::plan::Rate;
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
 use crate::workload::ops::OpSource;
+use crate::workload::trace::TraceFeed;
 use crate::workload::values::ValuePool;
 
 /// What every worker of a workload shares.
@@ -46,6 +47,23 @@ pub struct WorkloadContext {
     pub workload_index: usize,
     /// This workload's name (recorded with each operation).
     pub workload_name: String,
+    /// A trace workload's feed: the trace read once per phase, shared by the workers.
+    /// `trace.ended_early(job.phase)` tells whether a phase stopped because the trace ran out
+    /// before its operation count or duration.
+    pub trace: Option<TraceFeed>,
+    /// Give a tier up when no operation of a worker succeeded for this long.
+    pub lost_after_ns: u64,
+    /// Why the workload gave up (a tier lost for good); set once, ends every loop.
+    pub lost: OnceLock<String>,
+}
+
+impl WorkloadContext {
+    /// True when the loops must stop issuing operations: the run is stopping (timeout,
+    /// Ctrl-C) or this workload lost a tier.
+    #[inline]
+    pub fn halted(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.lost.get().is_some()
+    }
 }
 
 /// One worker's share of a phase.

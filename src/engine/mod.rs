@@ -63,6 +63,8 @@ pub struct Measurement {
     pub memory: Vec<Option<MemoryFigure>>,
     /// Each phase's own measurements.
     pub phases: Vec<PhaseMeasurement>,
+    /// Why the workload ended early: a tier lost for good (no success for `lost_after`).
+    pub lost: Option<String>,
 }
 
 impl Measurement {
@@ -71,6 +73,7 @@ impl Measurement {
     pub fn absorb(&mut self, other: Measurement) {
         self.recorder.merge(&other.recorder);
         self.elapsed += other.elapsed;
+        self.lost = self.lost.take().or(other.lost);
         for (a, b) in self.phases.iter_mut().zip(other.phases) {
             a.recorder.merge(&b.recorder);
             a.elapsed += b.elapsed;
@@ -156,6 +159,9 @@ pub async fn run_workload(
         record: record.map(std::path::Path::to_path_buf),
         workload_index: index,
         workload_name: workload.name.clone(),
+        trace: workload.ops.trace_feed(),
+        lost_after_ns: u64::try_from(scenario.lost_after.as_nanos()).unwrap_or(u64::MAX),
+        lost: std::sync::OnceLock::new(),
     });
 
     let mut memory = vec![None; ctx.stack.len()];
@@ -206,6 +212,9 @@ pub async fn run_workload(
     let series_origin = ctx.clock.raw();
     let started = std::time::Instant::now();
     for (p, phase) in workload.phases.iter().enumerate() {
+        if ctx.lost.get().is_some() {
+            break;
+        }
         let total = match phase.stop {
             Stop::Ops(n) => Some(n),
             Stop::Duration(_) => None,
@@ -246,6 +255,7 @@ pub async fn run_workload(
         elapsed,
         memory,
         phases,
+        lost: ctx.lost.get().cloned(),
     })
 }
 

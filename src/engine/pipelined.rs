@@ -23,13 +23,17 @@ pub(super) async fn run_pipelined(
     depth: usize,
 ) -> Recorder {
     let mut rec = Recorder::new(1);
+    rec.series_origin = job.series_origin;
     let mut stream = OpStream::new(ctx, &job);
     let mut slots: Vec<Slot> = (0..depth).map(|_| Slot::new(&ctx.prefix)).collect();
     let mut batch: Batch<'static> = Vec::with_capacity(depth);
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
-    while done < job.ops && !ctx.stop.load(Ordering::Relaxed) {
+    while done < job.ops && !ctx.halted() {
+        if let Some(pause) = stream.take_pause() {
+            super::schedule::pause(ctx, pause).await;
+        }
         let want = (job.ops - done).min(depth as u64) as usize;
         let mut planned = 0;
         for slot in slots.iter_mut().take(want) {
@@ -68,19 +72,20 @@ pub(super) async fn run_pipelined(
                             Outcome::Read(served, None)
                         }
                         Ok(None) => Outcome::Done,
-                        Err(_) => {
-                            rec.tiers[0].errors += 1;
-                            Outcome::Failed
+                        Err(e) => {
+                            rec.note_tier_error(0, &e, clock);
+                            stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
+                            continue;
                         }
                     };
                     stream.settle(slot, outcome, timing, &mut rec);
                 }
             }
             // The round trip itself failed: every operation in it failed, each one an error.
-            Err(_) => {
+            Err(e) => {
                 for slot in slots {
-                    rec.tiers[0].errors += 1;
-                    stream.settle(slot, Outcome::Failed, timing, &mut rec);
+                    rec.note_tier_error(0, &e, clock);
+                    stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
                 }
             }
         }

@@ -45,6 +45,15 @@ pub(super) async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns:
     }
 }
 
+/// Pauses a worker (a back-off after a failure), without blocking the runtime for a server tier.
+pub(super) async fn pause(ctx: &WorkloadContext, pause: Duration) {
+    if ctx.stack.is_in_process() {
+        std::thread::sleep(pause);
+    } else {
+        tokio::time::sleep(pause).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,18 +9,21 @@
 //! Planning happens before the timer starts and writes into a reused [`Slot`]: no allocation,
 //! lock or formatting per operation.
 
+use std::time::Duration;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{WorkerJob, WorkloadContext};
 use super::verify::{Check, check, stamp};
 use crate::metrics::recorder::{Recorder, record};
+use crate::tier::TierError;
 use crate::tier::stack::Served;
 use crate::workload::key_buf::KeyBuf;
 use crate::workload::keys::KeySampler;
 use crate::workload::op::Op;
 use crate::workload::ops::OpSource;
-use crate::workload::trace::TraceReader;
+use crate::workload::trace::{TraceCursor, interleaved_share};
 use crate::workload::values::ValuePool;
 
 /// Key index of a trace's operation (its key is a string, not an index).
@@ -94,7 +97,7 @@ pub enum Outcome<'v> {
     /// A read that succeeded: who served it and what (the value, when the loop has it).
     Read(Served, Option<&'v [u8]>),
     /// The operation failed.
-    Failed,
+    Failed(&'v TierError),
 }
 
 /// Timing of one settled operation.
@@ -115,18 +118,31 @@ pub struct OpStream<'c> {
     sampler: KeySampler,
     sequence_step: usize,
     sequence_key: u64,
-    trace: Option<TraceReader>,
+    trace: Option<TraceCursor<'c>>,
+    /// Raw clock reading of the last success (or the stream's start).
+    last_success: u64,
+    /// Current back-off after failures, 0 while healthy.
+    backoff_ns: u64,
+    /// Set by a failure: the loop should pause `backoff_ns` before its next operation.
+    pause_pending: bool,
 }
+
+/// The first pause after a failure; it doubles with each further failure up to `BACKOFF_MAX_NS`.
+const BACKOFF_MIN_NS: u64 = 1_000_000;
+/// The longest pause: a worker facing a dead server makes at most ~10 attempts a second.
+const BACKOFF_MAX_NS: u64 = 100_000_000;
 
 impl<'c> OpStream<'c> {
     /// The stream of `job`'s worker: its own random stream, key sampler and trace share.
     pub fn new(ctx: &'c WorkloadContext, job: &WorkerJob) -> OpStream<'c> {
-        let trace = match &ctx.ops {
-            OpSource::Trace { path, format } => {
-                TraceReader::open(path, *format, job.worker, job.workers).ok()
-            }
-            _ => None,
-        };
+        // One reading of the trace per phase, shared; this worker takes at most its share.
+        let trace = ctx.trace.as_ref().map(|feed| {
+            let share = match job.rate {
+                Some(_) => interleaved_share(job.ops, job.worker, job.workers),
+                None => job.ops,
+            };
+            feed.cursor(job.phase, share)
+        });
         OpStream {
             ctx,
             rng: SmallRng::seed_from_u64(job.seed),
@@ -134,7 +150,22 @@ impl<'c> OpStream<'c> {
             sequence_step: 0,
             sequence_key: 0,
             trace,
+            last_success: ctx.clock.raw(),
+            backoff_ns: 0,
+            pause_pending: false,
         }
+    }
+
+    /// After a failure, how long the loop pauses before its next operation (exponential from
+    /// 1 ms to 100 ms, reset by a success), so a dead server costs little CPU and the error
+    /// count stays a count of real attempts.
+    #[inline]
+    pub fn take_pause(&mut self) -> Option<Duration> {
+        if !self.pause_pending {
+            return None;
+        }
+        self.pause_pending = false;
+        Some(Duration::from_nanos(self.backoff_ns))
     }
 
     /// Plans the next operation into `slot`. False when the stream has ended (a trace's end).
@@ -155,10 +186,10 @@ impl<'c> OpStream<'c> {
                 (op, self.sequence_key)
             }
             OpSource::Trace { .. } => {
-                let Some(record) = self.trace.as_mut().and_then(TraceReader::next_record) else {
+                let Some(record) = self.trace.as_mut().and_then(TraceCursor::next_record) else {
                     return false;
                 };
-                slot.key.set_str(&record.key);
+                slot.key.set_str(record.key);
                 trace_size = record.size;
                 (record.op, TRACE_KEY)
             }
@@ -209,9 +240,10 @@ impl<'c> OpStream<'c> {
     ) {
         let op = slot.op;
         match outcome {
-            Outcome::Failed => {
+            Outcome::Failed(error) => {
                 rec.ops.record_error(op);
                 rec.record_second(timing.second, None);
+                self.failed(error);
                 return;
             }
             Outcome::Read(served, found) => {
@@ -219,6 +251,8 @@ impl<'c> OpStream<'c> {
             }
             Outcome::Done => {}
         }
+        self.backoff_ns = 0;
+        self.last_success = self.ctx.clock.raw();
         rec.ops.record(op, timing.nanos);
         if let Some(service) = timing.service {
             rec.service.record(op, service);
@@ -229,6 +263,24 @@ impl<'c> OpStream<'c> {
             if let Some(v) = &self.ctx.verify {
                 v.completed(slot.index, slot.version);
             }
+        }
+    }
+
+    /// Backs off, and gives the tier up when nothing succeeded for the workload's `lost_after`.
+    #[cold]
+    fn failed(&mut self, error: &TierError) {
+        self.backoff_ns = (self.backoff_ns * 2).clamp(BACKOFF_MIN_NS, BACKOFF_MAX_NS);
+        self.pause_pending = true;
+        let clock = &self.ctx.clock;
+        let since = clock.delta_as_nanos(self.last_success, clock.raw());
+        if since >= self.ctx.lost_after_ns {
+            self.ctx.lost.get_or_init(|| {
+                format!(
+                    "no operation succeeded for {:.1} s (lost_after: {:.1} s); the last error: {error}",
+                    since as f64 / 1e9,
+                    self.ctx.lost_after_ns as f64 / 1e9
+                )
+            });
         }
     }
 

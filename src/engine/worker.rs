@@ -33,6 +33,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
         return super::pipelined::run_pipelined(ctx, job, redis, depth).await;
     }
     let mut rec = Recorder::new(ctx.stack.len());
+    rec.series_origin = job.series_origin;
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
     let progress = &ctx.progress[job.worker];
@@ -45,8 +46,11 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
         .as_ref()
         .and_then(|base| TraceWriter::create(base, ctx.workload_index, job.phase, job.worker).ok());
     loop {
-        if ctx.stop.load(Ordering::Relaxed) {
+        if ctx.halted() {
             break;
+        }
+        if let Some(pause) = stream.take_pause() {
+            super::schedule::pause(ctx, pause).await;
         }
         let intended = match job.rate {
             None if done >= job.ops => break,
@@ -100,7 +104,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
         let outcome = match &outcome {
             Ok(Some((served, found))) => Outcome::Read(*served, found.as_deref()),
             Ok(None) => Outcome::Done,
-            Err(_) => Outcome::Failed,
+            Err(e) => Outcome::Failed(e),
         };
         stream.settle(&slot, outcome, timing, &mut rec);
         done += 1;

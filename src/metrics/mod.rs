@@ -5,6 +5,7 @@
 //! `app::summarize` turns the engine's measurement into it.
 
 pub mod comparison;
+pub mod errors;
 pub mod host;
 pub mod recorder;
 pub mod result;

@@ -83,6 +83,8 @@ pub struct TierRecorder {
     pub misses: u64,
     /// Calls that failed.
     pub errors: u64,
+    /// Calls that failed, per second of the workload's time series.
+    pub errors_per_second: Vec<u64>,
     /// Time spent waiting for a pooled connection (SQL tiers), per call that waited.
     pub pool_wait: Histogram<u64>,
     /// End-to-end latency of the reads this tier served.
@@ -108,6 +110,7 @@ impl TierRecorder {
             hits: 0,
             misses: 0,
             errors: 0,
+            errors_per_second: Vec::new(),
             pool_wait: new_histogram(),
             served: new_histogram(),
             stale: 0,
@@ -170,6 +173,10 @@ pub struct Recorder {
     pub tiers: Vec<TierRecorder>,
     /// End-to-end latency of reads that every tier missed and the origin served (stacks).
     pub origin_served: Histogram<u64>,
+    /// The distinct error messages, with counts and when they were seen.
+    pub error_log: ErrorLog,
+    /// Raw clock reading of second 0 of the time series (set by the loop that owns this recorder).
+    pub series_origin: u64,
 }
 
 impl Recorder {
@@ -182,6 +189,8 @@ impl Recorder {
             trace_parts: Vec::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
             origin_served: new_histogram(),
+            error_log: ErrorLog::default(),
+            series_origin: 0,
         }
     }
 
@@ -204,6 +213,7 @@ impl Recorder {
             a.hits += b.hits;
             a.misses += b.misses;
             a.errors += b.errors;
+            add_series(&mut a.errors_per_second, &b.errors_per_second);
             let _ = a.pool_wait.add(&b.pool_wait);
             let _ = a.served.add(&b.served);
             a.stale += b.stale;
@@ -214,6 +224,29 @@ impl Recorder {
             a.bytes_stored += b.bytes_stored;
         }
         let _ = self.origin_served.add(&other.origin_served);
+        self.error_log.merge(&other.error_log);
+    }
+
+    /// Counts a failed call of tier `tier`: its total, its second, and its message. Errors are
+    /// off the fast path: comparing the message with the few distinct ones seen is fine here.
+    pub fn note_tier_error(
+        &mut self,
+        tier: usize,
+        message: &dyn std::fmt::Display,
+        clock: &quanta::Clock,
+    ) {
+        // A recorder outside the time series (preload) counts its errors in second 0.
+        let second = match self.series_origin {
+            0 => 0,
+            origin => (clock.delta_as_nanos(origin, clock.raw()) / 1_000_000_000) as usize,
+        };
+        let t = &mut self.tiers[tier];
+        t.errors += 1;
+        if second >= t.errors_per_second.len() {
+            t.errors_per_second.resize(second + 1, 0);
+        }
+        t.errors_per_second[second] += 1;
+        self.error_log.note(tier, message, second);
     }
 
     /// Counts an operation in second `second` of the time series (a new second allocates its
@@ -264,5 +297,90 @@ mod tests {
         assert_eq!(a.tiers[0].hits, 1);
         let max = a.ops.latency[Op::Set.index()].max();
         assert!((49_900_000_000..50_100_000_000).contains(&max), "{max}");
+    }
+}
+
+/// Adds a per-second series into another, growing it as needed.
+fn add_series(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+/// Distinct error messages seen in a workload, deduplicated, with counts.
+#[derive(Clone, Debug, Default)]
+pub struct ErrorLog {
+    /// Each distinct (tier, message), in order of first appearance.
+    pub entries: Vec<ErrorEntry>,
+    /// Errors whose message was not kept because `MAX_DISTINCT` messages were already kept.
+    pub other: u64,
+}
+
+/// One distinct error message.
+#[derive(Clone, Debug)]
+pub struct ErrorEntry {
+    /// Index of the tier in the workload's stack.
+    pub tier: usize,
+    /// The message.
+    pub message: String,
+    /// How many times it was seen.
+    pub count: u64,
+    /// First and last second of the time series it was seen in.
+    pub first_second: usize,
+    /// Last second it was seen in.
+    pub last_second: usize,
+}
+
+impl ErrorLog {
+    /// Distinct messages kept per workload; the rest are counted in `other`.
+    pub const MAX_DISTINCT: usize = 32;
+
+    /// Notes one error.
+    pub fn note(&mut self, tier: usize, message: &dyn std::fmt::Display, second: usize) {
+        use std::fmt::Write;
+        let mut text = String::new();
+        let _ = write!(text, "{message}");
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.tier == tier && e.message == text)
+        {
+            e.count += 1;
+            e.first_second = e.first_second.min(second);
+            e.last_second = e.last_second.max(second);
+        } else if self.entries.len() < Self::MAX_DISTINCT {
+            self.entries.push(ErrorEntry {
+                tier,
+                message: text,
+                count: 1,
+                first_second: second,
+                last_second: second,
+            });
+        } else {
+            self.other += 1;
+        }
+    }
+
+    /// Adds another worker's log.
+    pub fn merge(&mut self, other: &ErrorLog) {
+        for e in &other.entries {
+            if let Some(mine) = self
+                .entries
+                .iter_mut()
+                .find(|m| m.tier == e.tier && m.message == e.message)
+            {
+                mine.count += e.count;
+                mine.first_second = mine.first_second.min(e.first_second);
+                mine.last_second = mine.last_second.max(e.last_second);
+            } else if self.entries.len() < Self::MAX_DISTINCT {
+                self.entries.push(e.clone());
+            } else {
+                self.other += e.count;
+            }
+        }
+        self.other += other.other;
     }
 }

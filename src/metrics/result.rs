@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::comparison::Comparison;
+use super::errors::{ErrorMessage, Outage};
 use super::statistics::{Outliers, Summary as StatSummary};
 
 /// Version of this document's layout; bumped on incompatible changes.
@@ -108,6 +109,15 @@ pub struct Summary {
     pub grade: Option<String>,
     /// Set when the run was stopped by its timeout: results cover what ran before it.
     pub timed_out: bool,
+    /// Set when the run was interrupted (`SIGINT`, `SIGTERM`): results cover what ran before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+    /// The run-time failure that ended the run (a tier lost, a setup failure), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Seconds of measurement the results cover (all workloads).
+    #[serde(default)]
+    pub measured_s: f64,
 }
 
 /// One workload's measurements.
@@ -166,6 +176,22 @@ pub struct WorkloadResult {
     pub thresholds: Vec<ThresholdResult>,
     /// True when every threshold of this workload held.
     pub passed: bool,
+    /// The distinct error messages of its tiers, with counts and when they were seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_messages: Vec<ErrorMessage>,
+    /// Errors whose message was not kept (beyond the distinct messages kept per workload).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_errors: u64,
+    /// Stretches of seconds in which at least half of the operations failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<Outage>,
+    /// Why the workload ended early (a tier lost for good), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One repetition's figures, by metric name: `throughput`, `error_rate`, `OP.STAT_ns` for every
@@ -211,6 +237,9 @@ pub struct SecondResult {
     pub p50_ns: u64,
     /// 99th percentile latency, ns.
     pub p99_ns: u64,
+    /// Failed calls per tier in it (tiers without errors left out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tier_errors: BTreeMap<String, u64>,
 }
 
 /// One operation kind's counts and latency.

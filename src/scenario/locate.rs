@@ -34,8 +34,9 @@ impl Locations {
     pub fn from_yaml(text: &str) -> Locations {
         let mut walker = YamlWalker {
             parser: Parser::new_from_str(text),
-            text,
+            index: TextIndex::new(text),
             out: Locations::default(),
+            stopped: false,
         };
         walker.document();
         walker.out
@@ -46,7 +47,7 @@ impl Locations {
         let mut out = Locations::default();
         if let Ok(root) = DeTable::parse(text) {
             out.insert("", Location { line: 1, column: 1 });
-            toml_table(text, root.get_ref(), "", &mut out);
+            toml_table(&TextIndex::new(text), root.get_ref(), "", &mut out);
         }
         out
     }
@@ -82,7 +83,8 @@ pub fn push_pointer(pointer: &str, segment: &str) -> String {
     )
 }
 
-/// 1-based line and column (in characters) of a byte offset.
+/// 1-based line and column (in characters) of a byte offset. Linear in the offset: to locate
+/// many offsets of one text, use a `TextIndex`.
 pub fn offset_to_location(source: &str, offset: usize) -> Location {
     let offset = offset.min(source.len());
     let before = &source[..source.floor_char_boundary(offset)];
@@ -94,20 +96,104 @@ pub fn offset_to_location(source: &str, offset: usize) -> Location {
     }
 }
 
+/// Bytes between two saved character counts in a `TextIndex`.
+const STRIDE: usize = 64;
+
+/// Line starts and character counts of one text, so that each offset is located in
+/// O(log n + STRIDE) rather than by rescanning the text: a big file is located in linear time
+/// (rescanning made a 600 KB file take minutes).
+struct TextIndex<'a> {
+    text: &'a str,
+    /// Byte offset of the start of every line.
+    line_starts: Vec<usize>,
+    /// `chars[k]`: the number of characters that start before byte `k * STRIDE`.
+    chars: Vec<usize>,
+}
+
+impl<'a> TextIndex<'a> {
+    fn new(text: &'a str) -> TextIndex<'a> {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut chars = Vec::with_capacity(text.len() / STRIDE + 2);
+        let mut count = 0;
+        chars.push(0);
+        for chunk in text.as_bytes().chunks(STRIDE) {
+            count += starts_of_chars(chunk);
+            chars.push(count);
+        }
+        TextIndex {
+            text,
+            line_starts,
+            chars,
+        }
+    }
+
+    /// Characters that start before byte `offset` (at most the text's length).
+    fn chars_before(&self, offset: usize) -> usize {
+        let k = offset / STRIDE;
+        self.chars[k] + starts_of_chars(&self.text.as_bytes()[k * STRIDE..offset])
+    }
+
+    /// The same as `offset_to_location(text, offset)`.
+    fn location(&self, offset: usize) -> Location {
+        let offset = self
+            .text
+            .floor_char_boundary(offset.min(self.text.len()));
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let start = self.line_starts[line.max(1) - 1];
+        Location {
+            line,
+            column: self.chars_before(offset) - self.chars_before(start) + 1,
+        }
+    }
+
+    /// The byte offset of character `index` (the text's length past the end).
+    fn byte_of_char(&self, index: usize) -> usize {
+        let k = self.chars.partition_point(|&c| c <= index).max(1) - 1;
+        let mut count = self.chars[k];
+        for (offset, &b) in self.text.as_bytes().iter().enumerate().skip(k * STRIDE) {
+            if is_char_start(b) {
+                if count == index {
+                    return offset;
+                }
+                count += 1;
+            }
+        }
+        self.text.len()
+    }
+}
+
+fn is_char_start(b: u8) -> bool {
+    b & 0xC0 != 0x80
+}
+
+fn starts_of_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| is_char_start(b)).count()
+}
+
+/// Deeper YAML than this is not located (the YAML parser refuses it anyway); it keeps the
+/// recursive walk off the end of the stack.
+const MAX_DEPTH: usize = 256;
+
 struct YamlWalker<'a> {
     parser: Parser<std::str::Chars<'a>>,
-    text: &'a str,
+    index: TextIndex<'a>,
     out: Locations,
+    /// Set when the walk gave up (too deep); no event is read after.
+    stopped: bool,
 }
 
 impl YamlWalker<'_> {
     /// The next event and its location, or `None` at the end or on an error.
     fn next(&mut self) -> Option<(Event, Location)> {
+        if self.stopped {
+            return None;
+        }
+        // yaml-rust2 reports character indices; turn one into a byte offset.
         let (event, mark) = self.parser.next_token().ok()?;
-        Some((
-            event,
-            offset_to_location(self.text, byte_index(self.text, mark.index())),
-        ))
+        let offset = self.index.byte_of_char(mark.index());
+        Some((event, self.index.location(offset)))
     }
 
     fn document(&mut self) {
@@ -117,7 +203,7 @@ impl YamlWalker<'_> {
                 Event::StreamEnd | Event::DocumentEnd => return,
                 other => {
                     self.out.insert("", location);
-                    self.node(other, "");
+                    self.node(other, "", 0);
                     return;
                 }
             }
@@ -125,7 +211,11 @@ impl YamlWalker<'_> {
     }
 
     /// Walks the node that started with `event`, whose own location is already recorded.
-    fn node(&mut self, event: Event, pointer: &str) {
+    fn node(&mut self, event: Event, pointer: &str, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.stopped = true;
+            return;
+        }
         match event {
             Event::MappingStart(..) => loop {
                 let Some((key, location)) = self.next() else {
@@ -143,7 +233,7 @@ impl YamlWalker<'_> {
                     Event::Scalar(s, ..) => s,
                     // A complex key: walk and skip it, then its value.
                     other => {
-                        self.node(other, "\u{0}complex");
+                        self.node(other, "\u{0}complex", depth + 1);
                         String::from("\u{0}complex")
                     }
                 };
@@ -152,7 +242,7 @@ impl YamlWalker<'_> {
                 let Some((value, _)) = self.next() else {
                     return;
                 };
-                self.node(value, &child);
+                self.node(value, &child, depth + 1);
             },
             Event::SequenceStart(..) => {
                 let mut index = 0usize;
@@ -165,7 +255,7 @@ impl YamlWalker<'_> {
                     }
                     let child = format!("{pointer}/{index}");
                     self.out.insert(&child, location);
-                    self.node(item, &child);
+                    self.node(item, &child, depth + 1);
                     index += 1;
                 }
             }
@@ -174,28 +264,21 @@ impl YamlWalker<'_> {
     }
 }
 
-/// yaml-rust2 reports character indices; turn one into a byte offset.
-fn byte_index(text: &str, char_index: usize) -> usize {
-    text.char_indices()
-        .nth(char_index)
-        .map_or(text.len(), |(i, _)| i)
-}
-
-fn toml_table(text: &str, table: &DeTable<'_>, pointer: &str, out: &mut Locations) {
+fn toml_table(text: &TextIndex<'_>, table: &DeTable<'_>, pointer: &str, out: &mut Locations) {
     for (key, value) in table {
         let child = push_pointer(pointer, key.get_ref());
-        out.insert(&child, offset_to_location(text, key.span().start));
+        out.insert(&child, text.location(key.span().start));
         toml_value(text, value.get_ref(), &child, out);
     }
 }
 
-fn toml_value(text: &str, value: &DeValue<'_>, pointer: &str, out: &mut Locations) {
+fn toml_value(text: &TextIndex<'_>, value: &DeValue<'_>, pointer: &str, out: &mut Locations) {
     match value {
         DeValue::Table(t) => toml_table(text, t, pointer, out),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let child = format!("{pointer}/{i}");
-                out.insert(&child, offset_to_location(text, item.span().start));
+                out.insert(&child, text.location(item.span().start));
                 toml_value(text, item.get_ref(), &child, out);
             }
         }
@@ -216,6 +299,25 @@ mod tests {
         let text = "a\nbé c\n";
         assert_eq!(offset_to_location(text, 0), Location { line: 1, column: 1 });
         assert_eq!(offset_to_location(text, 5), Location { line: 2, column: 3 });
+    }
+
+    #[test]
+    fn the_index_agrees_with_the_plain_conversion() {
+        let text = "a\nbé c\n\u{1F600}x\r\n".repeat(40) + "ü";
+        let index = TextIndex::new(&text);
+        for offset in 0..=text.len() + 3 {
+            assert_eq!(
+                index.location(offset),
+                offset_to_location(&text, offset),
+                "{offset}"
+            );
+        }
+        for (i, (byte, _)) in text.char_indices().enumerate() {
+            assert_eq!(index.byte_of_char(i), byte);
+        }
+        assert_eq!(index.byte_of_char(text.chars().count()), text.len());
+        assert_eq!(index.byte_of_char(usize::MAX), text.len());
+        assert_eq!(TextIndex::new("").location(5), at(1, 1).unwrap_or(Location { line: 0, column: 0 }));
     }
 
     #[test]

@@ -38,7 +38,28 @@ pub fn load_with(
     overrides: &overrides::Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, Box<Diagnostics>> {
-    let mut document = format::read_document(path, env).map_err(Box::new)?;
+    let document = format::read_document(path, env).map_err(Box::new)?;
+    plan_document(document, overrides, env)
+}
+
+/// Like `load_with`, for scenario text already in memory: `path` names the file in messages,
+/// selects the syntax by its extension and anchors relative paths (traces); it is not read.
+pub fn load_source(
+    path: &Path,
+    source: String,
+    overrides: &overrides::Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, Box<Diagnostics>> {
+    let document = format::parse_document(path, source, env).map_err(Box::new)?;
+    plan_document(document, overrides, env)
+}
+
+/// Applies the overrides to a parsed document, then validates and plans it.
+fn plan_document(
+    mut document: format::Document,
+    overrides: &overrides::Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Scenario, Box<Diagnostics>> {
     let bytes = document.diagnostics.source.clone().into_bytes();
     let mut problems = Vec::new();
     let applied = overrides::apply(&mut document.value, overrides, env, &mut problems);

@@ -49,6 +49,10 @@ pub struct ScenarioFile {
     /// Stop the run after this long (`10m`): results so far are written, exit code 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<DurationValue>,
+    /// Give a tier up when no operation of a worker succeeded for this long (`10s` by default):
+    /// the workload ends, the run exits 3 with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_after: Option<DurationValue>,
     /// Named patches over this scenario, selected with `--profile NAME` or `TIERBENCH_PROFILE`.
     /// A patch is merged into the scenario; under it, `workloads` and `tiers` may be maps keyed
     /// by name that patch those entries only (thresholds included). Built-in profiles:

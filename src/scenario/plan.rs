@@ -44,6 +44,8 @@ pub struct Scenario {
     pub repeat: u32,
     /// Stop the run after this long.
     pub timeout: Option<Duration>,
+    /// Give a tier up after this long without a success.
+    pub lost_after: Duration,
     /// The profile and overrides applied to the file.
     pub applied: super::overrides::Applied,
 }

@@ -268,7 +268,9 @@ fn resolve<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
 fn describe_expected(pointer: &str) -> String {
     let last = pointer.rsplit('/').next().unwrap_or_default();
     match last {
-        "duration" | "ttl" | "timeout" => "a duration with a unit: 250us, 2ms, 5s".into(),
+        "duration" | "ttl" | "timeout" | "lost_after" => {
+            "a duration with a unit: 250us, 2ms, 5s".into()
+        }
         "size" => "a size in bytes (256, 1KiB) or a range (200..400, 1KiB..4KiB)".into(),
         _ => "a value of the documented form (see `tierbench schema`)".into(),
     }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::diagnostic::{Diagnostics, Problem};
 use super::format::Document;
 use super::model::{DataFile, DistributionName, ScenarioFile, ShapeName, SizeFile, TierFile};
-use super::plan::{KeySpace, Scenario, Source, ValueConfig};
+use super::plan::{KeySpace, Scenario, Source, ValueConfig, Workload};
 use super::schema;
 use crate::tier::compression::{Algorithm, Compression};
 use crate::tier::config::{MemoryEngine, TierConfig, TierKindConfig};
@@ -101,6 +101,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
     let (Some(keys), Some(values)) = (keys, values) else {
         return Err(diagnostics);
     };
+    let value = show_default_thresholds(value, &workloads);
     Ok(Scenario {
         name: file.name,
         description: file.description,
@@ -118,8 +119,44 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         keep: file.keep,
         repeat: file.repeat.unwrap_or(1).max(1),
         timeout: file.timeout.map(|t| t.0),
+        lost_after: file.lost_after.map_or(Duration::from_secs(10), |t| t.0),
         applied: Default::default(),
     })
+}
+
+/// Writes the default error threshold into the effective scenario's workloads that carry it, so
+/// `validate --print` and the results show every threshold that is checked.
+fn show_default_thresholds(
+    mut value: serde_json::Value,
+    workloads: &[Workload],
+) -> serde_json::Value {
+    use super::workload_checks::DEFAULT_ERROR_THRESHOLD;
+    let Some(files) = value.get_mut("workloads").and_then(|w| w.as_array_mut()) else {
+        return value;
+    };
+    for (file, workload) in files.iter_mut().zip(workloads) {
+        if !workload
+            .thresholds
+            .iter()
+            .any(|t| t.text == DEFAULT_ERROR_THRESHOLD)
+        {
+            continue;
+        }
+        let Some(map) = file.as_object_mut() else {
+            continue;
+        };
+        let list = map
+            .entry("thresholds")
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let Some(list) = list.as_array_mut()
+            && !list
+                .iter()
+                .any(|t| t.as_str() == Some(DEFAULT_ERROR_THRESHOLD))
+        {
+            list.push(DEFAULT_ERROR_THRESHOLD.into());
+        }
+    }
+    value
 }
 
 /// The effective scenario with every URL's password replaced: it goes into results and output.

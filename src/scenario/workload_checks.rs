@@ -7,7 +7,11 @@ use super::diagnostic::Problem;
 use super::model::{OpName, ScenarioFile, TargetFile, TierFile, WorkloadFile};
 use super::plan::{Phase, Rate, Stop, Workload};
 use crate::units::parse_rate;
-use crate::verdict::thresholds::{self, ThresholdContext};
+use crate::verdict::thresholds::{self, Metric, ThresholdContext};
+
+/// The threshold every workload carries unless it states its own `errors` or `error_rate` one:
+/// a run whose operations fail does not pass by saying nothing about errors.
+pub const DEFAULT_ERROR_THRESHOLD: &str = "error_rate <= 1%";
 use crate::workload::op::Op;
 use crate::workload::ops::{OpMix, OpSource};
 use crate::workload::trace::{TraceFormat, validate_trace};
@@ -73,6 +77,13 @@ pub(super) fn check_workloads(
                     .hint(e.hint),
                 ),
             }
+        }
+        let states_errors = parsed
+            .iter()
+            .any(|t| matches!(t.metric, Metric::Errors | Metric::ErrorRate));
+        if !states_errors && let Ok(t) = thresholds::parse(DEFAULT_ERROR_THRESHOLD, &ctx) {
+            // Fail closed: errors fail a run unless the workload says how many it accepts.
+            parsed.push(t);
         }
         if let (Some(phases), Some(ops)) = (phases, source) {
             out.push(Workload {

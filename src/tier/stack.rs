@@ -144,7 +144,7 @@ impl Stack {
 
     /// Handles a tier's error by the policy: `Err` to fail the operation, `Ok` to go on.
     fn on_error(&self, rec: &mut Recorder, tier: usize, e: TierError) -> Result<(), TierError> {
-        rec.tiers[tier].errors += 1;
+        rec.note_tier_error(tier, &e, &self.clock);
         match self.policy.on_error {
             ErrorPolicy::Fail => Err(e),
             ErrorPolicy::Skip => Ok(()),
@@ -174,7 +174,7 @@ impl Stack {
                     Ok((Served::Miss, None))
                 }
                 Err(e) => {
-                    rec.tiers[0].errors += 1;
+                    rec.note_tier_error(0, &e, &self.clock);
                     Err(e)
                 }
             };
@@ -270,7 +270,7 @@ impl Stack {
         match result {
             Ok(()) => Ok(()),
             Err(e) if !stacked => {
-                rec.tiers[i].errors += 1;
+                rec.note_tier_error(i, &e, &self.clock);
                 Err(e)
             }
             Err(e) => self.on_error(rec, i, e),

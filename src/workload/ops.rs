@@ -76,6 +76,17 @@ impl OpSource {
             OpSource::Trace { .. } => Op::ALL.to_vec(),
         }
     }
+
+    /// A trace's feed, read once per phase by all of a workload's workers (`None` for
+    /// generated operations).
+    pub fn trace_feed(&self) -> Option<super::trace::TraceFeed> {
+        match self {
+            OpSource::Trace { path, format } => {
+                Some(super::trace::TraceFeed::new(path.clone(), *format))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,16 +3,33 @@
 //! Two formats are read, streaming (a trace is never loaded whole): CSV lines `key,op[,size]`
 //! (header optional, extra columns ignored: tierbench's own recordings replay as they are) and
 //! libCacheSim's `oracleGeneral` binary format (24-byte little-endian records: u32 timestamp,
-//! u64 object id, u32 object size, i64 next access; every request is a read). Each worker reads
-//! the file itself and takes every `workers`-th record, so replay needs no shared state.
+//! u64 object id, u32 object size, i64 next access; every request is a read).
+//!
+//! A phase reads its trace once, whatever the number of workers: one [`TraceFeed`] per workload
+//! holds the open file behind a lock and hands each worker's [`TraceCursor`] the raw bytes of up
+//! to [`CHUNK_LINES`] records at a time, copied into the cursor's own reused buffer; the cursor
+//! parses them outside the lock and lends each record's key from that buffer. No allocation per
+//! record, and memory stays bounded (a chunk per worker, a line is cut at [`MAX_LINE`] bytes)
+//! whatever the trace's length. Every record is replayed by exactly one worker; which worker
+//! gets which chunk depends on who asks first.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
 use super::op::Op;
+
+/// Records handed to a worker at a time (fewer when its share needs fewer).
+pub const CHUNK_LINES: usize = 1024;
+/// A chunk stops growing past this many bytes (lines are not split).
+const CHUNK_BYTES: usize = 64 * 1024;
+/// A CSV line longer than this is cut there (the rest is skipped), so no input needs more memory.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Bytes of one oracleGeneral record.
+const ORACLE_RECORD: usize = 24;
 
 /// Trace file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -24,112 +41,266 @@ pub enum TraceFormat {
     OracleGeneral,
 }
 
-/// One request of a trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceRecord {
+/// One request of a trace; the key is lent by the buffer it was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceRecord<'a> {
     /// The key, without the scenario's prefix.
-    pub key: String,
+    pub key: &'a str,
     /// The operation.
     pub op: Op,
     /// Value size for writes, when the trace gives one.
     pub size: Option<usize>,
 }
 
-/// Reads one worker's share of a trace: records `worker`, `worker + workers`, ...
-pub struct TraceReader {
-    source: Source,
-    worker: usize,
-    workers: usize,
-    position: usize,
-    line: String,
+/// A workload's trace, read once per phase and shared by the phase's workers.
+pub struct TraceFeed {
+    path: PathBuf,
+    format: TraceFormat,
+    state: Mutex<FeedState>,
 }
 
-enum Source {
-    Csv(BufReader<File>),
-    Oracle(BufReader<File>),
+struct FeedState {
+    /// The phase the open reader serves; a cursor of another phase reopens the file.
+    phase: Option<usize>,
+    /// The file, `None` once it ended, failed or could not be opened.
+    reader: Option<BufReader<File>>,
+    /// A worker asked for records its share still needed and none were left.
+    ended_early: bool,
 }
 
-impl TraceReader {
-    /// Opens `path` for `worker` of `workers`.
-    pub fn open(
-        path: &Path,
-        format: TraceFormat,
-        worker: usize,
-        workers: usize,
-    ) -> std::io::Result<TraceReader> {
-        let file = BufReader::with_capacity(64 * 1024, File::open(path)?);
-        Ok(TraceReader {
-            source: match format {
-                TraceFormat::Csv => Source::Csv(file),
-                TraceFormat::OracleGeneral => Source::Oracle(file),
-            },
-            worker,
-            workers: workers.max(1),
-            position: 0,
-            line: String::new(),
-        })
+impl TraceFeed {
+    /// A feed of `path`; the file is opened when a phase first asks for records.
+    pub fn new(path: PathBuf, format: TraceFormat) -> TraceFeed {
+        TraceFeed {
+            path,
+            format,
+            state: Mutex::new(FeedState {
+                phase: None,
+                reader: None,
+                ended_early: false,
+            }),
+        }
     }
 
-    /// The next record of this worker's share; `None` at the end of the trace. Lines that do not
-    /// parse are skipped (they are counted by `validate_trace` before a run).
-    pub fn next_record(&mut self) -> Option<TraceRecord> {
+    /// A worker's cursor for `phase` (phases run one after another, each from the trace's
+    /// start), allowed to take at most `share` records: a worker that stops at its share of the
+    /// operations leaves no record taken and unreplayed.
+    pub fn cursor(&self, phase: usize, share: u64) -> TraceCursor<'_> {
+        TraceCursor {
+            feed: self,
+            phase,
+            remaining: share,
+            chunk: Vec::new(),
+            pos: 0,
+            digits: itoa::Buffer::new(),
+        }
+    }
+
+    /// True when, in `phase`, the trace ended before a worker had its share of operations (the
+    /// phase then stopped early); false while it has not, or for another phase than the last.
+    pub fn ended_early(&self, phase: usize) -> bool {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.phase == Some(phase) && state.ended_early
+    }
+
+    /// Replaces `chunk` with the next `lines` records' raw bytes of `phase`; returns how many
+    /// lines (CSV, blank and malformed ones included) or records (oracleGeneral) it holds.
+    fn take(&self, phase: usize, chunk: &mut Vec<u8>, lines: usize) -> usize {
+        chunk.clear();
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.phase != Some(phase) {
+            state.phase = Some(phase);
+            state.ended_early = false;
+            state.reader = File::open(&self.path)
+                .ok()
+                .map(|f| BufReader::with_capacity(64 * 1024, f));
+        }
+        let Some(reader) = state.reader.as_mut() else {
+            return 0;
+        };
+        let taken = match self.format {
+            TraceFormat::Csv => fill_csv(reader, chunk, lines),
+            TraceFormat::OracleGeneral => fill_oracle(reader, chunk, lines),
+        };
+        match taken {
+            Ok(n) if n > 0 => n,
+            // The end, or an unreadable file: either way nothing more comes this phase.
+            _ => {
+                state.reader = None;
+                0
+            }
+        }
+    }
+
+    /// Notes that a worker's share outlasted the trace.
+    fn note_ended_early(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ended_early = true;
+    }
+}
+
+/// Appends up to `lines` whole lines (each cut at `MAX_LINE` bytes and ending in `\n`).
+fn fill_csv(
+    reader: &mut BufReader<File>,
+    chunk: &mut Vec<u8>,
+    lines: usize,
+) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < lines && chunk.len() < CHUNK_BYTES {
+        let read = (&mut *reader)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', chunk)?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        if chunk.last() != Some(&b'\n') {
+            if read == MAX_LINE {
+                reader.skip_until(b'\n')?;
+            }
+            chunk.push(b'\n');
+        }
+    }
+    Ok(n)
+}
+
+/// Appends up to `records` whole oracleGeneral records (a truncated last one is dropped).
+fn fill_oracle(
+    reader: &mut BufReader<File>,
+    chunk: &mut Vec<u8>,
+    records: usize,
+) -> std::io::Result<usize> {
+    chunk.resize(records * ORACLE_RECORD, 0);
+    let mut filled = 0;
+    while filled < chunk.len() {
+        match reader.read(&mut chunk[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    chunk.truncate(filled - filled % ORACLE_RECORD);
+    Ok(chunk.len() / ORACLE_RECORD)
+}
+
+/// One worker's records of a phase: chunks taken from the [`TraceFeed`], parsed in place.
+pub struct TraceCursor<'f> {
+    feed: &'f TraceFeed,
+    phase: usize,
+    /// Records this worker may still take.
+    remaining: u64,
+    /// The current chunk's raw bytes (reused).
+    chunk: Vec<u8>,
+    /// Where the next record starts in `chunk`.
+    pos: usize,
+    /// An oracleGeneral key's digits.
+    digits: itoa::Buffer,
+}
+
+/// Where a parsed record's key is.
+enum KeyAt {
+    /// Bytes of the chunk (CSV).
+    Range(usize, usize),
+    /// An object id, written in decimal (oracleGeneral).
+    Id(u64),
+}
+
+impl TraceCursor<'_> {
+    /// The next record of this worker; `None` when its share is done or the trace has ended.
+    /// Lines that do not parse are skipped (`validate_trace` counts the records before a run).
+    pub fn next_record(&mut self) -> Option<TraceRecord<'_>> {
+        let (key, op, size) = self.advance()?;
+        self.remaining -= 1;
+        let key = match key {
+            KeyAt::Range(start, end) => std::str::from_utf8(&self.chunk[start..end]).ok()?,
+            KeyAt::Id(id) => self.digits.format(id),
+        };
+        Some(TraceRecord { key, op, size })
+    }
+
+    /// Finds the next record, taking a chunk from the feed when this one is used up.
+    fn advance(&mut self) -> Option<(KeyAt, Op, Option<usize>)> {
+        if self.remaining == 0 {
+            return None;
+        }
         loop {
-            let record = self.read_any()?;
-            let mine = self.position % self.workers == self.worker;
-            if let Some(r) = record {
-                self.position += 1;
-                if mine {
-                    return Some(r);
+            if self.pos >= self.chunk.len() {
+                let want = self.remaining.min(CHUNK_LINES as u64) as usize;
+                self.pos = 0;
+                if self.feed.take(self.phase, &mut self.chunk, want) == 0 {
+                    self.remaining = 0;
+                    self.feed.note_ended_early();
+                    return None;
+                }
+            }
+            let rest = &self.chunk[self.pos..];
+            match self.feed.format {
+                TraceFormat::Csv => {
+                    let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                    let start = self.pos;
+                    self.pos += len + 1;
+                    let parsed = std::str::from_utf8(&rest[..len]).ok().and_then(parse_csv);
+                    if let Some((key, op, size)) = parsed {
+                        return Some((KeyAt::Range(start + key.start, start + key.end), op, size));
+                    }
+                }
+                TraceFormat::OracleGeneral => {
+                    let record = rest.get(..ORACLE_RECORD)?;
+                    self.pos += ORACLE_RECORD;
+                    let id = u64::from_le_bytes(record[4..12].try_into().ok()?);
+                    let size = u32::from_le_bytes(record[12..16].try_into().ok()?);
+                    return Some((KeyAt::Id(id), Op::Get, Some(size as usize)));
                 }
             }
         }
     }
+}
 
-    /// Reads the next record of anyone: `Some(None)` for a line to skip, `None` at the end.
-    fn read_any(&mut self) -> Option<Option<TraceRecord>> {
-        match &mut self.source {
-            Source::Csv(reader) => {
-                self.line.clear();
-                match reader.read_line(&mut self.line) {
-                    Ok(0) | Err(_) => None,
-                    Ok(_) => Some(parse_csv_line(&self.line)),
-                }
-            }
-            Source::Oracle(reader) => {
-                let mut buf = [0u8; 24];
-                reader.read_exact(&mut buf).ok()?;
-                let id = u64::from_le_bytes(buf[4..12].try_into().ok()?);
-                let size = u32::from_le_bytes(buf[12..16].try_into().ok()?);
-                Some(Some(TraceRecord {
-                    key: id.to_string(),
-                    op: Op::Get,
-                    size: Some(size as usize),
-                }))
-            }
-        }
-    }
+/// Parses `key,op[,size,...]` into the key's byte range in `line`, the operation and the size;
+/// `None` for a header, blank or malformed line.
+fn parse_csv(line: &str) -> Option<(std::ops::Range<usize>, Op, Option<usize>)> {
+    let line = line.trim_end_matches(['\n', '\r']);
+    let mut fields = line.split(',');
+    let field = fields.next()?;
+    let start = field.len() - field.trim_start().len();
+    let key = field.trim();
+    let op = Op::from_name(fields.next()?.trim())?;
+    let size = fields.next().and_then(|s| s.trim().parse().ok());
+    (!key.is_empty()).then_some((start..start + key.len(), op, size))
 }
 
 /// Parses `key,op[,size,...]`; `None` for a header, blank or malformed line.
-pub fn parse_csv_line(line: &str) -> Option<TraceRecord> {
-    let mut fields = line.trim_end_matches(['\n', '\r']).split(',');
-    let key = fields.next()?.trim();
-    let op = Op::from_name(fields.next()?.trim())?;
-    let size = fields.next().and_then(|s| s.trim().parse().ok());
-    (!key.is_empty()).then(|| TraceRecord {
-        key: key.to_string(),
+pub fn parse_csv_line(line: &str) -> Option<TraceRecord<'_>> {
+    let (key, op, size) = parse_csv(line)?;
+    Some(TraceRecord {
+        key: &line[key],
         op,
         size,
     })
 }
 
+/// The share of an open-loop phase's `ops` operations that `worker` of `workers` runs: every
+/// `workers`-th, from its own index.
+pub fn interleaved_share(ops: u64, worker: usize, workers: usize) -> u64 {
+    let (worker, workers) = (worker as u64, workers.max(1) as u64);
+    if ops > worker {
+        (ops - worker - 1) / workers + 1
+    } else {
+        0
+    }
+}
+
 /// Checks a trace before a run: it opens, and holds at least one record. Returns the count of
-/// records (streaming through the file once).
+/// records, streaming through the file once in bounded memory (one chunk).
 pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<u64, String> {
-    let mut reader = TraceReader::open(path, format, 0, 1)
-        .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    File::open(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let feed = TraceFeed::new(path.to_path_buf(), format);
+    let mut cursor = feed.cursor(0, u64::MAX);
     let mut count = 0u64;
-    while reader.next_record().is_some() {
+    while cursor.next_record().is_some() {
         count += 1;
     }
     if count == 0 {
@@ -202,9 +373,9 @@ mod tests {
     fn csv_lines_parse_and_headers_are_skipped() {
         assert_eq!(parse_csv_line("key,op,size\n"), None);
         assert_eq!(
-            parse_csv_line("user:1,set,128,0,w\n"),
+            parse_csv_line(" user:1 ,set,128,0,w\r\n"),
             Some(TraceRecord {
-                key: "user:1".into(),
+                key: "user:1",
                 op: Op::Set,
                 size: Some(128)
             })
@@ -214,29 +385,80 @@ mod tests {
         assert_eq!(parse_csv_line("k,fetch"), None);
     }
 
-    #[test]
-    fn workers_split_a_csv_trace_and_together_issue_all_of_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.csv");
-        std::fs::write(&path, "key,op\na,get\nb,set\nc,delete\nd,get\ne,touch\n").unwrap();
-        let mut all = Vec::new();
-        for w in 0..2 {
-            let mut r = TraceReader::open(&path, TraceFormat::Csv, w, 2).unwrap();
-            while let Some(rec) = r.next_record() {
-                all.push((w, rec.key));
+    /// Every record of `feed`'s phase, taken by `workers` cursors in turn with these shares.
+    fn drain(feed: &TraceFeed, phase: usize, shares: &[u64]) -> Vec<Vec<(String, Op)>> {
+        let mut cursors: Vec<_> = shares.iter().map(|&s| feed.cursor(phase, s)).collect();
+        let mut out = vec![Vec::new(); shares.len()];
+        let mut live = true;
+        while live {
+            live = false;
+            for (c, got) in cursors.iter_mut().zip(&mut out) {
+                if let Some(r) = c.next_record() {
+                    got.push((r.key.to_string(), r.op));
+                    live = true;
+                }
             }
         }
-        assert_eq!(
-            all,
-            vec![
-                (0, "a".into()),
-                (0, "c".into()),
-                (0, "e".into()),
-                (1, "b".into()),
-                (1, "d".into())
-            ]
+        out
+    }
+
+    #[test]
+    fn workers_share_one_reading_of_a_csv_trace_and_together_issue_all_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("key,op\n");
+        for i in 0..5000 {
+            text.push_str(&format!(
+                "k{i},{}\n",
+                if i % 3 == 0 { "set,9" } else { "get" }
+            ));
+            if i % 1000 == 0 {
+                text.push_str("garbage\n\n");
+            }
+        }
+        text.push_str("last,delete"); // no final newline
+        std::fs::write(&path, &text).unwrap();
+        let feed = TraceFeed::new(path.clone(), TraceFormat::Csv);
+        let parts = drain(&feed, 1, &[u64::MAX, u64::MAX, u64::MAX]);
+        assert!(
+            parts.iter().all(|p| !p.is_empty()),
+            "every worker got chunks"
         );
-        assert_eq!(validate_trace(&path, TraceFormat::Csv), Ok(5));
+        let mut all: Vec<_> = parts.concat();
+        assert_eq!(all.len(), 5001);
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 5001, "each record once");
+        assert!(all.contains(&("last".into(), Op::Delete)));
+        assert!(feed.ended_early(1));
+        // A new phase starts again from the beginning; shares cap what each worker takes.
+        let parts = drain(&feed, 2, &[2000, 3001]);
+        assert_eq!((parts[0].len(), parts[1].len()), (2000, 3001));
+        assert!(!feed.ended_early(2), "the shares took exactly the trace");
+        let parts = drain(&feed, 3, &[10, 10]);
+        assert_eq!(parts.concat().len(), 20);
+        assert_eq!(validate_trace(&path, TraceFormat::Csv), Ok(5001));
+    }
+
+    #[test]
+    fn an_overlong_line_is_cut_and_the_next_one_still_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let long = "x".repeat(3 * MAX_LINE);
+        std::fs::write(&path, format!("a,get\n{long},get\nb,set,{long}\nc,touch\n")).unwrap();
+        let feed = TraceFeed::new(path, TraceFormat::Csv);
+        let got = drain(&feed, 0, &[u64::MAX]).concat();
+        let keys: Vec<_> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn shares_split_an_open_loop_phase() {
+        assert_eq!(interleaved_share(10, 0, 3), 4);
+        assert_eq!(interleaved_share(10, 1, 3), 3);
+        assert_eq!(interleaved_share(10, 2, 3), 3);
+        assert_eq!(interleaved_share(2, 2, 3), 0);
+        assert_eq!(interleaved_share(u64::MAX, 1, 2), u64::MAX / 2);
     }
 
     #[test]
@@ -250,14 +472,17 @@ mod tests {
             bytes.extend_from_slice(&size.to_le_bytes());
             bytes.extend_from_slice(&(-1i64).to_le_bytes());
         }
+        bytes.extend_from_slice(&[1, 2, 3]); // a truncated record is dropped
         std::fs::write(&path, bytes).unwrap();
-        let mut r = TraceReader::open(&path, TraceFormat::OracleGeneral, 0, 1).unwrap();
+        let feed = TraceFeed::new(path.clone(), TraceFormat::OracleGeneral);
+        let mut r = feed.cursor(0, u64::MAX);
         assert_eq!(
-            r.next_record().map(|x| (x.key, x.op, x.size)),
+            r.next_record().map(|x| (x.key.to_string(), x.op, x.size)),
             Some(("42".into(), Op::Get, Some(100)))
         );
-        assert_eq!(r.next_record().map(|x| x.key), Some("7".into()));
+        assert_eq!(r.next_record().map(|x| x.key.to_string()), Some("7".into()));
         assert_eq!(r.next_record(), None);
+        assert_eq!(validate_trace(&path, TraceFormat::OracleGeneral), Ok(2));
         assert!(validate_trace(&dir.path().join("missing"), TraceFormat::Csv).is_err());
     }
 }

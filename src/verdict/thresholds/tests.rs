@@ -155,6 +155,10 @@ fn result() -> WorkloadResult {
         }],
         thresholds: Vec::new(),
         passed: true,
+        error_messages: Vec::new(),
+        other_errors: 0,
+        outages: Vec::new(),
+        failure: None,
     }
 }
 
