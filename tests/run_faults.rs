@@ -1,0 +1,220 @@
+//! Whole runs under faults, through the `tierbench` binary: a Redis server (the test's own, on a
+//! free port) that restarts mid-run or goes away for good, and SIGINT/SIGTERM to a running
+//! tierbench against the shared Redis and PostgreSQL. The shared servers are never stopped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A private redis-server on a free port, killed when dropped.
+struct PrivateRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut r = PrivateRedis { port, child: None };
+        r.restart();
+        r
+    }
+
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (Debian's redis-server package)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "private redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_run(scenario: &Path, results: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tierbench"))
+        .args(["run", scenario.to_str().unwrap(), "--report"])
+        .arg(format!("json={}", results.display()))
+        .args(["--report", "text"])
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn redis_scenario(url: &str, prefix: &str, extra: &str, duration: &str) -> String {
+    format!(
+        "name: faults\nseed: 4\n{extra}\
+         tiers: [{{ name: l2, kind: redis, url: \"{url}\", timeout: 300ms }}]\n\
+         data: {{ keys: {{ count: 2000, prefix: \"{prefix}\" }}, values: {{ size: 32 }} }}\n\
+         workloads:\n  - {{ name: rw, target: l2, duration: {duration}, warmup: 0, concurrency: 4, mix: {{ get: 9, set: 1 }} }}\n"
+    )
+}
+
+#[test]
+fn a_redis_restart_mid_run_is_survived_with_bounded_visible_errors() {
+    let mut redis = PrivateRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = support::write_scenario(
+        dir.path(),
+        "restart.yaml",
+        &redis_scenario(&redis.url(), "tbtest:restart:", "", "6s"),
+    );
+    let results = dir.path().join("restart.json");
+    let run = spawn_run(&scenario, &results);
+    std::thread::sleep(Duration::from_millis(2000));
+    redis.kill();
+    std::thread::sleep(Duration::from_millis(1000));
+    redis.restart();
+    let out = run.wait_with_output().unwrap();
+    let text = support::all_output(&out);
+    let doc = read_json(&results);
+    let w = &doc["workloads"][0];
+    let series = w["timeseries"].as_array().unwrap();
+    // The run went on once Redis was back: the last whole seconds completed operations.
+    let last_full = &series[series.len().saturating_sub(2)];
+    assert!(last_full["ops"].as_u64().unwrap() > 100, "{text}\n{series:?}");
+    // Errors are failed attempts with back-off, not a hot loop: far below 10,000 per second.
+    let errors = w["errors"].as_u64().unwrap();
+    assert!(errors > 0 && errors < 10_000, "{errors} errors\n{text}");
+    for s in series {
+        assert!(s["errors"].as_u64().unwrap() <= 10_000, "{s}");
+    }
+    // Visible: per-tier errors in the time series and the distinct messages.
+    assert!(series.iter().any(|s| s["tier_errors"]["l2"].as_u64().unwrap_or(0) > 0));
+    let messages = w["error_messages"].as_array().unwrap();
+    assert!(!messages.is_empty());
+    assert_eq!(
+        messages.iter().map(|m| m["count"].as_u64().unwrap()).sum::<u64>(),
+        w["tiers"][0]["errors"].as_u64().unwrap()
+    );
+    assert!(text.contains("errors (distinct messages"), "{text}");
+    // Exit code by the rules: the implicit error_rate <= 1% decides.
+    let rate = w["error_rate"].as_f64().unwrap();
+    let expected = if rate <= 0.01 { 0 } else { 1 };
+    assert_eq!(out.status.code(), Some(expected), "error rate {rate}\n{text}");
+}
+
+#[test]
+fn a_redis_gone_for_good_ends_the_run_with_exit_3_and_the_reason() {
+    let mut redis = PrivateRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = support::write_scenario(
+        dir.path(),
+        "gone.yaml",
+        &redis_scenario(&redis.url(), "tbtest:gone:", "lost_after: 2s\n", "60s"),
+    );
+    let results = dir.path().join("gone.json");
+    let started = Instant::now();
+    let run = spawn_run(&scenario, &results);
+    std::thread::sleep(Duration::from_millis(1500));
+    redis.kill();
+    let out = run.wait_with_output().unwrap();
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(30), "the 60 s run was not ended early");
+    assert!(text.contains("gave up"), "{text}");
+    let doc = read_json(&results);
+    assert!(doc["summary"]["failure"].as_str().unwrap().contains("no operation succeeded"));
+    assert_eq!(doc["summary"]["passed"], false);
+    assert!(doc["workloads"][0]["failure"].is_string());
+}
+
+/// Sends `signal` (INT or TERM) to a running tierbench 2 s into a long stack run and checks the
+/// exit code, the JSON, and that nothing was left on the servers.
+fn interrupt_with(signal: &str, code: i32) {
+    let mut redis_conn = support::redis();
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("tbtest:sig{}:", signal.to_lowercase());
+    let table = format!("tb_sig_{}", signal.to_lowercase());
+    let scenario = support::write_scenario(
+        dir.path(),
+        "sig.yaml",
+        &format!(
+            "name: sig\nseed: 6\ntiers:\n  - {{ name: l1, kind: memory, max_entries: 100 }}\n\
+             \x20 - {{ name: l2, kind: redis, url: \"{}\" }}\n\
+             \x20 - {{ name: l3, kind: sql, url: \"{}\", table: {table}, pool: 2 }}\n\
+             data: {{ keys: {{ count: 5000, prefix: \"{prefix}\" }}, values: {{ size: 64 }} }}\n\
+             workloads:\n  - {{ name: stacked, target: stack, duration: 60s, warmup: 0, concurrency: 4, mix: {{ get: 8, set: 2 }} }}\n",
+            support::redis_url(),
+            support::postgres_url()
+        ),
+    );
+    let results = dir.path().join("sig.json");
+    let run = spawn_run(&scenario, &results);
+    std::thread::sleep(Duration::from_millis(2500));
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run.wait_with_output().unwrap();
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(code), "{text}");
+    assert!(sent.elapsed() < Duration::from_secs(10), "took {:?} to stop", sent.elapsed());
+    assert!(text.contains("INTERRUPTED"), "{text}");
+    let doc = read_json(&results);
+    assert_eq!(doc["summary"]["interrupted"], format!("SIG{signal}"));
+    assert_eq!(doc["summary"]["passed"], false);
+    assert!(doc["workloads"][0]["ops"].as_u64().unwrap() > 0, "{doc}");
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut redis_conn)
+        .unwrap();
+    assert!(left.is_empty(), "{} keys left under {prefix}", left.len());
+    let tables: i64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = support::postgres().await;
+        sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = $1")
+            .bind(&table)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(tables, 0, "table {table} was left behind");
+}
+
+#[test]
+fn sigint_writes_the_results_cleans_up_and_exits_130() {
+    interrupt_with("INT", 130);
+}
+
+#[test]
+fn sigterm_writes_the_results_cleans_up_and_exits_143() {
+    interrupt_with("TERM", 143);
+}
