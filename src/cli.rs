@@ -14,10 +14,23 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The exit codes, shown by `run --help` and `compare --help` (and documented in the README).
+const EXIT_CODES: &str = "Exit codes:
+  0    every threshold held (and, with a baseline, nothing regressed or was inconclusive)
+  1    a threshold failed (also when something regressed as well)
+  2    invalid input: scenario, template, command line; `compare` (or --baseline) of documents
+       with workloads on one side only or no metric in common
+  3    a tier could not be reached or was lost, or the run failed at run time
+  4    the run hit its timeout (the results cover what ran before it)
+  5    with a baseline: a metric regressed, or a change beyond the noise band could not be judged
+       for lack of samples (inconclusive; --allow-inconclusive accepts it)
+  130  interrupted by SIGINT (Ctrl-C); 143: by SIGTERM";
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario: set up its tiers, generate the load, check thresholds, write reports.
+    #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Validate scenario files and report every problem (exit 2 if any).
     Validate(ValidateArgs),
@@ -26,7 +39,8 @@ pub enum Command {
     /// Render reports from a saved result document (`--report json=FILE` of an earlier run).
     Report(ReportArgs),
     /// Compare two result documents: each metric's change, its confidence interval and a verdict.
-    /// Exit 1 when something regressed (unless --no-fail-on-regression).
+    /// Exit 5 when something regressed or is inconclusive, 2 when the documents share no workload.
+    #[command(after_help = EXIT_CODES)]
     Compare(CompareArgs),
 }
 
@@ -55,6 +69,10 @@ pub struct VerdictArgs {
     /// Exit 0 even when a metric regressed.
     #[arg(long)]
     pub no_fail_on_regression: bool,
+    /// Accept "inconclusive" metrics (a change beyond the noise band with too few samples to
+    /// test it); by default they fail like a regression (exit 5).
+    #[arg(long)]
+    pub allow_inconclusive: bool,
 }
 
 /// `tierbench compare`.
@@ -89,7 +107,8 @@ pub struct RunArgs {
     /// Profile and overrides.
     #[command(flatten)]
     pub scenario_args: ScenarioArgs,
-    /// Compare with an earlier run's result document; a regression sets exit code 1.
+    /// Compare with an earlier run's result document; a regression (or an inconclusive change)
+    /// sets exit code 5 when the thresholds held.
     #[arg(long, value_name = "RESULTS.json")]
     pub baseline: Option<PathBuf>,
     /// The verdict rule for --baseline.

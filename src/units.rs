@@ -13,28 +13,63 @@ use std::time::Duration;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// A number as written before its unit.
+struct Number {
+    /// Its value.
+    value: f64,
+    /// Its exact value when it is a whole number (digits only), for exact scaling.
+    whole: Option<u128>,
+}
+
+impl Number {
+    /// `self × factor` as a `u64`, exact for whole numbers; `None` past `u64::MAX` (a cast
+    /// would silently saturate) or when negative.
+    fn scaled(&self, factor: u64) -> Option<u64> {
+        match self.whole {
+            Some(w) => w
+                .checked_mul(u128::from(factor))
+                .and_then(|v| u64::try_from(v).ok()),
+            None => {
+                let v = (self.value * factor as f64).round();
+                (0.0..U64_LIMIT).contains(&v).then_some(v as u64)
+            }
+        }
+    }
+}
+
+/// 2^64 as a float: the first value a `u64` cannot hold.
+const U64_LIMIT: f64 = 18_446_744_073_709_551_616.0;
+
 /// Splits `"12.5ms"` into `(12.5, "ms")`; the unit part is trimmed.
-fn split_number(text: &str) -> Option<(f64, &str)> {
+fn split_number(text: &str) -> Option<(Number, &str)> {
     let text = text.trim();
     let end = text
         .char_indices()
         .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || c == '_' || (i == 0 && c == '-')))
         .map_or(text.len(), |(i, _)| i);
     let (number, unit) = text.split_at(end);
-    let number: f64 = number.replace('_', "").parse().ok()?;
-    number.is_finite().then_some((number, unit.trim()))
+    let digits = number.replace('_', "");
+    let value: f64 = digits.parse().ok()?;
+    let whole = if digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()
+    } else {
+        None
+    };
+    value
+        .is_finite()
+        .then_some((Number { value, whole }, unit.trim()))
 }
 
 /// Parses a duration such as `250us`, `2ms`, `1.5s`, `2m`. A bare number is rejected: the unit is required.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (n, unit) = split_number(text).ok_or_else(|| format!("`{text}` is not a duration"))?;
-    let nanos_per = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" | "min" => 60e9,
-        "h" => 3600e9,
+    let nanos_per: u64 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
         "" => {
             return Err(format!(
                 "`{text}` has no unit; write e.g. `{text}ms` or `{text}s`"
@@ -46,33 +81,36 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ));
         }
     };
-    if n < 0.0 {
+    if n.value < 0.0 {
         return Err(format!("`{text}` is negative"));
     }
-    Ok(Duration::from_nanos((n * nanos_per).round() as u64))
+    n.scaled(nanos_per)
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("`{text}` is too long: durations go up to 584 years (2^64 ns)"))
 }
 
 /// Parses a byte size: `256`, `256B`, `1KiB`, `1.5MiB`, `4KB` (KB = 1000 bytes, KiB = 1024).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let (n, unit) = split_number(text).ok_or_else(|| format!("`{text}` is not a size"))?;
-    let factor = match unit {
-        "" | "B" => 1.0,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
-        "KB" | "kB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
+    let factor: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
         other => {
             return Err(format!(
                 "`{other}` is not a size unit (use B, KiB, MiB, GiB, KB, MB, GB)"
             ));
         }
     };
-    if n < 0.0 {
+    if n.value < 0.0 {
         return Err(format!("`{text}` is negative"));
     }
-    Ok((n * factor).round() as u64)
+    n.scaled(factor)
+        .ok_or_else(|| format!("`{text}` is too large: sizes go up to 16 EiB (2^64 bytes)"))
 }
 
 /// Parses a rate in operations per second: `5000/s`, `20k/s`, `1.5M/s`, or a bare number.
@@ -90,12 +128,18 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
             ));
         }
     };
-    Ok(n * factor)
+    let rate = n.value * factor;
+    if rate.is_finite() {
+        Ok(rate)
+    } else {
+        Err(format!("`{text}` is too large a rate"))
+    }
 }
 
 /// Parses a ratio written as a percentage (`95%`) or a fraction (`0.95`); returns the fraction.
 pub fn parse_percent(text: &str) -> Result<f64, String> {
     let (n, unit) = split_number(text).ok_or_else(|| format!("`{text}` is not a percentage"))?;
+    let n = n.value;
     match unit {
         "%" => Ok(n / 100.0),
         "" if (0.0..=1.0).contains(&n) => Ok(n),
@@ -248,6 +292,15 @@ mod tests {
         );
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("-1s").is_err());
+        assert!(
+            parse_duration("18446744073709551616ns")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert_eq!(
+            parse_duration("584y").unwrap_err(),
+            "`y` is not a duration unit (use ns, us, ms, s, m, h)"
+        );
     }
 
     #[test]
@@ -257,10 +310,26 @@ mod tests {
         assert_eq!(parse_bytes("256"), Ok(256));
         assert_eq!(parse_bytes("1.5MiB"), Ok(1_572_864));
         assert!(parse_bytes("3 bananas").is_err());
+        assert!(
+            parse_bytes("17179869184GiB")
+                .unwrap_err()
+                .contains("too large")
+        );
+        assert_eq!(
+            parse_bytes("17179869183GiB"),
+            Ok(18_446_744_072_635_809_792)
+        );
         assert_eq!(parse_rate("20k/s"), Ok(20_000.0));
         assert_eq!(parse_rate("5000/s"), Ok(5000.0));
         assert_eq!(parse_rate("1.5M/s"), Ok(1_500_000.0));
         assert_eq!(parse_rate("300"), Ok(300.0));
+        let huge = format!("2{}k/s", "0".repeat(305));
+        assert!(parse_rate(&huge).unwrap_err().contains("too large"));
+        assert_eq!(
+            parse_duration("712641503813ms").map(|d| d.as_nanos()),
+            Ok(712_641_503_813_000_000),
+            "whole numbers scale exactly"
+        );
         assert_eq!(parse_percent("95%"), Ok(0.95));
         assert_eq!(parse_percent("0.5"), Ok(0.5));
         assert!(parse_percent("95").unwrap_err().contains("ambiguous"));

@@ -85,27 +85,83 @@ fn file_of(path: &[String]) -> Option<PathBuf> {
     None
 }
 
-/// Removes comments and string literals, so paths inside them are not read as imports.
+/// Removes comments, string and char literals (multi-line and raw strings included), so paths
+/// and words inside them are not read as imports.
 fn strip(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
     let mut out = String::with_capacity(code.len());
-    for line in code.lines() {
-        let line = match line.find("//") {
-            Some(i) => &line[..i],
-            None => line,
-        };
-        let mut in_str = false;
-        let mut prev = ' ';
-        for c in line.chars() {
-            if c == '"' && prev != '\\' {
-                in_str = !in_str;
-            } else if !in_str {
-                out.push(c);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
             }
-            prev = c;
+        } else if c == '/' && next == Some('*') {
+            i += 2;
+            while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                i += 1;
+            }
+            i += 2;
+        } else if c == 'r' && matches!(next, Some('"' | '#')) && !prev_is_ident(&chars, i) {
+            // r"..." or r#"..."#
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            loop {
+                if j >= chars.len() {
+                    break;
+                }
+                if chars[j] == '"' && (0..hashes).all(|h| chars.get(j + 1 + h) == Some(&'#')) {
+                    j += 1 + hashes;
+                    break;
+                }
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j;
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                if chars.get(i) == Some(&'\n') {
+                    out.push('\n');
+                }
+                i += 1;
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if c == '\'' && next == Some('\\') {
+            // '\n', '\'', '\\' ...
+            let close = chars[i + 2..]
+                .iter()
+                .position(|&x| x == '\'')
+                .map_or(chars.len(), |p| i + 3 + p);
+            i = close;
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+            i += 3; // 'x', including '"'
+        } else {
+            out.push(c);
+            i += 1;
         }
-        out.push('\n');
     }
     out
+}
+
+fn prev_is_ident(chars: &[char], i: usize) -> bool {
+    i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')
 }
 
 /// Expands `a::{b, c::{d, e}}` into full paths.
@@ -331,6 +387,9 @@ fn no_source_file_is_over_500_lines() {
 
 #[test]
 fn the_reader_resolves_paths_as_rust_does() {
+    let code = "let s = \"a\\\"\nuse crate::engine::x;\n\"; let c = '\"'; use crate::tier::Tier;\n// use crate::app::y;\nlet r = r#\"use crate::cli::z;\"#;";
+    let found: BTreeSet<String> = references(code).into_iter().collect();
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), ["crate::tier::Tier"]);
     let mut out = Vec::new();
     expand("crate::tier::{stack::Stack, TierError as E}", "", &mut out);
     assert_eq!(out, ["crate::tier::stack::Stack", "crate::tier::TierError"]);

@@ -1,5 +1,5 @@
 //! Baselines: a run compared with itself is "no change" or "within noise"; a run whose origin
-//! was slowed is "regressed" and exits 1. Also profiles, overrides and timeouts end to end.
+//! was slowed is "regressed" and exits 5. Also profiles, overrides and timeouts end to end.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
 
@@ -58,7 +58,7 @@ fn same_runs_do_not_regress_and_a_slower_origin_does() {
         "--report",
         &format!("json={}", c.display()),
     ]);
-    assert_eq!(slow.status.code(), Some(1), "{}", all_output(&slow));
+    assert_eq!(slow.status.code(), Some(5), "{}", all_output(&slow));
     let doc = json(&c);
     let cmp = &doc["comparison"];
     assert!(cmp["regressions"].as_u64().unwrap() > 0);

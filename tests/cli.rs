@@ -40,7 +40,7 @@ fn a_passing_run_exits_0_and_prints_the_text_report() {
         .code(0)
         .stdout(predicate::str::contains("PASS  errors == 0"))
         .stdout(predicate::str::contains(
-            "result: PASSED, 1 of 1 thresholds held",
+            "result: PASSED: 1 of 1 thresholds held",
         ));
 }
 

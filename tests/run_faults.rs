@@ -38,7 +38,10 @@ impl PrivateRedis {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "private redis-server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "private redis-server did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -108,7 +111,10 @@ fn a_redis_restart_mid_run_is_survived_with_bounded_visible_errors() {
     let series = w["timeseries"].as_array().unwrap();
     // The run went on once Redis was back: the last whole seconds completed operations.
     let last_full = &series[series.len().saturating_sub(2)];
-    assert!(last_full["ops"].as_u64().unwrap() > 100, "{text}\n{series:?}");
+    assert!(
+        last_full["ops"].as_u64().unwrap() > 100,
+        "{text}\n{series:?}"
+    );
     // Errors are failed attempts with back-off, not a hot loop: far below 10,000 per second.
     let errors = w["errors"].as_u64().unwrap();
     assert!(errors > 0 && errors < 10_000, "{errors} errors\n{text}");
@@ -116,18 +122,29 @@ fn a_redis_restart_mid_run_is_survived_with_bounded_visible_errors() {
         assert!(s["errors"].as_u64().unwrap() <= 10_000, "{s}");
     }
     // Visible: per-tier errors in the time series and the distinct messages.
-    assert!(series.iter().any(|s| s["tier_errors"]["l2"].as_u64().unwrap_or(0) > 0));
+    assert!(
+        series
+            .iter()
+            .any(|s| s["tier_errors"]["l2"].as_u64().unwrap_or(0) > 0)
+    );
     let messages = w["error_messages"].as_array().unwrap();
     assert!(!messages.is_empty());
     assert_eq!(
-        messages.iter().map(|m| m["count"].as_u64().unwrap()).sum::<u64>(),
+        messages
+            .iter()
+            .map(|m| m["count"].as_u64().unwrap())
+            .sum::<u64>(),
         w["tiers"][0]["errors"].as_u64().unwrap()
     );
     assert!(text.contains("errors (distinct messages"), "{text}");
     // Exit code by the rules: the implicit error_rate <= 1% decides.
     let rate = w["error_rate"].as_f64().unwrap();
     let expected = if rate <= 0.01 { 0 } else { 1 };
-    assert_eq!(out.status.code(), Some(expected), "error rate {rate}\n{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "error rate {rate}\n{text}"
+    );
 }
 
 #[test]
@@ -147,10 +164,18 @@ fn a_redis_gone_for_good_ends_the_run_with_exit_3_and_the_reason() {
     let out = run.wait_with_output().unwrap();
     let text = support::all_output(&out);
     assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(started.elapsed() < Duration::from_secs(30), "the 60 s run was not ended early");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the 60 s run was not ended early"
+    );
     assert!(text.contains("gave up"), "{text}");
     let doc = read_json(&results);
-    assert!(doc["summary"]["failure"].as_str().unwrap().contains("no operation succeeded"));
+    assert!(
+        doc["summary"]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("no operation succeeded")
+    );
     assert_eq!(doc["summary"]["passed"], false);
     assert!(doc["workloads"][0]["failure"].is_string());
 }
@@ -187,7 +212,11 @@ fn interrupt_with(signal: &str, code: i32) {
     let out = run.wait_with_output().unwrap();
     let text = support::all_output(&out);
     assert_eq!(out.status.code(), Some(code), "{text}");
-    assert!(sent.elapsed() < Duration::from_secs(10), "took {:?} to stop", sent.elapsed());
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "took {:?} to stop",
+        sent.elapsed()
+    );
     assert!(text.contains("INTERRUPTED"), "{text}");
     let doc = read_json(&results);
     assert_eq!(doc["summary"]["interrupted"], format!("SIG{signal}"));

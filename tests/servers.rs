@@ -77,9 +77,12 @@ async fn foreign_keys_and_tables_are_untouched_and_tierbench_cleans_up_its_own()
         2000
     );
     let l3 = &doc["workloads"][0]["tiers"][0];
+    // 400 keys are too few to measure memory per entry: withheld, with the reason.
+    assert!(l3["memory"].is_null(), "{l3}");
+    let warnings = doc["workloads"][0]["warnings"].to_string();
     assert!(
-        l3["memory"]["per_entry_bytes"].as_f64().unwrap() > 0.0,
-        "{l3}"
+        warnings.contains("too few entries to measure"),
+        "{warnings}"
     );
     assert!(
         l3["pool_wait"]["count"].as_u64().unwrap() > 0,

@@ -99,6 +99,7 @@ fn sql_config(url: String, table: &str, pool: u32) -> TierConfig {
             table: table.into(),
             pool,
             ttl: None,
+            timeout: Duration::from_secs(5),
             keep: false,
         }),
         compression: None,

@@ -19,7 +19,7 @@ use crate::scenario::overrides::Overrides;
 use crate::scenario::plan::Scenario;
 use crate::scenario::{self, schema};
 use crate::units::{parse_duration, parse_percent};
-use crate::verdict::compare::{Rule, compare};
+use crate::verdict::compare::{Rule, apply, compare, incompatibility};
 
 /// Runs a command and returns the exit code. Messages go to stderr, reports to stdout or files.
 pub fn execute(command: Command) -> u8 {
@@ -64,6 +64,8 @@ fn rule(args: &VerdictArgs) -> Result<Rule, String> {
     Ok(Rule {
         noise,
         significance: args.significance,
+        allow_inconclusive: args.allow_inconclusive,
+        fail_on_regression: !args.no_fail_on_regression,
     })
 }
 
@@ -102,9 +104,11 @@ fn run_command(args: &RunArgs) -> u8 {
     };
     let options = run::RunOptions {
         record: args.record_trace.as_deref(),
-        baseline,
+        baseline: baseline.map(|b| {
+            let name = args.baseline.as_deref().map(Path::display);
+            (b, name.map(|n| n.to_string()).unwrap_or_default())
+        }),
         rule,
-        fail_on_regression: !args.verdict.no_fail_on_regression,
         timeout,
     };
     let outcome = runtime.block_on(run::run_with(&scenario, &specs, &progress, &options));
@@ -118,7 +122,32 @@ fn run_command(args: &RunArgs) -> u8 {
         eprintln!("error: {e}");
         return outcome.code.max(exit::INVALID_INPUT);
     }
+    if outcome.code == exit::REGRESSION {
+        eprintln!("{}", verdict_message(&outcome.document.summary));
+    }
     outcome.code
+}
+
+/// What a failing baseline verdict says on stderr, and what to do about it.
+fn verdict_message(s: &crate::metrics::result::Summary) -> String {
+    let baseline = s.baseline.as_deref().unwrap_or("the baseline");
+    let mut parts = Vec::new();
+    if s.regressions > 0 {
+        parts.push(format!(
+            "{} metric{} regressed against {baseline}",
+            s.regressions,
+            if s.regressions == 1 { "" } else { "s" }
+        ));
+    }
+    if s.inconclusive > 0 {
+        parts.push(format!(
+            "{} metric{} inconclusive against {baseline} (changed beyond the noise band, too few \
+             samples to tell: use `repeat: 5` or a longer run on both sides, or --allow-inconclusive)",
+            s.inconclusive,
+            if s.inconclusive == 1 { "" } else { "s" }
+        ));
+    }
+    format!("error: exit 5: {}", parts.join("; "))
 }
 
 fn compare_command(args: &CompareArgs) -> u8 {
@@ -142,15 +171,38 @@ fn compare_command(args: &CompareArgs) -> u8 {
             path: None,
         }];
     }
+    if let Some(problem) = incompatibility(&baseline, &current) {
+        eprintln!(
+            "error: cannot compare {} (baseline) with {} (current): {problem}; a renamed or \
+             missing workload would switch the comparison off",
+            args.baseline.display(),
+            args.current.display()
+        );
+        return exit::INVALID_INPUT;
+    }
     let comparison = compare(&baseline, &current, rule);
-    let regressed = comparison.regressions > 0;
+    if comparison.metrics.is_empty() {
+        eprintln!(
+            "error: {} and {} have no metric in common",
+            args.baseline.display(),
+            args.current.display()
+        );
+        return exit::INVALID_INPUT;
+    }
+    let fails = apply(
+        &mut current.summary,
+        &comparison,
+        &args.baseline.display().to_string(),
+        rule,
+    );
     current.comparison = Some(comparison);
     if let Err(e) = output::write_reports(&mut reporter, &specs, &current) {
         eprintln!("error: {e}");
         return exit::INVALID_INPUT;
     }
-    if regressed && !args.verdict.no_fail_on_regression {
-        exit::THRESHOLD_FAILED
+    if fails {
+        eprintln!("{}", verdict_message(&current.summary));
+        exit::REGRESSION
     } else {
         exit::OK
     }

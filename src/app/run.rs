@@ -14,7 +14,7 @@ use crate::scenario::plan::{Scenario, Workload};
 use crate::tier::config::TierKindConfig;
 use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
-use crate::verdict::compare::{Rule, compare};
+use crate::verdict::compare::{Rule, apply, cannot_compare, compare};
 use crate::verdict::repetitions::{repetition_figures, repetition_statistics};
 use crate::verdict::score::{grade, score};
 use crate::verdict::stats::tukey;
@@ -50,12 +50,10 @@ pub struct RunOptions<'a> {
     /// `--record-trace`: write every issued operation to this file as a replayable CSV trace
     /// (`key,op,size,worker,workload`; preload is not recorded).
     pub record: Option<&'a std::path::Path>,
-    /// `--baseline`: the earlier run to compare with.
-    pub baseline: Option<ResultDocument>,
-    /// The comparison's noise band and significance.
+    /// `--baseline`: the earlier run to compare with, and its file name.
+    pub baseline: Option<(ResultDocument, String)>,
+    /// The comparison's noise band and significance, and what fails it.
     pub rule: Rule,
-    /// `--no-fail-on-regression` clears this: a regression then does not set exit code 1.
-    pub fail_on_regression: bool,
     /// `--timeout`: replaces the scenario's `timeout`.
     pub timeout: Option<Duration>,
 }
@@ -138,8 +136,8 @@ pub async fn run_with(
         interrupted,
     };
     let mut outcome = finish(document, started, &mut sampler, ended);
-    if let Some(baseline) = &options.baseline {
-        compare_with_baseline(&mut outcome, baseline, options);
+    if let Some((baseline, name)) = &options.baseline {
+        compare_with_baseline(&mut outcome, baseline, name, options.rule);
     }
     outcome
 }
@@ -342,17 +340,16 @@ fn save_so_far(specs: &[ReportSpec], document: &ResultDocument) {
     }
 }
 
-/// Compares the finished run with `--baseline`; a regression fails a run that otherwise passed.
-fn compare_with_baseline(
-    outcome: &mut RunOutcome,
-    baseline: &ResultDocument,
-    options: &RunOptions<'_>,
-) {
-    let comparison = compare(baseline, &outcome.document, options.rule);
-    if comparison.regressions > 0 && options.fail_on_regression && outcome.code == exit::OK {
-        outcome.code = exit::THRESHOLD_FAILED;
+/// Compares with `--baseline`: a failing verdict turns exit 0 into 5; nothing in common, 2.
+fn compare_with_baseline(o: &mut RunOutcome, base: &ResultDocument, name: &str, rule: Rule) {
+    let comparison = compare(base, &o.document, rule);
+    if let Some(message) = cannot_compare(base, &mut o.document, &comparison, name) {
+        (o.failure, o.code) = (Some(message), exit::INVALID_INPUT); // only a complete run
     }
-    outcome.document.comparison = Some(comparison);
+    if apply(&mut o.document.summary, &comparison, name, rule) && o.code == exit::OK {
+        o.code = exit::REGRESSION;
+    }
+    o.document.comparison = Some(comparison);
 }
 
 async fn clear(stack: &Stack) -> Result<(), TierError> {
@@ -436,6 +433,7 @@ fn finish(
         interrupted: interrupted.map(|(name, _)| name.to_string()),
         failure: failure.clone(),
         measured_s: document.workloads.iter().map(|w| w.duration_s).sum(),
+        ..Summary::default()
     };
     let code = match (&interrupted, &failure) {
         (Some((_, code)), _) => *code,
@@ -486,9 +484,17 @@ fn left_behind(scenario: &Scenario) -> String {
 async fn connect_all(scenario: &Scenario) -> Result<Vec<Arc<Tier>>, TierError> {
     let mut tiers = Vec::with_capacity(scenario.tiers.len());
     for config in &scenario.tiers {
-        tiers.push(Arc::new(
-            Tier::connect(config, &scenario.keys.prefix).await?,
-        ));
+        match Tier::connect(config, &scenario.keys.prefix).await {
+            Ok(tier) => tiers.push(Arc::new(tier)),
+            Err(e) => {
+                // The tiers already set up carry this run's marker (and maybe a table it
+                // created): clean them up rather than leave them for the next run.
+                for tier in &tiers {
+                    let _ = tier.cleanup(scenario.keep).await;
+                }
+                return Err(e);
+            }
+        }
     }
     Ok(tiers)
 }

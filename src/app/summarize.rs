@@ -10,10 +10,10 @@ use hdrhistogram::Histogram;
 
 use crate::engine::{Measurement, PhaseMeasurement};
 use crate::metrics::errors::{ErrorMessage, Outage};
-use crate::metrics::recorder::{OpRecorder, Recorder, new_histogram};
+use crate::metrics::recorder::{OpRecorder, Recorder, SecondBucket, WINDOW_NS, new_histogram};
 use crate::metrics::result::{
     CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
-    WorkloadResult,
+    WindowSamples, WorkloadResult,
 };
 use crate::scenario::plan::{Scenario, Workload};
 
@@ -227,10 +227,13 @@ pub fn summarize(
         },
         phases: m.phases.iter().map(|p| phase_result(p, workload)).collect(),
         timeseries: timeseries(&names, &m.recorder),
-        warnings: m.phases.iter().filter_map(generator_warning).collect(),
+        warnings: (m.phases.iter().filter_map(generator_warning))
+            .chain(m.warnings.iter().cloned())
+            .collect(),
         repetitions: Vec::new(),
         statistics: BTreeMap::new(),
         outliers: None,
+        samples: window_samples(&m.recorder),
         score: None,
         grade: None,
         operations,
@@ -284,4 +287,80 @@ fn outages(names: &[String], rec: &Recorder) -> Vec<Outage> {
             errors,
         })
         .collect()
+}
+
+/// Windows a run is cut into for its samples: at least this many ...
+const MIN_WINDOWS: usize = 10;
+/// ... of at least this many completed operations each.
+const MIN_WINDOW_OPS: u64 = 1_000;
+
+/// One window: consecutive buckets merged.
+struct Window {
+    ops: u64,
+    seconds: f64,
+    latency: Histogram<u64>,
+}
+
+/// Groups each run of consecutive buckets (`width` seconds each) into windows of at least
+/// `MIN_WINDOW_OPS` completed operations; a run's leftover that falls short is dropped.
+fn group(segments: &[&[SecondBucket]], width: f64) -> Vec<Window> {
+    let mut out = Vec::new();
+    for segment in segments {
+        let mut current: Option<Window> = None;
+        for b in *segment {
+            let w = current.get_or_insert_with(|| Window {
+                ops: 0,
+                seconds: 0.0,
+                latency: b.latency.clone(),
+            });
+            if w.seconds > 0.0 {
+                let _ = w.latency.add(&b.latency);
+            }
+            w.ops += b.ops;
+            w.seconds += width;
+            if w.ops >= MIN_WINDOW_OPS {
+                out.extend(current.take());
+            }
+        }
+    }
+    out
+}
+
+/// The run's samples: whole seconds grouped into windows of >= 1,000 operations when that gives
+/// at least ten; otherwise tenth-of-a-second windows (kept for the first seconds of a workload),
+/// grouped the same way, first and last (partial) tenth of each stretch left out.
+fn window_samples(rec: &Recorder) -> WindowSamples {
+    let whole = &rec.seconds[..rec.seconds.len().saturating_sub(1)];
+    let by_seconds = group(&[whole], 1.0);
+    let mut chosen = (by_seconds, "whole seconds");
+    if chosen.0.len() < MIN_WINDOWS {
+        // Stretches of consecutive non-empty tenths (repetitions leave gaps between them).
+        let segments: Vec<&[SecondBucket]> = rec
+            .windows
+            .split(|b| b.ops + b.errors == 0)
+            .filter(|s| s.len() > 2)
+            .map(|s| &s[1..s.len() - 1])
+            .collect();
+        let tenths = group(&segments, WINDOW_NS as f64 / 1e9);
+        if tenths.len() > chosen.0.len() {
+            chosen = (tenths, "tenths of a second");
+        }
+    }
+    let (windows, unit) = chosen;
+    if windows.len() < 2 {
+        return WindowSamples::default();
+    }
+    let mean_width = windows.iter().map(|w| w.seconds).sum::<f64>() / windows.len() as f64;
+    let quantile = |w: &Window, q: f64| w.latency.value_at_quantile(q) as f64;
+    WindowSamples {
+        method: format!(
+            "{} windows of {} grouped to >= {MIN_WINDOW_OPS} operations each (mean {mean_width:.2} s)",
+            windows.len(),
+            unit
+        ),
+        throughput: windows.iter().map(|w| w.ops as f64 / w.seconds).collect(),
+        mean_ns: windows.iter().map(|w| w.latency.mean()).collect(),
+        p50_ns: windows.iter().map(|w| quantile(w, 0.5)).collect(),
+        p99_ns: windows.iter().map(|w| quantile(w, 0.99)).collect(),
+    }
 }

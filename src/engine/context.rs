@@ -5,7 +5,7 @@
 //! padded progress counters and the verify versions.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crossbeam_utils::CachePadded;
@@ -55,6 +55,51 @@ pub struct WorkloadContext {
     pub lost_after_ns: u64,
     /// Why the workload gave up (a tier lost for good); set once, ends every loop.
     pub lost: OnceLock<String>,
+    /// The current phase's start barrier: its clock starts when every worker is ready.
+    pub gate: StartGate,
+}
+
+/// A phase's start barrier. `engine::run_phase` arms it for the phase's workers; each worker
+/// arrives once it is running and set up (its recorder, stream and trace file made), and the
+/// last to arrive reads the clock: that reading is the phase's start for every worker. So an
+/// open-loop schedule never starts while workers are still being spawned, and the backlog of
+/// starting up is never counted as latency.
+#[derive(Default)]
+pub struct StartGate {
+    waiting: AtomicUsize,
+    start: AtomicU64,
+}
+
+impl StartGate {
+    /// Arms the gate for `workers` arrivals (phases run one after another, never overlapping).
+    pub fn arm(&self, workers: usize) {
+        self.start.store(0, Ordering::Release);
+        self.waiting.store(workers, Ordering::Release);
+    }
+
+    /// Waits until every worker has arrived and returns the phase's start (a raw clock
+    /// reading). Waiting yields: to the runtime for a server tier, the thread otherwise.
+    pub async fn arrive(&self, ctx: &WorkloadContext) -> u64 {
+        if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let start = ctx.clock.raw().max(1);
+            self.start.store(start, Ordering::Release);
+            return start;
+        }
+        loop {
+            let start = self.start.load(Ordering::Acquire);
+            if start != 0 {
+                return start;
+            }
+            if ctx.halted() {
+                return ctx.clock.raw();
+            }
+            if ctx.stack.is_in_process() {
+                std::thread::yield_now();
+            } else {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
 }
 
 impl WorkloadContext {

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod driver;
+pub mod memory;
 mod pipelined;
 pub mod progress;
 pub mod schedule;
@@ -29,6 +30,7 @@ use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
 use crate::workload::values::ValuePool;
 use context::{WorkerJob, WorkloadContext};
+pub use memory::MemoryFigure;
 use progress::Progress;
 
 /// A failure that stops a workload.
@@ -59,8 +61,11 @@ pub struct Measurement {
     pub recorder: Recorder,
     /// Wall time of the measured phase.
     pub elapsed: Duration,
-    /// Memory per entry of each target tier, measured between two preload fill levels.
+    /// Memory per entry of each target tier, measured between preload fill levels; `None`
+    /// where the tier cannot tell or the figure is unreliable (then `warnings` says why).
     pub memory: Vec<Option<MemoryFigure>>,
+    /// Warnings about the measurement itself (a memory figure withheld, and why).
+    pub warnings: Vec<String>,
     /// Each phase's own measurements.
     pub phases: Vec<PhaseMeasurement>,
     /// Why the workload ended early: a tier lost for good (no success for `lost_after`).
@@ -89,17 +94,6 @@ pub struct PhaseMeasurement {
     pub recorder: Recorder,
     /// Its wall time.
     pub elapsed: Duration,
-}
-
-/// Bytes per entry of a tier, from two fill levels: (bytes₂ − bytes₁) / (entries₂ − entries₁).
-#[derive(Debug, Clone)]
-pub struct MemoryFigure {
-    /// Bytes per entry.
-    pub per_entry: f64,
-    /// Entries added between the two readings.
-    pub entries_between: u64,
-    /// Where the byte counts came from.
-    pub method: String,
 }
 
 /// Which phase a worker job belongs to (mixed into its seed).
@@ -162,9 +156,11 @@ pub async fn run_workload(
         trace: workload.ops.trace_feed(),
         lost_after_ns: u64::try_from(scenario.lost_after.as_nanos()).unwrap_or(u64::MAX),
         lost: std::sync::OnceLock::new(),
+        gate: context::StartGate::default(),
     });
 
     let mut memory = vec![None; ctx.stack.len()];
+    let mut warnings = Vec::new();
     if workload.preload {
         let bar = progress.phase(
             &workload.name,
@@ -172,18 +168,25 @@ pub async fn run_workload(
             Some(scenario.keys.count),
             &ctx.progress,
         );
-        // Two fill levels: half the keys, then all; memory per entry is the slope between them.
-        let half = scenario.keys.count / 2;
-        preload_range(&ctx, workload, workers, 0..half).await?;
-        let first = readings(&ctx).await;
-        preload_range(&ctx, workload, workers, half..scenario.keys.count).await?;
-        let second = readings(&ctx).await;
+        // Three fill levels (10%, 55%, all keys): memory per entry is the slope over the last
+        // 90%, its uncertainty the gap between the two halves' slopes.
+        let count = scenario.keys.count;
+        let (tenth, middle) = (count / 10, count / 10 + (count - count / 10) / 2);
+        let mut levels = Vec::with_capacity(3);
+        for keys in [0..tenth, tenth..middle, middle..count] {
+            preload_range(&ctx, workload, workers, keys).await?;
+            levels.push(memory::readings(&ctx).await);
+        }
         bar.finish();
-        memory = first
-            .into_iter()
-            .zip(second)
-            .map(|(a, b)| slope(a, b))
-            .collect();
+        for (i, slot) in memory.iter_mut().enumerate() {
+            match memory::figure([levels[0][i], levels[1][i], levels[2][i]]) {
+                Ok(figure) => *slot = figure,
+                Err(reason) => warnings.push(format!(
+                    "`{}`: memory per entry not reported: {reason}",
+                    scenario.tiers[workload.target[i]].name
+                )),
+            }
+        }
     }
     let mut warmup_parts = Vec::new();
     if workload.warmup > 0 {
@@ -243,6 +246,13 @@ pub async fn run_workload(
             merged.merge(r);
         }
         recorder.merge(&merged);
+        if ctx.trace.as_ref().is_some_and(|t| t.ended_early(p + 1)) {
+            warnings.push(format!(
+                "phase `{label}`: the trace ended before the {} operations asked for; the \
+                 phase replayed the whole trace once and stopped (lower `ops`, or use a longer trace)",
+                total.map_or_else(|| "duration's".to_string(), |n| n.to_string())
+            ));
+        }
         phases.push(PhaseMeasurement {
             phase: phase.clone(),
             recorder: merged,
@@ -254,6 +264,7 @@ pub async fn run_workload(
         recorder,
         elapsed,
         memory,
+        warnings,
         phases,
         lost: ctx.lost.get().cloned(),
     })
@@ -280,31 +291,6 @@ async fn preload_range(
     Ok(())
 }
 
-/// One reading per tier: (bytes, entries, method), `None` where the tier cannot tell.
-type Reading = Option<(u64, u64, &'static str)>;
-
-async fn readings(ctx: &WorkloadContext) -> Vec<Reading> {
-    let mut out = Vec::with_capacity(ctx.stack.len());
-    for tier in ctx.stack.tiers() {
-        let bytes = tier.memory_bytes().await.ok();
-        let entries = tier.entries().await.ok().flatten();
-        out.push(match (bytes, entries) {
-            (Some((b, method)), Some(e)) => Some((b, e, method)),
-            _ => None,
-        });
-    }
-    out
-}
-
-fn slope(a: Reading, b: Reading) -> Option<MemoryFigure> {
-    let ((b1, e1, method), (b2, e2, _)) = (a?, b?);
-    (e2 > e1).then(|| MemoryFigure {
-        per_entry: (b2 as f64 - b1 as f64) / (e2 - e1) as f64,
-        entries_between: e2 - e1,
-        method: format!("{method}, difference between two fill levels over the entries added"),
-    })
-}
-
 fn worker_error(workload: &Workload, message: String) -> EngineError {
     EngineError::Worker {
         workload: workload.name.clone(),
@@ -324,7 +310,9 @@ async fn run_phase(
     series_origin: u64,
 ) -> Result<Vec<Recorder>, String> {
     let workers = phase.concurrency;
+    // Replaced by the gate's reading once every worker is running (see `StartGate`).
     let start_raw = ctx.clock.raw();
+    ctx.gate.arm(workers);
     let seed = scenario.seed;
     let (ops, deadline_ns) = match phase.stop {
         Stop::Ops(n) => (n, u64::MAX),

@@ -18,7 +18,7 @@ use crate::workload::op::Op;
 /// each operation's latency is the batch's, from its send to its last reply.
 pub(super) async fn run_pipelined(
     ctx: &WorkloadContext,
-    job: WorkerJob,
+    mut job: WorkerJob,
     redis: &RedisTier,
     depth: usize,
 ) -> Recorder {
@@ -30,6 +30,8 @@ pub(super) async fn run_pipelined(
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
+    // The phase starts when every worker is set up (see `StartGate`).
+    job.start_raw = ctx.gate.arrive(ctx).await;
     while done < job.ops && !ctx.halted() {
         if let Some(pause) = stream.take_pause() {
             super::schedule::pause(ctx, pause).await;

@@ -146,7 +146,7 @@ impl<'c> OpStream<'c> {
         OpStream {
             ctx,
             rng: SmallRng::seed_from_u64(job.seed),
-            sampler: ctx.sampler.clone(),
+            sampler: ctx.sampler.for_worker(job.worker, job.workers),
             sequence_step: 0,
             sequence_key: 0,
             trace,

@@ -1,15 +1,33 @@
 //! Verify mode: every written value carries its key and a version, so a read can tell whether
 //! what a tier served is fresh, stale (older than the key's last completed write) or corrupt.
 //!
-//! The versions live in one atomic per key shared by the workload's workers; stamping writes into
-//! a reused buffer, so verify mode adds no allocation per operation either.
+//! The versions live in state shared by the workload's workers: one atomic per key up to
+//! [`DENSE_MAX_KEYS`] keys (8 bytes each, 32 MiB at most), and above that a sharded map that
+//! holds only the keys written during the run (a key never written has version 0, like a
+//! preloaded one), so a key space of 10^9 keys costs nothing per key. Stamping writes into a
+//! reused buffer, so verify mode adds no allocation per operation either (the sparse map grows
+//! by one entry per distinct key written).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+/// Key spaces up to this many keys keep one atomic version per key; larger ones a sparse map.
+pub const DENSE_MAX_KEYS: u64 = 1 << 22;
+/// Shards of the sparse map (a power of two).
+const SHARDS: usize = 64;
 
 /// Verify mode's shared state: the last completed write version of every key.
 pub struct VerifyState {
-    last: Box<[AtomicU64]>,
+    last: Versions,
     next: AtomicU64,
+}
+
+enum Versions {
+    /// One atomic per key.
+    Dense(Box<[AtomicU64]>),
+    /// Only the keys written, by shard (`index % SHARDS`).
+    Sparse(Box<[Mutex<HashMap<u64, u64>>]>),
 }
 
 /// Marks a verify-mode value: magic, key index, version (little endian), then pool bytes.
@@ -17,10 +35,15 @@ const STAMP: &[u8; 4] = b"tbv1";
 const STAMP_LEN: usize = 4 + 8 + 8;
 
 impl VerifyState {
-    /// State for `keys` keys (8 bytes each).
+    /// State for `keys` keys: 8 bytes each up to `DENSE_MAX_KEYS`, else per key written.
     pub fn new(keys: u64) -> VerifyState {
+        let last = if keys <= DENSE_MAX_KEYS {
+            Versions::Dense((0..keys).map(|_| AtomicU64::new(0)).collect())
+        } else {
+            Versions::Sparse((0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect())
+        };
         VerifyState {
-            last: (0..keys).map(|_| AtomicU64::new(0)).collect(),
+            last,
             next: AtomicU64::new(0),
         }
     }
@@ -32,13 +55,35 @@ impl VerifyState {
 
     /// The last completed write version of key `index`.
     pub(super) fn last(&self, index: u64) -> u64 {
-        self.last[index as usize].load(Ordering::Acquire)
+        match &self.last {
+            Versions::Dense(last) => last[index as usize].load(Ordering::Acquire),
+            Versions::Sparse(shards) => shard(shards, index).get(&index).copied().unwrap_or(0),
+        }
     }
 
     /// Notes that the write of `version` to key `index` completed.
     pub(super) fn completed(&self, index: u64, version: u64) {
-        self.last[index as usize].fetch_max(version, Ordering::AcqRel);
+        match &self.last {
+            Versions::Dense(last) => {
+                last[index as usize].fetch_max(version, Ordering::AcqRel);
+            }
+            Versions::Sparse(shards) => {
+                let mut map = shard(shards, index);
+                let v = map.entry(index).or_insert(0);
+                *v = (*v).max(version);
+            }
+        }
     }
+}
+
+/// The locked shard of `index`.
+fn shard(
+    shards: &[Mutex<HashMap<u64, u64>>],
+    index: u64,
+) -> std::sync::MutexGuard<'_, HashMap<u64, u64>> {
+    shards[index as usize % SHARDS]
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Writes a stamped value (key index, version, then `body`) into `buf`.
@@ -87,5 +132,34 @@ mod tests {
         assert_eq!(check(&buf, 7, 6), Check::Stale);
         assert_eq!(check(&buf, 8, 0), Check::Corrupt);
         assert_eq!(check(b"tbv1", 7, 0), Check::Corrupt);
+    }
+
+    #[test]
+    fn a_huge_key_space_keeps_only_the_keys_written() {
+        for keys in [1000, 1_000_000_000] {
+            let state = VerifyState::new(keys);
+            assert_eq!(state.last(999), 0);
+            state.completed(999, 5);
+            state.completed(999, 3);
+            assert_eq!(state.last(999), 5);
+            assert_eq!(state.last(998), 0);
+        }
+        let huge = VerifyState::new(1_000_000_000);
+        huge.completed(123_456_789, 1);
+        assert_eq!(
+            huge.last(7),
+            0,
+            "a read of a key never written adds nothing"
+        );
+        match &huge.last {
+            Versions::Sparse(shards) => assert_eq!(
+                shards
+                    .iter()
+                    .map(|s| s.lock().map(|m| m.len()).unwrap_or(0))
+                    .sum::<usize>(),
+                1
+            ),
+            Versions::Dense(_) => panic!("10^9 keys must not be dense"),
+        }
     }
 }

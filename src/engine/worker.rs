@@ -24,7 +24,7 @@ use crate::workload::op::Op;
 use crate::workload::trace::TraceWriter;
 
 /// Runs one worker's share of a phase (closed or open loop) and returns what it recorded.
-pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder {
+pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Recorder {
     if job.rate.is_none()
         && ctx.verify.is_none()
         && ctx.record.is_none()
@@ -45,6 +45,8 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, job: WorkerJob) -> Recorder
         .record
         .as_ref()
         .and_then(|base| TraceWriter::create(base, ctx.workload_index, job.phase, job.worker).ok());
+    // Set up: the phase starts when every worker is (its schedule and deadline count from then).
+    job.start_raw = ctx.gate.arrive(ctx).await;
     loop {
         if ctx.halted() {
             break;

@@ -22,6 +22,12 @@ pub struct Comparison {
     pub regressions: usize,
     /// Metrics judged improved.
     pub improvements: usize,
+    /// Metrics whose change exceeds the noise band but that too few samples could not judge.
+    #[serde(default)]
+    pub inconclusive: usize,
+    /// How intervals and p-values were computed, in a sentence (reports print it).
+    #[serde(default)]
+    pub method: String,
     /// One line: what changed.
     pub summary: String,
     /// What to do about it.
@@ -43,8 +49,11 @@ pub struct MetricComparison {
     pub change: Option<Change>,
     /// The verdict.
     pub verdict: Verdict,
-    /// Samples per side (repetitions or seconds).
+    /// Samples per side (repetitions, windows or seconds).
     pub samples: [usize; 2],
+    /// What the samples are on each side: `repetitions`, `windows` or `seconds`.
+    #[serde(default)]
+    pub sample_kind: [String; 2],
     /// True when a larger value is better.
     pub higher_is_better: bool,
 }
@@ -60,6 +69,26 @@ pub struct Change {
     pub ci_high: f64,
     /// Welch's two-sided p-value.
     pub p_value: f64,
+    /// How the interval and p-value were computed.
+    #[serde(default)]
+    pub method: ChangeMethod,
+}
+
+/// How a change's interval and p-value were computed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeMethod {
+    /// Welch's test on the logarithms of the samples: the interval of the ratio of (geometric)
+    /// means, exponentiated, so a change is always above −100%. Used when every sample is > 0.
+    #[default]
+    LogWelch,
+    /// Welch's test on the samples themselves (some sample is 0), the interval's lower end
+    /// clamped at −100%.
+    Welch,
+    /// Fewer than two samples on a side: no test, no interval (it is the point change only).
+    None,
 }
 
 /// What a comparison concluded.
@@ -74,4 +103,7 @@ pub enum Verdict {
     NoChange,
     /// Significant, but the interval reaches into the noise band.
     WithinNoise,
+    /// The change exceeds the noise band but the samples are too few to tell (fewer than
+    /// two on a side, or an underpowered test): it fails a comparison unless allowed.
+    Inconclusive,
 }

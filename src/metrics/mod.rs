@@ -9,4 +9,5 @@ pub mod errors;
 pub mod host;
 pub mod recorder;
 pub mod result;
+pub mod samples;
 pub mod statistics;

@@ -177,6 +177,30 @@ pub struct Recorder {
     pub error_log: ErrorLog,
     /// Raw clock reading of second 0 of the time series (set by the loop that owns this recorder).
     pub series_origin: u64,
+    /// Tenth-of-a-second windows of the first `WINDOW_HORIZON_S` seconds, by absolute window
+    /// index (`window_base` is the index of the first): the samples a short run is judged by.
+    pub windows: Vec<SecondBucket>,
+    /// Absolute index of `windows[0]` (tenths of a second since the process's window epoch).
+    pub window_base: u64,
+}
+
+/// Width of a sample window: a tenth of a second.
+pub const WINDOW_NS: u64 = 100_000_000;
+/// Windows are kept for the first 12 seconds of a workload's time series only (memory stays
+/// bounded); a longer run is judged by its whole seconds.
+pub const WINDOW_HORIZON_S: usize = 12;
+
+/// The window epoch and the clock upkeep behind `quanta::Instant::recent()` (one atomic load per
+/// operation, 1 ms resolution): started once, on first use.
+fn window_epoch() -> quanta::Instant {
+    static EPOCH: std::sync::OnceLock<quanta::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(|| {
+        if let Ok(handle) = quanta::Upkeep::new(std::time::Duration::from_millis(1)).start() {
+            // The upkeep thread lives as long as the process.
+            std::mem::forget(handle);
+        }
+        quanta::Instant::now()
+    })
 }
 
 impl Recorder {
@@ -191,6 +215,8 @@ impl Recorder {
             origin_served: new_histogram(),
             error_log: ErrorLog::default(),
             series_origin: 0,
+            windows: Vec::new(),
+            window_base: 0,
         }
     }
 
@@ -225,6 +251,36 @@ impl Recorder {
         }
         let _ = self.origin_served.add(&other.origin_served);
         self.error_log.merge(&other.error_log);
+        self.merge_windows(other);
+    }
+
+    /// Adds another recorder's windows, aligned by absolute window index.
+    fn merge_windows(&mut self, other: &Recorder) {
+        if other.windows.is_empty() {
+            return;
+        }
+        if self.windows.is_empty() {
+            self.windows = other.windows.clone();
+            self.window_base = other.window_base;
+            return;
+        }
+        if other.window_base < self.window_base {
+            let shift = (self.window_base - other.window_base) as usize;
+            let mut grown: Vec<SecondBucket> = (0..shift).map(|_| SecondBucket::new()).collect();
+            grown.append(&mut self.windows);
+            self.windows = grown;
+            self.window_base = other.window_base;
+        }
+        let offset = (other.window_base - self.window_base) as usize;
+        if self.windows.len() < offset + other.windows.len() {
+            self.windows
+                .resize_with(offset + other.windows.len(), SecondBucket::new);
+        }
+        for (a, b) in self.windows[offset..].iter_mut().zip(&other.windows) {
+            a.ops += b.ops;
+            a.errors += b.errors;
+            let _ = a.latency.add(&b.latency);
+        }
     }
 
     /// Counts a failed call of tier `tier`: its total, its second, and its message. Errors are
@@ -257,6 +313,35 @@ impl Recorder {
             self.seconds.resize_with(second + 1, SecondBucket::new);
         }
         let bucket = &mut self.seconds[second];
+        match nanos {
+            Some(n) => {
+                bucket.ops += 1;
+                record(&mut bucket.latency, n);
+            }
+            None => bucket.errors += 1,
+        }
+        if second < WINDOW_HORIZON_S {
+            self.record_window(nanos);
+        }
+    }
+
+    /// Counts an operation in the tenth-of-a-second window it completed in.
+    #[inline]
+    fn record_window(&mut self, nanos: Option<u64>) {
+        let index = quanta::Instant::recent()
+            .saturating_duration_since(window_epoch())
+            .as_nanos() as u64
+            / WINDOW_NS;
+        if self.windows.is_empty() {
+            self.window_base = index;
+        }
+        let Some(i) = index.checked_sub(self.window_base).map(|i| i as usize) else {
+            return;
+        };
+        if i >= self.windows.len() {
+            self.windows.resize_with(i + 1, SecondBucket::new);
+        }
+        let bucket = &mut self.windows[i];
         match nanos {
             Some(n) => {
                 bucket.ops += 1;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::comparison::Comparison;
 use super::errors::{ErrorMessage, Outage};
+pub use super::samples::WindowSamples;
 use super::statistics::{Outliers, Summary as StatSummary};
 
 /// Version of this document's layout; bumped on incompatible changes.
@@ -96,6 +97,7 @@ pub struct ProcessInfo {
 
 /// Threshold totals.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
 pub struct Summary {
     /// True when every threshold held (and the run completed).
     pub passed: bool,
@@ -118,6 +120,19 @@ pub struct Summary {
     /// Seconds of measurement the results cover (all workloads).
     #[serde(default)]
     pub measured_s: f64,
+    /// With `--baseline` (or in `tierbench compare`): the baseline compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// Metrics compared with the baseline.
+    pub compared: usize,
+    /// True when a metric regressed against the baseline.
+    pub regressed: bool,
+    /// Metrics judged regressed against the baseline.
+    pub regressions: usize,
+    /// Metrics beyond the noise band that too few samples could not judge.
+    pub inconclusive: usize,
+    /// True when the baseline verdict fails the run (exit 5 if the thresholds held).
+    pub verdict_failed: bool,
 }
 
 /// One workload's measurements.
@@ -167,6 +182,9 @@ pub struct WorkloadResult {
     pub statistics: BTreeMap<String, StatSummary>,
     /// Tukey outliers among the per-second throughput samples (reported, never dropped).
     pub outliers: Option<Outliers>,
+    /// Per-window samples of the measured period: what a comparison uses without repetitions.
+    #[serde(default, skip_serializing_if = "WindowSamples::is_empty")]
+    pub samples: WindowSamples,
     /// 0..100 from the thresholds: how many held and by what margin (see the README); null
     /// without thresholds.
     pub score: Option<f64>,
@@ -402,7 +420,8 @@ pub struct ThresholdResult {
     pub passed: bool,
 }
 
-/// Per-sample values of a metric: repetitions if there are two or more, else whole seconds.
+/// Per-sample values of a metric: repetitions if there are two or more, else the run's windows
+/// (`samples`), else (documents without windows) whole seconds.
 pub fn samples(w: &WorkloadResult, metric: &str) -> Vec<f64> {
     if w.repetitions.len() >= 2 {
         return w
@@ -410,6 +429,9 @@ pub fn samples(w: &WorkloadResult, metric: &str) -> Vec<f64> {
             .iter()
             .filter_map(|r| r.get(metric).copied())
             .collect();
+    }
+    if let Some(windows) = w.samples.of(metric) {
+        return windows.to_vec();
     }
     // Whole seconds only (the last one is partial); fewer than two say nothing about spread,
     // and the run's own figure stands alone (p = 1: no verdict but "no change").

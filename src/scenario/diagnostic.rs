@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::locate::{Location, Locations};
 
 /// One thing wrong with a scenario.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Problem {
     /// JSON pointer of the node the problem is about (`/workloads/1/mix/get`); empty for the root.
     pub pointer: String,
@@ -44,6 +44,16 @@ impl Problem {
         self.hint = Some(hint.into());
         self
     }
+}
+
+/// The problems without repeats, the first of each kept, in order. Linear (a set of those
+/// seen): comparing each with every earlier one made 13,000 problems take seconds.
+pub fn unique(problems: Vec<Problem>) -> Vec<Problem> {
+    let mut seen = std::collections::HashSet::new();
+    problems
+        .into_iter()
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
 }
 
 /// Turns a JSON pointer into the dotted path users read: `/workloads/1/mix/get` → `workloads[1].mix.get`.
@@ -96,6 +106,13 @@ impl Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Split once: looking each problem's line up by rescanning the text made thousands of
+        // problems in a big file quadratic.
+        let lines: Vec<&str> = if self.problems.is_empty() {
+            Vec::new()
+        } else {
+            self.source.lines().collect()
+        };
         for (i, problem) in self.problems.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
@@ -111,7 +128,7 @@ impl fmt::Display for Diagnostics {
                 problem.message
             )?;
             if let Some(loc) = self.location_of(problem)
-                && let Some(line) = self.source.lines().nth(loc.line.saturating_sub(1))
+                && let Some(line) = lines.get(loc.line.saturating_sub(1))
             {
                 let gutter = loc.line.to_string();
                 writeln!(f, "{:w$} |", "", w = gutter.len())?;

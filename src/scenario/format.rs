@@ -3,12 +3,14 @@
 //! Both syntaxes become the same `serde_json::Value`, so the JSON Schema, the strict model and the
 //! semantic checks see one thing. The text is kept to map JSON pointers back to `line:column`.
 
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
 use super::diagnostic::{Diagnostics, Problem};
 use super::locate::{Location, Locations, offset_to_location, push_pointer};
+use super::yaml_budget::{MAX_YAML_NODES, TOO_MANY_NODES, bounded_yaml};
 
 /// The two syntaxes a scenario may be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,10 @@ impl Syntax {
         }
     }
 }
+
+/// The largest scenario accepted, in bytes. Scenarios are hand-written text of a few KiB; the
+/// limit keeps a wrong path (`/dev/zero`, a trace) from filling memory before parsing starts.
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A parsed scenario document: its tree, its text and where each node is.
 #[derive(Debug, Clone)]
@@ -53,7 +59,7 @@ pub fn read_document(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Document, Diagnostics> {
-    let source = match std::fs::read_to_string(path) {
+    let source = match read_capped(path) {
         Ok(s) => s,
         Err(e) => {
             let mut d = empty_diagnostics(path, String::new(), Locations::default());
@@ -65,6 +71,26 @@ pub fn read_document(
         }
     };
     parse_document(path, source, env)
+}
+
+/// Reads a text file, at most one byte more than `MAX_FILE_BYTES` (so `parse_document` can
+/// say the file is too big without reading all of it).
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        // Too big: the text itself no longer matters, only its length.
+        bytes.truncate(MAX_FILE_BYTES + 1);
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// Parses scenario text; `path` names the file in messages and selects the syntax.
@@ -82,13 +108,29 @@ pub fn parse_document(
         );
         return Err(d);
     };
+    if source.len() > MAX_FILE_BYTES {
+        let mut d = empty_diagnostics(path, String::new(), Locations::default());
+        d.problems.push(
+            Problem::new(
+                "",
+                format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            )
+            .expected("a scenario of a few KiB")
+            .hint("operations to replay belong in a `trace:` file, which is read as it runs"),
+        );
+        return Err(d);
+    }
     let parsed = match syntax {
         Syntax::Yaml => parse_yaml(&source),
         Syntax::Toml => parse_toml(&source),
     };
     let value = match parsed {
         Ok(v) => v,
-        Err((message, location)) => {
+        Err(ParseFailure {
+            message,
+            location,
+            hint,
+        }) => {
             let mut locations = Locations::default();
             if let Some(loc) = location {
                 locations.insert("", loc);
@@ -98,10 +140,10 @@ pub fn parse_document(
                 Syntax::Yaml => "YAML",
                 Syntax::Toml => "TOML",
             };
-            d.problems.push(
-                Problem::new("", format!("invalid {what}: {message}"))
-                    .hint(format!("fix the {what} syntax at the marked place")),
-            );
+            d.problems
+                .push(Problem::new("", format!("invalid {what}: {message}")).hint(
+                    hint.unwrap_or_else(|| format!("fix the {what} syntax at the marked place")),
+                ));
             return Err(d);
         }
     };
@@ -119,10 +161,26 @@ pub fn parse_document(
     }
 }
 
-type ParseFailure = (String, Option<Location>);
+/// Why a text did not parse: the message, where, and a hint when the syntax is not the problem.
+#[derive(Debug)]
+struct ParseFailure {
+    message: String,
+    location: Option<Location>,
+    hint: Option<String>,
+}
+
+impl ParseFailure {
+    fn new(message: String, location: Option<Location>) -> ParseFailure {
+        ParseFailure {
+            message,
+            location,
+            hint: None,
+        }
+    }
+}
 
 fn parse_yaml(source: &str) -> Result<Value, ParseFailure> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(source).map_err(|e| {
+    let yaml = bounded_yaml(source, MAX_YAML_NODES).map_err(|e| {
         let location = e.location().map(|l| Location {
             line: l.line(),
             column: l.column(),
@@ -134,9 +192,20 @@ fn parse_yaml(source: &str) -> Result<Value, ParseFailure> {
             .next()
             .unwrap_or(&message)
             .to_string();
-        (message, location)
+        // Both are alias expansion out of bounds: ours, and the library's own jump count.
+        let aliases =
+            message.contains(TOO_MANY_NODES) || message.contains("repetition limit exceeded");
+        let hint = aliases.then(|| {
+            "every alias (`*name`) copies its anchored node: use fewer aliases, or smaller anchored nodes"
+                .to_string()
+        });
+        ParseFailure {
+            message,
+            location,
+            hint,
+        }
     })?;
-    yaml_to_json(yaml).map_err(|m| (m, None))
+    yaml_to_json(yaml).map_err(|m| ParseFailure::new(m, None))
 }
 
 /// Converts YAML to JSON; scalar mapping keys (`64: 50`) become strings, as in TOML and JSON.
@@ -173,9 +242,9 @@ fn yaml_to_json(yaml: serde_yaml::Value) -> Result<Value, String> {
 fn parse_toml(source: &str) -> Result<Value, ParseFailure> {
     let table: toml::Table = toml::from_str(source).map_err(|e| {
         let location = e.span().map(|span| offset_to_location(source, span.start));
-        (e.message().to_string(), location)
+        ParseFailure::new(e.message().to_string(), location)
     })?;
-    serde_json::to_value(table).map_err(|e| (e.to_string(), None))
+    serde_json::to_value(table).map_err(|e| ParseFailure::new(e.to_string(), None))
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` in every string. A string that is exactly one reference
@@ -215,8 +284,9 @@ fn expand_env(
 }
 
 /// Reads an expanded value as a YAML scalar so that numbers and booleans keep their type.
+/// Anything that is not one plain node stays a string: a value is never expanded as a document.
 pub fn typed_scalar(text: &str) -> Value {
-    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+    match bounded_yaml(text, 1) {
         Ok(v @ (serde_yaml::Value::Number(_) | serde_yaml::Value::Bool(_))) => {
             yaml_to_json(v).unwrap_or_else(|_| Value::String(text.to_string()))
         }
@@ -312,6 +382,15 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].pointer, "/tiers/0/url");
         assert!(problems[0].message.contains("`NOPE` is not set"));
+    }
+
+    #[test]
+    fn typed_scalars_are_plain_scalars_only() {
+        assert_eq!(typed_scalar("5000"), json!(5000));
+        assert_eq!(typed_scalar("true"), json!(true));
+        assert_eq!(typed_scalar("[1, 2]"), json!("[1, 2]"));
+        assert_eq!(typed_scalar("!tag 5"), json!("!tag 5"));
+        assert_eq!(typed_scalar("&a [*a]"), json!("&a [*a]"));
     }
 
     #[test]

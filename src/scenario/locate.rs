@@ -137,9 +137,7 @@ impl<'a> TextIndex<'a> {
 
     /// The same as `offset_to_location(text, offset)`.
     fn location(&self, offset: usize) -> Location {
-        let offset = self
-            .text
-            .floor_char_boundary(offset.min(self.text.len()));
+        let offset = self.text.floor_char_boundary(offset.min(self.text.len()));
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let start = self.line_starts[line.max(1) - 1];
         Location {
@@ -317,7 +315,10 @@ mod tests {
         }
         assert_eq!(index.byte_of_char(text.chars().count()), text.len());
         assert_eq!(index.byte_of_char(usize::MAX), text.len());
-        assert_eq!(TextIndex::new("").location(5), at(1, 1).unwrap_or(Location { line: 0, column: 0 }));
+        assert_eq!(
+            TextIndex::new("").location(5),
+            at(1, 1).unwrap_or(Location { line: 0, column: 0 })
+        );
     }
 
     #[test]

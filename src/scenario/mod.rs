@@ -12,6 +12,7 @@ pub mod plan;
 pub mod schema;
 pub mod validate;
 mod workload_checks;
+mod yaml_budget;
 
 use std::path::Path;
 

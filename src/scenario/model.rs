@@ -65,9 +65,10 @@ pub struct ScenarioFile {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OriginFile {
-    /// Time one load from the origin takes (`5ms`); default zero.
+    /// Time one load from the origin takes: `5ms`, `{ p50: 5ms, p99: 40ms }` (log-normal) or
+    /// `{ uniform: 2ms..8ms }`; each miss draws its own. Default zero.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency: Option<DurationValue>,
+    pub latency: Option<crate::tier::origin::OriginLatency>,
 }
 
 /// One cache tier. `kind` selects the implementation.
@@ -149,6 +150,10 @@ pub struct SqlTierFile {
     /// Pooled connections, all opened before measuring (min = max); default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<u32>,
+    /// Bound of each operation, the wait for a pooled connection included (`5s` by default): a
+    /// slower one counts as an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationValue>,
     /// Time to live of written rows (an `expires_at` column); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<DurationValue>,
@@ -266,11 +271,14 @@ pub struct ValuesFile {
     /// allows) to 1.0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compressibility: Option<f64>,
-    /// `json`: fields per object (default 4).
+    /// `json`: fields per object, 1 to 256 (default 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
     pub fields: Option<u32>,
-    /// `json`: nesting depth, 1 = flat (default 1).
+    /// `json`: nesting depth, 1 = flat, up to 32 (default 1); the last field of each object
+    /// holds the next level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 32))]
     pub depth: Option<u32>,
 }
 

@@ -253,22 +253,35 @@ fn scale_document(doc: &mut Value, scale: f64, warmup_scale: f64, repeat: u64) {
 /// Sets a dotted path; in `workloads` and `tiers` a segment may be an entry's name.
 fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
     let segments: Vec<&str> = path.split('.').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return Err(format!(
+            "`{path}` has an empty segment (a leading, trailing or doubled `.`)"
+        ));
+    }
+    // The part of the path walked so far, as users wrote it.
+    let place = |i: usize| match i {
+        0 => "the document".to_string(),
+        _ => format!("`{}`", segments[..i].join(".")),
+    };
     let mut node = doc;
     for (i, segment) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
         node = match node {
             Value::Array(items) => {
+                let named = items
+                    .iter()
+                    .position(|item| item.get("name").and_then(Value::as_str) == Some(segment));
                 let index = match segment.parse::<usize>() {
                     Ok(n) if n < items.len() => n,
-                    _ => items
-                        .iter()
-                        .position(|item| item.get("name").and_then(Value::as_str) == Some(segment))
-                        .ok_or_else(|| {
-                            format!(
-                                "no entry named `{segment}` in `{}`",
-                                segments[..i].join(".")
-                            )
-                        })?,
+                    Ok(n) => named.ok_or_else(|| {
+                        format!(
+                            "{} has {} entries: no index {n} and no entry named `{segment}`",
+                            place(i),
+                            items.len()
+                        )
+                    })?,
+                    Err(_) => named
+                        .ok_or_else(|| format!("no entry named `{segment}` in {}", place(i)))?,
                 };
                 &mut items[index]
             }
@@ -280,12 +293,7 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
                 map.entry(segment.to_string())
                     .or_insert_with(|| Value::Object(Map::new()))
             }
-            _ => {
-                return Err(format!(
-                    "`{}` is not a mapping or a list",
-                    segments[..i].join(".")
-                ));
-            }
+            _ => return Err(format!("{} is not a mapping or a list", place(i))),
         };
         if last {
             *node = value;

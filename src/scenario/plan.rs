@@ -37,7 +37,7 @@ pub struct Scenario {
     /// Workloads in run order.
     pub workloads: Vec<Workload>,
     /// Latency of one load from the simulated origin behind a stack.
-    pub origin_latency: Duration,
+    pub origin_latency: crate::tier::origin::OriginLatency,
     /// Keep what was written after the run.
     pub keep: bool,
     /// Repetitions of each workload.

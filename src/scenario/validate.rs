@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::diagnostic::{Diagnostics, Problem};
+use super::diagnostic::{Diagnostics, Problem, unique};
 use super::format::Document;
 use super::model::{DataFile, DistributionName, ScenarioFile, ShapeName, SizeFile, TierFile};
 use super::plan::{KeySpace, Scenario, Source, ValueConfig, Workload};
@@ -32,11 +32,9 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         value,
         mut diagnostics,
     } = document;
-    for problem in schema::check(&value) {
-        if !diagnostics.problems.contains(&problem) {
-            diagnostics.problems.push(problem);
-        }
-    }
+    let mut found = std::mem::take(&mut diagnostics.problems);
+    found.extend(schema::check(&value));
+    diagnostics.problems = unique(found);
     if !diagnostics.problems.is_empty() {
         return Err(diagnostics);
     }
@@ -89,13 +87,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         .unwrap_or_default();
     let workloads = super::workload_checks::check_workloads(&file, &dir, &mut problems);
     if !problems.is_empty() {
-        let mut unique: Vec<Problem> = Vec::new();
-        for p in problems {
-            if !unique.contains(&p) {
-                unique.push(p);
-            }
-        }
-        diagnostics.problems = unique;
+        diagnostics.problems = unique(problems);
         return Err(diagnostics);
     }
     let (Some(keys), Some(values)) = (keys, values) else {
@@ -115,7 +107,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         keys,
         values,
         workloads,
-        origin_latency: file.origin.latency.map_or(Duration::ZERO, |d| d.0),
+        origin_latency: file.origin.latency.unwrap_or_default(),
         keep: file.keep,
         repeat: file.repeat.unwrap_or(1).max(1),
         timeout: file.timeout.map(|t| t.0),
@@ -311,6 +303,15 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         "needs at least 1 connection",
                     ));
                 }
+                if q.timeout.is_some_and(|t| t.0.is_zero()) {
+                    problems.push(
+                        Problem::new(
+                            format!("/tiers/{i}/timeout"),
+                            "a timeout of 0 fails every operation",
+                        )
+                        .hint("e.g. timeout: 5s"),
+                    );
+                }
                 out.push(TierConfig {
                     name: name.to_string(),
                     compression: None,
@@ -318,6 +319,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         url: q.url.clone(),
                         table,
                         pool: q.pool.unwrap_or(4).max(1),
+                        timeout: q.timeout.map_or(Duration::from_secs(5), |t| t.0),
                         ttl: q.ttl.map(|t| t.0),
                         keep: false,
                     }),
@@ -399,10 +401,12 @@ fn check_data(
     }
     let shape = match data.values.shape {
         ShapeName::Text => ValueShape::Text,
-        ShapeName::Json => ValueShape::Json {
-            fields: 4,
-            depth: 1,
-        },
+        ShapeName::Json => {
+            let (shape, bad) = ValueShape::json(data.values.fields, data.values.depth);
+            let at = |(name, m)| Problem::new(format!("/data/values/{name}"), m);
+            problems.extend(bad.into_iter().map(at));
+            shape
+        }
         ShapeName::Binary => ValueShape::Binary,
     };
     let size = match parse_size(&data.values.size) {

@@ -10,9 +10,12 @@
 pub mod compression;
 pub mod config;
 pub mod error;
+mod marker;
 pub mod memory;
+pub mod origin;
 pub mod redis;
 pub mod sql;
+mod sql_text;
 pub mod stack;
 
 use bytes::Bytes;
@@ -48,6 +51,18 @@ impl Tier {
             TierKindConfig::Sql(settings) => Ok(Tier::Sql(
                 SqlTier::connect(&config.name, settings, prefix).await?,
             )),
+        }
+    }
+
+    /// What setup said about data an interrupted tierbench run left in this tier (keys under the
+    /// prefix in Redis, rows of a table tierbench had created in SQL), which it removed before
+    /// measuring; `None` when there were none. Already said on stderr; meant for the result
+    /// document's warnings.
+    pub fn leftover_note(&self) -> Option<String> {
+        match self {
+            Tier::Memory(_) => None,
+            Tier::Redis(t) => t.leftover_note().map(str::to_string),
+            Tier::Sql(t) => t.leftover_note().map(str::to_string),
         }
     }
 
@@ -166,20 +181,20 @@ impl Tier {
                 t.clear();
                 Ok(())
             }
-            Tier::Redis(t) => t.cleanup().await.map(drop),
+            Tier::Redis(t) => t.clear().await.map(drop),
             Tier::Sql(t) => t.clear().await,
         }
     }
 
-    /// Removes everything tierbench wrote to the tier (nothing else; nothing with `keep`).
+    /// Removes everything tierbench wrote to the tier (nothing else; with `keep`, only the run's
+    /// marker, so the data kept is not taken for an interrupted run's leftovers).
     pub async fn cleanup(&self, keep: bool) -> Result<(), TierError> {
         match self {
             Tier::Memory(t) => {
                 t.clear();
                 Ok(())
             }
-            Tier::Redis(_) if keep => Ok(()),
-            Tier::Redis(t) => t.cleanup().await.map(drop),
+            Tier::Redis(t) => t.cleanup(keep).await.map(drop),
             Tier::Sql(t) => t.cleanup().await,
         }
     }

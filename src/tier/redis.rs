@@ -13,6 +13,11 @@
 //! run goes on as soon as the server is back. A slow answer (a timeout) never drops a connection.
 //! Keys are the scenario's prefix plus the key: tierbench never touches another key, and cleanup
 //! is a `SCAN MATCH prefix*` + `UNLINK`, never a flush.
+//!
+//! Leftovers: a marker key `{prefix}__tierbench__` lives from setup to the very end of the run
+//! (see `marker`). A setup that finds it (a run of this prefix was killed) removes every key
+//! under the prefix before measuring and says so; one that does not find it leaves the keys
+//! under the prefix as they are.
 
 use std::future::Future;
 use std::time::Duration;
@@ -22,6 +27,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client, RedisError};
 
 use super::error::TierError;
+use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
 use crate::redact::redact_url;
 use crate::workload::op::Op;
 
@@ -32,7 +38,11 @@ pub struct RedisTier {
     timeout: Duration,
     ttl_ms: Option<u64>,
     prefix: String,
+    /// `{prefix}__tierbench__`: set while the run goes on.
+    marker: String,
     pipeline: usize,
+    /// What setup said about keys an interrupted run left behind, if it found any.
+    leftover_note: Option<String>,
 }
 
 /// How to reach and use Redis.
@@ -137,13 +147,68 @@ impl RedisTier {
                 .map_err(|e| setup(format!("PING failed: {e}")))?;
             connections.push(conn);
         }
-        Ok(RedisTier {
+        let mut tier = RedisTier {
             connections,
             timeout,
             ttl_ms: settings.ttl.map(|t| t.as_millis().max(1) as u64),
             prefix: prefix.to_string(),
+            marker: format!("{prefix}{REDIS_MARKER_SUFFIX}"),
             pipeline: settings.pipeline.max(1),
-        })
+            leftover_note: None,
+        };
+        tier.leftover_note = tier
+            .claim(name)
+            .await
+            .map_err(|e| setup(format!("cannot check for leftovers of an earlier run: {e}")))?;
+        Ok(tier)
+    }
+
+    /// Removes the keys an interrupted run left (when its marker is there), then sets this run's
+    /// marker. Returns the note said about the leftovers.
+    async fn claim(&self, name: &str) -> Result<Option<String>, TierError> {
+        let mut conn = self.conn(0);
+        // The marker is a hash read and written with HGET/HSET/UNLINK, so Redis' own GET, SET
+        // and DEL counts stay exactly the workload's operations.
+        let found: Option<Vec<u8>> = self
+            .bounded(
+                redis::cmd("HGET")
+                    .arg(&self.marker)
+                    .arg("run")
+                    .query_async(&mut conn),
+            )
+            .await?;
+        let token = run_token();
+        let note = match found {
+            // Another tier of this run, on the same server and prefix, set it.
+            Some(value) if value == token.as_bytes() => None,
+            Some(_) => {
+                let removed = self.clear().await?;
+                // A marker alone (a run that failed before writing anything) is worth no note.
+                (removed > 0).then(|| {
+                    let keys = count(removed, "key", "keys");
+                    say(format!(
+                        "tier `{name}`: removed {keys} left under `{}` by an interrupted \
+                         tierbench run",
+                        self.prefix
+                    ))
+                })
+            }
+            None => None,
+        };
+        self.bounded(
+            redis::cmd("HSET")
+                .arg(&self.marker)
+                .arg("run")
+                .arg(token)
+                .query_async::<()>(&mut conn),
+        )
+        .await?;
+        Ok(note)
+    }
+
+    /// What setup said about keys an interrupted run left behind (they were removed), if any.
+    pub fn leftover_note(&self) -> Option<&str> {
+        self.leftover_note.as_deref()
     }
 
     #[inline]
@@ -260,11 +325,11 @@ impl RedisTier {
             .collect())
     }
 
-    /// Keys under the prefix, by SCAN (outside any measured phase).
+    /// Keys under the prefix but the marker, by SCAN (outside any measured phase).
     pub async fn entries(&self) -> Result<u64, TierError> {
         let mut count = 0u64;
         self.scan(|keys| {
-            count += keys.len() as u64;
+            count += keys.iter().filter(|k| **k != self.marker).count() as u64;
             async { Ok(()) }
         })
         .await?;
@@ -283,11 +348,12 @@ impl RedisTier {
             .ok_or_else(|| TierError::Operation("INFO memory has no used_memory".into()))
     }
 
-    /// Deletes every key under the prefix (UNLINK in batches). Returns how many.
-    pub async fn cleanup(&self) -> Result<u64, TierError> {
+    /// Deletes every key under the prefix but the marker (UNLINK in batches). Returns how many.
+    pub async fn clear(&self) -> Result<u64, TierError> {
         let mut removed = 0u64;
         let conn = self.conn(0);
-        self.scan(|keys| {
+        self.scan(|mut keys| {
+            keys.retain(|k| *k != self.marker);
             removed += keys.len() as u64;
             let mut conn = conn.clone();
             async move {
@@ -298,6 +364,20 @@ impl RedisTier {
                     .await
             }
         })
+        .await?;
+        Ok(removed)
+    }
+
+    /// The end of the run: deletes every key under the prefix (unless `keep`), then the marker,
+    /// so a run that finished leaves no marker. Returns how many keys were deleted.
+    pub async fn cleanup(&self, keep: bool) -> Result<u64, TierError> {
+        let removed = if keep { 0 } else { self.clear().await? };
+        let mut conn = self.conn(0);
+        self.bounded(
+            redis::cmd("UNLINK")
+                .arg(&self.marker)
+                .query_async::<()>(&mut conn),
+        )
         .await?;
         Ok(removed)
     }

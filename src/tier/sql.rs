@@ -6,8 +6,14 @@
 //! time. tierbench creates its table when absent (and drops it at the end only if it created it),
 //! refuses an existing table whose columns differ, and otherwise deletes only its own keys.
 //!
-//! Faults: every operation (waiting for a connection, then the query) is bounded by
-//! `OPERATION_TIMEOUT`. A connection the server killed (`pg_terminate_backend`, `KILL`, a
+//! Leftovers: a table tierbench creates carries a marker row (`marker`) until it is dropped. A
+//! setup that finds an existing table with that row (a run was killed before dropping it) takes
+//! the table as its own: it deletes the rows left in it before measuring, says so, and drops the
+//! table at the end. A table without the row is the user's: never dropped, only the rows under
+//! the prefix are deleted.
+//!
+//! Faults: every operation (waiting for a connection, then the query) is bounded by the tier's
+//! `timeout`. A connection the server killed (`pg_terminate_backend`, `KILL`, a
 //! restart) fails the one operation that uses it; sqlx then finds it broken when it comes back
 //! to the pool (sqlx pings every released connection), drops it and opens a replacement, so the
 //! pool recovers with no check added before each operation. PostgreSQL connections carry
@@ -23,9 +29,12 @@ use quanta::Clock;
 use sqlx::mysql::MySqlPool;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
-use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use super::error::TierError;
+use super::marker::{SQL_MARKER_KEY, count, run_token, say};
+use super::sql_text::{
+    Queries, columns_query, create_table, dialect, like_prefix, marker_queries, queries, sql,
+};
 use crate::redact::redact_url;
 
 /// The three dialects, each with its own pool (dispatched by `match`, not `dyn`).
@@ -46,23 +55,6 @@ macro_rules! with_pool {
     };
 }
 
-/// The statements of one dialect for one table.
-/// Each is built once from a validated table name and asserted safe once; cloning one per
-/// operation is a reference-count increment.
-struct Queries {
-    get: SqlStr,
-    set: SqlStr,
-    delete: SqlStr,
-    touch: SqlStr,
-    count: SqlStr,
-    delete_prefix: SqlStr,
-}
-
-/// Marks SQL built from a validated identifier (the table name) and fixed text as safe.
-fn sql(text: String) -> SqlStr {
-    AssertSqlSafe(std::sync::Arc::<str>::from(text)).into_sql_str()
-}
-
 /// How to reach and use the database.
 #[derive(Debug, Clone)]
 pub struct SqlSettings {
@@ -74,6 +66,8 @@ pub struct SqlSettings {
     pub pool: u32,
     /// Time to live of written rows.
     pub ttl: Option<Duration>,
+    /// Bound of every operation: the wait for a pooled connection plus the query.
+    pub timeout: Duration,
     /// Keep the table and rows at the end.
     pub keep: bool,
 }
@@ -90,11 +84,9 @@ pub struct SqlTier {
     clock: Clock,
     /// Bound of every operation: the wait for a connection plus the query.
     timeout: Duration,
+    /// What setup said about rows an interrupted run left behind, if it found any.
+    leftover_note: Option<Box<str>>,
 }
-
-/// Bound of one operation, the wait for a pooled connection included (the same default as a
-/// Redis tier's `timeout`): a slower one counts as an error.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Bound of the statements that may scan the table (counting, clearing, dropping, sizing),
 /// outside any measured phase.
@@ -124,88 +116,6 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// The dialect named by a URL's scheme.
-fn dialect(url: &str) -> Option<&'static str> {
-    let scheme = url.split(':').next()?;
-    match scheme {
-        "sqlite" => Some("sqlite"),
-        "postgres" | "postgresql" => Some("postgres"),
-        "mysql" | "mariadb" => Some("mysql"),
-        _ => None,
-    }
-}
-
-fn queries(dialect: &str, t: &str) -> Queries {
-    let (p1, p2, p3) = if dialect == "postgres" {
-        ("$1", "$2", "$3")
-    } else {
-        ("?", "?", "?")
-    };
-    let upsert = match dialect {
-        "mysql" => format!(
-            "INSERT INTO {t} (k, v, expires_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v), expires_at = VALUES(expires_at)"
-        ),
-        _ => format!(
-            "INSERT INTO {t} (k, v, expires_at) VALUES ({p1}, {p2}, {p3}) ON CONFLICT (k) DO UPDATE SET v = excluded.v, expires_at = excluded.expires_at"
-        ),
-    };
-    // SQLite has no default LIKE escape character; MySQL's is `\` already (and `\` escapes in its strings).
-    let escape = if dialect == "mysql" {
-        ""
-    } else {
-        " ESCAPE '\\'"
-    };
-    Queries {
-        get: sql(format!(
-            "SELECT v FROM {t} WHERE k = {p1} AND (expires_at IS NULL OR expires_at > {p2})"
-        )),
-        set: sql(upsert),
-        delete: sql(format!("DELETE FROM {t} WHERE k = {p1}")),
-        touch: sql(format!("UPDATE {t} SET expires_at = {p1} WHERE k = {p2}")),
-        count: sql(format!(
-            "SELECT COUNT(*) FROM {t} WHERE k LIKE {p1}{escape}"
-        )),
-        delete_prefix: sql(format!("DELETE FROM {t} WHERE k LIKE {p1}{escape}")),
-    }
-}
-
-fn create_table(dialect: &str, t: &str) -> String {
-    match dialect {
-        "postgres" => {
-            format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)")
-        }
-        "mysql" => format!(
-            "CREATE TABLE {t} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
-        ),
-        _ => format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"),
-    }
-}
-
-fn columns_query(dialect: &str) -> &'static str {
-    match dialect {
-        "postgres" => {
-            "SELECT column_name::TEXT FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
-        }
-        "mysql" => {
-            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-        _ => "SELECT name FROM pragma_table_info(?)",
-    }
-}
-
-/// A LIKE pattern matching `prefix` literally, then anything (`\` escapes).
-fn like_prefix(prefix: &str) -> String {
-    let mut out = String::new();
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// Pool settings suited to measuring: every connection opened up front (min = max), no
@@ -246,7 +156,7 @@ impl SqlTier {
         let in_memory = s.url.contains(":memory:") || s.url.contains("mode=memory");
         // An in-memory SQLite database lives as long as its one connection: keep exactly one.
         let size = if in_memory { 1 } else { s.pool.max(1) };
-        let timeout = OPERATION_TIMEOUT;
+        let timeout = s.timeout;
         let pool = match dialect {
             "sqlite" => {
                 let mut options = SqliteConnectOptions::from_str(&s.url)
@@ -311,7 +221,7 @@ impl SqlTier {
             }
             false
         };
-        Ok(SqlTier {
+        let mut tier = SqlTier {
             pool,
             queries: queries(dialect, &s.table),
             table: s.table.clone(),
@@ -321,7 +231,52 @@ impl SqlTier {
             prefix: prefix.to_string(),
             clock: Clock::new(),
             timeout,
+            leftover_note: None,
+        };
+        tier.claim(name, dialect)
+            .await
+            .map_err(|e| setup(format!("cannot mark table `{}`: {e}", s.table)))?;
+        Ok(tier)
+    }
+
+    /// Marks a table this run created; takes an existing table carrying an earlier run's marker
+    /// as its own (its rows are that run's leftovers: deleted, and said).
+    async fn claim(&mut self, name: &str, dialect: &str) -> Result<(), TierError> {
+        let token = run_token();
+        if !self.created {
+            let marker = marker_queries(dialect, &self.table);
+            let found: Option<Vec<u8>> = within(MAINTENANCE_TIMEOUT, async {
+                with_pool!(&self.pool, p => sqlx::query_scalar(marker.read.clone()).bind(SQL_MARKER_KEY).fetch_optional(p).await)
+            })
+            .await?;
+            match found {
+                // No marker: the user's table. The marker of this very run: another tier of
+                // the run created the table and drops it.
+                None => return Ok(()),
+                Some(value) if value == token.as_bytes() => return Ok(()),
+                Some(_) => {}
+            }
+            let removed = within(MAINTENANCE_TIMEOUT, async {
+                with_pool!(&self.pool, p => sqlx::query(marker.delete_leftovers.clone()).execute(p).await.map(|r| r.rows_affected()))
+            })
+            .await?;
+            self.created = true;
+            self.leftover_note = Some(Box::from(say(format!(
+                "tier `{name}`: removed {} left in table `{}` by an interrupted tierbench run \
+                 (the table is tierbench's: it is dropped at the end)",
+                count(removed, "row", "rows"),
+                self.table
+            ))));
+        }
+        within(MAINTENANCE_TIMEOUT, async {
+            with_pool!(&self.pool, p => sqlx::query(self.queries.set.clone()).bind(SQL_MARKER_KEY).bind(token.as_bytes()).bind(None::<i64>).execute(p).await.map(drop))
         })
+        .await
+    }
+
+    /// What setup said about rows an interrupted run left behind (they were removed), if any.
+    pub fn leftover_note(&self) -> Option<&str> {
+        self.leftover_note.as_deref()
     }
 
     fn expires_at(&self) -> Option<i64> {
@@ -385,7 +340,7 @@ impl SqlTier {
         Ok(rows > 0)
     }
 
-    /// Rows under the prefix.
+    /// Rows under the prefix (the marker row left out).
     pub async fn entries(&self) -> Result<u64, TierError> {
         let pattern = like_prefix(&self.prefix);
         let n: i64 = within(MAINTENANCE_TIMEOUT, async {
@@ -450,7 +405,7 @@ impl SqlTier {
         }
     }
 
-    /// Deletes the rows under the prefix.
+    /// Deletes the rows under the prefix (the marker row stays).
     pub async fn clear(&self) -> Result<(), TierError> {
         let pattern = like_prefix(&self.prefix);
         within(MAINTENANCE_TIMEOUT, async {
@@ -459,11 +414,17 @@ impl SqlTier {
         .await
     }
 
-    /// Drops the table if tierbench created it, else deletes only rows under the prefix;
-    /// nothing with `keep`.
+    /// Drops the table if tierbench created it, else deletes only rows under the prefix. With
+    /// `keep`, only the marker row goes: the table kept is the user's from then on.
     pub async fn cleanup(&self) -> Result<(), TierError> {
         if self.keep {
-            return Ok(());
+            if !self.created {
+                return Ok(());
+            }
+            return within(MAINTENANCE_TIMEOUT, async {
+                with_pool!(&self.pool, p => sqlx::query(self.queries.delete.clone()).bind(SQL_MARKER_KEY).execute(p).await.map(drop))
+            })
+            .await;
         }
         if self.created {
             let sql = sql(format!("DROP TABLE {}", self.table));
@@ -474,24 +435,5 @@ impl SqlTier {
         } else {
             self.clear().await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dialects_come_from_the_scheme() {
-        assert_eq!(dialect("sqlite::memory:"), Some("sqlite"));
-        assert_eq!(dialect("postgres://u@h/db"), Some("postgres"));
-        assert_eq!(dialect("mysql://root@h/test"), Some("mysql"));
-        assert_eq!(dialect("oracle://x"), None);
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_prefix("tb:"), "tb:%");
-        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
     }
 }

@@ -9,13 +9,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use quanta::Clock;
 
 use super::compression::Compression;
 use super::config::{ErrorPolicy, WritePolicy};
+use super::origin::OriginLatency;
 use super::{Tier, TierError};
 use crate::metrics::recorder::{Recorder, record};
 use crate::workload::op::Op;
@@ -41,7 +41,7 @@ pub struct StackPolicy {
     /// What a tier error does.
     pub on_error: ErrorPolicy,
     /// Latency of one origin load.
-    pub origin_latency: Duration,
+    pub origin_latency: OriginLatency,
 }
 
 /// The tiers one workload targets, in order, with their policy.
@@ -199,8 +199,13 @@ impl Stack {
                 Err(e) => self.on_error(rec, i, e)?,
             }
         }
-        if !self.policy.origin_latency.is_zero() {
-            tokio::time::sleep(self.policy.origin_latency).await;
+        let origin = &self.policy.origin_latency;
+        if !origin.is_zero() {
+            // Each miss draws its own latency: seeded by the key and this worker's loads so far.
+            let start = self.clock.raw();
+            let latency = origin.sample(OriginLatency::seed(key, rec.origin_served.len()));
+            let in_process = self.tiers.iter().all(|t| t.is_in_process());
+            super::origin::wait(&self.clock, start, latency, in_process).await;
         }
         let value = Bytes::copy_from_slice(origin_value);
         for i in 0..self.tiers.len() {

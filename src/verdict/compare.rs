@@ -9,9 +9,15 @@
 
 use std::collections::BTreeMap;
 
-use super::stats::{relative_change, verdict};
+use super::stats::{MIN_SAMPLES, judge, relative_change};
 use crate::metrics::comparison::{Comparison, MetricComparison, Verdict};
-use crate::metrics::result::{ResultDocument, headline, samples};
+use crate::metrics::result::{ResultDocument, Summary, WorkloadResult, headline, samples};
+
+/// How intervals and p-values are computed, as reports print it.
+pub const METHOD: &str = "Welch's t-test on the logarithms of the samples (the change is the ratio of \
+geometric means; its 95% interval is exponentiated, so it stays above -100%); Welch on the values, the \
+interval clamped at -100%, where a sample is 0. Samples: repetitions when both runs have two or more, \
+else each run's windows (>= 10 windows of >= 1,000 operations), else whole seconds";
 
 /// How strict a comparison is.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +26,10 @@ pub struct Rule {
     pub noise: f64,
     /// Significance level (0.05).
     pub significance: f64,
+    /// Accept inconclusive metrics (`--allow-inconclusive`); by default they fail.
+    pub allow_inconclusive: bool,
+    /// Fail on a regression (cleared by `--no-fail-on-regression`).
+    pub fail_on_regression: bool,
 }
 
 impl Default for Rule {
@@ -27,8 +37,81 @@ impl Default for Rule {
         Rule {
             noise: 0.02,
             significance: 0.05,
+            allow_inconclusive: false,
+            fail_on_regression: true,
         }
     }
+}
+
+/// Why two result documents cannot be compared: workloads on one side only, or no metric in
+/// common. Names the workloads; the caller names the files.
+pub fn incompatibility(baseline: &ResultDocument, current: &ResultDocument) -> Option<String> {
+    let names = |d: &ResultDocument| {
+        d.workloads
+            .iter()
+            .map(|w| w.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let (old, new) = (names(baseline), names(current));
+    let only_old: Vec<&String> = old.iter().filter(|n| !new.contains(n)).collect();
+    let only_new: Vec<&String> = new.iter().filter(|n| !old.contains(n)).collect();
+    let list = |v: &[&String]| {
+        v.iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut problems = Vec::new();
+    if !only_old.is_empty() {
+        problems.push(format!("only in the baseline: {}", list(&only_old)));
+    }
+    if !only_new.is_empty() {
+        problems.push(format!("only in the current run: {}", list(&only_new)));
+    }
+    if old.iter().all(|n| !new.contains(n)) {
+        problems.push("no workload (so no metric) in common".into());
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+/// Why a finished run (complete: not failed, timed out or interrupted) cannot be compared with
+/// the baseline file `name`, if it cannot: the message, also written into its summary as the
+/// run's failure.
+pub fn cannot_compare(
+    baseline: &ResultDocument,
+    current: &mut ResultDocument,
+    comparison: &Comparison,
+    name: &str,
+) -> Option<String> {
+    let s = &current.summary;
+    if s.failure.is_some() || s.timed_out || s.interrupted.is_some() {
+        return None;
+    }
+    let problem = incompatibility(baseline, current).or_else(|| {
+        comparison
+            .metrics
+            .is_empty()
+            .then(|| "no metric in common".to_string())
+    })?;
+    let message = format!(
+        "cannot compare with the baseline {name}: {problem} (this run: {})",
+        current.scenario.path
+    );
+    current.summary.passed = false;
+    current.summary.failure = Some(message.clone());
+    Some(message)
+}
+
+/// What the samples of a workload's metric are.
+fn sample_kind(w: &WorkloadResult, metric: &str) -> String {
+    if w.repetitions.len() >= 2 {
+        "repetitions"
+    } else if w.samples.of(metric).is_some() {
+        "windows"
+    } else {
+        "seconds"
+    }
+    .into()
 }
 
 /// Compares `current` with `baseline`, workload by workload (matched by name).
@@ -53,11 +136,38 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
             let (Some(b), Some(c)) = (headline(old, &metric), headline(w, &metric)) else {
                 continue;
             };
-            let (sb, sc) = (samples(old, &metric), samples(w, &metric));
+            // Repetitions only when both runs have them: the same kind of sample on each side.
+            let both_repeated = old.repetitions.len() >= 2 && w.repetitions.len() >= 2;
+            let pick = |x: &WorkloadResult| {
+                if both_repeated || x.repetitions.len() < 2 {
+                    (samples(x, &metric), sample_kind(x, &metric))
+                } else {
+                    let mut single = x.clone();
+                    single.repetitions.clear();
+                    (samples(&single, &metric), sample_kind(&single, &metric))
+                }
+            };
+            let ((sb, kb), (sc, kc)) = (pick(old), pick(w));
+            let n = [sb.len(), sc.len()];
             let change = relative_change(&sb, &sc);
-            let v = change.map_or(Verdict::NoChange, |ch| {
-                verdict(&ch, rule.significance, rule.noise, higher_is_better)
-            });
+            let v = match change {
+                Some(ch) => judge(&ch, n, rule.significance, rule.noise, higher_is_better),
+                // No samples, or a baseline of 0: nothing can be said about a real difference.
+                None if (c - b).abs() > rule.noise * b.abs().max(f64::MIN_POSITIVE) => {
+                    Verdict::Inconclusive
+                }
+                None => Verdict::NoChange,
+            };
+            // A rate's change within the band in points is no change, whatever its relative size
+            // (0.002% to 0.001% is -50% of nothing).
+            let v = if v == Verdict::Inconclusive
+                && metric.ends_with("hit_rate")
+                && (c - b).abs() <= rule.noise
+            {
+                Verdict::NoChange
+            } else {
+                v
+            };
             metrics.push(MetricComparison {
                 workload: w.name.clone(),
                 metric,
@@ -65,16 +175,19 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
                 current: c,
                 change,
                 verdict: v,
-                samples: [sb.len(), sc.len()],
+                samples: n,
+                sample_kind: [kb, kc],
                 higher_is_better,
             });
         }
     }
     let count = |v: Verdict| metrics.iter().filter(|m| m.verdict == v).count();
     let (regressions, improvements) = (count(Verdict::Regressed), count(Verdict::Improved));
+    let inconclusive = count(Verdict::Inconclusive);
     let summary = format!(
-        "{} metric(s) compared: {regressions} regressed, {improvements} improved, {} within noise, {} no change",
+        "{} metric{} compared: {regressions} regressed, {improvements} improved, {inconclusive} inconclusive, {} within noise, {} no change",
         metrics.len(),
+        if metrics.len() == 1 { "" } else { "s" },
         count(Verdict::WithinNoise),
         count(Verdict::NoChange)
     );
@@ -91,9 +204,29 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
         metrics,
         regressions,
         improvements,
+        inconclusive,
+        method: METHOD.into(),
         summary,
         recommendations,
     }
+}
+
+/// Writes a comparison's verdict into the run's summary (`baseline` names the baseline file);
+/// true when it fails the run: a regression (unless not failing on them), or an inconclusive
+/// metric (unless allowed).
+pub fn apply(summary: &mut Summary, comparison: &Comparison, baseline: &str, rule: Rule) -> bool {
+    let fails = (comparison.regressions > 0 && rule.fail_on_regression)
+        || (comparison.inconclusive > 0 && !rule.allow_inconclusive);
+    summary.baseline = Some(baseline.to_string());
+    summary.compared = comparison.metrics.len();
+    summary.regressed = comparison.regressions > 0;
+    summary.regressions = comparison.regressions;
+    summary.inconclusive = comparison.inconclusive;
+    summary.verdict_failed = fails;
+    if fails {
+        summary.passed = false;
+    }
+    fails
 }
 
 fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
@@ -119,7 +252,16 @@ fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
         seen.entry(text).or_insert(());
     }
     out.extend(seen.into_keys());
-    if metrics.iter().any(|m| m.samples[0] < 5 || m.samples[1] < 5) {
+    if metrics.iter().any(|m| m.verdict == Verdict::Inconclusive) {
+        out.push(format!(
+            "inconclusive: a change beyond the noise band with too few samples to test it (fewer than \
+             {MIN_SAMPLES} on a side): run both sides with `repeat: 5`, or longer (a `duration` of 3 s \
+             or more gives >= 10 windows of >= 1,000 operations); `--allow-inconclusive` accepts it"
+        ));
+    } else if metrics
+        .iter()
+        .any(|m| m.samples[0] < MIN_SAMPLES || m.samples[1] < MIN_SAMPLES)
+    {
         out.push(
             "few samples per side: use `repeat: 5` or a longer `duration` for tighter intervals"
                 .into(),

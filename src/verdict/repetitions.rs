@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::stats::summarize;
+use super::stats::{Domain, summarize_in};
 use crate::metrics::result::{LatencyStats, RepetitionFigures, WorkloadResult};
 use crate::metrics::statistics::Summary;
 
@@ -55,7 +55,7 @@ pub fn repetition_statistics(reps: &[RepetitionFigures]) -> BTreeMap<String, Sum
     for name in reps[0].keys() {
         let values: Vec<f64> = reps.iter().filter_map(|r| r.get(name).copied()).collect();
         if values.len() == reps.len()
-            && let Some(summary) = summarize(&values)
+            && let Some(summary) = summarize_in(&values, Domain::of(name))
         {
             out.insert(name.clone(), summary);
         }

@@ -11,7 +11,7 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::metrics::comparison::{Change, Verdict};
+use crate::metrics::comparison::{Change, ChangeMethod, Verdict};
 use crate::metrics::statistics::{Outliers, Summary};
 
 /// The two-sided Student t quantile, e.g. `t_quantile(0.975, 4)` = 2.776.
@@ -31,6 +31,46 @@ fn variance(xs: &[f64], m: f64) -> f64 {
         return 0.0;
     }
     xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64
+}
+
+/// The range a metric's values can take: intervals are clamped to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Domain {
+    /// Any real number.
+    Real,
+    /// 0 and above (latencies, throughputs, counts).
+    NonNegative,
+    /// 0 to 1 (hit rates, error rates).
+    Rate,
+}
+
+impl Domain {
+    /// The domain of a metric by its name (`throughput`, `all.p99_ns`, `l1.hit_rate`, ...).
+    pub fn of(metric: &str) -> Domain {
+        if metric.ends_with("rate") {
+            Domain::Rate
+        } else {
+            Domain::NonNegative
+        }
+    }
+
+    fn clamp(self, x: f64) -> f64 {
+        match self {
+            Domain::Real => x,
+            Domain::NonNegative => x.max(0.0),
+            Domain::Rate => x.clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// Summarizes samples with the interval clamped to `domain` (Student's t interval of the mean,
+/// then clamped: a latency's interval never goes below 0, a rate's stays in [0, 1]).
+pub fn summarize_in(samples: &[f64], domain: Domain) -> Option<Summary> {
+    summarize(samples).map(|s| Summary {
+        ci_low: domain.clamp(s.ci_low),
+        ci_high: domain.clamp(s.ci_high),
+        ..s
+    })
 }
 
 /// Summarizes samples; `None` when there are none.
@@ -89,9 +129,15 @@ pub fn welch_p_value(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// Relative change of the means; the interval is Welch's interval of the difference divided by
-/// the old mean (its own uncertainty neglected, as criterion does for the baseline). `None` if
-/// either side is empty or the old mean is 0.
+/// Relative change of `new` against `old` with a 95% interval that stays above −100%.
+///
+/// When every sample is positive (latencies, throughputs, rates above 0) the test is Welch's on
+/// the logarithms: the change is the ratio of geometric means minus one, its interval the
+/// exponentiated interval of the difference of log means, and the p-value Welch's on the logs.
+/// Otherwise Welch's interval of the difference divided by the old mean (its own uncertainty
+/// neglected, as criterion does for the baseline), the lower end clamped at −100%. With fewer
+/// than two samples on a side there is no test: the change of the means with p = 1 and a
+/// zero-width interval (method `none`). `None` if either side is empty or the old mean is 0.
 pub fn relative_change(old: &[f64], new: &[f64]) -> Option<Change> {
     if old.is_empty() || new.is_empty() {
         return None;
@@ -100,17 +146,69 @@ pub fn relative_change(old: &[f64], new: &[f64]) -> Option<Change> {
     if mo == 0.0 {
         return None;
     }
+    if old.len() < 2 || new.len() < 2 {
+        let relative = ((mn - mo) / mo.abs()).max(-1.0);
+        return Some(Change {
+            relative,
+            ci_low: relative,
+            ci_high: relative,
+            p_value: 1.0,
+            method: ChangeMethod::None,
+        });
+    }
+    if old.iter().chain(new).all(|&x| x > 0.0 && x.is_finite()) {
+        let (lo, ln): (Vec<f64>, Vec<f64>) = (
+            old.iter().map(|x| x.ln()).collect(),
+            new.iter().map(|x| x.ln()).collect(),
+        );
+        let d = mean(&ln) - mean(&lo);
+        let half = match welch(&lo, &ln) {
+            Some((_, df, se)) => t_quantile(0.975, df) * se,
+            None => 0.0,
+        };
+        return Some(Change {
+            relative: d.exp() - 1.0,
+            ci_low: (d - half).exp() - 1.0,
+            ci_high: (d + half).exp() - 1.0,
+            p_value: welch_p_value(&lo, &ln),
+            method: ChangeMethod::LogWelch,
+        });
+    }
     let half = match welch(old, new) {
         Some((_, df, se)) => t_quantile(0.975, df) * se,
         None => 0.0,
     };
     let diff = mn - mo;
     Some(Change {
-        relative: diff / mo,
-        ci_low: (diff - half) / mo.abs(),
-        ci_high: (diff + half) / mo.abs(),
+        relative: (diff / mo.abs()).max(-1.0),
+        ci_low: ((diff - half) / mo.abs()).max(-1.0),
+        ci_high: ((diff + half) / mo.abs()).max(-1.0),
         p_value: welch_p_value(old, new),
+        method: ChangeMethod::Welch,
     })
+}
+
+/// Fewer samples than this on a side make a test underpowered: a change beyond the noise band
+/// that the test cannot confirm is then "inconclusive", not "no change".
+pub const MIN_SAMPLES: usize = 5;
+
+/// The verdict for a change measured with `samples` per side: criterion's rule (`verdict`), and
+/// "inconclusive" where that rule finds nothing but the test could not have found anything (fewer
+/// than `MIN_SAMPLES` on a side) while the change itself exceeds the noise band.
+pub fn judge(
+    change: &Change,
+    samples: [usize; 2],
+    significance: f64,
+    noise: f64,
+    higher_is_better: bool,
+) -> Verdict {
+    let v = verdict(change, significance, noise, higher_is_better);
+    let underpowered = samples[0].min(samples[1]) < MIN_SAMPLES;
+    if matches!(v, Verdict::NoChange) && underpowered && change.relative.abs() > noise {
+        Verdict::Inconclusive
+    } else {
+        v
+    }
 }
 
 /// Quantile with linear interpolation between order statistics (numpy's default).
@@ -212,16 +310,59 @@ mod tests {
     }
 
     #[test]
-    fn relative_changes_carry_an_interval() {
+    fn relative_changes_carry_an_interval_on_the_log_scale() {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0];
         let b = [3.0, 4.0, 5.0, 6.0, 7.0];
         let c = relative_change(&a, &b).unwrap();
-        // diff 2, se 1, t(0.975, 8) = 2.306: interval 2 ± 2.306, over the old mean 3.
-        assert!(close(c.relative, 2.0 / 3.0, 1e-12));
-        assert!(close(c.ci_low, (2.0 - 2.306) / 3.0, 1e-3));
-        assert!(close(c.ci_high, (2.0 + 2.306) / 3.0, 1e-3));
+        assert_eq!(c.method, ChangeMethod::LogWelch);
+        // Geometric means: 120^(1/5) = 2.6052, 2520^(1/5) = 4.7894: ratio 1.8384 (by hand).
+        assert!(close(c.relative, 0.838_4, 1e-3), "{c:?}");
+        assert!(c.ci_low < c.relative && c.relative < c.ci_high, "{c:?}");
         assert_eq!(relative_change(&[0.0, 0.0], &b), None);
         assert_eq!(relative_change(&[], &b), None);
+        // A zero sample: Welch on the values, clamped at -100%.
+        let z = relative_change(&[10.0, 0.0, 20.0], &[0.0, 0.0, 1.0]).unwrap();
+        assert_eq!(z.method, ChangeMethod::Welch);
+        assert!(z.ci_low >= -1.0 && z.relative >= -1.0, "{z:?}");
+        // One sample a side: no test, no interval.
+        let one = relative_change(&[10.0], &[4.0]).unwrap();
+        assert_eq!((one.method, one.p_value), (ChangeMethod::None, 1.0));
+    }
+
+    #[test]
+    fn intervals_stay_in_the_domain_on_skewed_samples() {
+        // Latencies with a long tail: the plain t interval of the mean goes below 0.
+        let skewed = [1_000.0, 1_100.0, 900.0, 1_050.0, 250_000.0];
+        let plain = summarize(&skewed).unwrap();
+        assert!(plain.ci_low < 0.0, "{plain:?}");
+        let s = summarize_in(&skewed, Domain::NonNegative).unwrap();
+        assert!(s.ci_low >= 0.0 && s.ci_high >= s.mean, "{s:?}");
+        // Hit rates near 1: the interval stays in [0, 1].
+        let rates = summarize_in(&[0.99, 0.2, 1.0, 0.98], Domain::Rate).unwrap();
+        assert!(rates.ci_low >= 0.0 && rates.ci_high <= 1.0, "{rates:?}");
+        assert_eq!(Domain::of("l1.hit_rate"), Domain::Rate);
+        assert_eq!(Domain::of("all.p99_ns"), Domain::NonNegative);
+        // A throughput that collapsed, with a skewed old side: the change stays above -100%.
+        let old = [10_000.0, 9_000.0, 50_000.0, 11_000.0, 10_500.0];
+        let new = [100.0, 5_000.0, 90.0, 120.0, 4_000.0];
+        let c = relative_change(&old, &new).unwrap();
+        assert!(c.ci_low > -1.0 && c.ci_high > c.ci_low, "{c:?}");
+        let w = relative_change(&old, &[0.0, 5_000.0, 0.0, 120.0, 4_000.0]).unwrap();
+        assert!(w.ci_low >= -1.0, "{w:?}");
+    }
+
+    #[test]
+    fn too_few_samples_beyond_the_band_are_inconclusive() {
+        let one = relative_change(&[10.0], &[4.0]).unwrap();
+        assert_eq!(judge(&one, [1, 1], 0.05, 0.02, true), Verdict::Inconclusive);
+        let tiny = relative_change(&[10.0], &[10.1]).unwrap();
+        assert_eq!(judge(&tiny, [1, 1], 0.05, 0.02, true), Verdict::NoChange);
+        // Enough samples and no significance: no change, not inconclusive.
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [1.5, 2.0, 3.5, 4.0, 5.0, 6.5];
+        let c = relative_change(&a, &b).unwrap();
+        assert_eq!(judge(&c, [6, 6], 0.05, 0.02, true), Verdict::NoChange);
+        assert_eq!(judge(&c, [3, 6], 0.05, 0.02, true), Verdict::Inconclusive);
     }
 
     #[test]
@@ -249,6 +390,7 @@ mod tests {
             ci_low: lo,
             ci_high: hi,
             p_value: p,
+            method: ChangeMethod::Welch,
         };
         assert_eq!(
             verdict(&c(0.10, 0.05, 0.15, 0.001), 0.05, 0.02, false),

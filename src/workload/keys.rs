@@ -224,6 +224,18 @@ impl KeySampler {
         Ok(KeySampler { count, kind })
     }
 
+    /// This sampler for `worker` of `workers`: `sequential` starts at the worker's index and
+    /// steps by `workers`, so the workers together cover every key; the other distributions are
+    /// the same for every worker (their randomness comes from the worker's own rng).
+    pub fn for_worker(&self, worker: usize, workers: usize) -> KeySampler {
+        let mut out = self.clone();
+        if let Kind::Sequential { next, stride } = &mut out.kind {
+            *next = worker as u64 % self.count;
+            *stride = workers.max(1) as u64;
+        }
+        out
+    }
+
     /// A key index in `0..count`.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
@@ -369,6 +381,20 @@ mod tests {
             }
         }
         assert_eq!(seen, vec![1; 10]);
+    }
+
+    #[test]
+    fn for_worker_gives_each_worker_its_own_stride() {
+        let template = KeySampler::new(&KeyDistribution::Sequential, 12, 0, 1).unwrap();
+        let mut rng = SmallRng::seed_from_u64(0);
+        let mut seen = vec![0; 12];
+        for w in 0..4 {
+            let mut s = template.for_worker(w, 4);
+            for _ in 0..3 {
+                seen[s.sample(&mut rng) as usize] += 1;
+            }
+        }
+        assert_eq!(seen, vec![1; 12]);
     }
 
     #[test]

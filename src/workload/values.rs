@@ -24,6 +24,37 @@ pub enum ValueShape {
     Binary,
 }
 
+/// The most fields per JSON object and the deepest nesting a scenario may ask for.
+pub const JSON_LIMITS: (u32, u32) = (256, 32);
+
+impl ValueShape {
+    /// The JSON shape with `fields` per object (default 4) nested `depth` levels (default 1),
+    /// and the fields out of bounds with why (the shape then uses the nearest bound).
+    pub fn json(
+        fields: Option<u32>,
+        depth: Option<u32>,
+    ) -> (ValueShape, Vec<(&'static str, String)>) {
+        let (fields, depth) = (fields.unwrap_or(4), depth.unwrap_or(1));
+        let mut bad = Vec::new();
+        for (name, v, max) in [
+            ("fields", fields, JSON_LIMITS.0),
+            ("depth", depth, JSON_LIMITS.1),
+        ] {
+            if !(1..=max).contains(&v) {
+                bad.push((
+                    name,
+                    format!("`{name}` must be between 1 and {max}, got {v}"),
+                ));
+            }
+        }
+        let shape = ValueShape::Json {
+            fields: fields.clamp(1, JSON_LIMITS.0) as usize,
+            depth: depth.clamp(1, JSON_LIMITS.1) as usize,
+        };
+        (shape, bad)
+    }
+}
+
 /// How large values are.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SizeSpec {
@@ -264,6 +295,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Fields of the outermost object (without `pad`) and how deep objects nest.
+    fn fields_and_depth(v: &serde_json::Value) -> (usize, usize) {
+        fn depth(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        let top = v.as_object().expect("an object");
+        (top.keys().filter(|k| *k != "pad").count(), depth(v))
+    }
+
+    #[test]
+    fn json_values_have_the_fields_and_depth_asked_for() {
+        for (fields, depth) in [(1, 1), (4, 1), (7, 3), (12, 5)] {
+            let shape = ValueShape::Json { fields, depth };
+            let pool = ValuePool::generate(&shape, &SizeSpec::Fixed(512), 0.3, 10, 3);
+            for i in 0..10 {
+                let v: serde_json::Value = serde_json::from_slice(pool.get(i)).expect("valid JSON");
+                assert_eq!(fields_and_depth(&v), (fields, depth), "{v}");
+                // Every nested object has the same number of fields.
+                let mut inner = &v;
+                for _ in 1..depth {
+                    inner = &inner[format!("f{}", fields - 1)];
+                    assert_eq!(inner.as_object().expect("nested").len(), fields);
+                }
+            }
+        }
+        let (shape, bad) = ValueShape::json(Some(6), Some(2));
+        assert_eq!(
+            (shape, bad.len()),
+            (
+                ValueShape::Json {
+                    fields: 6,
+                    depth: 2
+                },
+                0
+            )
+        );
+        let (_, bad) = ValueShape::json(Some(0), Some(99));
+        assert_eq!(bad.len(), 2, "{bad:?}");
     }
 
     #[test]

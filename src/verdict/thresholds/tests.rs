@@ -127,6 +127,7 @@ fn result() -> WorkloadResult {
         repetitions: Vec::new(),
         statistics: BTreeMap::new(),
         outliers: None,
+        samples: Default::default(),
         score: None,
         grade: None,
         operations: operations.clone(),

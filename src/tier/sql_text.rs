@@ -1,0 +1,146 @@
+//! The SQL text of each dialect: the tier's statements, its table, the LIKE pattern of a prefix.
+//!
+//! Every statement is built once at setup from a validated table name (an identifier) and fixed
+//! text. Counting and clearing the prefix's rows leave the marker row (`marker`) out.
+
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use super::marker::SQL_MARKER_KEY;
+
+/// The statements of one dialect for one table.
+/// Each is built once from a validated table name and asserted safe once; cloning one per
+/// operation is a reference-count increment.
+pub(super) struct Queries {
+    pub get: SqlStr,
+    pub set: SqlStr,
+    pub delete: SqlStr,
+    pub touch: SqlStr,
+    /// Rows under a LIKE pattern, the marker row left out.
+    pub count: SqlStr,
+    /// Deletes the rows under a LIKE pattern, the marker row left out.
+    pub delete_prefix: SqlStr,
+}
+
+/// The statements setup needs to recognise an interrupted run's table (not kept afterwards).
+pub(super) struct MarkerQueries {
+    /// The value of the row with the given key (the marker's).
+    pub read: SqlStr,
+    /// Deletes every row but the marker (the leftovers in a table tierbench created).
+    pub delete_leftovers: SqlStr,
+}
+
+pub(super) fn marker_queries(dialect: &str, t: &str) -> MarkerQueries {
+    let p1 = if dialect == "postgres" { "$1" } else { "?" };
+    MarkerQueries {
+        read: sql(format!("SELECT v FROM {t} WHERE k = {p1}")),
+        delete_leftovers: sql(format!("DELETE FROM {t} WHERE k <> '{SQL_MARKER_KEY}'")),
+    }
+}
+
+/// Marks SQL built from a validated identifier (the table name) and fixed text as safe.
+pub(super) fn sql(text: String) -> SqlStr {
+    AssertSqlSafe(std::sync::Arc::<str>::from(text)).into_sql_str()
+}
+
+/// The dialect named by a URL's scheme.
+pub(super) fn dialect(url: &str) -> Option<&'static str> {
+    let scheme = url.split(':').next()?;
+    match scheme {
+        "sqlite" => Some("sqlite"),
+        "postgres" | "postgresql" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
+        _ => None,
+    }
+}
+
+pub(super) fn queries(dialect: &str, t: &str) -> Queries {
+    let (p1, p2, p3) = if dialect == "postgres" {
+        ("$1", "$2", "$3")
+    } else {
+        ("?", "?", "?")
+    };
+    let upsert = match dialect {
+        "mysql" => format!(
+            "INSERT INTO {t} (k, v, expires_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v), expires_at = VALUES(expires_at)"
+        ),
+        _ => format!(
+            "INSERT INTO {t} (k, v, expires_at) VALUES ({p1}, {p2}, {p3}) ON CONFLICT (k) DO UPDATE SET v = excluded.v, expires_at = excluded.expires_at"
+        ),
+    };
+    // SQLite has no default LIKE escape character; MySQL's is `\` already (and `\` escapes in its strings).
+    let escape = if dialect == "mysql" {
+        ""
+    } else {
+        " ESCAPE '\\'"
+    };
+    Queries {
+        get: sql(format!(
+            "SELECT v FROM {t} WHERE k = {p1} AND (expires_at IS NULL OR expires_at > {p2})"
+        )),
+        set: sql(upsert),
+        delete: sql(format!("DELETE FROM {t} WHERE k = {p1}")),
+        touch: sql(format!("UPDATE {t} SET expires_at = {p1} WHERE k = {p2}")),
+        count: sql(format!(
+            "SELECT COUNT(*) FROM {t} WHERE k LIKE {p1}{escape} AND k <> '{SQL_MARKER_KEY}'"
+        )),
+        delete_prefix: sql(format!(
+            "DELETE FROM {t} WHERE k LIKE {p1}{escape} AND k <> '{SQL_MARKER_KEY}'"
+        )),
+    }
+}
+
+pub(super) fn create_table(dialect: &str, t: &str) -> String {
+    match dialect {
+        "postgres" => {
+            format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)")
+        }
+        "mysql" => format!(
+            "CREATE TABLE {t} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
+        ),
+        _ => format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"),
+    }
+}
+
+pub(super) fn columns_query(dialect: &str) -> &'static str {
+    match dialect {
+        "postgres" => {
+            "SELECT column_name::TEXT FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
+        }
+        "mysql" => {
+            "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+        _ => "SELECT name FROM pragma_table_info(?)",
+    }
+}
+
+/// A LIKE pattern matching `prefix` literally, then anything (`\` escapes).
+pub(super) fn like_prefix(prefix: &str) -> String {
+    let mut out = String::new();
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialects_come_from_the_scheme() {
+        assert_eq!(dialect("sqlite::memory:"), Some("sqlite"));
+        assert_eq!(dialect("postgres://u@h/db"), Some("postgres"));
+        assert_eq!(dialect("mysql://root@h/test"), Some("mysql"));
+        assert_eq!(dialect("oracle://x"), None);
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_prefix("tb:"), "tb:%");
+        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
+    }
+}

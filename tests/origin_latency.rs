@@ -1,0 +1,126 @@
+//! The simulated origin: a constant latency is reproduced (not rounded up to the runtime timer's
+//! 1 ms tick), and the distributions parse into the plan. Bounds are generous: this is a test on
+//! a possibly loaded machine, not a benchmark (docs/performance.md has the precise figures).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::{all_output, tierbench, write_scenario};
+use tierbench::scenario::overrides::Overrides;
+use tierbench::tier::origin::OriginLatency;
+
+fn scenario(latency: &str, extra: &str) -> String {
+    format!(
+        "name: origin\nseed: 3\ntiers: [{{ name: l1, kind: memory, engine: lru, max_entries: 10 }}]\n\
+         data: {{ keys: {{ count: 1000000, distribution: uniform }}, values: {{ size: 64{extra} }} }}\n\
+         origin: {{ latency: {latency} }}\n\
+         workloads:\n  - {{ name: reads, target: [l1], preload: false, warmup: 0, ops: 200, concurrency: 2, mix: {{ get: 1 }} }}\n"
+    )
+}
+
+#[test]
+fn a_constant_origin_latency_is_reproduced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), "o.yaml", &scenario("5ms", ""));
+    let results = dir.path().join("results.json");
+    let out = tierbench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--report",
+        &format!("json={}", results.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let origin = &doc["workloads"][0]["served_by"]["origin"];
+    let count = origin["count"].as_u64().unwrap();
+    let mean_ms = origin["latency"]["mean_ns"].as_f64().unwrap() / 1e6;
+    let min_ms = origin["latency"]["min_ns"].as_u64().unwrap() as f64 / 1e6;
+    assert!(count >= 190, "{count} origin loads of 200 reads");
+    // Before the fix the mean was the latency rounded up to the next 1 ms tick plus a tick.
+    assert!((4.5..7.5).contains(&mean_ms), "mean {mean_ms} ms");
+    assert!(
+        min_ms >= 4.99,
+        "never shorter than configured: min {min_ms} ms"
+    );
+}
+
+fn planned(latency: &str) -> OriginLatency {
+    let yaml = scenario(latency, "");
+    let plan =
+        tierbench::scenario::load_source(Path::new("o.yaml"), yaml, &Overrides::default(), &|_| {
+            None
+        })
+        .map_err(|d| format!("{d:?}"))
+        .unwrap();
+    plan.origin_latency
+}
+
+#[test]
+fn the_latency_distributions_reach_the_plan() {
+    let ms = Duration::from_millis;
+    assert_eq!(planned("5ms"), OriginLatency::Constant(ms(5)));
+    assert_eq!(
+        planned("{ p50: 5ms, p99: 40ms }"),
+        OriginLatency::LogNormal {
+            p50: ms(5),
+            p99: ms(40)
+        }
+    );
+    assert_eq!(
+        planned("{ uniform: 2ms..8ms }"),
+        OriginLatency::Uniform {
+            min: ms(2),
+            max: ms(8)
+        }
+    );
+    for bad in [
+        "{ p50: 5ms }",
+        "{ p50: 5ms, p99: 1ms }",
+        "{ uniform: 8ms..2ms }",
+        "{ p90: 5ms }",
+    ] {
+        let yaml = scenario(bad, "");
+        let result = tierbench::scenario::load_source(
+            Path::new("o.yaml"),
+            yaml,
+            &Overrides::default(),
+            &|_| None,
+        );
+        assert!(result.is_err(), "{bad} must be rejected");
+    }
+}
+
+#[test]
+fn json_fields_and_depth_reach_the_generated_values() {
+    let yaml = scenario("5ms", ", shape: json, fields: 6, depth: 3");
+    let plan =
+        tierbench::scenario::load_source(Path::new("o.yaml"), yaml, &Overrides::default(), &|_| {
+            None
+        })
+        .map_err(|d| format!("{d:?}"))
+        .unwrap();
+    let v = &plan.values;
+    let pool = tierbench::workload::values::ValuePool::generate(&v.shape, &v.size, 0.0, 5, 1);
+    for i in 0..5 {
+        let doc: serde_json::Value = serde_json::from_slice(pool.get(i)).unwrap();
+        let mut level = &doc;
+        for d in 1..=3 {
+            let fields = level.as_object().unwrap();
+            let own = fields.keys().filter(|k| *k != "pad").count();
+            assert_eq!(own, 6, "level {d}: {level}");
+            level = &level["f5"];
+        }
+        assert!(!level.is_object(), "no fourth level: {doc}");
+    }
+    let yaml = scenario("5ms", ", shape: json, fields: 0");
+    let bad =
+        tierbench::scenario::load_source(Path::new("o.yaml"), yaml, &Overrides::default(), &|_| {
+            None
+        });
+    assert!(bad.is_err(), "fields: 0 is rejected");
+}

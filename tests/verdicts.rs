@@ -1,0 +1,161 @@
+//! Verdicts that never fail open: one run per side is judged by its windows, a regression exits 5
+//! with a last line that says FAILED, and `compare` of unrelated documents is an error (exit 2).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+mod support;
+
+use support::{all_output, tierbench, write_scenario};
+
+/// Reads that miss a one-entry L1 and load from the origin: throughput set by the origin.
+const SCENARIO: &str = "name: origin-windows\nseed: 7\n\
+    tiers: [{ name: l1, kind: memory, max_entries: 1 }]\n\
+    data: { keys: { count: 100000 }, values: { size: 32 } }\n\
+    origin: { latency: 200us }\n\
+    workloads:\n  - { name: reads, target: stack, duration: 6s, concurrency: 4, mix: { get: 1 }, thresholds: [\"get.p99 < 1s\"] }\n";
+
+fn json(out: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+}
+
+#[test]
+fn one_run_per_side_with_a_3x_slower_origin_is_a_regression_exit_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), "s.yaml", SCENARIO);
+    let p = path.to_str().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    let base = tierbench(&[
+        "run",
+        p,
+        "--no-progress",
+        "--report",
+        &format!("json={}", a.display()),
+    ]);
+    assert_eq!(base.status.code(), Some(0), "{}", all_output(&base));
+    let doc = json(&a);
+    let windows = doc["workloads"][0]["samples"]["throughput"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        windows >= 10,
+        "{windows} windows: {}",
+        doc["workloads"][0]["samples"]
+    );
+
+    let slow = tierbench(&[
+        "run",
+        p,
+        "--no-progress",
+        "--set",
+        "origin.latency=600us",
+        "--baseline",
+        a.to_str().unwrap(),
+        "--report",
+        &format!("json={}", b.display()),
+        "--report",
+        "text",
+    ]);
+    let text = all_output(&slow);
+    assert_eq!(slow.status.code(), Some(5), "{text}");
+    let doc = json(&b);
+    assert!(
+        doc["workloads"][0]["samples"]["throughput"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10
+    );
+    assert_eq!(doc["summary"]["regressed"], true);
+    assert_eq!(doc["summary"]["passed"], false);
+    assert_eq!(doc["summary"]["verdict_failed"], true);
+    let metrics = doc["comparison"]["metrics"].as_array().unwrap();
+    let throughput = metrics
+        .iter()
+        .find(|m| m["metric"] == "throughput")
+        .unwrap();
+    assert_eq!(throughput["verdict"], "regressed", "{throughput}");
+    assert_eq!(throughput["sample_kind"][0], "windows");
+    let low = throughput["change"]["ci_low"].as_f64().unwrap();
+    assert!(low > -1.0, "a change stays above -100%: {low}");
+    let last = String::from_utf8_lossy(&slow.stdout)
+        .lines()
+        .rfind(|l| l.starts_with("result:"))
+        .unwrap()
+        .to_string();
+    assert!(last.starts_with("result: FAILED: "), "{last}");
+    assert!(last.contains("regressed against"), "{last}");
+    assert!(text.contains("error: exit 5:"), "{text}");
+
+    // The same two documents through `compare`: exit 5 too; accepted with both flags.
+    let cmp = tierbench(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(cmp.status.code(), Some(5), "{}", all_output(&cmp));
+    assert!(all_output(&cmp).contains("verdict: REGRESSED"));
+    let ok = tierbench(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--no-fail-on-regression",
+        "--allow-inconclusive",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", all_output(&ok));
+}
+
+#[test]
+fn compare_of_unrelated_documents_is_an_error_naming_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = write_scenario(
+        dir.path(),
+        "one.yaml",
+        "name: one\ntiers: [{ name: l1, kind: memory, max_entries: 100 }]\ndata: { keys: { count: 100 }, values: { size: 8 } }\n\
+         workloads: [{ name: alpha, target: l1, ops: 2000, mix: { get: 1 } }]\n",
+    );
+    let two = write_scenario(
+        dir.path(),
+        "two.yaml",
+        "name: two\ntiers: [{ name: l1, kind: memory, max_entries: 100 }]\ndata: { keys: { count: 100 }, values: { size: 8 } }\n\
+         workloads: [{ name: beta, target: l1, ops: 2000, mix: { get: 1 } }]\n",
+    );
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    for (s, out) in [(&one, &a), (&two, &b)] {
+        let r = tierbench(&[
+            "run",
+            s.to_str().unwrap(),
+            "--no-progress",
+            "--report",
+            &format!("json={}", out.display()),
+        ]);
+        assert_eq!(r.status.code(), Some(0), "{}", all_output(&r));
+    }
+    let r = tierbench(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let text = all_output(&r);
+    assert_eq!(r.status.code(), Some(2), "{text}");
+    assert!(text.contains("a.json") && text.contains("b.json"), "{text}");
+    assert!(
+        text.contains("`alpha`") && text.contains("`beta`"),
+        "{text}"
+    );
+    // The run side: --baseline with no workload in common fails with 2, and says FAILED.
+    let run = tierbench(&[
+        "run",
+        two.to_str().unwrap(),
+        "--no-progress",
+        "--baseline",
+        a.to_str().unwrap(),
+    ]);
+    let text = all_output(&run);
+    assert_eq!(run.status.code(), Some(2), "{text}");
+    assert!(text.contains("result: FAILED: cannot compare"), "{text}");
+}
+
+#[test]
+fn help_lists_every_exit_code() {
+    for cmd in ["run", "compare"] {
+        let r = tierbench(&[cmd, "--help"]);
+        let text = all_output(&r);
+        for code in ["  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  5 ", "130", "143"] {
+            assert!(text.contains(code), "{cmd} --help lacks {code}: {text}");
+        }
+        assert!(text.contains("--allow-inconclusive"), "{text}");
+    }
+}
