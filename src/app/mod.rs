@@ -1,5 +1,6 @@
 //! The commands behind the CLI; each returns the process exit code.
 
+mod finish;
 pub mod interrupt;
 pub mod output;
 pub mod run;

@@ -11,7 +11,6 @@ use crate::metrics::result::{
     RepetitionFigures, ResultDocument, SCHEMA_VERSION, ScenarioInfo, Summary, WorkloadResult,
 };
 use crate::scenario::plan::{Scenario, Workload};
-use crate::tier::config::TierKindConfig;
 use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
 use crate::verdict::compare::{Rule, apply, cannot_compare, compare};
@@ -20,6 +19,8 @@ use crate::verdict::score::{grade, score};
 use crate::verdict::stats::tukey;
 use crate::workload::values::ValuePool;
 
+pub use super::finish::RunOutcome;
+use super::finish::{Ended, finish, left_behind};
 use super::output::{ReportSpec, json_path, write_atomic};
 use super::summarize::summarize;
 
@@ -33,16 +34,6 @@ times, and latency counts from each operation's intended start, so a stall shows
 (coordinated omission corrected, as in wrk2); service time from the actual start is reported apart. Calls are \
 timed with a TSC clock (quanta) outside key and value selection, recorded in per-worker HDR histograms \
 (3 significant digits) and merged. Preload and warmup are not recorded.";
-
-/// The outcome of a run.
-pub struct RunOutcome {
-    /// The result document (complete, or up to the failure).
-    pub document: ResultDocument,
-    /// The exit code.
-    pub code: u8,
-    /// A runtime failure, if one stopped the run.
-    pub failure: Option<String>,
-}
 
 /// What a run does besides running the scenario.
 #[derive(Default)]
@@ -84,6 +75,7 @@ pub async fn run_with(
             return finish(document, started, &mut sampler, ended);
         }
     };
+    document.notes = tiers.iter().filter_map(|t| t.leftover_note()).collect();
     let shared = Shared {
         scenario,
         progress,
@@ -169,6 +161,7 @@ fn new_document(
         profile: scenario.applied.profile.clone(),
         overrides: scenario.applied.overrides.clone(),
         comparison: None,
+        notes: Vec::new(),
     }
 }
 
@@ -388,96 +381,6 @@ fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
     result.passed = result.thresholds.iter().all(|t| t.passed);
     result.score = score(&result.thresholds);
     result.grade = result.score.map(grade);
-}
-
-/// How a run ended besides its thresholds.
-#[derive(Default)]
-struct Ended {
-    /// A run-time failure (setup, a tier lost for good, a worker).
-    failure: Option<String>,
-    /// The run's timeout stopped it.
-    timed_out: bool,
-    /// A signal stopped it: its name and exit code.
-    interrupted: Option<(&'static str, u8)>,
-}
-
-fn finish(
-    mut document: ResultDocument,
-    started: Instant,
-    sampler: &mut ProcessSampler,
-    ended: Ended,
-) -> RunOutcome {
-    document.duration_s = started.elapsed().as_secs_f64();
-    document.process = sampler.info();
-    let thresholds = document.workloads.iter().map(|w| w.thresholds.len()).sum();
-    let failed = document
-        .workloads
-        .iter()
-        .flat_map(|w| &w.thresholds)
-        .filter(|t| !t.passed)
-        .count();
-    let scores: Vec<f64> = document.workloads.iter().filter_map(|w| w.score).collect();
-    let overall = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
-    let Ended {
-        failure,
-        timed_out,
-        interrupted,
-    } = ended;
-    document.summary = Summary {
-        passed: failed == 0 && failure.is_none() && !timed_out && interrupted.is_none(),
-        thresholds,
-        failed,
-        score: overall,
-        grade: overall.map(grade),
-        timed_out,
-        interrupted: interrupted.map(|(name, _)| name.to_string()),
-        failure: failure.clone(),
-        measured_s: document.workloads.iter().map(|w| w.duration_s).sum(),
-        ..Summary::default()
-    };
-    let code = match (&interrupted, &failure) {
-        (Some((_, code)), _) => *code,
-        (None, Some(_)) => exit::RUNTIME_FAILURE,
-        (None, None) if timed_out => exit::TIMED_OUT,
-        (None, None) if failed > 0 => exit::THRESHOLD_FAILED,
-        (None, None) => exit::OK,
-    };
-    let failure = failure.or_else(|| {
-        interrupted.map(|(name, _)| {
-            format!(
-                "interrupted by {name} after {:.1} s of measurement; the results cover what ran before it",
-                document.summary.measured_s
-            )
-        })
-    });
-    let failure = failure.or_else(|| {
-        timed_out
-            .then(|| "the run timed out; the results cover what ran before the timeout".to_string())
-    });
-    RunOutcome {
-        document,
-        code,
-        failure,
-    }
-}
-
-/// What a second interrupt leaves behind, said before exiting at once.
-fn left_behind(scenario: &Scenario) -> String {
-    let servers: Vec<&str> = scenario
-        .tiers
-        .iter()
-        .filter(|t| !matches!(t.kind, TierKindConfig::Memory { .. }))
-        .map(|t| t.name.as_str())
-        .collect();
-    if servers.is_empty() || scenario.keep {
-        return "nothing (in-process tiers only, or `keep: true`)".into();
-    }
-    format!(
-        "tierbench's keys under `{}` (and tables it created) in tier(s) {}; the next run of this \
-         scenario removes them before measuring",
-        scenario.keys.prefix,
-        servers.join(", ")
-    )
 }
 
 /// Sets up every declared tier, in order; the first that fails ends the run.

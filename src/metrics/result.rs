@@ -51,6 +51,9 @@ pub struct ResultDocument {
     pub overrides: Vec<String>,
     /// Against `--baseline`: each metric's change and verdict. Computed when comparing.
     pub comparison: Option<Comparison>,
+    /// What setup found and did: leftovers of an interrupted run removed, per tier.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The scenario, identified.
