@@ -229,6 +229,7 @@ pub fn summarize(
         timeseries: timeseries(&names, &m.recorder),
         warnings: (m.phases.iter().filter_map(generator_warning))
             .chain(m.warnings.iter().cloned())
+            .chain(idle_tier_notes(workload, &names, &m.recorder))
             .collect(),
         repetitions: Vec::new(),
         statistics: BTreeMap::new(),
@@ -363,4 +364,31 @@ fn window_samples(rec: &Recorder) -> WindowSamples {
         p50_ns: windows.iter().map(|w| quantile(w, 0.5)).collect(),
         p99_ns: windows.iter().map(|w| quantile(w, 0.99)).collect(),
     }
+}
+
+/// In a stack, a lower tier that was asked for keys but served none: say why, since a 0% hit
+/// rate there usually means the tier above holds every key, not that this tier is broken.
+fn idle_tier_notes<'a>(
+    workload: &Workload,
+    names: &'a [String],
+    rec: &'a Recorder,
+) -> impl Iterator<Item = String> + 'a {
+    let stacked = workload.stacked;
+    rec.tiers
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(move |(_, t)| stacked && t.hits == 0 && t.misses > 0)
+        .map(move |(i, t)| {
+            format!(
+                "tier `{}` served no reads ({} lookups, all misses): a read reaches it only when \
+                 every tier above missed, and `{}` never lost a key this tier still held (give \
+                 `{}` a size or a `ttl`), or this tier evicts first (give it more room); see \
+                 docs/stack.md",
+                names[i],
+                t.misses,
+                names[..i].join("`, `"),
+                names[i - 1]
+            )
+        })
 }
