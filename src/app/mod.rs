@@ -238,11 +238,18 @@ fn validate_command(args: &ValidateArgs) -> u8 {
                         serde_json::to_string_pretty(&s.effective).unwrap_or_default()
                     );
                 } else {
+                    let plural = |n: usize, one: &str| {
+                        if n == 1 {
+                            format!("1 {one}")
+                        } else {
+                            format!("{n} {one}s")
+                        }
+                    };
                     eprintln!(
-                        "{}: ok ({} tiers, {} workloads)",
+                        "{}: ok ({}, {})",
                         file.display(),
-                        s.tiers.len(),
-                        s.workloads.len()
+                        plural(s.tiers.len(), "tier"),
+                        plural(s.workloads.len(), "workload")
                     );
                 }
             }

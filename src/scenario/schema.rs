@@ -272,6 +272,11 @@ fn describe_expected(pointer: &str) -> String {
             "a duration with a unit: 250us, 2ms, 5s".into()
         }
         "size" => "a size in bytes (256, 1KiB) or a range (200..400, 1KiB..4KiB)".into(),
+        "latency" => "a duration with a unit (250us, 2ms, 5s; units: ns, us, ms, s, m, h), \
+                      `{ p50: 5ms, p99: 40ms }` or `{ uniform: 2ms..8ms }`"
+            .into(),
+        "warmup" | "ops" => "a whole number of operations".into(),
+        "rate" => "a rate: 5000/s, 20k/s, or a ramp 1000/s..5000/s".into(),
         _ => "a value of the documented form (see `tierbench schema`)".into(),
     }
 }

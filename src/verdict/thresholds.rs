@@ -196,6 +196,16 @@ pub fn parse(text: &str, ctx: &ThresholdContext<'_>) -> Result<Threshold, Thresh
     })?;
     let metric = parse_metric(lhs.trim(), ctx)?;
     let limit = parse_limit(&metric, rhs.trim())?;
+    if matches!(metric, Metric::HitRate { .. } | Metric::ErrorRate) && !(0.0..=1.0).contains(&limit)
+    {
+        return Err(err(
+            format!(
+                "`{}` is outside 0%..100%: a rate cannot reach it",
+                rhs.trim()
+            ),
+            "rates are percentages between 0% and 100% (95%) or fractions between 0 and 1 (0.95)",
+        ));
+    }
     Ok(Threshold {
         text: text.trim().to_string(),
         metric,
@@ -276,6 +286,20 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         [tier, "hit_rate"] => Ok(Metric::HitRate {
             tier: check_tier(tier)?,
         }),
+        [tier, figure] if ctx.tiers.contains(&tier.to_string()) => {
+            let names: Vec<&str> = std::iter::once("hit_rate")
+                .chain(TierFigure::ALL.iter().map(|(n, _)| *n))
+                .chain(["get", "set", "delete", "touch", "all"])
+                .collect();
+            Err(err(
+                format!(
+                    "`{figure}` is not a metric of tier `{tier}`{}",
+                    did_you_mean(figure, &names)
+                ),
+                "tier metrics: TIER.hit_rate, TIER.memory_per_entry, TIER.entries, TIER.errors, \
+                 TIER.stale, TIER.corrupt, or TIER.OP.STAT (l2.get.p99)",
+            ))
+        }
         [op, stat] => Ok(Metric::Latency {
             tier: None,
             op: parse_op(op, ctx)?,
@@ -294,6 +318,18 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
     }
 }
 
+/// ` (did you mean `x`?)` when a known name is close to `given`: at most a third of its letters
+/// edited (transpositions count once), the closest first.
+fn did_you_mean(given: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(given, k), *k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
 fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, ThresholdError> {
     if name == "all" {
         return Ok(OpSelector::All);
@@ -305,7 +341,23 @@ fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, Thresh
             "give the operation a weight in `mix`, or use `all`",
         )),
         None => Err(err(
-            format!("`{name}` is not an operation or tier here"),
+            format!(
+                "`{name}` is not an operation or tier here{}",
+                did_you_mean(
+                    name,
+                    &[
+                        "get",
+                        "set",
+                        "delete",
+                        "touch",
+                        "all",
+                        "throughput",
+                        "errors",
+                        "error_rate",
+                        "served_by"
+                    ]
+                )
+            ),
             format!(
                 "operations: get, set, delete, touch, all; tiers of this workload: {}",
                 ctx.tiers.join(", ")
