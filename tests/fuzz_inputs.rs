@@ -933,10 +933,10 @@ fn set_paths_with_empty_segments_or_a_scalar_root_are_clean_errors() {
     assert_eq!(
         messages,
         [
-            "--set defaults..ops: `defaults..ops` has an empty segment (a leading, trailing or doubled `.`)",
-            "--set .: `.` has an empty segment (a leading, trailing or doubled `.`)",
-            "--set workloads.99999999999999999999.ops: no entry named `99999999999999999999` in `workloads`",
-            "--set workloads.7.ops: `workloads` has 1 entries: no index 7 and no entry named `7`",
+            "--set defaults..ops=1: `defaults..ops` has an empty segment (a leading, trailing or doubled `.`)",
+            "--set .=2: `.` has an empty segment (a leading, trailing or doubled `.`)",
+            "--set workloads.99999999999999999999.ops=1: no entry named `99999999999999999999` in `workloads`",
+            "--set workloads.7.ops=1: `workloads` has 1 entries: no index 7 and no entry named `7`",
         ]
     );
     let mut list = Value::Array(vec![Value::from(1)]);
@@ -948,7 +948,7 @@ fn set_paths_with_empty_segments_or_a_scalar_root_are_clean_errors() {
     overrides::apply(&mut list, &sets, &|_| None, &mut problems);
     assert_eq!(
         problems[0].message,
-        "--set 0.x: `0` is not a mapping or a list"
+        "--set 0.x=1: `0` is not a mapping or a list"
     );
 }
 

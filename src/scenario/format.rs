@@ -294,6 +294,25 @@ pub fn typed_scalar(text: &str) -> Value {
     }
 }
 
+/// A `--set` value: `null` (or `~`) unsets the field; a YAML flow list or map (`[a, b]`,
+/// `{ get: 9, set: 1 }`) replaces it whole (at most 10,000 nodes); anything else is a plain
+/// scalar as in `typed_scalar`.
+pub fn override_value(text: &str) -> Result<Value, String> {
+    let trimmed = text.trim();
+    if trimmed == "null" || trimmed == "~" {
+        return Ok(Value::Null);
+    }
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        return bounded_yaml(trimmed, 10_000)
+            .map_err(|e| e.to_string())
+            .and_then(|v| yaml_to_json(v).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                format!("`{trimmed}` is not a YAML flow list or map ({e}); e.g. [a, b] or {{ get: 9, set: 1 }}")
+            });
+    }
+    Ok(typed_scalar(trimmed))
+}
+
 struct ExpandError {
     message: String,
     hint: String,
@@ -382,6 +401,18 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].pointer, "/tiers/0/url");
         assert!(problems[0].message.contains("`NOPE` is not set"));
+    }
+
+    #[test]
+    fn override_values_unset_and_take_flow_collections() {
+        assert_eq!(override_value("null"), Ok(Value::Null));
+        assert_eq!(override_value("[1, b]"), Ok(json!([1, "b"])));
+        assert_eq!(
+            override_value("{ get: 9, set: 1 }"),
+            Ok(json!({"get": 9, "set": 1}))
+        );
+        assert_eq!(override_value("5s"), Ok(json!("5s")));
+        assert!(override_value("[1, ").is_err());
     }
 
     #[test]

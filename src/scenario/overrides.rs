@@ -81,15 +81,22 @@ pub fn apply(
     for set in &overrides.sets {
         match set.split_once('=') {
             Some((path, value)) if !path.trim().is_empty() => {
-                match set_path(doc, path.trim(), super::format::typed_scalar(value.trim())) {
+                let applied_value = super::format::override_value(value)
+                    .and_then(|v| set_path(doc, path.trim(), v));
+                match applied_value {
                     Ok(()) => applied
                         .overrides
                         .push(format!("--set {}", crate::redact::redact_url(set))),
-                    Err(message) => {
-                        problems.push(Problem::new("", format!("--set {path}: {message}")).hint(
-                            "paths are dotted: defaults.ops, workloads.NAME.ops, tiers.NAME.url",
-                        ))
-                    }
+                    Err(message) => problems.push(
+                        Problem::new(
+                            "",
+                            format!("--set {}: {message}", crate::redact::redact_url(set)),
+                        )
+                        .hint(
+                            "paths are dotted: defaults.ops, workloads.NAME.ops, tiers.NAME.url; \
+                                 `null` unsets, [a, b] and { k: v } set lists and maps",
+                        ),
+                    ),
                 }
             }
             _ => problems.push(
@@ -287,7 +294,13 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
             }
             Value::Object(map) => {
                 if last {
-                    map.insert(segment.to_string(), value);
+                    // `null` unsets: the field takes its default (or, for ops and duration, the
+                    // other one can be set).
+                    if value.is_null() {
+                        map.remove(*segment);
+                    } else {
+                        map.insert(segment.to_string(), value);
+                    }
                     return Ok(());
                 }
                 map.entry(segment.to_string())
@@ -296,6 +309,12 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
             _ => return Err(format!("{} is not a mapping or a list", place(i))),
         };
         if last {
+            if value.is_null() {
+                return Err(format!(
+                    "{} is a list entry: `null` unsets fields, not entries",
+                    place(i + 1)
+                ));
+            }
             *node = value;
             return Ok(());
         }
@@ -323,6 +342,17 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn null_unsets_a_field_and_flow_values_replace_lists() {
+        let mut d = doc();
+        set_path(&mut d, "defaults.ops", Value::Null).unwrap();
+        assert!(d["defaults"].get("ops").is_none());
+        let list = crate::scenario::format::override_value("[get.p99 < 5ms]").unwrap();
+        set_path(&mut d, "workloads.reads.thresholds", list).unwrap();
+        assert_eq!(d["workloads"][0]["thresholds"], json!(["get.p99 < 5ms"]));
+        assert!(set_path(&mut d, "workloads.0", Value::Null).is_err());
     }
 
     #[test]
