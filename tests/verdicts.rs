@@ -14,12 +14,18 @@ const SCENARIO: &str = "name: origin-windows\nseed: 7\n\
     origin: { latency: 200us }\n\
     workloads:\n  - { name: reads, target: stack, duration: 6s, concurrency: 4, mix: { get: 1 }, thresholds: [\"get.p99 < 1s\"] }\n";
 
+/// The runs here measure throughput: one at a time, so they do not measure each other.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn json(out: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
 }
 
 #[test]
 fn one_run_per_side_with_a_3x_slower_origin_is_a_regression_exit_5() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let path = write_scenario(dir.path(), "s.yaml", SCENARIO);
     let p = path.to_str().unwrap();
@@ -103,6 +109,9 @@ fn one_run_per_side_with_a_3x_slower_origin_is_a_regression_exit_5() {
 
 #[test]
 fn compare_of_unrelated_documents_is_an_error_naming_both_files() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let one = write_scenario(
         dir.path(),

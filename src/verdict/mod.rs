@@ -6,6 +6,7 @@
 //! validation time, and `app` runs the rest after each workload.
 
 pub mod compare;
+pub mod evaluate;
 pub mod repetitions;
 pub mod score;
 pub mod stats;

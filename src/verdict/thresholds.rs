@@ -6,7 +6,6 @@
 
 use std::fmt;
 
-use crate::metrics::result::{LatencyStats, ThresholdResult, WorkloadResult};
 use crate::units::{parse_bytes, parse_duration, parse_percent, parse_rate};
 use crate::workload::op::Op;
 
@@ -35,7 +34,8 @@ pub enum OpSelector {
 }
 
 impl OpSelector {
-    fn name(self) -> &'static str {
+    /// As written in a threshold: `get`, `all`.
+    pub fn name(self) -> &'static str {
         match self {
             OpSelector::One(op) => op.name(),
             OpSelector::All => "all",
@@ -106,7 +106,8 @@ impl TierFigure {
         ("corrupt", TierFigure::Corrupt),
     ];
 
-    fn name(self) -> &'static str {
+    /// As written in a threshold.
+    pub fn name(self) -> &'static str {
         TierFigure::ALL
             .iter()
             .find(|(_, f)| *f == self)
@@ -130,7 +131,8 @@ pub enum Cmp {
 }
 
 impl Cmp {
-    fn holds(self, observed: f64, limit: f64) -> bool {
+    /// True when `observed` compared with `limit` holds.
+    pub fn holds(self, observed: f64, limit: f64) -> bool {
         match self {
             Cmp::Lt => observed < limit,
             Cmp::Le => observed <= limit,
@@ -418,122 +420,6 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
         ),
     };
     result.map_err(|m| err(m, hint))
-}
-
-impl Metric {
-    /// Canonical name, as shown in reports.
-    pub fn name(&self) -> String {
-        match self {
-            Metric::Latency { tier, op, stat } => {
-                let stat = stat_name(*stat);
-                match tier {
-                    Some(t) => format!("{t}.{}.{stat}", op.name()),
-                    None => format!("{}.{stat}", op.name()),
-                }
-            }
-            Metric::HitRate { tier } => format!("{tier}.hit_rate"),
-            Metric::ServedBy { tier, stat } => format!("served_by.{tier}.{}", stat_name(*stat)),
-            Metric::TierFigure { tier, figure } => format!("{tier}.{}", figure.name()),
-            Metric::Throughput => "throughput".into(),
-            Metric::Errors => "errors".into(),
-            Metric::ErrorRate => "error_rate".into(),
-        }
-    }
-
-    /// The canonical unit of the metric's values.
-    pub fn unit(&self) -> &'static str {
-        match self {
-            Metric::Latency { .. } | Metric::ServedBy { .. } => "ns",
-            Metric::HitRate { .. } | Metric::ErrorRate => "ratio",
-            Metric::TierFigure {
-                figure: TierFigure::MemoryPerEntry,
-                ..
-            } => "bytes",
-            Metric::TierFigure { .. } => "count",
-            Metric::Throughput => "ops/s",
-            Metric::Errors => "count",
-        }
-    }
-
-    /// The metric's value in a workload's result, `None` when nothing was measured.
-    pub fn observe(&self, w: &WorkloadResult) -> Option<f64> {
-        match self {
-            Metric::Latency { tier, op, stat } => {
-                let ops = match tier {
-                    None => &w.operations,
-                    Some(name) => &w.tiers.iter().find(|t| &t.name == name)?.operations,
-                };
-                let r = ops.get(op.name())?;
-                (r.count > 0).then(|| stat_value(&r.latency, *stat))?
-            }
-            Metric::HitRate { tier } => w.tiers.iter().find(|t| &t.name == tier)?.hit_rate,
-            Metric::ServedBy { tier, stat } => {
-                let r = w.served_by.get(tier)?;
-                (r.count > 0).then(|| stat_value(&r.latency, *stat))?
-            }
-            Metric::TierFigure { tier, figure } => {
-                let t = w.tiers.iter().find(|t| &t.name == tier)?;
-                match figure {
-                    TierFigure::MemoryPerEntry => t.memory.as_ref().map(|m| m.per_entry_bytes),
-                    TierFigure::Entries => t.entries.map(|e| e as f64),
-                    TierFigure::Errors => Some(t.errors as f64),
-                    TierFigure::Stale => Some(t.stale as f64),
-                    TierFigure::Corrupt => Some(t.corrupt as f64),
-                }
-            }
-            Metric::Throughput => Some(w.throughput),
-            Metric::Errors => Some(w.errors as f64),
-            Metric::ErrorRate => Some(w.error_rate),
-        }
-    }
-}
-
-fn stat_name(stat: Stat) -> String {
-    match stat {
-        Stat::Min => "min".to_string(),
-        Stat::Mean => "mean".to_string(),
-        Stat::Stddev => "stddev".to_string(),
-        Stat::Max => "max".to_string(),
-        Stat::Percentile(p) => format!("p({p})"),
-    }
-}
-
-fn stat_value(l: &LatencyStats, stat: Stat) -> Option<f64> {
-    Some(match stat {
-        Stat::Min => l.min_ns as f64,
-        Stat::Mean => l.mean_ns,
-        Stat::Stddev => l.stddev_ns,
-        Stat::Max => l.max_ns as f64,
-        Stat::Percentile(50.0) => l.p50_ns as f64,
-        Stat::Percentile(90.0) => l.p90_ns as f64,
-        Stat::Percentile(95.0) => l.p95_ns as f64,
-        Stat::Percentile(99.0) => l.p99_ns as f64,
-        Stat::Percentile(99.9) => l.p999_ns as f64,
-        Stat::Percentile(p) => l.histogram().ok()?.value_at_percentile(p) as f64,
-    })
-}
-
-impl Threshold {
-    /// Checks the threshold against a workload's result. Unmeasured metrics fail.
-    pub fn evaluate(&self, w: &WorkloadResult) -> ThresholdResult {
-        let observed = self.metric.observe(w);
-        ThresholdResult {
-            text: self.text.clone(),
-            metric: self.metric.name(),
-            op: match self.cmp {
-                Cmp::Lt => "<",
-                Cmp::Le => "<=",
-                Cmp::Gt => ">",
-                Cmp::Ge => ">=",
-                Cmp::Eq => "==",
-            }
-            .into(),
-            observed,
-            limit: self.limit,
-            unit: self.metric.unit().to_string(),
-            passed: observed.is_some_and(|v| self.cmp.holds(v, self.limit)),
-        }
-    }
 }
 
 #[cfg(test)]
