@@ -142,9 +142,9 @@ impl WorkerJob {
             && clock.delta_as_nanos(self.start_raw, now) >= self.deadline_ns
     }
 
-    /// The time-series second a raw clock reading falls in.
+    /// The tenth of a second of the time series a raw clock reading falls in.
     #[inline]
-    pub fn second(&self, clock: &Clock, now: u64) -> usize {
-        (clock.delta_as_nanos(self.series_origin, now) / 1_000_000_000) as usize
+    pub fn tenth(&self, clock: &Clock, now: u64) -> usize {
+        (clock.delta_as_nanos(self.series_origin, now) / 100_000_000) as usize
     }
 }

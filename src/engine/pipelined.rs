@@ -62,7 +62,7 @@ pub(super) async fn run_pipelined(
         let timing = Timing {
             nanos: clock.delta_as_nanos(start, end),
             service: None,
-            second: job.second(clock, end),
+            tenth: job.tenth(clock, end),
         };
         match result {
             Ok(replies) => {

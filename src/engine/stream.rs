@@ -107,8 +107,8 @@ pub struct Timing {
     pub nanos: u64,
     /// Open loop: the service time from the actual start.
     pub service: Option<u64>,
-    /// The time-series second it completed in.
-    pub second: usize,
+    /// The tenth of a second of the time series it completed in.
+    pub tenth: usize,
 }
 
 /// A worker's operation stream.
@@ -242,7 +242,7 @@ impl<'c> OpStream<'c> {
         match outcome {
             Outcome::Failed(error) => {
                 rec.ops.record_error(op);
-                rec.record_second(timing.second, None);
+                rec.record_tick(timing.tenth, None);
                 self.failed(error);
                 return;
             }
@@ -257,7 +257,7 @@ impl<'c> OpStream<'c> {
         if let Some(service) = timing.service {
             rec.service.record(op, service);
         }
-        rec.record_second(timing.second, Some(timing.nanos));
+        rec.record_tick(timing.tenth, Some(timing.nanos));
         if matches!(op, Op::Set | Op::Delete) && slot.index != TRACE_KEY {
             self.sampler.note_write(slot.index);
             if let Some(v) = &self.ctx.verify {

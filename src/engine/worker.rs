@@ -95,12 +95,12 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
                     .saturating_sub(due)
                     .max(service),
                 service: Some(service),
-                second: job.second(clock, end),
+                tenth: job.tenth(clock, end),
             },
             None => Timing {
                 nanos: service,
                 service: None,
-                second: job.second(clock, end),
+                tenth: job.tenth(clock, end),
             },
         };
         let outcome = match &outcome {

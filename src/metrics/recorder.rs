@@ -180,7 +180,7 @@ pub struct Recorder {
     /// Tenth-of-a-second windows of the first `WINDOW_HORIZON_S` seconds, by absolute window
     /// index (`window_base` is the index of the first): the samples a short run is judged by.
     pub windows: Vec<SecondBucket>,
-    /// Absolute index of `windows[0]` (tenths of a second since the process's window epoch).
+    /// Index of `windows[0]` (tenths of a second since the time series' second 0).
     pub window_base: u64,
 }
 
@@ -189,19 +189,6 @@ pub const WINDOW_NS: u64 = 100_000_000;
 /// Windows are kept for the first 12 seconds of a workload's time series only (memory stays
 /// bounded); a longer run is judged by its whole seconds.
 pub const WINDOW_HORIZON_S: usize = 12;
-
-/// The window epoch and the clock upkeep behind `quanta::Instant::recent()` (one atomic load per
-/// operation, 1 ms resolution): started once, on first use.
-fn window_epoch() -> quanta::Instant {
-    static EPOCH: std::sync::OnceLock<quanta::Instant> = std::sync::OnceLock::new();
-    *EPOCH.get_or_init(|| {
-        if let Ok(handle) = quanta::Upkeep::new(std::time::Duration::from_millis(1)).start() {
-            // The upkeep thread lives as long as the process.
-            std::mem::forget(handle);
-        }
-        quanta::Instant::now()
-    })
-}
 
 impl Recorder {
     /// An empty recorder for a stack of `tiers` tiers.
@@ -305,10 +292,13 @@ impl Recorder {
         self.error_log.note(tier, message, second);
     }
 
-    /// Counts an operation in second `second` of the time series (a new second allocates its
-    /// bucket: once per second, not per operation).
+    /// Counts an operation that completed in tenth `tenth` of a second of the time series: in
+    /// its second and, early in the run, its window (a new second or window allocates its bucket:
+    /// once per bucket, not per operation). The loop computes `tenth` from the clock reading it
+    /// already took at the operation's end.
     #[inline]
-    pub fn record_second(&mut self, second: usize, nanos: Option<u64>) {
+    pub fn record_tick(&mut self, tenth: usize, nanos: Option<u64>) {
+        let second = tenth / 10;
         if second >= self.seconds.len() {
             self.seconds.resize_with(second + 1, SecondBucket::new);
         }
@@ -321,17 +311,13 @@ impl Recorder {
             None => bucket.errors += 1,
         }
         if second < WINDOW_HORIZON_S {
-            self.record_window(nanos);
+            self.record_window(tenth as u64, nanos);
         }
     }
 
     /// Counts an operation in the tenth-of-a-second window it completed in.
     #[inline]
-    fn record_window(&mut self, nanos: Option<u64>) {
-        let index = quanta::Instant::recent()
-            .saturating_duration_since(window_epoch())
-            .as_nanos() as u64
-            / WINDOW_NS;
+    fn record_window(&mut self, index: u64, nanos: Option<u64>) {
         if self.windows.is_empty() {
             self.window_base = index;
         }
