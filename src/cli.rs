@@ -38,10 +38,31 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Render reports from a saved result document (`--report json=FILE` of an earlier run).
     Report(ReportArgs),
+    /// Write a commented starter scenario (and the schema for editors beside it).
+    New(NewArgs),
     /// Compare two result documents: each metric's change, its confidence interval and a verdict.
     /// Exit 5 when something regressed or is inconclusive, 2 when the documents share no workload.
     #[command(after_help = EXIT_CODES)]
     Compare(CompareArgs),
+    /// List or export the built-in report templates (to copy and change them).
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+}
+
+/// `tierbench templates`.
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Each built-in template: file name, report format and what it is for.
+    List,
+    /// Write every built-in template into DIR (created if missing), to edit and use with
+    /// `--templates DIR`. An existing file is left alone unless --force.
+    Export {
+        /// The folder to write into.
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// How a scenario is adjusted before it runs (precedence: file < profile < environment < --set).
@@ -78,10 +99,10 @@ pub struct VerdictArgs {
 /// `tierbench compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline result document.
-    pub baseline: PathBuf,
-    /// The current result document.
-    pub current: PathBuf,
+    /// The baseline: a result document's path or a saved baseline's name.
+    pub baseline: String,
+    /// The current result document: a path or a saved baseline's name.
+    pub current: String,
     /// The rule.
     #[command(flatten)]
     pub verdict: VerdictArgs,
@@ -107,26 +128,42 @@ pub struct RunArgs {
     /// Profile and overrides.
     #[command(flatten)]
     pub scenario_args: ScenarioArgs,
-    /// Compare with an earlier run's result document; a regression (or an inconclusive change)
-    /// sets exit code 5 when the thresholds held.
-    #[arg(long, value_name = "RESULTS.json")]
-    pub baseline: Option<PathBuf>,
+    /// Compare with an earlier run: a result document's path, or a name saved with
+    /// --save-baseline. A regression (or an inconclusive change) sets exit code 5 when the
+    /// thresholds held.
+    #[arg(long, value_name = "RESULTS.json|NAME")]
+    pub baseline: Option<String>,
+    /// Save this run's result document as baseline NAME (in .tierbench/baselines/, or
+    /// $TIERBENCH_BASELINE_DIR), for a later `--baseline NAME`. Not saved when the run was
+    /// interrupted or failed.
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
     /// The verdict rule for --baseline.
     #[command(flatten)]
     pub verdict: VerdictArgs,
     /// Stop after this long (`10m`), write the results so far and exit 4; replaces `timeout:`.
     #[arg(long, env = "TIERBENCH_TIMEOUT", value_name = "DURATION")]
     pub timeout: Option<String>,
-    /// Do not draw progress bars (they are only drawn on a terminal, and never when CI is set).
-    #[arg(long)]
-    pub no_progress: bool,
+    /// No progress output. Progress is a bar per phase on a terminal; in a log (stderr not a
+    /// terminal, or `CI` set) a plain status line every --progress-interval.
+    #[arg(long, short = 'q', visible_alias = "no-progress")]
+    pub quiet: bool,
+    /// How often a log gets a status line: elapsed, operations, ops/s since the last line, p99
+    /// (the slowest worker's last complete second) and the first tier's hit rate. Default 5s.
+    #[arg(long, env = "TIERBENCH_PROGRESS_INTERVAL", value_name = "DURATION")]
+    pub progress_interval: Option<String>,
 }
 
 /// Report options shared by `run` and `report`.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// A report to write: FORMAT[=PATH], FORMAT one of text, markdown, json; without PATH it goes to
-    /// stdout. May repeat. Without any, the text report goes to stdout.
+    /// A report to write: FORMAT[=PATH]; without PATH it goes to stdout. May repeat. Without
+    /// any, the text report goes to stdout. FORMAT: text, markdown, json, comparison, junit,
+    /// github (workflow commands; also appends the Markdown report to $GITHUB_STEP_SUMMARY),
+    /// gitlab (PATH a folder or a file prefix: metrics.txt and junit.xml there), badge,
+    /// benchmark-action-smaller, benchmark-action-bigger, csv, csv-timeseries, or auto (github
+    /// under GitHub Actions, gitlab under GitLab CI, text otherwise); `tierbench templates list`
+    /// lists them all.
     #[arg(long = "report", value_name = "FORMAT[=PATH]")]
     pub reports: Vec<String>,
     /// A user template to render: FILE[=PATH] (stdout without PATH). May repeat.
@@ -176,4 +213,18 @@ pub struct ReportArgs {
     /// Where reports go.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `tierbench new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The scenario file to write (.yaml).
+    pub file: PathBuf,
+    /// Tier kinds, top first: memory, redis, sql (comma-separated or repeated). Default:
+    /// memory,sql, which needs no server.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    pub tiers: Vec<String>,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -247,3 +247,48 @@ fn sigint_writes_the_results_cleans_up_and_exits_130() {
 fn sigterm_writes_the_results_cleans_up_and_exits_143() {
     interrupt_with("TERM", 143);
 }
+
+/// A server that stops answering must not hold up Ctrl-C for the tier's whole timeout: the
+/// in-flight operations are given up one second after the signal (said in the report), the
+/// results are still written, and once the server answers again the keys are cleaned up.
+#[test]
+fn ctrl_c_gives_up_operations_a_frozen_server_holds() {
+    let redis = PrivateRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = redis_scenario(&redis.url(), "tbtest:frozen:", "", "60s").replace("300ms", "30s");
+    let scenario = support::write_scenario(dir.path(), "frozen.yaml", &yaml);
+    let results = dir.path().join("frozen.json");
+    let run = spawn_run(&scenario, &results);
+    std::thread::sleep(Duration::from_millis(2000));
+    let pid = redis.child.as_ref().unwrap().id().to_string();
+    let signal = |sig: &str, pid: &str| {
+        assert!(Command::new("kill").args([sig, pid]).status().unwrap().success());
+    };
+    // Frozen, not gone: connections stay open and every operation sent waits for an answer.
+    signal("-STOP", &pid);
+    std::thread::sleep(Duration::from_millis(300));
+    signal("-INT", &run.id().to_string());
+    // Long enough for the one-second grace, far shorter than the 30 s timeout.
+    std::thread::sleep(Duration::from_secs(4));
+    signal("-CONT", &pid);
+    let out = run.wait_with_output().unwrap();
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    let doc = read_json(&results);
+    let warnings = doc["workloads"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("gave up") && warnings.contains("in-flight"),
+        "no word of the abandoned operations: {warnings}\n{text}"
+    );
+    assert!(text.contains("in-flight"), "{text}");
+    assert!(doc["workloads"][0]["ops"].as_u64().unwrap() > 0, "{doc}");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("tbtest:frozen:*")
+        .query(&mut conn)
+        .unwrap();
+    assert!(left.is_empty(), "{} keys left", left.len());
+}

@@ -168,3 +168,59 @@ fn help_lists_every_exit_code() {
         assert!(text.contains("--allow-inconclusive"), "{text}");
     }
 }
+
+/// An L1 shrunk from 5,000 to 500 entries, one run per side: its hit rate is judged by the
+/// windows of each run (not "1 sample, no change"), found regressed, and the run exits 5. The
+/// time series carries the hit rate of every second.
+#[test]
+fn one_run_per_side_with_a_smaller_l1_regresses_its_hit_rate_by_windows() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(
+        dir.path(),
+        "l1.yaml",
+        "name: l1-windows\nseed: 3\n\
+         tiers: [{ name: l1, kind: memory, engine: lru, max_entries: 5000 }]\n\
+         data: { keys: { count: 10000, distribution: zipf, zipf_exponent: 0.9 }, values: { size: 32 } }\n\
+         workloads:\n  - { name: reads, target: stack, duration: 2s, concurrency: 1, mix: { get: 1 } }\n",
+    );
+    let p = path.to_str().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    let base = tierbench(&["run", p, "-q", "--report", &format!("json={}", a.display())]);
+    assert_eq!(base.status.code(), Some(0), "{}", all_output(&base));
+    let doc = json(&a);
+    let rates = doc["workloads"][0]["samples"]["hit_rate"]["l1"]
+        .as_array()
+        .unwrap();
+    assert!(rates.len() >= 10, "{}", doc["workloads"][0]["samples"]);
+    assert!(rates.iter().all(|r| (0.0..=1.0).contains(&r.as_f64().unwrap())));
+    let second = &doc["workloads"][0]["timeseries"][0]["hit_rates"]["l1"];
+    assert!(second.as_f64().unwrap() > 0.3, "{second}");
+
+    let small = tierbench(&[
+        "run",
+        p,
+        "-q",
+        "--set",
+        "tiers.l1.max_entries=500",
+        "--baseline",
+        a.to_str().unwrap(),
+        "--report",
+        &format!("json={}", b.display()),
+    ]);
+    let text = all_output(&small);
+    assert_eq!(small.status.code(), Some(5), "{text}");
+    let doc = json(&b);
+    let hit = doc["comparison"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "l1.hit_rate")
+        .unwrap()
+        .clone();
+    assert_eq!(hit["verdict"], "regressed", "{hit}");
+    assert_eq!(hit["sample_kind"][0], "windows", "{hit}");
+    assert!(hit["samples"][0].as_u64().unwrap() >= 10, "{hit}");
+}

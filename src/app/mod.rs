@@ -1,12 +1,18 @@
 //! The commands behind the CLI; each returns the process exit code.
 
+mod baselines;
+mod ci_outputs;
 mod finish;
 pub mod interrupt;
+mod new_scenario;
 pub mod output;
 pub mod run;
 pub mod summarize;
+mod templates;
+mod threshold_sources;
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::cli::{
     Command, CompareArgs, OutputArgs, ReportArgs, RunArgs, ScenarioArgs, SchemaArgs, SchemaKind,
@@ -30,13 +36,18 @@ pub fn execute(command: Command) -> u8 {
         Command::Schema(args) => schema_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Compare(args) => compare_command(&args),
+        Command::New(args) => new_scenario::command(&args.file, &args.tiers, args.force),
+        Command::Templates(args) => templates::command(&args),
     }
 }
 
 /// Loads a scenario with its profile and overrides, printing the problems if it is invalid.
 fn load(path: &Path, args: &ScenarioArgs) -> Option<Scenario> {
+    // clap fills `--profile` from TIERBENCH_PROFILE too: a value that is the variable's is left
+    // to `apply`, which reads the variable itself and names it in messages.
+    let from_env = std::env::var("TIERBENCH_PROFILE").ok();
     let overrides = Overrides {
-        profile: args.profile.clone(),
+        profile: args.profile.clone().filter(|p| from_env.as_ref() != Some(p)),
         sets: args.sets.clone(),
     };
     match scenario::load_with(path, &overrides, &|name| std::env::var(name).ok()) {
@@ -80,11 +91,21 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some(rule) = or_report(rule(&args.verdict)) else {
         return exit::INVALID_INPUT;
     };
+    if let Some(name) = &args.save_baseline
+        && or_report(baselines::check_name(name).map_err(|e| format!("--save-baseline: {e}")))
+            .is_none()
+    {
+        return exit::INVALID_INPUT;
+    }
     let timeout = args.timeout.as_deref().map(parse_duration).transpose();
     let Some(timeout) = or_report(timeout.map_err(|e| format!("--timeout: {e}"))) else {
         return exit::INVALID_INPUT;
     };
-    let baseline = args.baseline.as_deref().map(read_results).transpose();
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|b| baselines::resolve(b).and_then(|path| read_results(&path)))
+        .transpose();
     let Some(baseline) = or_report(baseline.map_err(|e| format!("--baseline: {e}"))) else {
         return exit::INVALID_INPUT;
     };
@@ -98,21 +119,33 @@ fn run_command(args: &RunArgs) -> u8 {
             return exit::RUNTIME_FAILURE;
         }
     };
-    let progress = if args.no_progress {
+    let interval = match args.progress_interval.as_deref().map(parse_duration) {
+        None => Duration::from_secs(5),
+        Some(Ok(d)) if !d.is_zero() => d,
+        Some(Ok(_)) => {
+            eprintln!("error: --progress-interval must be longer than 0 s");
+            return exit::INVALID_INPUT;
+        }
+        Some(Err(e)) => {
+            eprintln!("error: --progress-interval: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let progress = if args.quiet {
         Progress::hidden()
     } else {
-        Progress::auto()
+        Progress::auto(interval)
     };
     let options = run::RunOptions {
         record: args.record_trace.as_deref(),
         baseline: baseline.map(|b| {
-            let name = args.baseline.as_deref().map(Path::display);
-            (b, name.map(|n| n.to_string()).unwrap_or_default())
+            (b, args.baseline.clone().unwrap_or_default())
         }),
         rule,
         timeout,
     };
-    let outcome = runtime.block_on(run::run_with(&scenario, &specs, &progress, &options));
+    let mut outcome = runtime.block_on(run::run_with(&scenario, &specs, &progress, &options));
+    threshold_sources::fill(&scenario, &mut outcome.document);
     if let Some(failure) = &outcome.failure {
         eprintln!("error: {failure}");
     }
@@ -125,6 +158,20 @@ fn run_command(args: &RunArgs) -> u8 {
     }
     if outcome.code == exit::REGRESSION {
         eprintln!("{}", verdict_message(&outcome.document.summary));
+    }
+    if let Some(name) = &args.save_baseline {
+        let summary = &outcome.document.summary;
+        if summary.interrupted.is_some() || summary.failure.is_some() {
+            eprintln!("baseline `{name}` not saved: the run did not complete");
+        } else {
+            match baselines::save(name, &outcome.document) {
+                Ok(path) => eprintln!("saved baseline `{name}` in {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return outcome.code.max(exit::INVALID_INPUT);
+                }
+            }
+        }
     }
     outcome.code
 }
@@ -152,8 +199,8 @@ fn verdict_message(s: &crate::metrics::result::Summary) -> String {
 }
 
 fn compare_command(args: &CompareArgs) -> u8 {
-    let (baseline, mut current) = match (read_results(&args.baseline), read_results(&args.current))
-    {
+    let read = |arg: &str| baselines::resolve(arg).and_then(|path| read_results(&path));
+    let (baseline, mut current) = match (read(&args.baseline), read(&args.current)) {
         (Ok(b), Ok(c)) => (b, c),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
@@ -176,8 +223,8 @@ fn compare_command(args: &CompareArgs) -> u8 {
         eprintln!(
             "error: cannot compare {} (baseline) with {} (current): {problem}; a renamed or \
              missing workload would switch the comparison off",
-            args.baseline.display(),
-            args.current.display()
+            args.baseline,
+            args.current
         );
         return exit::INVALID_INPUT;
     }
@@ -185,15 +232,15 @@ fn compare_command(args: &CompareArgs) -> u8 {
     if comparison.metrics.is_empty() {
         eprintln!(
             "error: {} and {} have no metric in common",
-            args.baseline.display(),
-            args.current.display()
+            args.baseline,
+            args.current
         );
         return exit::INVALID_INPUT;
     }
     let fails = apply(
         &mut current.summary,
         &comparison,
-        &args.baseline.display().to_string(),
+        &args.baseline.clone(),
         rule,
     );
     current.comparison = Some(comparison);

@@ -39,6 +39,7 @@ pub fn parse_outputs(args: &OutputArgs) -> Result<Vec<ReportSpec>, String> {
     let mut specs = Vec::new();
     for arg in &args.reports {
         let (format, path) = split(arg);
+        let format = crate::report::formats::resolve_auto(format, &|n| std::env::var(n).ok());
         if !FORMATS.contains(&format) {
             return Err(format!(
                 "--report {arg}: unknown format `{format}` (choose from: {})",
@@ -87,6 +88,9 @@ pub fn write_reports(
     doc: &ResultDocument,
 ) -> Result<(), ReportError> {
     for spec in specs {
+        if super::ci_outputs::write(reporter, spec, doc)? {
+            continue;
+        }
         let (text, path) = match spec {
             ReportSpec::Format { format, path } => (reporter.render_format(format, doc)?, path),
             ReportSpec::Template { file, path } => (reporter.render_file(file, doc)?, path),

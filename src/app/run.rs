@@ -269,6 +269,7 @@ impl Shared<'_> {
                     workload.name
                 ));
             }
+            self.progress.set_repetition(rep + 1, scenario.repeat);
             // Each repetition draws its own keys and values: a different seed, derived.
             let mut seeded = scenario.clone();
             seeded.seed = scenario

@@ -88,7 +88,17 @@ fn timeseries(names: &[String], rec: &Recorder) -> Vec<SecondResult> {
             } else {
                 b.latency.value_at_quantile(0.99)
             },
+            hit_rates: hit_rates(names, b),
         })
+        .collect()
+}
+
+/// Each tier's hit rate in one second or window, for the tiers reads reached.
+fn hit_rates(names: &[String], b: &SecondBucket) -> BTreeMap<String, f64> {
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| Some((name.clone(), b.hit_rate(i)?)))
         .collect()
 }
 
@@ -234,7 +244,7 @@ pub fn summarize(
         repetitions: Vec::new(),
         statistics: BTreeMap::new(),
         outliers: None,
-        samples: window_samples(&m.recorder),
+        samples: window_samples(&names, &m.recorder),
         score: None,
         grade: None,
         operations,
@@ -300,6 +310,7 @@ struct Window {
     ops: u64,
     seconds: f64,
     latency: Histogram<u64>,
+    reads: SecondBucket,
 }
 
 /// Groups each run of consecutive buckets (`width` seconds each) into windows of at least
@@ -313,9 +324,11 @@ fn group(segments: &[&[SecondBucket]], width: f64) -> Vec<Window> {
                 ops: 0,
                 seconds: 0.0,
                 latency: b.latency.clone(),
+                reads: b.clone(),
             });
             if w.seconds > 0.0 {
                 let _ = w.latency.add(&b.latency);
+                w.reads.absorb(b);
             }
             w.ops += b.ops;
             w.seconds += width;
@@ -330,7 +343,7 @@ fn group(segments: &[&[SecondBucket]], width: f64) -> Vec<Window> {
 /// The run's samples: whole seconds grouped into windows of >= 1,000 operations when that gives
 /// at least ten; otherwise tenth-of-a-second windows (kept for the first seconds of a workload),
 /// grouped the same way, first and last (partial) tenth of each stretch left out.
-fn window_samples(rec: &Recorder) -> WindowSamples {
+fn window_samples(names: &[String], rec: &Recorder) -> WindowSamples {
     let whole = &rec.seconds[..rec.seconds.len().saturating_sub(1)];
     let by_seconds = group(&[whole], 1.0);
     let mut chosen = (by_seconds, "whole seconds");
@@ -363,6 +376,15 @@ fn window_samples(rec: &Recorder) -> WindowSamples {
         mean_ns: windows.iter().map(|w| w.latency.mean()).collect(),
         p50_ns: windows.iter().map(|w| quantile(w, 0.5)).collect(),
         p99_ns: windows.iter().map(|w| quantile(w, 0.99)).collect(),
+        hit_rate: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let rates = windows.iter().filter_map(|w| w.reads.hit_rate(i));
+                (name.clone(), rates.collect::<Vec<f64>>())
+            })
+            .filter(|(_, rates)| rates.len() >= 2)
+            .collect(),
     }
 }
 

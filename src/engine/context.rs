@@ -6,12 +6,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crossbeam_utils::CachePadded;
 use quanta::Clock;
 
+use super::progress::LiveWorker;
 use super::verify::VerifyState;
+use crate::metrics::recorder::Recorder;
 use crate::scenario::plan::Rate;
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
@@ -35,6 +37,8 @@ pub struct WorkloadContext {
     pub sampler: KeySampler,
     /// Operations done so far, one padded counter per worker (read by the progress bar).
     pub progress: Arc<[CachePadded<AtomicU64>]>,
+    /// Live figures per worker for the progress display (published once a second).
+    pub live: Arc<[CachePadded<LiveWorker>]>,
     /// Set to stop every worker early (timeout, Ctrl-C).
     pub stop: Arc<AtomicBool>,
     /// The shared TSC clock.
@@ -57,6 +61,10 @@ pub struct WorkloadContext {
     pub lost: OnceLock<String>,
     /// The current phase's start barrier: its clock starts when every worker is ready.
     pub gate: StartGate,
+    /// Recorders of workers cancelled while waiting on a server after a stop (see `fan_out`).
+    pub abandoned: Mutex<Vec<(usize, Recorder)>>,
+    /// Workers whose in-flight operation was abandoned that way.
+    pub abandoned_in_flight: AtomicUsize,
 }
 
 /// A phase's start barrier. `engine::run_phase` arms it for the phase's workers; each worker

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod driver;
+mod fan_out;
 pub mod memory;
 mod pipelined;
 pub mod progress;
@@ -16,7 +17,7 @@ pub mod verify;
 pub mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -30,8 +31,9 @@ use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
 use crate::workload::values::ValuePool;
 use context::{WorkerJob, WorkloadContext};
+use fan_out::{fan_out, kept_recorder};
 pub use memory::MemoryFigure;
-use progress::Progress;
+use progress::{PhaseInfo, Progress};
 
 /// A failure that stops a workload.
 #[derive(Debug, Error)]
@@ -148,6 +150,7 @@ pub async fn run_workload(
         key_count: scenario.keys.count,
         sampler,
         progress: counters,
+        live: (0..workers).map(|_| CachePadded::default()).collect(),
         stop,
         clock: Clock::new(),
         record: record.map(std::path::Path::to_path_buf),
@@ -157,16 +160,33 @@ pub async fn run_workload(
         lost_after_ns: u64::try_from(scenario.lost_after.as_nanos()).unwrap_or(u64::MAX),
         lost: std::sync::OnceLock::new(),
         gate: context::StartGate::default(),
+        abandoned: std::sync::Mutex::new(Vec::new()),
+        abandoned_in_flight: AtomicUsize::new(0),
     });
 
+    let first_tier = workload
+        .target
+        .first()
+        .and_then(|&t| scenario.tiers.get(t))
+        .map_or("", |t| t.name.as_str());
+    let info = PhaseInfo {
+        workload: &workload.name,
+        phase: "",
+        total: None,
+        duration: None,
+        tier: first_tier,
+    };
     let mut memory = vec![None; ctx.stack.len()];
     let mut warnings = Vec::new();
     if workload.preload {
         let bar = progress.phase(
-            &workload.name,
-            "preload",
-            Some(scenario.keys.count),
+            &PhaseInfo {
+                phase: "preload",
+                total: Some(scenario.keys.count),
+                ..info
+            },
             &ctx.progress,
+            &ctx.live,
         );
         // Three fill levels (10%, 55%, all keys): memory per entry is the slope over the last
         // 90%, its uncertainty the gap between the two halves' slopes.
@@ -191,10 +211,13 @@ pub async fn run_workload(
     let mut warmup_parts = Vec::new();
     if workload.warmup > 0 {
         let bar = progress.phase(
-            &workload.name,
-            "warmup",
-            Some(workload.warmup),
+            &PhaseInfo {
+                phase: "warmup",
+                total: Some(workload.warmup),
+                ..info
+            },
             &ctx.progress,
+            &ctx.live,
         );
         let warmup = PlanPhase {
             name: "warmup".into(),
@@ -218,16 +241,25 @@ pub async fn run_workload(
         if ctx.lost.get().is_some() {
             break;
         }
-        let total = match phase.stop {
-            Stop::Ops(n) => Some(n),
-            Stop::Duration(_) => None,
+        let (total, duration) = match phase.stop {
+            Stop::Ops(n) => (Some(n), None),
+            Stop::Duration(d) => (None, Some(d)),
         };
         let label = if workload.phases.len() > 1 {
             phase.name.as_str()
         } else {
             "measure"
         };
-        let bar = progress.phase(&workload.name, label, total, &ctx.progress);
+        let bar = progress.phase(
+            &PhaseInfo {
+                phase: label,
+                total,
+                duration,
+                ..info
+            },
+            &ctx.progress,
+            &ctx.live,
+        );
         let phase_started = std::time::Instant::now();
         let recorders = run_phase(
             scenario,
@@ -260,6 +292,16 @@ pub async fn run_workload(
         });
     }
     let elapsed = started.elapsed();
+    let abandoned = ctx.abandoned_in_flight.load(Ordering::Relaxed);
+    if abandoned > 0 {
+        warnings.push(format!(
+            "stopped: {abandoned} worker{s} still waiting on a server {grace} s after the stop \
+             gave up {their} in-flight operation{s} (counted neither as done nor as errors)",
+            s = if abandoned == 1 { "" } else { "s" },
+            their = if abandoned == 1 { "its" } else { "their" },
+            grace = fan_out::STOP_GRACE.as_secs(),
+        ));
+    }
     Ok(Measurement {
         recorder,
         elapsed,
@@ -279,7 +321,7 @@ async fn preload_range(
     let results = fan_out(ctx, workers, move |ctx, w| {
         let keys = keys.clone();
         async move { worker::preload(&ctx, w, workers, keys).await }
-    })
+    }, |_, _| Ok(()))
     .await
     .map_err(|message| worker_error(workload, message))?;
     for r in results {
@@ -341,49 +383,8 @@ async fn run_phase(
             },
         };
         async move { worker::run_phase_worker(&ctx, job).await }
-    })
+    }, kept_recorder)
     .await
-}
-
-/// Runs `make(ctx, worker)` for every worker: on OS threads when the stack is in-process, as
-/// tokio tasks otherwise. Returns each worker's output in worker order.
-async fn fan_out<T, F, Fut>(
-    ctx: &Arc<WorkloadContext>,
-    workers: usize,
-    make: F,
-) -> Result<Vec<T>, String>
-where
-    T: Send + 'static,
-    F: Fn(Arc<WorkloadContext>, usize) -> Fut,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-{
-    if ctx.stack.is_in_process() {
-        let futures: Vec<Fut> = (0..workers).map(|w| make(Arc::clone(ctx), w)).collect();
-        let handles: Vec<_> = futures
-            .into_iter()
-            .enumerate()
-            .map(|(w, fut)| {
-                std::thread::Builder::new()
-                    .name(format!("tierbench-worker-{w}"))
-                    .spawn(move || driver::block_on(fut))
-                    .map_err(|e| format!("cannot start a worker thread: {e}"))
-            })
-            .collect::<Result<_, _>>()?;
-        // Joining blocks this thread; that is fine, the workers are what runs now.
-        handles
-            .into_iter()
-            .map(|h| h.join().map_err(|_| "a worker thread panicked".to_string()))
-            .collect()
-    } else {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| tokio::spawn(make(Arc::clone(ctx), w)))
-            .collect();
-        let mut out = Vec::with_capacity(workers);
-        for h in handles {
-            out.push(h.await.map_err(|e| format!("a worker task failed: {e}"))?);
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use super::context::{WorkerJob, WorkloadContext};
+use super::fan_out::KeptRecorder;
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
 use crate::tier::redis::RedisTier;
@@ -22,7 +23,7 @@ pub(super) async fn run_pipelined(
     redis: &RedisTier,
     depth: usize,
 ) -> Recorder {
-    let mut rec = Recorder::new(1);
+    let mut rec = KeptRecorder::new(Recorder::new(1), job.worker, ctx);
     rec.series_origin = job.series_origin;
     let mut stream = OpStream::new(ctx, &job);
     let mut slots: Vec<Slot> = (0..depth).map(|_| Slot::new(&ctx.prefix)).collect();
@@ -63,6 +64,7 @@ pub(super) async fn run_pipelined(
             nanos: clock.delta_as_nanos(start, end),
             service: None,
             tenth: job.tenth(clock, end),
+            end,
         };
         match result {
             Ok(replies) => {
@@ -76,18 +78,18 @@ pub(super) async fn run_pipelined(
                         Ok(None) => Outcome::Done,
                         Err(e) => {
                             rec.note_tier_error(0, &e, clock);
-                            stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
+                            stream.settle(slot, Outcome::Failed(&e), timing, &mut *rec);
                             continue;
                         }
                     };
-                    stream.settle(slot, outcome, timing, &mut rec);
+                    stream.settle(slot, outcome, timing, &mut *rec);
                 }
             }
             // The round trip itself failed: every operation in it failed, each one an error.
             Err(e) => {
                 for slot in slots {
                     rec.note_tier_error(0, &e, clock);
-                    stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
+                    stream.settle(slot, Outcome::Failed(&e), timing, &mut *rec);
                 }
             }
         }
@@ -97,7 +99,7 @@ pub(super) async fn run_pipelined(
             break;
         }
     }
-    rec
+    rec.finish()
 }
 
 /// One round trip's operations: kind, key and value, borrowed from the slots.

@@ -26,6 +26,9 @@ pub fn intended_ns(i: u64, rate: Rate, duration_ns: u64) -> u64 {
     (secs * 1e9) as u64
 }
 
+/// The longest a schedule sleeps before looking at the stop flag again.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
 /// Waits until `target_ns` after `start_raw`: sleeping while far off, then yielding, so an
 /// operation starts within microseconds of its schedule (tokio's timer alone is 1 ms coarse).
 pub(super) async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns: u64) {
@@ -36,10 +39,12 @@ pub(super) async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns:
             return;
         }
         let left = target_ns - now;
+        // Sleeps are cut into slices so that a stop is seen within one, whatever the rate.
+        let nap = Duration::from_nanos(left.saturating_sub(SPIN_NS)).min(STOP_CHECK);
         match (ctx.stack.is_in_process(), left > SPIN_NS) {
-            (true, true) => std::thread::sleep(Duration::from_nanos(left - SPIN_NS)),
+            (true, true) => std::thread::sleep(nap),
             (true, false) => std::hint::spin_loop(),
-            (false, true) => tokio::time::sleep(Duration::from_nanos(left - SPIN_NS)).await,
+            (false, true) => tokio::time::sleep(nap).await,
             (false, false) => tokio::task::yield_now().await,
         }
     }

@@ -9,12 +9,14 @@
 //! Planning happens before the timer starts and writes into a reused [`Slot`]: no allocation,
 //! lock or formatting per operation.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::context::{WorkerJob, WorkloadContext};
+use super::progress::LiveWorker;
 use super::verify::{Check, check, stamp};
 use crate::metrics::recorder::{Recorder, record};
 use crate::tier::TierError;
@@ -109,6 +111,8 @@ pub struct Timing {
     pub service: Option<u64>,
     /// The tenth of a second of the time series it completed in.
     pub tenth: usize,
+    /// The raw clock reading at its end (the loop's own reading, reused).
+    pub end: u64,
 }
 
 /// A worker's operation stream.
@@ -125,6 +129,10 @@ pub struct OpStream<'c> {
     backoff_ns: u64,
     /// Set by a failure: the loop should pause `backoff_ns` before its next operation.
     pause_pending: bool,
+    /// This worker's live figures for the progress display, and the second they were last
+    /// published for (`usize::MAX`: not yet).
+    live: &'c LiveWorker,
+    live_second: usize,
 }
 
 /// The first pause after a failure; it doubles with each further failure up to `BACKOFF_MAX_NS`.
@@ -153,6 +161,8 @@ impl<'c> OpStream<'c> {
             last_success: ctx.clock.raw(),
             backoff_ns: 0,
             pause_pending: false,
+            live: &ctx.live[job.worker],
+            live_second: usize::MAX,
         }
     }
 
@@ -239,31 +249,55 @@ impl<'c> OpStream<'c> {
         rec: &mut Recorder,
     ) {
         let op = slot.op;
-        match outcome {
+        if timing.tenth / 10 != self.live_second {
+            self.publish_live(rec, timing.tenth / 10);
+        }
+        let read = match outcome {
             Outcome::Failed(error) => {
                 rec.ops.record_error(op);
-                rec.record_tick(timing.tenth, None);
+                rec.record_tick(timing.tenth, None, None);
                 self.failed(error);
                 return;
             }
             Outcome::Read(served, found) => {
                 self.note_read(rec, slot, served, timing.nanos, found);
+                Some(match served {
+                    Served::Tier(i) => i,
+                    Served::Origin | Served::Miss => rec.tiers.len(),
+                })
             }
-            Outcome::Done => {}
-        }
+            Outcome::Done => None,
+        };
         self.backoff_ns = 0;
-        self.last_success = self.ctx.clock.raw();
+        self.last_success = timing.end;
         rec.ops.record(op, timing.nanos);
         if let Some(service) = timing.service {
             rec.service.record(op, service);
         }
-        rec.record_tick(timing.tenth, Some(timing.nanos));
+        rec.record_tick(timing.tenth, Some(timing.nanos), read);
         if matches!(op, Op::Set | Op::Delete) && slot.index != TRACE_KEY {
             self.sampler.note_write(slot.index);
             if let Some(v) = &self.ctx.verify {
                 v.completed(slot.index, slot.version);
             }
         }
+    }
+
+    /// At the start of a new second, publishes the last one's p99 and the first tier's hits so
+    /// far for the progress display: once a second per worker, never per operation.
+    #[cold]
+    fn publish_live(&mut self, rec: &Recorder, second: usize) {
+        if let Some(bucket) = rec.seconds.get(self.live_second) {
+            let p99 = bucket.latency.value_at_quantile(0.99);
+            self.live.p99_ns.store(p99, Ordering::Relaxed);
+        }
+        if let Some(tier) = rec.tiers.first() {
+            self.live.hits.store(tier.hits, Ordering::Relaxed);
+            self.live
+                .lookups
+                .store(tier.hits + tier.misses, Ordering::Relaxed);
+        }
+        self.live_second = second;
     }
 
     /// Backs off, and gives the tier up when nothing succeeded for the workload's `lost_after`.

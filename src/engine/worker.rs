@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::context::{WorkerJob, WorkloadContext};
+use super::fan_out::KeptRecorder;
 use super::schedule::{intended_ns, wait_until};
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use super::verify::stamp;
@@ -32,7 +33,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     {
         return super::pipelined::run_pipelined(ctx, job, redis, depth).await;
     }
-    let mut rec = Recorder::new(ctx.stack.len());
+    let mut rec = KeptRecorder::new(Recorder::new(ctx.stack.len()), job.worker, ctx);
     rec.series_origin = job.series_origin;
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
@@ -74,7 +75,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
         }
         let value = slot.value(&ctx.values);
         let start = clock.raw();
-        let outcome = issue(ctx, &slot, value, job.worker, &mut rec).await;
+        let outcome = issue(ctx, &slot, value, job.worker, &mut *rec).await;
         let end = clock.raw();
         let service = clock.delta_as_nanos(start, end);
         if let Some(w) = writer.as_mut() {
@@ -96,11 +97,13 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
                     .max(service),
                 service: Some(service),
                 tenth: job.tenth(clock, end),
+                end,
             },
             None => Timing {
                 nanos: service,
                 service: None,
                 tenth: job.tenth(clock, end),
+                end,
             },
         };
         let outcome = match &outcome {
@@ -108,7 +111,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
             Ok(None) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
         };
-        stream.settle(&slot, outcome, timing, &mut rec);
+        stream.settle(&slot, outcome, timing, &mut *rec);
         done += 1;
         progress.store(done, Ordering::Relaxed);
         if intended.is_none() && job.past_deadline(clock, end) {
@@ -118,7 +121,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     if let Some(path) = writer.and_then(|w| w.finish().ok()) {
         rec.trace_parts.push(path);
     }
-    rec
+    rec.finish()
 }
 
 /// A read's server and value, or `None` for the other operations.

@@ -11,3 +11,4 @@ pub mod recorder;
 pub mod result;
 pub mod samples;
 pub mod statistics;
+pub mod threshold;

@@ -142,6 +142,10 @@ pub struct SecondBucket {
     pub errors: u64,
     /// Their latency (2 significant digits: enough for a chart, a tenth of the memory).
     pub latency: Histogram<u64>,
+    /// Reads completed in it by who served them: index `i` for the stack's tier `i`, the last
+    /// index for nobody (the origin, or a lone tier's miss); grown on the first read of a kind.
+    /// Tier `i`'s hit rate is `reads[i] / reads[i..].sum()`.
+    pub reads: Vec<u64>,
 }
 
 impl SecondBucket {
@@ -154,7 +158,41 @@ impl SecondBucket {
             ops: 0,
             errors: 0,
             latency,
+            reads: Vec::new(),
         }
+    }
+
+    /// Counts one operation: completed with latency `nanos` or failed (`None`); `read` is who
+    /// served it when it was a completed read.
+    #[inline]
+    fn count(&mut self, nanos: Option<u64>, read: Option<usize>) {
+        match nanos {
+            Some(n) => {
+                self.ops += 1;
+                record(&mut self.latency, n);
+            }
+            None => self.errors += 1,
+        }
+        if let Some(at) = read {
+            if at >= self.reads.len() {
+                self.reads.resize(at + 1, 0);
+            }
+            self.reads[at] += 1;
+        }
+    }
+
+    /// Adds another bucket of the same second or window.
+    pub fn absorb(&mut self, other: &SecondBucket) {
+        self.ops += other.ops;
+        self.errors += other.errors;
+        let _ = self.latency.add(&other.latency);
+        add_series(&mut self.reads, &other.reads);
+    }
+
+    /// Tier `tier`'s hit rate among the reads that reached it, if any did.
+    pub fn hit_rate(&self, tier: usize) -> Option<f64> {
+        let reached: u64 = self.reads.iter().skip(tier).sum();
+        (reached > 0).then(|| self.reads.get(tier).copied().unwrap_or(0) as f64 / reached as f64)
     }
 }
 
@@ -217,9 +255,7 @@ impl Recorder {
                 .resize_with(other.seconds.len(), SecondBucket::new);
         }
         for (a, b) in self.seconds.iter_mut().zip(&other.seconds) {
-            a.ops += b.ops;
-            a.errors += b.errors;
-            let _ = a.latency.add(&b.latency);
+            a.absorb(b);
         }
         for (a, b) in self.tiers.iter_mut().zip(&other.tiers) {
             a.calls.merge(&b.calls);
@@ -264,9 +300,7 @@ impl Recorder {
                 .resize_with(offset + other.windows.len(), SecondBucket::new);
         }
         for (a, b) in self.windows[offset..].iter_mut().zip(&other.windows) {
-            a.ops += b.ops;
-            a.errors += b.errors;
-            let _ = a.latency.add(&b.latency);
+            a.absorb(b);
         }
     }
 
@@ -297,27 +331,20 @@ impl Recorder {
     /// once per bucket, not per operation). The loop computes `tenth` from the clock reading it
     /// already took at the operation's end.
     #[inline]
-    pub fn record_tick(&mut self, tenth: usize, nanos: Option<u64>) {
+    pub fn record_tick(&mut self, tenth: usize, nanos: Option<u64>, read: Option<usize>) {
         let second = tenth / 10;
         if second >= self.seconds.len() {
             self.seconds.resize_with(second + 1, SecondBucket::new);
         }
-        let bucket = &mut self.seconds[second];
-        match nanos {
-            Some(n) => {
-                bucket.ops += 1;
-                record(&mut bucket.latency, n);
-            }
-            None => bucket.errors += 1,
-        }
+        self.seconds[second].count(nanos, read);
         if second < WINDOW_HORIZON_S {
-            self.record_window(tenth as u64, nanos);
+            self.record_window(tenth as u64, nanos, read);
         }
     }
 
     /// Counts an operation in the tenth-of-a-second window it completed in.
     #[inline]
-    fn record_window(&mut self, index: u64, nanos: Option<u64>) {
+    fn record_window(&mut self, index: u64, nanos: Option<u64>, read: Option<usize>) {
         if self.windows.is_empty() {
             self.window_base = index;
         }
@@ -327,14 +354,7 @@ impl Recorder {
         if i >= self.windows.len() {
             self.windows.resize_with(i + 1, SecondBucket::new);
         }
-        let bucket = &mut self.windows[i];
-        match nanos {
-            Some(n) => {
-                bucket.ops += 1;
-                record(&mut bucket.latency, n);
-            }
-            None => bucket.errors += 1,
-        }
+        self.windows[i].count(nanos, read);
     }
 
     /// Operations completed successfully, all kinds.

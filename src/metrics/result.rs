@@ -17,6 +17,7 @@ use super::comparison::Comparison;
 use super::errors::{ErrorMessage, Outage};
 pub use super::samples::WindowSamples;
 use super::statistics::{Outliers, Summary as StatSummary};
+pub use super::threshold::{ThresholdResult, ThresholdSource};
 
 /// Version of this document's layout; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -261,6 +262,10 @@ pub struct SecondResult {
     /// Failed calls per tier in it (tiers without errors left out).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tier_errors: BTreeMap<String, u64>,
+    /// Hit rate (0..1) per tier among the reads completed in it that reached the tier (tiers
+    /// no read reached left out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hit_rates: BTreeMap<String, f64>,
 }
 
 /// One operation kind's counts and latency.
@@ -402,25 +407,6 @@ pub struct MemoryResult {
     pub entries_measured: u64,
     /// How the byte counts were read.
     pub method: String,
-}
-
-/// One threshold and its verdict.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct ThresholdResult {
-    /// The threshold as written.
-    pub text: String,
-    /// The metric's canonical name.
-    pub metric: String,
-    /// The comparison: `<`, `<=`, `>`, `>=` or `==`.
-    pub op: String,
-    /// The value observed (canonical unit: ns, fraction, ops/s, count); null if not measured.
-    pub observed: Option<f64>,
-    /// The limit in the same unit.
-    pub limit: f64,
-    /// The unit of `observed` and `limit`: `ns`, `ratio`, `ops/s`, `count`.
-    pub unit: String,
-    /// True when it held.
-    pub passed: bool,
 }
 
 /// Per-sample values of a metric: repetitions if there are two or more, else the run's windows

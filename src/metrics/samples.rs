@@ -1,6 +1,8 @@
 //! A run's own samples, as the result document carries them: the measured period cut into
 //! windows. Plain data; `app::summarize` cuts the windows, `verdict::compare` tests them.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,10 @@ pub struct WindowSamples {
     /// 99th percentile latency per window, ns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub p99_ns: Vec<f64>,
+    /// Per tier, its hit rate (0..1) in each window among the reads that reached it; a window
+    /// no read reached is left out, so a tier's list may be shorter than `throughput`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hit_rate: BTreeMap<String, Vec<f64>>,
 }
 
 impl WindowSamples {
@@ -38,7 +44,7 @@ impl WindowSamples {
             "all.mean_ns" => &self.mean_ns,
             "all.p50_ns" => &self.p50_ns,
             "all.p99_ns" => &self.p99_ns,
-            _ => return None,
+            other => self.hit_rate.get(other.strip_suffix(".hit_rate")?)?,
         };
         (!v.is_empty()).then_some(v.as_slice())
     }

@@ -31,10 +31,7 @@ pub fn register(env: &mut Environment<'_>) {
 /// (a misspelt field must not render as `n/a`).
 fn show(v: &Value, format: impl Fn(f64) -> String) -> Result<String, Error> {
     if v.is_undefined() {
-        return Err(Error::new(
-            ErrorKind::UndefinedError,
-            "the filter's input is undefined",
-        ));
+        return Err(undefined(v));
     }
     if v.is_none() {
         return Ok("n/a".to_string());
@@ -45,6 +42,16 @@ fn show(v: &Value, format: impl Fn(f64) -> String) -> Result<String, Error> {
             format!("expected a number, got {v}"),
         )
     })
+}
+
+/// The error for an undefined filter input. Looking into the undefined value makes minijinja's
+/// own error, which remembers where the value came from, so the message names the expression
+/// (`w.nope` is undefined) rather than only the filter.
+pub fn undefined(v: &Value) -> Error {
+    match v.get_attr("") {
+        Err(e) => e,
+        Ok(_) => Error::new(ErrorKind::UndefinedError, "the filter's input is undefined"),
+    }
 }
 
 /// Formats operations per second compactly.

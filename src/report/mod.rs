@@ -5,7 +5,16 @@
 //! a user's own. Templates see the result document exactly as `--report json` writes it, plus
 //! formatting filters, so a report never computes a number the document does not hold.
 
+pub mod catalog;
+mod chart_bars;
+mod chart_compare;
+mod chart_spectrum;
+mod chart_style;
+mod chart_time;
+pub mod charts;
+mod diagnose;
 pub mod filters;
+pub mod formats;
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +24,7 @@ use thiserror::Error;
 use crate::metrics::result::ResultDocument;
 
 /// Built-in templates: (name, format, source).
-const BUILTIN: [(&str, &str, &str); 3] = [
+const BUILTIN: &[(&str, &str, &str)] = &[
     (
         "text.txt.j2",
         "text",
@@ -31,10 +40,71 @@ const BUILTIN: [(&str, &str, &str); 3] = [
         "comparison",
         include_str!("../../templates/comparison.txt.j2"),
     ),
+    (
+        "junit.xml.j2",
+        "junit",
+        include_str!("../../templates/junit.xml.j2"),
+    ),
+    (
+        "github.txt.j2",
+        "github",
+        include_str!("../../templates/github.txt.j2"),
+    ),
+    (
+        "gitlab-metrics.txt.j2",
+        "gitlab",
+        include_str!("../../templates/gitlab-metrics.txt.j2"),
+    ),
+    (
+        "badge.json.j2",
+        "badge",
+        include_str!("../../templates/badge.json.j2"),
+    ),
+    (
+        "benchmark-action-smaller.json.j2",
+        "benchmark-action-smaller",
+        include_str!("../../templates/benchmark-action-smaller.json.j2"),
+    ),
+    (
+        "benchmark-action-bigger.json.j2",
+        "benchmark-action-bigger",
+        include_str!("../../templates/benchmark-action-bigger.json.j2"),
+    ),
+    (
+        "results.csv.j2",
+        "csv",
+        include_str!("../../templates/results.csv.j2"),
+    ),
+    (
+        "timeseries.csv.j2",
+        "csv-timeseries",
+        include_str!("../../templates/timeseries.csv.j2"),
+    ),
+    (
+        "html.html.j2",
+        "html",
+        include_str!("../../templates/html.html.j2"),
+    ),
 ];
 
-/// Report formats `--report` accepts.
-pub const FORMATS: [&str; 4] = ["text", "markdown", "json", "comparison"];
+/// Report formats `--report` accepts (`auto` picks one from the CI environment, see
+/// `formats::resolve_auto`).
+pub const FORMATS: &[&str] = &[
+    "text",
+    "markdown",
+    "json",
+    "comparison",
+    "junit",
+    "github",
+    "gitlab",
+    "badge",
+    "benchmark-action-smaller",
+    "benchmark-action-bigger",
+    "csv",
+    "csv-timeseries",
+    "html",
+    "auto",
+];
 
 /// A report that could not be produced.
 #[derive(Debug, Error)]
@@ -50,7 +120,7 @@ pub enum ReportError {
         message: String,
     },
     /// A format name `--report` does not know.
-    #[error("unknown report format `{0}` (choose from: text, markdown, json, comparison)")]
+    #[error("unknown report format `{}` (choose from: {})", .0, FORMATS.join(", "))]
     UnknownFormat(String),
     /// Reading a template or writing a report failed.
     #[error("{path}: {source}")]
@@ -64,11 +134,7 @@ pub enum ReportError {
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> ReportError {
-    let mut message = e.kind().to_string();
-    if let Some(detail) = e.detail() {
-        message.push_str(": ");
-        message.push_str(detail);
-    }
+    let message = diagnose::message(e);
     ReportError::Template {
         template: e.name().unwrap_or(name).to_string(),
         line: e.line(),
@@ -87,6 +153,9 @@ impl Reporter {
     pub fn new(templates_dir: Option<&Path>) -> Result<Reporter, ReportError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Debug info lets an error name the undefined expression (`w.nope` is undefined) and
+        // carry the template's source for the snippet under it.
+        env.set_debug(true);
         if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
             .lstrip_blocks(true)
@@ -96,6 +165,8 @@ impl Reporter {
             env.set_syntax(syntax);
         }
         filters::register(&mut env);
+        formats::register(&mut env);
+        charts::register(&mut env);
         for (name, _, source) in BUILTIN {
             env.add_template(name, source)
                 .map_err(|e| template_error(name, &e))?;
@@ -118,8 +189,9 @@ impl Reporter {
         Ok(Reporter { env })
     }
 
-    /// Renders a built-in format (`text`, `markdown`, `json`).
+    /// Renders a built-in format (one of `FORMATS`; `auto` is resolved from the environment).
     pub fn render_format(&self, format: &str, doc: &ResultDocument) -> Result<String, ReportError> {
+        let format = formats::resolve_auto(format, &|name| std::env::var(name).ok());
         if format == "json" {
             return serde_json::to_string_pretty(doc)
                 .map(|s| s + "\n")

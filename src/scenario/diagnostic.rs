@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::locate::{Location, Locations};
+use super::origins::{Origin, Origins};
 
 /// One thing wrong with a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -20,6 +21,9 @@ pub struct Problem {
     pub expected: Option<String>,
     /// How to fix it.
     pub hint: Option<String>,
+    /// The override the problem comes from (`--set PATH=VALUE`, `--profile a,b`), when it is not
+    /// about the file's text: it is shown in place of a `file:line:col`.
+    pub origin: Option<String>,
 }
 
 impl Problem {
@@ -30,6 +34,7 @@ impl Problem {
             message: message.into(),
             expected: None,
             hint: None,
+            origin: None,
         }
     }
 
@@ -42,6 +47,12 @@ impl Problem {
     /// Adds a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Problem {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Marks the problem as an override's (`--set ...`), not the file's.
+    pub fn origin(mut self, origin: impl Into<String>) -> Problem {
+        self.origin = Some(origin.into());
         self
     }
 }
@@ -90,12 +101,46 @@ pub struct Diagnostics {
     pub locations: Locations,
     /// The problems, in the order found.
     pub problems: Vec<Problem>,
+    /// Which nodes overrides and profiles wrote: problems there are shown as theirs.
+    pub origins: Origins,
+}
+
+/// Where a problem is shown: an override's text, or a place in the file.
+enum Place {
+    /// The problem came in with this override (no line of the file to show).
+    Override(String),
+    /// At this location of the file; `profile` when a scenario profile's patch wrote the node.
+    File {
+        location: Option<Location>,
+        profile: Option<String>,
+    },
 }
 
 impl Diagnostics {
-    /// The location of a problem, or of its nearest located ancestor.
+    /// The location of a problem in the file, or of its nearest located ancestor: for a node a
+    /// scenario profile wrote, the profile's text; none for a problem an override brought in.
     pub fn location_of(&self, problem: &Problem) -> Option<Location> {
-        self.locations.nearest(&problem.pointer)
+        match self.place_of(problem) {
+            Place::File { location, .. } => location,
+            Place::Override(_) => None,
+        }
+    }
+
+    fn place_of(&self, problem: &Problem) -> Place {
+        if let Some(origin) = &problem.origin {
+            return Place::Override(origin.clone());
+        }
+        match self.origins.of(&problem.pointer) {
+            Some((Origin::Override(text), _)) => Place::Override(text),
+            Some((Origin::Profile { name, .. }, Some(at))) => Place::File {
+                location: self.locations.nearest(&at),
+                profile: Some(name),
+            },
+            _ => Place::File {
+                location: self.locations.nearest(&problem.pointer),
+                profile: None,
+            },
+        }
     }
 
     /// The path of the file as given.
@@ -117,17 +162,35 @@ impl fmt::Display for Diagnostics {
             if i > 0 {
                 writeln!(f)?;
             }
-            let place = match self.location_of(problem) {
-                Some(loc) => format!("{}:{}:{}", self.file.display(), loc.line, loc.column),
-                None => self.file.display().to_string(),
+            let path = display_path(&problem.pointer);
+            let location = match self.place_of(problem) {
+                Place::Override(text) => {
+                    // The override's own text is the place; a message that already starts
+                    // with it is not repeated.
+                    let message = problem
+                        .message
+                        .strip_prefix(&format!("{text}: "))
+                        .unwrap_or(&problem.message);
+                    if problem.pointer.is_empty() {
+                        writeln!(f, "error: {text}: {message}")?;
+                    } else {
+                        writeln!(f, "error: {text}: {path}: {message}")?;
+                    }
+                    None
+                }
+                Place::File { location, profile } => {
+                    let place = match location {
+                        Some(loc) => format!("{}:{}:{}", self.file.display(), loc.line, loc.column),
+                        None => self.file.display().to_string(),
+                    };
+                    let from = profile
+                        .map(|name| format!(" (set by profile `{name}`)"))
+                        .unwrap_or_default();
+                    writeln!(f, "error: {place}: {path}{from}: {}", problem.message)?;
+                    location
+                }
             };
-            writeln!(
-                f,
-                "error: {place}: {}: {}",
-                display_path(&problem.pointer),
-                problem.message
-            )?;
-            if let Some(loc) = self.location_of(problem)
+            if let Some(loc) = location
                 && let Some(line) = lines.get(loc.line.saturating_sub(1))
             {
                 let gutter = loc.line.to_string();

@@ -51,6 +51,7 @@ fn empty_diagnostics(path: &Path, source: String, locations: Locations) -> Diagn
         source,
         locations,
         problems: Vec::new(),
+        origins: Default::default(),
     }
 }
 

@@ -3,12 +3,17 @@
 //! `load` is the whole first stage of the pipeline: a path in, a runnable `plan::Scenario` or
 //! every problem with its place out.
 
+mod data_checks;
 pub mod diagnostic;
+mod effective;
 pub mod format;
+mod lenient;
 pub mod locate;
 pub mod model;
+pub mod origins;
 pub mod overrides;
 pub mod plan;
+mod profiles;
 pub mod schema;
 pub mod validate;
 mod workload_checks;
@@ -64,6 +69,7 @@ fn plan_document(
     let bytes = document.diagnostics.source.clone().into_bytes();
     let mut problems = Vec::new();
     let applied = overrides::apply(&mut document.value, overrides, env, &mut problems);
+    document.diagnostics.origins = applied.origins.clone();
     if !problems.is_empty() {
         let mut d = document.diagnostics;
         d.problems = problems;

@@ -1,52 +1,47 @@
-//! Profiles and overrides: one scenario, sized for a laptop, CI or a release.
+//! Overrides: the profile, `TIERBENCH_*` variables and `--set PATH=VALUE`, on top of the file.
 //!
-//! Precedence, lowest first: the file < the profile < environment variables < `--set` on the
-//! command line. Everything is applied to the document *before* validation, so an override that
-//! names no field, or has the wrong type, gets the same message as a mistake in the file.
-//!
-//! A profile is the scenario's own `profiles.NAME` (a merge patch; `workloads` and `tiers` may
-//! be maps keyed by name, patching just those entries) or a built-in one, which scales operation
-//! counts, durations and warmups and sets `repeat`:
-//!
-//! | profile | ops, durations | warmup | repeat |
-//! |---|---:|---:|---:|
-//! | development | × 0.1 | × 0.1 | 1 |
-//! | testing | × 0.5 | × 0.5 | 1 |
-//! | ci | × 1 | × 1 | 3 |
-//! | production | × 5 | × 5 | 5 |
+//! Precedence, lowest first: the file < the profiles (`profiles.rs`, in the order given) <
+//! environment variables < `--set` on the command line. Everything is applied to the document
+//! *before* validation, so an override that names no field, or has the wrong type, gets the same
+//! checks as a mistake in the file; what each override wrote is recorded in `Applied::origins`,
+//! so such a mistake is reported as the override's (`--set workloads.reads.ops=abc: ...`), not at
+//! a line of the file the user did not write.
 
 use serde_json::{Map, Value};
 
 use super::diagnostic::Problem;
-use crate::units::{format_duration, parse_duration};
+use super::locate::push_pointer;
+use super::origins::{Origin, Origins};
+pub use super::profiles::BUILT_IN;
 
 /// What to apply on top of the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
-    /// `--profile NAME` (else `TIERBENCH_PROFILE`).
+    /// `--profile NAME[,NAME...]` (else `TIERBENCH_PROFILE`), applied in order.
     pub profile: Option<String>,
     /// `--set PATH=VALUE`, in order.
     pub sets: Vec<String>,
 }
 
-/// Built-in profiles: (name, scale of ops and durations, scale of warmup, repeat).
-pub const BUILT_IN: [(&str, f64, f64, u64); 4] = [
-    ("development", 0.1, 0.1, 1),
-    ("testing", 0.5, 0.5, 1),
-    ("ci", 1.0, 1.0, 3),
-    ("production", 5.0, 5.0, 5),
-];
-
-/// What was applied, for the result document: the profile's name and each override.
+/// What was applied, for the result document: the profiles and each override.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
-    /// The profile, if any.
+    /// The profile, or the comma-separated profiles in the order applied, if any.
     pub profile: Option<String>,
     /// `TIERBENCH_OPS=5000`, `--set workloads.reads.ops=100`, ...
     pub overrides: Vec<String>,
+    /// Which override or profile wrote which node of the document.
+    pub origins: Origins,
 }
 
-/// Applies the profile, the environment's knobs and `--set`s to `doc`.
+/// The `TIERBENCH_*` variables that set a run knob, and the knob.
+pub const RUN_KNOBS: [(&str, &str); 3] = [
+    ("TIERBENCH_OPS", "ops"),
+    ("TIERBENCH_DURATION", "duration"),
+    ("TIERBENCH_WARMUP", "warmup"),
+];
+
+/// Applies the profiles, the environment's knobs and `--set`s to `doc`.
 pub fn apply(
     doc: &mut Value,
     overrides: &Overrides,
@@ -54,54 +49,61 @@ pub fn apply(
     problems: &mut Vec<Problem>,
 ) -> Applied {
     let mut applied = Applied::default();
-    if let Some(name) = overrides
-        .profile
-        .clone()
-        .or_else(|| env("TIERBENCH_PROFILE"))
-    {
-        apply_profile(doc, &name, problems);
-        applied.profile = Some(name);
+    let profile = match &overrides.profile {
+        Some(list) => Some((list.clone(), format!("--profile {list}"))),
+        None => env("TIERBENCH_PROFILE").map(|list| {
+            let label = format!("TIERBENCH_PROFILE={list}");
+            (list, label)
+        }),
+    };
+    if let Some((list, label)) = profile {
+        super::profiles::apply_profiles(doc, &list, &label, &mut applied.origins, problems);
+        applied.profile = Some(list);
     }
-    for (var, field) in [
-        ("TIERBENCH_OPS", "ops"),
-        ("TIERBENCH_DURATION", "duration"),
-        ("TIERBENCH_WARMUP", "warmup"),
-    ] {
+    for (var, field) in RUN_KNOBS {
         if let Some(value) = env(var) {
-            set_run_knob(doc, field, super::format::typed_scalar(&value));
-            applied.overrides.push(format!("{var}={value}"));
+            let label = format!("{var}={value}");
+            for at in set_run_knob(doc, field, super::format::typed_scalar(&value)) {
+                applied.origins.record(&at, Origin::Override(label.clone()));
+            }
+            applied.overrides.push(label);
         }
     }
     if let Some(value) = env("TIERBENCH_TIMEOUT") {
         if let Some(map) = doc.as_object_mut() {
             map.insert("timeout".into(), Value::String(value.clone()));
         }
-        applied.overrides.push(format!("TIERBENCH_TIMEOUT={value}"));
+        let label = format!("TIERBENCH_TIMEOUT={value}");
+        applied
+            .origins
+            .record("/timeout", Origin::Override(label.clone()));
+        applied.overrides.push(label);
     }
     for set in &overrides.sets {
+        let label = format!("--set {}", crate::redact::redact_url(set));
         match set.split_once('=') {
             Some((path, value)) if !path.trim().is_empty() => {
                 let applied_value = super::format::override_value(value)
                     .and_then(|v| set_path(doc, path.trim(), v));
                 match applied_value {
-                    Ok(()) => applied
-                        .overrides
-                        .push(format!("--set {}", crate::redact::redact_url(set))),
+                    Ok(at) => {
+                        applied.origins.record(&at, Origin::Override(label.clone()));
+                        applied.overrides.push(label);
+                    }
                     Err(message) => problems.push(
-                        Problem::new(
-                            "",
-                            format!("--set {}: {message}", crate::redact::redact_url(set)),
-                        )
-                        .hint(
-                            "paths are dotted: defaults.ops, workloads.NAME.ops, tiers.NAME.url; \
+                        Problem::new("", format!("{label}: {message}"))
+                            .hint(
+                                "paths are dotted: defaults.ops, workloads.NAME.ops, tiers.NAME.url; \
                                  `null` unsets, [a, b] and { k: v } set lists and maps",
-                        ),
+                            )
+                            .origin(label),
                     ),
                 }
             }
             _ => problems.push(
-                Problem::new("", format!("--set {set}: expected PATH=VALUE"))
-                    .hint("e.g. --set workloads.reads.ops=5000"),
+                Problem::new("", format!("{label}: expected PATH=VALUE"))
+                    .hint("e.g. --set workloads.reads.ops=5000")
+                    .origin(label),
             ),
         }
     }
@@ -109,30 +111,32 @@ pub fn apply(
 }
 
 /// Sets a run knob (`ops`, `duration`, `warmup`) under `defaults` and on every workload without
-/// phases; `ops` and `duration` exclude each other, so setting one removes the other.
-fn set_run_knob(doc: &mut Value, field: &str, value: Value) {
+/// phases; `ops` and `duration` exclude each other, so setting one removes the other. Returns
+/// the pointers it wrote.
+fn set_run_knob(doc: &mut Value, field: &str, value: Value) -> Vec<String> {
     let other = match field {
         "ops" => Some("duration"),
         "duration" => Some("ops"),
         _ => None,
     };
-    let mut targets: Vec<&mut Map<String, Value>> = Vec::new();
+    let mut written = Vec::new();
     if let Some(map) = doc.as_object_mut() {
         let defaults = map
             .entry("defaults")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Some(d) = defaults.as_object_mut() {
-            targets.push(d);
+            if let Some(o) = other {
+                d.remove(o);
+            }
+            d.insert(field.to_string(), value.clone());
+            written.push(push_pointer("/defaults", field));
         }
-    }
-    for target in targets {
-        if let Some(o) = other {
-            target.remove(o);
-        }
-        target.insert(field.to_string(), value.clone());
     }
     if let Some(workloads) = doc.get_mut("workloads").and_then(Value::as_array_mut) {
-        for w in workloads.iter_mut().filter_map(Value::as_object_mut) {
+        for (i, w) in workloads.iter_mut().enumerate() {
+            let Some(w) = w.as_object_mut() else {
+                continue;
+            };
             if w.contains_key("phases") {
                 continue;
             }
@@ -142,123 +146,16 @@ fn set_run_knob(doc: &mut Value, field: &str, value: Value) {
                     w.remove(o);
                 }
                 w.insert(field.to_string(), value.clone());
+                written.push(format!("/workloads/{i}/{field}"));
             }
         }
     }
-}
-
-fn apply_profile(doc: &mut Value, name: &str, problems: &mut Vec<Problem>) {
-    if let Some(patch) = doc.get("profiles").and_then(|p| p.get(name)).cloned() {
-        merge_profile(doc, &patch);
-        return;
-    }
-    match BUILT_IN.iter().find(|(n, ..)| *n == name) {
-        Some(&(_, scale, warmup_scale, repeat)) => scale_document(doc, scale, warmup_scale, repeat),
-        None => {
-            let mut names: Vec<String> = BUILT_IN.iter().map(|(n, ..)| n.to_string()).collect();
-            if let Some(own) = doc.get("profiles").and_then(Value::as_object) {
-                names.extend(own.keys().cloned());
-            }
-            problems.push(
-                Problem::new("/profiles", format!("unknown profile `{name}`"))
-                    .expected(format!("one of: {}", names.join(", ")))
-                    .hint("define it under `profiles:` or choose a built-in one"),
-            );
-        }
-    }
-}
-
-/// RFC 7386 merge patch, except that `workloads` and `tiers` may be maps keyed by name.
-fn merge_profile(doc: &mut Value, patch: &Value) {
-    let Some(patch) = patch.as_object() else {
-        return;
-    };
-    for (key, value) in patch {
-        match (key.as_str(), value) {
-            ("workloads" | "tiers", Value::Object(by_name)) => {
-                if let Some(list) = doc.get_mut(key).and_then(Value::as_array_mut) {
-                    for item in list.iter_mut() {
-                        let name = item.get("name").and_then(Value::as_str).map(str::to_string);
-                        if let Some(p) = name.and_then(|n| by_name.get(&n)) {
-                            merge(item, p);
-                        }
-                    }
-                }
-            }
-            _ => {
-                if let Some(map) = doc.as_object_mut() {
-                    let slot = map.entry(key.clone()).or_insert(Value::Null);
-                    merge(slot, value);
-                }
-            }
-        }
-    }
-}
-
-fn merge(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
-            if let Some(t) = target.as_object_mut() {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.remove(k);
-                    } else {
-                        merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
-
-/// Scales every `ops`, `duration` and `warmup` (defaults, workloads, phases) and sets `repeat`.
-fn scale_document(doc: &mut Value, scale: f64, warmup_scale: f64, repeat: u64) {
-    fn scale_map(map: &mut Map<String, Value>, scale: f64, warmup_scale: f64) {
-        if let Some(n) = map.get("ops").and_then(Value::as_u64) {
-            map.insert(
-                "ops".into(),
-                Value::from(((n as f64 * scale).round() as u64).max(1)),
-            );
-        }
-        if let Some(n) = map.get("warmup").and_then(Value::as_u64) {
-            map.insert(
-                "warmup".into(),
-                Value::from((n as f64 * warmup_scale).round() as u64),
-            );
-        }
-        if let Some(d) = map
-            .get("duration")
-            .and_then(Value::as_str)
-            .and_then(|d| parse_duration(d).ok())
-        {
-            let scaled = d.mul_f64(scale).max(std::time::Duration::from_millis(1));
-            map.insert("duration".into(), Value::String(format_duration(scaled)));
-        }
-    }
-    if let Some(d) = doc.get_mut("defaults").and_then(Value::as_object_mut) {
-        scale_map(d, scale, warmup_scale);
-    }
-    if let Some(workloads) = doc.get_mut("workloads").and_then(Value::as_array_mut) {
-        for w in workloads.iter_mut().filter_map(Value::as_object_mut) {
-            scale_map(w, scale, warmup_scale);
-            if let Some(phases) = w.get_mut("phases").and_then(Value::as_array_mut) {
-                for p in phases.iter_mut().filter_map(Value::as_object_mut) {
-                    scale_map(p, scale, warmup_scale);
-                }
-            }
-        }
-    }
-    if let Some(map) = doc.as_object_mut() {
-        map.insert("repeat".into(), Value::from(repeat));
-    }
+    written
 }
 
 /// Sets a dotted path; in `workloads` and `tiers` a segment may be an entry's name.
-fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+/// Returns the JSON pointer of the node it set.
+fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<String, String> {
     let segments: Vec<&str> = path.split('.').collect();
     if segments.iter().any(|s| s.is_empty()) {
         return Err(format!(
@@ -271,6 +168,7 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
         _ => format!("`{}`", segments[..i].join(".")),
     };
     let mut node = doc;
+    let mut pointer = String::new();
     for (i, segment) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
         node = match node {
@@ -290,6 +188,7 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
                     Err(_) => named
                         .ok_or_else(|| format!("no entry named `{segment}` in {}", place(i)))?,
                 };
+                pointer = format!("{pointer}/{index}");
                 &mut items[index]
             }
             Value::Object(map) => {
@@ -301,8 +200,9 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
                     } else {
                         map.insert(segment.to_string(), value);
                     }
-                    return Ok(());
+                    return Ok(push_pointer(&pointer, segment));
                 }
+                pointer = push_pointer(&pointer, segment);
                 map.entry(segment.to_string())
                     .or_insert_with(|| Value::Object(Map::new()))
             }
@@ -316,10 +216,10 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
                 ));
             }
             *node = value;
-            return Ok(());
+            return Ok(pointer);
         }
     }
-    Ok(())
+    Ok(pointer)
 }
 
 #[cfg(test)]
@@ -445,5 +345,36 @@ mod tests {
         apply(&mut doc(), &o, &no_env, &mut problems);
         assert_eq!(problems.len(), 2);
         assert!(problems[0].message.contains("no entry named `nope`"));
+        assert_eq!(
+            problems[1].origin.as_deref(),
+            Some("--set novalue"),
+            "reported as the override's, not at a line of the file"
+        );
+    }
+
+    #[test]
+    fn every_override_records_the_nodes_it_wrote() {
+        let mut d = doc();
+        let env = |k: &str| (k == "TIERBENCH_WARMUP").then(|| "abc".to_string());
+        let o = Overrides {
+            profile: Some("strict,ci".into()),
+            sets: vec!["workloads.churn.mix={ get: x }".into()],
+        };
+        let applied = apply(&mut d, &o, &env, &mut Vec::new());
+        let origin = |p: &str| applied.origins.of(p).map(|(o, _)| o);
+        let warmup = Some(Origin::Override("TIERBENCH_WARMUP=abc".into()));
+        assert_eq!(origin("/defaults/warmup"), warmup);
+        assert_eq!(origin("/workloads/0/warmup"), warmup);
+        assert_eq!(
+            origin("/workloads/1/mix/get"),
+            Some(Origin::Override("--set workloads.churn.mix={ get: x }".into()))
+        );
+        assert!(matches!(
+            origin("/workloads/0/thresholds/0"),
+            Some(Origin::Profile { name, .. }) if name == "strict"
+        ));
+        assert_eq!(origin("/workloads/0/mix"), None, "the file's own");
+        assert_eq!(applied.profile.as_deref(), Some("strict,ci"));
+        assert_eq!(d["repeat"], 3);
     }
 }

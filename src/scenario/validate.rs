@@ -1,7 +1,8 @@
-//! From a parsed document to a runnable `Scenario`: schema, strict model, then semantic checks.
+//! From a parsed document to a runnable `Scenario`: schema, model, then semantic checks.
 //!
 //! Every check appends to one list of problems instead of returning at the first, so a user sees
-//! everything wrong with a file at once. Only when the list is empty is a plan built.
+//! everything wrong with a file at once, schema and semantic problems together. Only when the
+//! list is empty is a plan built.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -10,16 +11,13 @@ use sha2::{Digest, Sha256};
 
 use super::diagnostic::{Diagnostics, Problem, unique};
 use super::format::Document;
-use super::model::{DataFile, DistributionName, ScenarioFile, ShapeName, SizeFile, TierFile};
+use super::model::{ScenarioFile, TierFile};
 use super::plan::{KeySpace, Scenario, Source, ValueConfig, Workload};
 use super::schema;
 use crate::tier::compression::{Algorithm, Compression};
 use crate::tier::config::{MemoryEngine, TierConfig, TierKindConfig};
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
-use crate::units::parse_bytes;
-use crate::workload::keys::KeyDistribution;
-use crate::workload::values::{SizeSpec, ValueShape};
 
 /// Default key prefix: every key tierbench writes starts with it.
 pub const DEFAULT_PREFIX: &str = "tierbench:";
@@ -27,30 +25,98 @@ pub const DEFAULT_PREFIX: &str = "tierbench:";
 pub const DEFAULT_TABLE: &str = "tierbench_cache";
 
 /// Validates a document and builds the plan; `bytes` are the file's bytes (for its SHA-256).
+///
+/// The schema's problems and the semantic checks' come in one round: when the document does
+/// not match the schema, the semantic checks run on the parts that still read
+/// (`lenient`), so fixing one problem does not reveal the next.
 pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
     let Document {
         value,
         mut diagnostics,
     } = document;
     let mut found = std::mem::take(&mut diagnostics.problems);
-    found.extend(schema::check(&value));
-    diagnostics.problems = unique(found);
-    if !diagnostics.problems.is_empty() {
+    let schema_problems = schema::check(&value);
+    let lenient = super::lenient::read(&value, &schema_problems);
+    found.extend(schema_problems);
+    found.extend(lenient.problems.iter().cloned());
+    let dir = diagnostics
+        .file
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    let checked = check(&lenient.file, &lenient.workload_index, &dir, &mut problems);
+    if !found.is_empty() || !lenient.complete() {
+        found.extend(problems.into_iter().filter(|p| !lenient.covers(&p.pointer)));
+        if found.is_empty() {
+            found.push(Problem::new("", "the scenario is invalid"));
+        }
+        diagnostics.problems = unique(found);
         return Err(diagnostics);
     }
-    let file: ScenarioFile = match serde_path_to_error::deserialize(value.clone()) {
-        Ok(f) => f,
-        Err(e) => {
-            let pointer = path_to_pointer(&e.path().to_string());
-            diagnostics.problems.push(
-                Problem::new(pointer, e.inner().to_string())
-                    .hint("see `tierbench schema` for the field's form"),
-            );
-            return Err(diagnostics);
-        }
+    if !problems.is_empty() {
+        diagnostics.problems = unique(problems);
+        return Err(diagnostics);
+    }
+    let file = lenient.file;
+    let Checked {
+        tiers,
+        keys: Some(keys),
+        values: Some(values),
+        workloads,
+    } = checked
+    else {
+        return Err(diagnostics);
     };
-    let mut problems = Vec::new();
-    let mut tiers = check_tiers(&file.tiers, &mut problems);
+    let effective = super::effective::fill_defaults(
+        show_default_thresholds(value, &workloads),
+        &tiers,
+        &keys,
+        &values,
+        &workloads,
+    );
+    Ok(Scenario {
+        name: file.name,
+        description: file.description,
+        seed: file.seed.unwrap_or(0),
+        source: Source {
+            path: diagnostics.file.clone(),
+            sha256: hex(&Sha256::digest(bytes)),
+        },
+        effective: redact_urls(effective),
+        tiers,
+        keys,
+        values,
+        workloads,
+        origin_latency: file.origin.latency.unwrap_or_default(),
+        keep: file.keep,
+        repeat: file.repeat.unwrap_or(1).max(1),
+        timeout: file.timeout.map(|t| t.0),
+        lost_after: file.lost_after.map_or(DEFAULT_LOST_AFTER, |t| t.0),
+        applied: Default::default(),
+    })
+}
+
+/// How long a tier may go without a success before it is given up (`lost_after`).
+pub const DEFAULT_LOST_AFTER: Duration = Duration::from_secs(10);
+
+/// What the semantic checks make of a (possibly partial) scenario.
+struct Checked {
+    tiers: Vec<TierConfig>,
+    keys: Option<KeySpace>,
+    values: Option<ValueConfig>,
+    workloads: Vec<Workload>,
+}
+
+/// The semantic checks: tiers, compression, data, workloads. `workload_index` is the
+/// document's index of each of `file.workloads` (the ones that could be read).
+fn check(
+    file: &ScenarioFile,
+    workload_index: &[usize],
+    dir: &std::path::Path,
+    problems: &mut Vec<Problem>,
+) -> Checked {
+    let mut tiers = check_tiers(&file.tiers, problems);
     for (i, (tier, raw)) in tiers.iter_mut().zip(&file.tiers).enumerate() {
         if let Some(c) = raw.compression() {
             let level = c.level.unwrap_or(3);
@@ -79,41 +145,15 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
             sql.keep = file.keep;
         }
     }
-    let (keys, values) = check_data(&file.data, &mut problems);
-    let dir = diagnostics
-        .file
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    let workloads = super::workload_checks::check_workloads(&file, &dir, &mut problems);
-    if !problems.is_empty() {
-        diagnostics.problems = unique(problems);
-        return Err(diagnostics);
-    }
-    let (Some(keys), Some(values)) = (keys, values) else {
-        return Err(diagnostics);
-    };
-    let value = show_default_thresholds(value, &workloads);
-    Ok(Scenario {
-        name: file.name,
-        description: file.description,
-        seed: file.seed.unwrap_or(0),
-        source: Source {
-            path: diagnostics.file.clone(),
-            sha256: hex(&Sha256::digest(bytes)),
-        },
-        effective: redact_urls(value),
+    let (keys, values) = super::data_checks::check_data(&file.data, problems);
+    let workloads =
+        super::workload_checks::check_workloads(file, workload_index, dir, problems);
+    Checked {
         tiers,
         keys,
         values,
         workloads,
-        origin_latency: file.origin.latency.unwrap_or_default(),
-        keep: file.keep,
-        repeat: file.repeat.unwrap_or(1).max(1),
-        timeout: file.timeout.map(|t| t.0),
-        lost_after: file.lost_after.map_or(Duration::from_secs(10), |t| t.0),
-        applied: Default::default(),
-    })
+    }
 }
 
 /// Writes the default error threshold into the effective scenario's workloads that carry it, so
@@ -166,28 +206,6 @@ fn redact_urls(value: serde_json::Value) -> serde_json::Value {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `workloads[1].mix.get` (serde_path_to_error's form) → `/workloads/1/mix/get`.
-fn path_to_pointer(path: &str) -> String {
-    if path == "." {
-        return String::new();
-    }
-    let mut out = String::new();
-    for segment in path.split('.') {
-        let (name, rest) = segment.split_once('[').unwrap_or((segment, ""));
-        if !name.is_empty() {
-            out = super::locate::push_pointer(&out, name);
-        }
-        for index in rest.split('[') {
-            let index = index.trim_end_matches(']');
-            if !index.is_empty() {
-                out.push('/');
-                out.push_str(index);
-            }
-        }
-    }
-    out
 }
 
 fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfig> {
@@ -330,152 +348,3 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
     out
 }
 
-fn check_data(
-    data: &DataFile,
-    problems: &mut Vec<Problem>,
-) -> (Option<KeySpace>, Option<ValueConfig>) {
-    let keys = &data.keys;
-    let d = keys.distribution;
-    for (field, value, applies) in [
-        (
-            "zipf_exponent",
-            keys.zipf_exponent.is_some(),
-            matches!(d, DistributionName::Zipf | DistributionName::ScrambledZipf),
-        ),
-        (
-            "hot_fraction",
-            keys.hot_fraction.is_some(),
-            d == DistributionName::Hotspot,
-        ),
-        (
-            "hot_probability",
-            keys.hot_probability.is_some(),
-            d == DistributionName::Hotspot,
-        ),
-        ("mean", keys.mean.is_some(), d == DistributionName::Gaussian),
-        (
-            "stddev",
-            keys.stddev.is_some(),
-            d == DistributionName::Gaussian,
-        ),
-    ] {
-        if value && !applies {
-            problems.push(
-                Problem::new(format!("/data/keys/{field}"), format!("`{field}` does not apply to this distribution"))
-                    .hint("zipf_exponent: zipf, scrambled_zipf; hot_fraction, hot_probability: hotspot; mean, stddev: gaussian"),
-            );
-        }
-    }
-    let exponent = keys.zipf_exponent.unwrap_or(0.99);
-    let distribution = match d {
-        DistributionName::Uniform => KeyDistribution::Uniform,
-        DistributionName::Sequential => KeyDistribution::Sequential,
-        DistributionName::Latest => KeyDistribution::Latest,
-        DistributionName::Zipf => KeyDistribution::Zipf { exponent },
-        DistributionName::ScrambledZipf => KeyDistribution::ScrambledZipf { exponent },
-        DistributionName::Hotspot => KeyDistribution::Hotspot {
-            hot_fraction: keys.hot_fraction.unwrap_or(0.2),
-            hot_probability: keys.hot_probability.unwrap_or(0.8),
-        },
-        DistributionName::Gaussian => KeyDistribution::Gaussian {
-            mean: keys.mean.unwrap_or(0.5),
-            stddev: keys.stddev.unwrap_or(0.1),
-        },
-    };
-    let mut key_space = None;
-    match distribution.validate(keys.count) {
-        Ok(()) => {
-            key_space = Some(KeySpace {
-                count: keys.count,
-                prefix: keys
-                    .prefix
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-                distribution,
-            });
-        }
-        Err(message) => problems.push(
-            Problem::new("/data/keys", message)
-                .hint("see the `keys` section of `tierbench schema`"),
-        ),
-    }
-    let shape = match data.values.shape {
-        ShapeName::Text => ValueShape::Text,
-        ShapeName::Json => {
-            let (shape, bad) = ValueShape::json(data.values.fields, data.values.depth);
-            let at = |(name, m)| Problem::new(format!("/data/values/{name}"), m);
-            problems.extend(bad.into_iter().map(at));
-            shape
-        }
-        ShapeName::Binary => ValueShape::Binary,
-    };
-    let size = match parse_size(&data.values.size) {
-        Ok(size) => size,
-        Err(message) => {
-            problems.push(
-                Problem::new("/data/values/size", message)
-                    .expected("a size (256, 1KiB) or an inclusive range MIN..MAX (200..400)"),
-            );
-            return (key_space, None);
-        }
-    };
-    let compressibility = data.values.compressibility.unwrap_or(0.0);
-    if !(0.0..=1.0).contains(&compressibility) {
-        problems.push(
-            Problem::new(
-                "/data/values/compressibility",
-                format!("{compressibility} is outside 0.0..1.0"),
-            )
-            .expected("a fraction: 0.0 (incompressible) to 1.0"),
-        );
-    }
-    (
-        key_space,
-        Some(ValueConfig {
-            shape,
-            size,
-            compressibility,
-        }),
-    )
-}
-
-fn parse_size(size: &SizeFile) -> Result<SizeSpec, String> {
-    let spec = match size {
-        SizeFile::Fixed(b) => SizeSpec::Fixed(usize::try_from(b.0).map_err(|e| e.to_string())?),
-        SizeFile::Range(text) => {
-            let (lo, hi) = text
-                .split_once("..")
-                .ok_or_else(|| format!("`{text}` is not a range"))?;
-            let (min, max) = (parse_bytes(lo)?, parse_bytes(hi)?);
-            if min > max {
-                return Err(format!("range `{text}` is empty: {min} > {max}"));
-            }
-            SizeSpec::Range {
-                min: min as usize,
-                max: max as usize,
-            }
-        }
-        SizeFile::Weighted(map) => SizeSpec::Weighted(
-            map.iter()
-                .map(|(size, &weight)| parse_bytes(size).map(|b| (b as usize, weight)))
-                .collect::<Result<_, _>>()?,
-        ),
-    };
-    spec.validate()?;
-    Ok(spec)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serde_paths_become_pointers() {
-        assert_eq!(
-            path_to_pointer("workloads[1].mix.get"),
-            "/workloads/1/mix/get"
-        );
-        assert_eq!(path_to_pointer("tiers[0]"), "/tiers/0");
-        assert_eq!(path_to_pointer("."), "");
-    }
-}

@@ -16,17 +16,19 @@ use crate::workload::op::Op;
 use crate::workload::ops::{OpMix, OpSource};
 use crate::workload::trace::{TraceFormat, validate_trace};
 
-/// Checks every workload and plans the valid ones.
+/// Checks every workload and plans the valid ones. `index` is the document's index of each of
+/// `file.workloads` (some may have been left out as unreadable).
 pub(super) fn check_workloads(
     file: &ScenarioFile,
+    index: &[usize],
     dir: &std::path::Path,
     problems: &mut Vec<Problem>,
 ) -> Vec<Workload> {
     let mut seen = HashSet::new();
     let tier_names: Vec<&str> = file.tiers.iter().map(TierFile::name).collect();
     let mut out = Vec::new();
-    for (i, w) in file.workloads.iter().enumerate() {
-        let base = format!("/workloads/{i}");
+    for (k, w) in file.workloads.iter().enumerate() {
+        let base = format!("/workloads/{}", index.get(k).copied().unwrap_or(k));
         if !seen.insert(w.name.as_str()) {
             problems.push(
                 Problem::new(

@@ -119,6 +119,7 @@ impl Threshold {
             limit: self.limit,
             unit: self.metric.unit().to_string(),
             passed: observed.is_some_and(|v| self.cmp.holds(v, self.limit)),
+            source: None,
         }
     }
 }

@@ -62,6 +62,7 @@ mod tests {
             limit,
             unit: "ns".into(),
             passed,
+            source: None,
         }
     }
 

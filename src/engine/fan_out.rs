@@ -1,0 +1,158 @@
+//! Running a phase's workers, and giving up on the ones a stop leaves waiting on a server.
+//!
+//! On Ctrl-C, SIGTERM or `--timeout` the loops stop issuing at once, but an operation already
+//! sent may wait on a stalled server for the tier's whole `timeout` (5 s by default). A stopping
+//! run must not wait that long: one second after the stop, workers still waiting are cancelled
+//! (their tokio task aborted, dropping the in-flight call). What they measured so far is not
+//! lost: each worker keeps its recorder in a `KeptRecorder`, which hands the recorder to the
+//! workload context when the task is dropped. The abandoned calls themselves are neither
+//! successes nor errors: they are counted and reported as abandoned.
+//!
+//! In-process workers (OS threads) never wait on a server and are simply joined.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::context::WorkloadContext;
+use super::driver;
+use crate::metrics::recorder::Recorder;
+
+/// How long a stopping run waits for operations in flight before abandoning them.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// How often the driver looks for a stop while its workers run (off the measured path).
+const STOP_POLL: Duration = Duration::from_millis(20);
+
+/// A worker's recorder that survives the cancellation of its task: dropped before `finish`, it
+/// hands what it holds to the context (`WorkloadContext::abandoned`), keyed by worker.
+pub struct KeptRecorder<'a> {
+    rec: Recorder,
+    worker: usize,
+    ctx: &'a WorkloadContext,
+    finished: bool,
+}
+
+impl<'a> KeptRecorder<'a> {
+    /// Wraps worker `worker`'s recorder.
+    pub fn new(rec: Recorder, worker: usize, ctx: &'a WorkloadContext) -> KeptRecorder<'a> {
+        KeptRecorder {
+            rec,
+            worker,
+            ctx,
+            finished: false,
+        }
+    }
+
+    /// The recorder, when the worker ended on its own.
+    pub fn finish(mut self) -> Recorder {
+        self.finished = true;
+        std::mem::replace(&mut self.rec, Recorder::new(0))
+    }
+}
+
+impl Deref for KeptRecorder<'_> {
+    type Target = Recorder;
+    #[inline]
+    fn deref(&self) -> &Recorder {
+        &self.rec
+    }
+}
+
+impl DerefMut for KeptRecorder<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Recorder {
+        &mut self.rec
+    }
+}
+
+impl Drop for KeptRecorder<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let rec = std::mem::replace(&mut self.rec, Recorder::new(0));
+            if let Ok(mut kept) = self.ctx.abandoned.lock() {
+                kept.push((self.worker, rec));
+            }
+        }
+    }
+}
+
+/// Runs `make(ctx, worker)` for every worker: on OS threads when the stack is in-process, as
+/// tokio tasks otherwise. Returns each worker's output in worker order; a task still running
+/// `STOP_GRACE` after the run was stopped is aborted and replaced by `recover(worker)`.
+pub async fn fan_out<T, F, Fut, R>(
+    ctx: &Arc<WorkloadContext>,
+    workers: usize,
+    make: F,
+    recover: R,
+) -> Result<Vec<T>, String>
+where
+    T: Send + 'static,
+    F: Fn(Arc<WorkloadContext>, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    R: Fn(&WorkloadContext, usize) -> T,
+{
+    if ctx.stack.is_in_process() {
+        let futures: Vec<Fut> = (0..workers).map(|w| make(Arc::clone(ctx), w)).collect();
+        let handles: Vec<_> = futures
+            .into_iter()
+            .enumerate()
+            .map(|(w, fut)| {
+                std::thread::Builder::new()
+                    .name(format!("tierbench-worker-{w}"))
+                    .spawn(move || driver::block_on(fut))
+                    .map_err(|e| format!("cannot start a worker thread: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        // Joining blocks this thread; that is fine, the workers are what runs now.
+        return handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| "a worker thread panicked".to_string()))
+            .collect();
+    }
+    let handles: Vec<_> = (0..workers)
+        .map(|w| tokio::spawn(make(Arc::clone(ctx), w)))
+        .collect();
+    let mut out = Vec::with_capacity(workers);
+    let mut stopped_at: Option<Instant> = None;
+    for (w, mut handle) in handles.into_iter().enumerate() {
+        loop {
+            match tokio::time::timeout(STOP_POLL, &mut handle).await {
+                Ok(joined) => {
+                    out.push(joined.map_err(|e| format!("a worker task failed: {e}"))?);
+                    break;
+                }
+                Err(_) if ctx.stop.load(Ordering::Relaxed) => {
+                    let since = *stopped_at.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= STOP_GRACE {
+                        handle.abort();
+                        // The task is dropped (its recorder handed over) before this returns.
+                        match handle.await {
+                            Ok(done) => out.push(done),
+                            Err(e) if e.is_cancelled() => {
+                                ctx.abandoned_in_flight.fetch_add(1, Ordering::Relaxed);
+                                out.push(recover(ctx, w));
+                            }
+                            Err(e) => return Err(format!("a worker task failed: {e}")),
+                        }
+                        break;
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The recorder an aborted worker handed over (an empty one if it had not made its own yet).
+pub fn kept_recorder(ctx: &WorkloadContext, worker: usize) -> Recorder {
+    let Ok(mut kept) = ctx.abandoned.lock() else {
+        return Recorder::new(ctx.stack.len());
+    };
+    match kept.iter().position(|(w, _)| *w == worker) {
+        Some(i) => kept.swap_remove(i).1,
+        None => Recorder::new(ctx.stack.len()),
+    }
+}
