@@ -69,6 +69,7 @@ fn digest(html: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
+        .replace("&#x2f;", "/")
         .replace("&amp;", "&");
     out.lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -340,4 +341,16 @@ fn html_report_of_a_real_run_renders_in_headless_chromium() {
     std::fs::create_dir_all(&keep).unwrap();
     std::fs::copy(&shot, keep.join("report.png")).unwrap();
     std::fs::copy(&page, keep.join("report.html")).unwrap();
+}
+
+#[test]
+fn every_chart_function_is_documented() {
+    let docs = std::fs::read_to_string("docs/templates.md").unwrap();
+    assert!(docs.contains("## HTML report and chart functions"));
+    for name in tierbench::report::charts::FUNCTIONS {
+        assert!(
+            docs.contains(&format!("| `{name}(")),
+            "docs/templates.md has no row for {name}"
+        );
+    }
 }

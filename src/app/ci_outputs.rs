@@ -13,24 +13,29 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::output::{ReportSpec, write_atomic};
 use crate::metrics::result::ResultDocument;
 use crate::report::{ReportError, Reporter};
 
-/// Writes `spec` when it is `github` or `gitlab` and returns true; false for any other spec
-/// (the caller writes it).
+/// How a report file is written (`output::write_atomic`; passed in so this file does not import
+/// the one that calls it).
+pub type WriteFile = fn(&Path, &[u8]) -> Result<(), ReportError>;
+
+/// Writes the report `format` to `path` when it is `github` or `gitlab` and returns true; false
+/// for any other format (the caller writes it).
 pub fn write(
     reporter: &Reporter,
-    spec: &ReportSpec,
+    format: &str,
+    path: Option<&Path>,
     doc: &ResultDocument,
+    write_atomic: WriteFile,
 ) -> Result<bool, ReportError> {
-    let ReportSpec::Format { format, path } = spec else {
-        return Ok(false);
-    };
-    match format.as_str() {
+    match format {
         "github" => {
             let commands = reporter.render_format("github", doc)?;
-            emit(path.as_deref(), &commands)?;
+            match path {
+                Some(p) => write_atomic(p, commands.as_bytes())?,
+                None => stdout(&commands)?,
+            }
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
             {
                 let markdown = reporter.render_format("markdown", doc)?;
@@ -39,7 +44,7 @@ pub fn write(
             Ok(true)
         }
         "gitlab" => {
-            let (metrics, junit) = gitlab_paths(path.as_deref());
+            let (metrics, junit) = gitlab_paths(path);
             write_atomic(&metrics, reporter.render_format("gitlab", doc)?.as_bytes())?;
             write_atomic(&junit, reporter.render_format("junit", doc)?.as_bytes())?;
             eprintln!(
@@ -74,19 +79,14 @@ pub fn gitlab_paths(path: Option<&Path>) -> (PathBuf, PathBuf) {
     }
 }
 
-fn emit(path: Option<&Path>, text: &str) -> Result<(), ReportError> {
-    match path {
-        Some(p) => write_atomic(p, text.as_bytes()),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|source| ReportError::Io {
-                    path: PathBuf::from("<stdout>"),
-                    source,
-                })
-        }
-    }
+fn stdout(text: &str) -> Result<(), ReportError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| ReportError::Io {
+            path: PathBuf::from("<stdout>"),
+            source,
+        })
 }
 
 /// Appends to a file (GitHub's step summary is shared by every step writing to it).

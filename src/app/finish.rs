@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::exit;
 use crate::metrics::host::ProcessSampler;
-use crate::metrics::result::{ResultDocument, Summary};
+use crate::metrics::result::{ResultDocument, RunFailure, Summary};
 use crate::scenario::plan::Scenario;
 use crate::tier::config::TierKindConfig;
 use crate::verdict::score::grade;
@@ -25,8 +25,8 @@ pub struct RunOutcome {
 /// How a run ended besides its thresholds.
 #[derive(Default)]
 pub(super) struct Ended {
-    /// A run-time failure (setup, a tier lost for good, a worker).
-    pub(super) failure: Option<String>,
+    /// A run-time failure (setup, a tier lost for good, a worker), where it happened.
+    pub(super) failure: Option<RunFailure>,
     /// The run's timeout stopped it.
     pub(super) timed_out: bool,
     /// A signal stopped it: its name and exit code.
@@ -63,8 +63,10 @@ pub(super) fn finish(
         grade: overall.map(grade),
         timed_out,
         interrupted: interrupted.map(|(name, _)| name.to_string()),
-        failure: failure.clone(),
-        measured_s: document.workloads.iter().map(|w| w.duration_s).sum(),
+        failure: failure.as_ref().map(|f| f.message.clone()),
+        failure_detail: failure.clone(),
+        // `+ 0.0`: an empty sum of floats is -0.0, which reads oddly in the JSON.
+        measured_s: document.workloads.iter().map(|w| w.duration_s).sum::<f64>() + 0.0,
         ..Summary::default()
     };
     let code = match (&interrupted, &failure) {
@@ -74,7 +76,7 @@ pub(super) fn finish(
         (None, None) if failed > 0 => exit::THRESHOLD_FAILED,
         (None, None) => exit::OK,
     };
-    let failure = failure.or_else(|| {
+    let failure = failure.map(|f| f.message).or_else(|| {
         interrupted.map(|(name, _)| {
             format!(
                 "interrupted by {name} after {:.1} s of measurement; the results cover what ran before it",

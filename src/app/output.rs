@@ -88,7 +88,9 @@ pub fn write_reports(
     doc: &ResultDocument,
 ) -> Result<(), ReportError> {
     for spec in specs {
-        if super::ci_outputs::write(reporter, spec, doc)? {
+        if let ReportSpec::Format { format, path } = spec
+            && super::ci_outputs::write(reporter, format, path.as_deref(), doc, write_atomic)?
+        {
             continue;
         }
         let (text, path) = match spec {
@@ -157,7 +159,7 @@ mod tests {
             }
         );
         assert!(
-            parse_outputs(&args(&["html"]))
+            parse_outputs(&args(&["nope"]))
                 .unwrap_err()
                 .contains("unknown format")
         );

@@ -8,7 +8,8 @@ use crate::engine::{self, progress::Progress};
 use crate::exit;
 use crate::metrics::host::{ProcessSampler, host_info};
 use crate::metrics::result::{
-    RepetitionFigures, ResultDocument, SCHEMA_VERSION, ScenarioInfo, Summary, WorkloadResult,
+    RepetitionFigures, ResultDocument, RunFailure, SCHEMA_VERSION, ScenarioInfo, Summary,
+    WorkloadResult,
 };
 use crate::scenario::plan::{Scenario, Workload};
 use crate::tier::stack::{Stack, StackPolicy};
@@ -68,8 +69,16 @@ pub async fn run_with(
     let tiers = match connect_all(scenario).await {
         Ok(t) => t,
         Err(e) => {
+            // The result document and the reports still say what failed, where.
+            let tier = match &e {
+                TierError::Setup { tier, .. } => Some(tier.clone()),
+                TierError::Operation(_) => None,
+            };
             let ended = Ended {
-                failure: Some(e.to_string()),
+                failure: Some(RunFailure {
+                    tier,
+                    ..failed("setup", None, format!("setup failed: {e}"))
+                }),
                 ..Ended::default()
             };
             return finish(document, started, &mut sampler, ended);
@@ -94,7 +103,7 @@ pub async fn run_with(
             Ok(Some(measured)) => measured,
             Ok(None) => break,
             Err(e) => {
-                failure = Some(e);
+                failure = Some(failed("measure", Some(&workload.name), e));
                 break;
             }
         };
@@ -106,14 +115,16 @@ pub async fn run_with(
         // Results so far are on disk after each workload: a later failure loses nothing.
         save_so_far(specs, &document);
         if let Some(lost) = &measurement.lost {
-            failure = Some(format!("workload `{}` gave up: {lost}", workload.name));
+            let message = format!("workload `{}` gave up: {lost}", workload.name);
+            failure = Some(failed("measure", Some(&workload.name), message));
             break;
         }
     }
     if let Some(path) = shared.record
         && let Err(e) = crate::workload::trace::assemble(path, trace_parts)
     {
-        failure.get_or_insert(format!("cannot write the trace {}: {e}", path.display()));
+        let message = format!("cannot write the trace {}: {e}", path.display());
+        failure.get_or_insert(failed("trace", None, message));
     }
     for tier in &shared.tiers {
         if let Err(e) = tier.cleanup(scenario.keep).await {
@@ -132,6 +143,16 @@ pub async fn run_with(
         compare_with_baseline(&mut outcome, baseline, name, options.rule);
     }
     outcome
+}
+
+/// A run-time failure in `phase` (of `workload`, if any).
+fn failed(phase: &str, workload: Option<&str>, message: String) -> RunFailure {
+    RunFailure {
+        phase: phase.to_string(),
+        tier: None,
+        workload: workload.map(str::to_string),
+        message,
+    }
 }
 
 /// The result document before any workload has run.

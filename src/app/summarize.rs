@@ -10,7 +10,8 @@ use hdrhistogram::Histogram;
 
 use crate::engine::{Measurement, PhaseMeasurement};
 use crate::metrics::errors::{ErrorMessage, Outage};
-use crate::metrics::recorder::{OpRecorder, Recorder, SecondBucket, WINDOW_NS, new_histogram};
+use crate::metrics::recorder::{OpRecorder, Recorder, WINDOW_NS, new_histogram};
+use crate::metrics::second::SecondBucket;
 use crate::metrics::result::{
     CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
     WindowSamples, WorkloadResult,
@@ -60,19 +61,20 @@ fn timeseries(names: &[String], rec: &Recorder) -> Vec<SecondResult> {
     rec.seconds
         .iter()
         .enumerate()
-        .map(|(i, b)| SecondResult {
+        .map(|(i, b)| (i, b, b.latency()))
+        .map(|(i, b, latency)| SecondResult {
             second: i as u64,
             ops: b.ops,
             errors: b.errors,
-            mean_ns: if b.latency.is_empty() {
+            mean_ns: if latency.is_empty() {
                 0.0
             } else {
-                b.latency.mean()
+                latency.mean()
             },
-            p50_ns: if b.latency.is_empty() {
+            p50_ns: if latency.is_empty() {
                 0
             } else {
-                b.latency.value_at_quantile(0.5)
+                latency.value_at_quantile(0.5)
             },
             tier_errors: rec
                 .tiers
@@ -83,10 +85,10 @@ fn timeseries(names: &[String], rec: &Recorder) -> Vec<SecondResult> {
                     (n > 0).then(|| (name.clone(), n))
                 })
                 .collect(),
-            p99_ns: if b.latency.is_empty() {
+            p99_ns: if latency.is_empty() {
                 0
             } else {
-                b.latency.value_at_quantile(0.99)
+                latency.value_at_quantile(0.99)
             },
             hit_rates: hit_rates(names, b),
         })
@@ -323,11 +325,11 @@ fn group(segments: &[&[SecondBucket]], width: f64) -> Vec<Window> {
             let w = current.get_or_insert_with(|| Window {
                 ops: 0,
                 seconds: 0.0,
-                latency: b.latency.clone(),
+                latency: b.latency().into_owned(),
                 reads: b.clone(),
             });
             if w.seconds > 0.0 {
-                let _ = w.latency.add(&b.latency);
+                let _ = w.latency.add(b.latency().as_ref());
                 w.reads.absorb(b);
             }
             w.ops += b.ops;

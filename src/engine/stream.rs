@@ -288,7 +288,7 @@ impl<'c> OpStream<'c> {
     #[cold]
     fn publish_live(&mut self, rec: &Recorder, second: usize) {
         if let Some(bucket) = rec.seconds.get(self.live_second) {
-            let p99 = bucket.latency.value_at_quantile(0.99);
+            let p99 = bucket.latency().value_at_quantile(0.99);
             self.live.p99_ns.store(p99, Ordering::Relaxed);
         }
         if let Some(tier) = rec.tiers.first() {

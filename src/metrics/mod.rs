@@ -10,5 +10,6 @@ pub mod host;
 pub mod recorder;
 pub mod result;
 pub mod samples;
+pub mod second;
 pub mod statistics;
 pub mod threshold;

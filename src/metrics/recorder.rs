@@ -7,6 +7,7 @@
 
 use hdrhistogram::Histogram;
 
+use super::second::SecondBucket;
 use crate::workload::op::Op;
 
 /// Significant digits kept by every histogram (0.1% resolution).
@@ -130,69 +131,6 @@ impl TierRecorder {
         } else {
             self.misses += 1;
         }
-    }
-}
-
-/// One second of a workload's time series.
-#[derive(Clone)]
-pub struct SecondBucket {
-    /// Operations completed in this second.
-    pub ops: u64,
-    /// Operations failed in this second.
-    pub errors: u64,
-    /// Their latency (2 significant digits: enough for a chart, a tenth of the memory).
-    pub latency: Histogram<u64>,
-    /// Reads completed in it by who served them: index `i` for the stack's tier `i`, the last
-    /// index for nobody (the origin, or a lone tier's miss); grown on the first read of a kind.
-    /// Tier `i`'s hit rate is `reads[i] / reads[i..].sum()`.
-    pub reads: Vec<u64>,
-}
-
-impl SecondBucket {
-    #[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts
-    fn new() -> SecondBucket {
-        let mut latency = Histogram::new_with_bounds(1, INITIAL_HIGHEST_NS, 2)
-            .expect("static histogram bounds are valid");
-        latency.auto(true);
-        SecondBucket {
-            ops: 0,
-            errors: 0,
-            latency,
-            reads: Vec::new(),
-        }
-    }
-
-    /// Counts one operation: completed with latency `nanos` or failed (`None`); `read` is who
-    /// served it when it was a completed read.
-    #[inline]
-    fn count(&mut self, nanos: Option<u64>, read: Option<usize>) {
-        match nanos {
-            Some(n) => {
-                self.ops += 1;
-                record(&mut self.latency, n);
-            }
-            None => self.errors += 1,
-        }
-        if let Some(at) = read {
-            if at >= self.reads.len() {
-                self.reads.resize(at + 1, 0);
-            }
-            self.reads[at] += 1;
-        }
-    }
-
-    /// Adds another bucket of the same second or window.
-    pub fn absorb(&mut self, other: &SecondBucket) {
-        self.ops += other.ops;
-        self.errors += other.errors;
-        let _ = self.latency.add(&other.latency);
-        add_series(&mut self.reads, &other.reads);
-    }
-
-    /// Tier `tier`'s hit rate among the reads that reached it, if any did.
-    pub fn hit_rate(&self, tier: usize) -> Option<f64> {
-        let reached: u64 = self.reads.iter().skip(tier).sum();
-        (reached > 0).then(|| self.reads.get(tier).copied().unwrap_or(0) as f64 / reached as f64)
     }
 }
 
@@ -334,6 +272,10 @@ impl Recorder {
     pub fn record_tick(&mut self, tenth: usize, nanos: Option<u64>, read: Option<usize>) {
         let second = tenth / 10;
         if second >= self.seconds.len() {
+            // A new second: the last one is over, pack it (once a second, see `second.rs`).
+            if let Some(last) = self.seconds.last_mut() {
+                last.pack();
+            }
             self.seconds.resize_with(second + 1, SecondBucket::new);
         }
         self.seconds[second].count(nanos, read);

@@ -99,6 +99,22 @@ pub struct ProcessInfo {
     pub cpu_time_s: f64,
 }
 
+/// A run-time failure and where it happened.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunFailure {
+    /// `setup` (a tier could not be set up), `measure` (a workload could not go on) or `trace`
+    /// (the recorded trace could not be written).
+    pub phase: String,
+    /// The tier that failed, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// The workload it happened in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// What happened (the same text as `summary.failure`).
+    pub message: String,
+}
+
 /// Threshold totals.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
@@ -121,6 +137,9 @@ pub struct Summary {
     /// The run-time failure that ended the run (a tier lost, a setup failure), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The same failure, where it happened: its phase, tier and workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_detail: Option<RunFailure>,
     /// Seconds of measurement the results cover (all workloads).
     #[serde(default)]
     pub measured_s: f64,

@@ -33,8 +33,9 @@ pub fn builtins() -> Vec<Builtin> {
         .collect()
 }
 
-/// The first sentence of a template's opening `{# ... #}` comment (without a leading
-/// "Built-in"), or "" without one.
+/// The first sentence of a template's opening `{# ... #}` comment, up to its first `: ` (the
+/// details after it are for the reader of the template), without a leading "Built-in"; "" without
+/// a comment.
 fn description(source: &'static str) -> &'static str {
     let Some(body) = source
         .trim_start()
@@ -45,7 +46,9 @@ fn description(source: &'static str) -> &'static str {
         return "";
     };
     let first = body.split_once(". ").map_or(body, |(s, _)| s);
-    let first = first.lines().next().unwrap_or("").trim_end_matches('.');
+    let first = first.lines().next().unwrap_or("");
+    let first = first.split_once(": ").map_or(first, |(head, _)| head);
+    let first = first.trim_end_matches('.');
     first
         .strip_prefix("Built-in ")
         .map_or(first, |rest| rest.trim_start())
@@ -72,6 +75,10 @@ mod tests {
         assert_eq!(
             description("{#- Built-in text report. Variables: the result document. -#}\nx"),
             "text report"
+        );
+        assert_eq!(
+            description("{# Built-in JUnit XML report: one testcase per threshold. More. #}"),
+            "JUnit XML report"
         );
         assert_eq!(description("no comment"), "");
     }

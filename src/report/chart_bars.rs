@@ -283,6 +283,11 @@ pub fn thresholds(w: &WorkloadResult, size: Option<Size>) -> Result<minijinja::V
     )
 }
 
+/// A margin as `+12.5%`; beyond +1000% as `> +1000%` (a limit far from what was observed).
 fn signed_percent(f: f64) -> String {
-    format!("{:+.1}%", f * 100.0)
+    if f > 10.0 {
+        "> +1000%".to_string()
+    } else {
+        format!("{:+.1}%", f * 100.0)
+    }
 }

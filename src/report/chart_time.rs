@@ -6,7 +6,7 @@ use minijinja::Error;
 use plotters::prelude::*;
 
 use super::chart_style::{BAD, Call, GRID, INK, MUTED, Size, Unit, color, font, op_color, render};
-use crate::metrics::result::WorkloadResult;
+use crate::metrics::result::{SecondResult, WorkloadResult};
 
 /// How it is called, for error messages.
 pub const CALL: Call = Call {
@@ -30,6 +30,9 @@ struct Series {
     dashed: bool,
     points: Vec<(f64, f64)>,
 }
+
+/// Reads one figure of a second.
+type Figure = fn(&SecondResult) -> f64;
 
 /// How many repetitions each second sums: a repeated workload's second k is the sum of every
 /// repetition's second k (and its phases' durations are summed too).
@@ -88,11 +91,7 @@ fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
             out
         }
         "latency" => {
-            let pick: [(
-                &str,
-                RGBColor,
-                fn(&crate::metrics::result::SecondResult) -> f64,
-            ); 3] = [
+            let pick: [(&str, RGBColor, Figure); 3] = [
                 ("p99", op_color("set"), |s| s.p99_ns as f64),
                 ("p50", op_color("get"), |s| s.p50_ns as f64),
                 ("mean", color(4), |s| s.mean_ns),

@@ -70,17 +70,24 @@ fn plan_document(
     let mut problems = Vec::new();
     let applied = overrides::apply(&mut document.value, overrides, env, &mut problems);
     document.diagnostics.origins = applied.origins.clone();
-    if !problems.is_empty() {
-        let mut d = document.diagnostics;
-        d.problems = problems;
-        return Err(Box::new(d));
-    }
-    let mut scenario = validate::validate(document, &bytes).map_err(|mut d| {
-        if d.problems.is_empty() {
-            d.problems.push(Problem::new("", "the scenario is invalid"));
+    // The overrides that could not be applied and what validation finds in the rest: one round.
+    let frame = (!problems.is_empty()).then(|| document.diagnostics.clone());
+    match (validate::validate(document, &bytes), frame) {
+        (Ok(mut scenario), None) => {
+            scenario.applied = applied;
+            Ok(scenario)
         }
-        Box::new(d)
-    })?;
-    scenario.applied = applied;
-    Ok(scenario)
+        (Ok(_), Some(mut d)) => {
+            d.problems = problems;
+            Err(Box::new(d))
+        }
+        (Err(mut d), _) => {
+            problems.append(&mut d.problems);
+            if problems.is_empty() {
+                problems.push(Problem::new("", "the scenario is invalid"));
+            }
+            d.problems = problems;
+            Err(Box::new(d))
+        }
+    }
 }

@@ -100,11 +100,7 @@ fn explain(error: &ValidationError<'_>, document: &Value, out: &mut Vec<Problem>
             let text = error.to_string();
             let types = text
                 .split_once(" is not of type")
-                .map(|(_, t)| {
-                    t.trim_start_matches('s')
-                        .trim()
-                        .replace("\"null\"", "null (absent)")
-                })
+                .map(|(_, t)| expected_types(t.trim_start_matches('s')))
                 .unwrap_or_default();
             Problem::new(pointer.clone(), format!("wrong type: found {found}")).expected(types)
         }
@@ -137,6 +133,33 @@ fn explain(error: &ValidationError<'_>, document: &Value, out: &mut Vec<Problem>
         _ => Problem::new(pointer.clone(), error.to_string()),
     };
     out.push(problem);
+}
+
+/// `"integer", "null"` → `an integer (or leave the field out)`: the schema's type names as
+/// a user reads them.
+fn expected_types(list: &str) -> String {
+    let mut optional = false;
+    let mut names = Vec::new();
+    for name in list.split(',').map(|n| n.trim().trim_matches('"')) {
+        names.push(match name {
+            "null" => {
+                optional = true;
+                continue;
+            }
+            "integer" => "an integer",
+            "number" => "a number",
+            "string" => "a string",
+            "boolean" => "true or false",
+            "array" => "a list",
+            "object" => "a mapping",
+            other => other,
+        });
+    }
+    let mut out = names.join(" or ");
+    if optional {
+        out.push_str(" (or leave the field out)");
+    }
+    out
 }
 
 /// For `oneOf`/`anyOf`: tagged enums (report the branch whose `kind` the user chose, or the
@@ -331,5 +354,20 @@ mod tests {
             p.expected.as_deref().unwrap_or("").contains("\"memory\""),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn types_read_as_words() {
+        assert_eq!(
+            expected_types(r#""null", "integer""#),
+            "an integer (or leave the field out)"
+        );
+        assert_eq!(expected_types(r#""string""#), "a string");
+        let doc = json!({"name": "x", "tiers": [], "data": {"keys": {"count": "many"}, "values": {"size": 1}}, "workloads": []});
+        let p = check(&doc)
+            .into_iter()
+            .find(|p| p.pointer == "/data/keys/count")
+            .expect("reported");
+        assert_eq!(p.expected.as_deref(), Some("an integer"));
     }
 }

@@ -26,7 +26,7 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client, RedisError};
 
-use super::error::TierError;
+use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
 use crate::redact::redact_url;
 use crate::workload::op::Op;
@@ -61,7 +61,7 @@ pub struct RedisSettings {
 }
 
 fn op_error(e: RedisError) -> TierError {
-    TierError::Operation(e.to_string())
+    TierError::Operation(redis_message(&e))
 }
 
 /// First pause between two connect attempts of a reconnect round; it doubles with each attempt.
@@ -112,11 +112,11 @@ impl RedisTier {
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&probe)
             .await
-            .map_err(|e| setup(format!("cannot connect: {e}")))?;
+            .map_err(|e| setup(format!("cannot connect: {}", redis_message(&e))))?;
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
-            .map_err(|e| setup(format!("PING failed: {e}")))?;
+            .map_err(|e| setup(format!("PING failed: {}", redis_message(&e))))?;
         drop(conn);
         // No response timeout of the crate's own: `bounded` puts the tier's timeout around the
         // whole operation (the answer and any wait for a reconnect), one timer per operation
@@ -140,11 +140,11 @@ impl RedisTier {
                     "cannot connect: no answer within {connect_timeout:?}"
                 ))
             })?
-            .map_err(|e| setup(format!("cannot connect: {e}")))?;
+            .map_err(|e| setup(format!("cannot connect: {}", redis_message(&e))))?;
             redis::cmd("PING")
                 .query_async::<String>(&mut conn)
                 .await
-                .map_err(|e| setup(format!("PING failed: {e}")))?;
+                .map_err(|e| setup(format!("PING failed: {}", redis_message(&e))))?;
             connections.push(conn);
         }
         let mut tier = RedisTier {

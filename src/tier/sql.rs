@@ -30,7 +30,7 @@ use sqlx::mysql::MySqlPool;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 
-use super::error::TierError;
+use super::error::{TierError, sql_message};
 use super::marker::{SQL_MARKER_KEY, count, run_token, say};
 use super::sql_text::{
     Queries, columns_query, create_table, dialect, like_prefix, marker_queries, queries, sql,
@@ -96,7 +96,7 @@ const MAINTENANCE_TIMEOUT: Duration = Duration::from_secs(120);
 pub const APPLICATION_NAME: &str = "tierbench";
 
 fn op_error(e: sqlx::Error) -> TierError {
-    TierError::Operation(e.to_string())
+    TierError::Operation(sql_message(&e))
 }
 
 /// Runs `op`, failing it after `limit`.
@@ -136,10 +136,10 @@ fn measuring_pool<DB: sqlx::Database>(size: u32, timeout: Duration) -> sqlx::poo
 async fn probe<C: sqlx::Connection>(url: &str) -> Result<(), String> {
     let conn = C::connect(url)
         .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|e| format!("cannot connect: {}", sql_message(&e)))?;
     conn.close()
         .await
-        .map_err(|e| format!("cannot connect: {e}"))
+        .map_err(|e| format!("cannot connect: {}", sql_message(&e)))
 }
 
 impl SqlTier {
@@ -172,7 +172,7 @@ impl SqlTier {
                     measuring_pool(size, timeout)
                         .connect_with(options)
                         .await
-                        .map_err(|e| setup(format!("cannot connect: {e}")))?,
+                        .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?,
                 )
             }
             "postgres" => Pool::Postgres({
@@ -185,7 +185,7 @@ impl SqlTier {
                 measuring_pool(size, timeout)
                     .connect_with(options)
                     .await
-                    .map_err(|e| setup(format!("cannot connect: {e}")))?
+                    .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
             }),
             _ => Pool::MySql({
                 probe::<sqlx::MySqlConnection>(&s.url)
@@ -194,7 +194,7 @@ impl SqlTier {
                 measuring_pool(size, timeout)
                     .connect(&s.url)
                     .await
-                    .map_err(|e| setup(format!("cannot connect: {e}")))?
+                    .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
             }),
         };
         let columns: Vec<String> =
@@ -202,11 +202,23 @@ impl SqlTier {
             .bind(&s.table)
             .fetch_all(p)
             .await)
-            .map_err(|e| setup(format!("cannot inspect table `{}`: {e}", s.table)))?;
+            .map_err(|e| {
+                setup(format!(
+                    "cannot inspect table `{}`: {}",
+                    s.table,
+                    sql_message(&e)
+                ))
+            })?;
         let created = if columns.is_empty() {
             let sql = sql(create_table(dialect, &s.table));
             with_pool!(&pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
-                .map_err(|e| setup(format!("cannot create table `{}`: {e}", s.table)))?;
+                .map_err(|e| {
+                    setup(format!(
+                        "cannot create table `{}`: {}",
+                        s.table,
+                        sql_message(&e)
+                    ))
+                })?;
             true
         } else {
             let mut found: Vec<String> = columns.iter().map(|c| c.to_ascii_lowercase()).collect();

@@ -1,0 +1,198 @@
+//! One second of a workload's time series (or one tenth-of-a-second sample window), and how a
+//! finished second is kept small.
+//!
+//! Each worker keeps a latency histogram per second of its time series. Open, such a histogram
+//! is an array of counts of ~13–18 KB; kept that way, a 30-minute run with 8 workers would hold
+//! ~200 MB of them, growing by the second. So when a worker moves on to a new second, the
+//! finished one is packed into HdrHistogram's V2 encoding (run-length zeros, varint counts: a
+//! few hundred bytes), once per second, off the per-operation path; it is unpacked only to
+//! merge or summarize it after the run. Memory then stays flat over a long run.
+
+use std::borrow::Cow;
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+
+/// Highest value tracked before a bucket's histogram grows: 1 ms in nanoseconds.
+const INITIAL_HIGHEST_NS: u64 = 1_000_000;
+
+/// One second (or window) of a time series.
+#[derive(Clone)]
+pub struct SecondBucket {
+    /// Operations completed in it.
+    pub ops: u64,
+    /// Operations failed in it.
+    pub errors: u64,
+    /// Their latency (2 significant digits: enough for a chart, a tenth of the memory).
+    latency: Latency,
+    /// Reads completed in it by who served them: index `i` for the stack's tier `i`, the last
+    /// index for nobody (the origin, or a lone tier's miss); grown on the first read of a kind.
+    /// Tier `i`'s hit rate is `reads[i] / reads[i..].sum()`.
+    pub reads: Vec<u64>,
+}
+
+/// A bucket's latency histogram: open while its second runs, packed once it is over.
+#[derive(Clone)]
+enum Latency {
+    Open(Histogram<u64>),
+    Packed(Vec<u8>),
+}
+
+#[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts
+fn open_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, INITIAL_HIGHEST_NS, 2)
+        .expect("static histogram bounds are valid");
+    h.auto(true);
+    h
+}
+
+fn unpack(bytes: &[u8]) -> Histogram<u64> {
+    match Deserializer::new().deserialize::<u64, _>(&mut &bytes[..]) {
+        Ok(mut h) => {
+            h.auto(true);
+            h
+        }
+        // Bytes this module wrote itself: unreadable only if memory was corrupted.
+        Err(_) => open_histogram(),
+    }
+}
+
+impl Default for SecondBucket {
+    fn default() -> SecondBucket {
+        SecondBucket::new()
+    }
+}
+
+impl SecondBucket {
+    /// An empty bucket.
+    pub fn new() -> SecondBucket {
+        SecondBucket {
+            ops: 0,
+            errors: 0,
+            latency: Latency::Open(open_histogram()),
+            reads: Vec::new(),
+        }
+    }
+
+    /// The open histogram, unpacking a packed one (only after the run, or for a late record).
+    fn open(&mut self) -> &mut Histogram<u64> {
+        if let Latency::Packed(bytes) = &self.latency {
+            self.latency = Latency::Open(unpack(bytes));
+        }
+        match &mut self.latency {
+            Latency::Open(h) => h,
+            Latency::Packed(_) => unreachable!("unpacked just above"),
+        }
+    }
+
+    /// Counts one operation: completed with latency `nanos` or failed (`None`); `read` is who
+    /// served it when it was a completed read.
+    #[inline]
+    pub fn count(&mut self, nanos: Option<u64>, read: Option<usize>) {
+        match nanos {
+            Some(n) => {
+                self.ops += 1;
+                let h = match &mut self.latency {
+                    Latency::Open(h) => h,
+                    Latency::Packed(_) => self.open(),
+                };
+                if h.record(n.max(1)).is_err() {
+                    h.saturating_record(n);
+                }
+            }
+            None => self.errors += 1,
+        }
+        if let Some(at) = read {
+            if at >= self.reads.len() {
+                self.reads.resize(at + 1, 0);
+            }
+            self.reads[at] += 1;
+        }
+    }
+
+    /// Packs the latency histogram (the bucket's second is over). Nothing recorded is lost.
+    pub fn pack(&mut self) {
+        if let Latency::Open(h) = &self.latency {
+            let mut bytes = Vec::new();
+            if V2Serializer::new().serialize(h, &mut bytes).is_ok() {
+                bytes.shrink_to_fit();
+                self.latency = Latency::Packed(bytes);
+            }
+        }
+    }
+
+    /// True when the bucket's histogram is packed.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.latency, Latency::Packed(_))
+    }
+
+    /// The latency histogram (unpacked into a copy when packed).
+    pub fn latency(&self) -> Cow<'_, Histogram<u64>> {
+        match &self.latency {
+            Latency::Open(h) => Cow::Borrowed(h),
+            Latency::Packed(bytes) => Cow::Owned(unpack(bytes)),
+        }
+    }
+
+    /// Adds another bucket of the same second or window; the sum stays packed when either was.
+    pub fn absorb(&mut self, other: &SecondBucket) {
+        let packed = self.is_packed() || other.is_packed();
+        self.ops += other.ops;
+        self.errors += other.errors;
+        let theirs = other.latency();
+        let _ = self.open().add(theirs.as_ref());
+        if self.reads.len() < other.reads.len() {
+            self.reads.resize(other.reads.len(), 0);
+        }
+        for (a, b) in self.reads.iter_mut().zip(&other.reads) {
+            *a += b;
+        }
+        if packed {
+            self.pack();
+        }
+    }
+
+    /// Tier `tier`'s hit rate among the reads that reached it, if any did.
+    pub fn hit_rate(&self, tier: usize) -> Option<f64> {
+        let reached: u64 = self.reads.iter().skip(tier).sum();
+        (reached > 0).then(|| self.reads.get(tier).copied().unwrap_or(0) as f64 / reached as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_keeps_every_count_and_shrinks_the_bucket() {
+        let mut b = SecondBucket::new();
+        for i in 1..=10_000u64 {
+            b.count(Some(1_000 + (i * 7919) % 3_000_000), Some((i % 3) as usize));
+        }
+        b.count(None, None);
+        let before = b.latency().into_owned();
+        b.pack();
+        let Latency::Packed(bytes) = &b.latency else {
+            panic!("not packed")
+        };
+        assert!(bytes.len() < 4_096, "{} bytes packed", bytes.len());
+        let after = b.latency().into_owned();
+        assert_eq!(after.len(), before.len());
+        assert_eq!(
+            after.value_at_quantile(0.99),
+            before.value_at_quantile(0.99)
+        );
+        assert_eq!(after.max(), before.max());
+        assert_eq!((b.ops, b.errors), (10_000, 1));
+
+        // A packed bucket still absorbs and counts; sums stay exact.
+        let mut other = SecondBucket::new();
+        other.count(Some(5_000_000_000), Some(0));
+        b.absorb(&other);
+        assert!(b.is_packed());
+        assert_eq!(b.latency().len(), before.len() + 1);
+        assert_eq!(b.reads, vec![3_334, 3_334, 3_333]);
+        b.count(Some(10), None);
+        assert_eq!(b.latency().len(), before.len() + 2);
+    }
+}
