@@ -155,6 +155,7 @@ fn html_report_with_phases_repetitions_and_a_baseline() {
         "latency-spectrum",
         "timeseries-throughput",
         "timeseries-latency",
+        "timeseries-hit_rate",
         "served-by",
         "hit-rate",
         "thresholds",

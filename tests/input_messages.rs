@@ -81,7 +81,10 @@ fn a_set_mistake_is_reported_as_the_sets_not_at_a_line_of_the_file() {
     );
     assert_eq!(out.status.code(), Some(2));
     let text = stderr(&out);
-    assert!(!text.contains(" | "), "no line of the file is shown: {text}");
+    assert!(
+        !text.contains(" | "),
+        "no line of the file is shown: {text}"
+    );
     insta::assert_snapshot!(text);
 }
 
@@ -100,10 +103,17 @@ fn an_environment_mistake_names_the_variable() {
 #[test]
 fn a_profile_mistake_points_at_the_profile_and_unknown_names_suggest() {
     let dir = setup();
-    let out = tierbench(dir.path(), &["validate", "s.yaml", "--profile", "strict"], &[]);
+    let out = tierbench(
+        dir.path(),
+        &["validate", "s.yaml", "--profile", "strict"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     let text = stderr(&out);
-    assert!(text.contains("s.yaml:20:22"), "the profile's own line: {text}");
+    assert!(
+        text.contains("s.yaml:20:22"),
+        "the profile's own line: {text}"
+    );
     let unknown = tierbench(
         dir.path(),
         &["validate", "s.yaml"],
@@ -131,7 +141,10 @@ fn profiles_apply_in_order_and_are_recorded_in_the_results() {
     let b = print("ci,small");
     assert_eq!(b["repeat"], 2, "small comes last");
     let c = print("small,development");
-    assert_eq!(c["defaults"]["ops"], 10, "development scales what small set");
+    assert_eq!(
+        c["defaults"]["ops"], 10,
+        "development scales what small set"
+    );
     assert_eq!(c["workloads"][0]["ops"], 50);
 
     let run = tierbench(

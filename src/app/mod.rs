@@ -47,7 +47,10 @@ fn load(path: &Path, args: &ScenarioArgs) -> Option<Scenario> {
     // to `apply`, which reads the variable itself and names it in messages.
     let from_env = std::env::var("TIERBENCH_PROFILE").ok();
     let overrides = Overrides {
-        profile: args.profile.clone().filter(|p| from_env.as_ref() != Some(p)),
+        profile: args
+            .profile
+            .clone()
+            .filter(|p| from_env.as_ref() != Some(p)),
         sets: args.sets.clone(),
     };
     match scenario::load_with(path, &overrides, &|name| std::env::var(name).ok()) {

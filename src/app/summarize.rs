@@ -37,6 +37,8 @@ fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {
         intended_rate: p.phase.rate.map(|r| (r.start + r.end) / 2.0),
         achieved_rate: (ops + errors) as f64 / secs,
         operations: op_results(&p.recorder.ops, workload),
+        client_cpu_s: Some(p.client_cpu_s),
+        client_cores_busy: Some(p.client_cpu_s / secs),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod memory;
 mod pipelined;
 pub mod progress;
 pub mod schedule;
+mod self_check;
 mod stream;
 pub mod verify;
 pub mod worker;
@@ -84,6 +85,7 @@ impl Measurement {
         for (a, b) in self.phases.iter_mut().zip(other.phases) {
             a.recorder.merge(&b.recorder);
             a.elapsed += b.elapsed;
+            a.client_cpu_s += b.client_cpu_s;
         }
     }
 }
@@ -96,6 +98,8 @@ pub struct PhaseMeasurement {
     pub recorder: Recorder,
     /// Its wall time.
     pub elapsed: Duration,
+    /// CPU time the whole tierbench process used during it, seconds.
+    pub client_cpu_s: f64,
 }
 
 /// Which phase a worker job belongs to (mixed into its seed).
@@ -235,6 +239,7 @@ pub async fn run_workload(
     let mut recorder = Recorder::new(ctx.stack.len());
     recorder.trace_parts = warmup_parts;
     let mut phases = Vec::with_capacity(workload.phases.len());
+    let mut cpu = crate::metrics::host::ProcessSampler::new();
     let series_origin = ctx.clock.raw();
     let started = std::time::Instant::now();
     for (p, phase) in workload.phases.iter().enumerate() {
@@ -260,6 +265,7 @@ pub async fn run_workload(
             &ctx.progress,
             &ctx.live,
         );
+        let cpu_before = cpu.cpu_seconds();
         let phase_started = std::time::Instant::now();
         let recorders = run_phase(
             scenario,
@@ -272,7 +278,14 @@ pub async fn run_workload(
         .await
         .map_err(|message| worker_error(workload, message))?;
         let elapsed = phase_started.elapsed();
+        let client_cpu_s = cpu.cpu_seconds() - cpu_before;
         bar.finish();
+        warnings.extend(self_check::saturation_warning(
+            label,
+            client_cpu_s,
+            elapsed.as_secs_f64(),
+            ctx.stack.is_in_process(),
+        ));
         let mut merged = Recorder::new(ctx.stack.len());
         for r in &recorders {
             merged.merge(r);
@@ -289,9 +302,14 @@ pub async fn run_workload(
             phase: phase.clone(),
             recorder: merged,
             elapsed,
+            client_cpu_s,
         });
     }
     let elapsed = started.elapsed();
+    warnings.extend(self_check::timer_warning(
+        &recorder,
+        self_check::timer_cost_ns(&ctx.clock),
+    ));
     let abandoned = ctx.abandoned_in_flight.load(Ordering::Relaxed);
     if abandoned > 0 {
         warnings.push(format!(

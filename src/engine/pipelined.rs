@@ -78,18 +78,18 @@ pub(super) async fn run_pipelined(
                         Ok(None) => Outcome::Done,
                         Err(e) => {
                             rec.note_tier_error(0, &e, clock);
-                            stream.settle(slot, Outcome::Failed(&e), timing, &mut *rec);
+                            stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
                             continue;
                         }
                     };
-                    stream.settle(slot, outcome, timing, &mut *rec);
+                    stream.settle(slot, outcome, timing, &mut rec);
                 }
             }
             // The round trip itself failed: every operation in it failed, each one an error.
             Err(e) => {
                 for slot in slots {
                     rec.note_tier_error(0, &e, clock);
-                    stream.settle(slot, Outcome::Failed(&e), timing, &mut *rec);
+                    stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
                 }
             }
         }

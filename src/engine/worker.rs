@@ -75,7 +75,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
         }
         let value = slot.value(&ctx.values);
         let start = clock.raw();
-        let outcome = issue(ctx, &slot, value, job.worker, &mut *rec).await;
+        let outcome = issue(ctx, &slot, value, job.worker, &mut rec).await;
         let end = clock.raw();
         let service = clock.delta_as_nanos(start, end);
         if let Some(w) = writer.as_mut() {
@@ -111,7 +111,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
             Ok(None) => Outcome::Done,
             Err(e) => Outcome::Failed(e),
         };
-        stream.settle(&slot, outcome, timing, &mut *rec);
+        stream.settle(&slot, outcome, timing, &mut rec);
         done += 1;
         progress.store(done, Ordering::Relaxed);
         if intended.is_none() && job.past_deadline(clock, end) {

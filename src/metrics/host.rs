@@ -63,6 +63,12 @@ impl ProcessSampler {
         }
     }
 
+    /// CPU time this process has used so far, seconds (a fresh reading; 0 if unknown).
+    pub fn cpu_seconds(&mut self) -> f64 {
+        self.sample();
+        self.cpu_ms as f64 / 1000.0
+    }
+
     /// Resident set size now, bytes (0 if unknown).
     pub fn rss_now(&mut self) -> u64 {
         self.sample();

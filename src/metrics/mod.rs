@@ -6,6 +6,7 @@
 
 pub mod comparison;
 pub mod errors;
+pub mod figures;
 pub mod host;
 pub mod recorder;
 pub mod result;

@@ -11,7 +11,7 @@ use crate::metrics::result::{SecondResult, WorkloadResult};
 /// How it is called, for error messages.
 pub const CALL: Call = Call {
     name: "timeseries_svg",
-    usage: "timeseries_svg(workload, metric, width=880, height=300), metric: \"throughput\", \"latency\" or \"errors\"",
+    usage: "timeseries_svg(workload, metric, width=880, height=300), metric: \"throughput\", \"latency\", \"hit_rate\" or \"errors\"",
 };
 
 /// Its default size.
@@ -21,7 +21,7 @@ pub const SIZE: Size = Size {
 };
 
 /// The figures it can draw.
-pub const METRICS: [&str; 3] = ["throughput", "latency", "errors"];
+pub const METRICS: [&str; 4] = ["throughput", "latency", "hit_rate", "errors"];
 
 /// One series: its name, colour, dashed or not, and (second, value) points.
 struct Series {
@@ -90,6 +90,21 @@ fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
             }
             out
         }
+        "hit_rate" => w
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(k, tier)| Series {
+                name: format!("{} hit rate", tier.name),
+                color: color(k),
+                dashed: false,
+                points: w
+                    .timeseries
+                    .iter()
+                    .filter_map(|s| Some((at(s.second), *s.hit_rates.get(&tier.name)?)))
+                    .collect(),
+            })
+            .collect(),
         "latency" => {
             let pick: [(&str, RGBColor, Figure); 3] = [
                 ("p99", op_color("set"), |s| s.p99_ns as f64),
@@ -162,6 +177,7 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
     let unit = match metric {
         "throughput" => Unit::Rate,
         "latency" => Unit::Nanos,
+        "hit_rate" => Unit::Ratio,
         _ => Unit::Count,
     };
     let x_max = w
@@ -175,7 +191,14 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .fold(0.0, f64::max);
-    let y_max = if y_top > 0.0 { y_top * 1.15 } else { 1.0 };
+    let y_max = if metric == "hit_rate" {
+        1.0
+    } else if y_top > 0.0 {
+        y_top * 1.15
+    } else {
+        1.0
+    };
+    let empty = series.iter().all(|s| s.points.is_empty());
     let mut bands = Vec::new();
     if w.phases.len() > 1 {
         let mut start = 0.0;
@@ -196,6 +219,7 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
     let what = match metric {
         "throughput" => "throughput per second",
         "latency" => "latency per second (p50, p99, mean)",
+        "hit_rate" => "hit rate per second, per tier",
         _ => "errors per second, per tier",
     };
     let merged = if metric == "throughput" {
@@ -256,6 +280,13 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
                 .x_labels(12)
                 .y_labels(6)
                 .draw()?;
+            if empty {
+                root.draw_text(
+                    "no per-second figures in this result document",
+                    &font(16.0).color(&MUTED),
+                    (size.width as i32 / 2 - 170, size.height as i32 / 2),
+                )?;
+            }
             for s in &series {
                 let c = s.color;
                 let style = c.stroke_width(2);
@@ -278,7 +309,11 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
             }
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(if metric == "hit_rate" {
+                    SeriesLabelPosition::LowerRight
+                } else {
+                    SeriesLabelPosition::UpperRight
+                })
                 .background_style(WHITE.mix(0.9))
                 .border_style(GRID)
                 .label_font(font(14.0))

@@ -5,7 +5,7 @@
 //! | function | draws |
 //! |---|---|
 //! | `latency_spectrum_svg(w, ops=none)` | latency by percentile on HdrHistogram's log axis, per operation |
-//! | `timeseries_svg(w, metric)` | `throughput`, `latency` or `errors` per second, phases shaded |
+//! | `timeseries_svg(w, metric)` | `throughput`, `latency`, `hit_rate` or `errors` per second, phases shaded |
 //! | `served_by_svg(w)` | share of reads each tier (or the origin) served, with p99 |
 //! | `hit_rate_svg(w)` | each tier's hit rate |
 //! | `thresholds_svg(w)` | each threshold's margin from its limit, held or failed |
@@ -164,6 +164,7 @@ mod tests {
             "timeseries_svg(w, \"throughput\")",
             "timeseries_svg(w, \"latency\")",
             "timeseries_svg(w, \"errors\")",
+            "timeseries_svg(w, \"hit_rate\")",
             "served_by_svg(w)",
             "hit_rate_svg(w)",
             "thresholds_svg(w, height=200)",
@@ -205,7 +206,7 @@ mod tests {
         );
         let e = err("{{ timeseries_svg(w, \"p42\") }}");
         assert!(
-            e.contains("unknown metric `p42` (choose from: throughput, latency, errors)"),
+            e.contains("unknown metric `p42` (choose from: throughput, latency, hit_rate, errors)"),
             "{e}"
         );
         let e = err("{{ timeseries_svg(w, \"latency\", widht=3) }}");

@@ -59,7 +59,7 @@ fn empty_diagnostics(path: &Path, source: String, locations: Locations) -> Diagn
 pub fn read_document(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Document, Diagnostics> {
+) -> Result<Document, Box<Diagnostics>> {
     let source = match read_capped(path) {
         Ok(s) => s,
         Err(e) => {
@@ -68,7 +68,7 @@ pub fn read_document(
                 Problem::new("", format!("cannot read the file: {e}"))
                     .hint("check the path; scenarios are .yaml, .yml or .toml files"),
             );
-            return Err(d);
+            return Err(Box::new(d));
         }
     };
     parse_document(path, source, env)
@@ -99,7 +99,7 @@ pub fn parse_document(
     path: &Path,
     source: String,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Document, Diagnostics> {
+) -> Result<Document, Box<Diagnostics>> {
     let Some(syntax) = Syntax::of(path) else {
         let mut d = empty_diagnostics(path, source, Locations::default());
         d.problems.push(
@@ -107,7 +107,7 @@ pub fn parse_document(
                 .expected("a .yaml, .yml or .toml file")
                 .hint("rename the file with the extension of its syntax"),
         );
-        return Err(d);
+        return Err(Box::new(d));
     };
     if source.len() > MAX_FILE_BYTES {
         let mut d = empty_diagnostics(path, String::new(), Locations::default());
@@ -119,7 +119,7 @@ pub fn parse_document(
             .expected("a scenario of a few KiB")
             .hint("operations to replay belong in a `trace:` file, which is read as it runs"),
         );
-        return Err(d);
+        return Err(Box::new(d));
     }
     let parsed = match syntax {
         Syntax::Yaml => parse_yaml(&source),
@@ -145,7 +145,7 @@ pub fn parse_document(
                 .push(Problem::new("", format!("invalid {what}: {message}")).hint(
                     hint.unwrap_or_else(|| format!("fix the {what} syntax at the marked place")),
                 ));
-            return Err(d);
+            return Err(Box::new(d));
         }
     };
     let locations = match syntax {
@@ -158,7 +158,7 @@ pub fn parse_document(
     if diagnostics.problems.is_empty() {
         Ok(Document { value, diagnostics })
     } else {
-        Err(diagnostics)
+        Err(Box::new(diagnostics))
     }
 }
 

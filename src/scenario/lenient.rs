@@ -74,7 +74,10 @@ impl Lenient {
     fn prune(&mut self, pointer: String, harmless: bool) {
         self.defaults_pruned |= !harmless && pointer.starts_with("/defaults");
         if !harmless {
-            for a in ancestors_or_self(&pointer).skip(1).filter(|a| !a.is_empty()) {
+            for a in ancestors_or_self(&pointer)
+                .skip(1)
+                .filter(|a| !a.is_empty())
+            {
                 self.above_pruned.insert(a.to_string());
             }
         }
@@ -392,7 +395,10 @@ mod tests {
         let mut v = json!({"d": {"ops": "a", "k": 1}});
         assert_eq!(remove(&mut v, "/d/ops").as_deref(), Some("/d/ops"));
         assert_eq!(v, json!({"d": {"k": 1}}));
-        assert_eq!(remove(&mut v, "/nothing/here").as_deref(), Some("/nothing/here"));
+        assert_eq!(
+            remove(&mut v, "/nothing/here").as_deref(),
+            Some("/nothing/here")
+        );
         assert_eq!(remove(&mut v, ""), None);
         assert_eq!(remove(&mut json!(5), "/a"), None);
     }
@@ -441,8 +447,16 @@ mod tests {
 
     #[test]
     fn garbage_is_read_without_panicking() {
-        for v in [json!(null), json!([1]), json!({"tiers": 3, "workloads": {"a": 1}}), json!({"data": [], "name": 5})] {
-            let l = read(&v, &[Problem::new("", "x"), Problem::new("/tiers/9/x", "y")]);
+        for v in [
+            json!(null),
+            json!([1]),
+            json!({"tiers": 3, "workloads": {"a": 1}}),
+            json!({"data": [], "name": 5}),
+        ] {
+            let l = read(
+                &v,
+                &[Problem::new("", "x"), Problem::new("/tiers/9/x", "y")],
+            );
             assert!(!l.complete() || l.file.workloads.is_empty());
         }
     }

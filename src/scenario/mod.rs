@@ -44,7 +44,7 @@ pub fn load_with(
     overrides: &overrides::Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, Box<Diagnostics>> {
-    let document = format::read_document(path, env).map_err(Box::new)?;
+    let document = format::read_document(path, env)?;
     plan_document(document, overrides, env)
 }
 
@@ -56,7 +56,7 @@ pub fn load_source(
     overrides: &overrides::Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, Box<Diagnostics>> {
-    let document = format::parse_document(path, source, env).map_err(Box::new)?;
+    let document = format::parse_document(path, source, env)?;
     plan_document(document, overrides, env)
 }
 
@@ -87,7 +87,7 @@ fn plan_document(
                 problems.push(Problem::new("", "the scenario is invalid"));
             }
             d.problems = problems;
-            Err(Box::new(d))
+            Err(d)
         }
     }
 }

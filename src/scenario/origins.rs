@@ -46,7 +46,9 @@ impl Origins {
         loop {
             if let Some(origin) = self.map.get(p) {
                 let in_file = match origin {
-                    Origin::Profile { pointer: at, .. } => Some(format!("{at}{}", &pointer[p.len()..])),
+                    Origin::Profile { pointer: at, .. } => {
+                        Some(format!("{at}{}", &pointer[p.len()..]))
+                    }
                     Origin::Override(_) => None,
                 };
                 return Some((origin.clone(), in_file));
@@ -84,7 +86,10 @@ mod tests {
             ))
         );
         assert!(o.of("/workloads/0/mix").is_none());
-        o.record("/workloads/0", Origin::Override("--set workloads.0={}".into()));
+        o.record(
+            "/workloads/0",
+            Origin::Override("--set workloads.0={}".into()),
+        );
         assert_eq!(
             o.of("/workloads/0/thresholds/1").map(|(o, _)| o),
             Some(Origin::Override("--set workloads.0={}".into()))

@@ -367,7 +367,9 @@ mod tests {
         assert_eq!(origin("/workloads/0/warmup"), warmup);
         assert_eq!(
             origin("/workloads/1/mix/get"),
-            Some(Origin::Override("--set workloads.churn.mix={ get: x }".into()))
+            Some(Origin::Override(
+                "--set workloads.churn.mix={ get: x }".into()
+            ))
         );
         assert!(matches!(
             origin("/workloads/0/thresholds/0"),

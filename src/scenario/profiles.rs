@@ -267,7 +267,10 @@ mod tests {
         assert_eq!(d["workloads"][0]["ops"], 50);
         assert_eq!(d["repeat"], 5);
         let (d, _, _) = apply("production,small");
-        assert_eq!(d["defaults"]["ops"], 7, "the scenario profile's value, set last");
+        assert_eq!(
+            d["defaults"]["ops"], 7,
+            "the scenario profile's value, set last"
+        );
         assert_eq!(d["repeat"], 4);
     }
 

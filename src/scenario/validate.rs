@@ -29,7 +29,7 @@ pub const DEFAULT_TABLE: &str = "tierbench_cache";
 /// The schema's problems and the semantic checks' come in one round: when the document does
 /// not match the schema, the semantic checks run on the parts that still read
 /// (`lenient`), so fixing one problem does not reveal the next.
-pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostics> {
+pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagnostics>> {
     let Document {
         value,
         mut diagnostics,
@@ -52,11 +52,11 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
             found.push(Problem::new("", "the scenario is invalid"));
         }
         diagnostics.problems = unique(found);
-        return Err(diagnostics);
+        return Err(Box::new(diagnostics));
     }
     if !problems.is_empty() {
         diagnostics.problems = unique(problems);
-        return Err(diagnostics);
+        return Err(Box::new(diagnostics));
     }
     let file = lenient.file;
     let Checked {
@@ -66,7 +66,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Diagnostic
         workloads,
     } = checked
     else {
-        return Err(diagnostics);
+        return Err(Box::new(diagnostics));
     };
     let effective = super::effective::fill_defaults(
         show_default_thresholds(value, &workloads),
@@ -146,8 +146,7 @@ fn check(
         }
     }
     let (keys, values) = super::data_checks::check_data(&file.data, problems);
-    let workloads =
-        super::workload_checks::check_workloads(file, workload_index, dir, problems);
+    let workloads = super::workload_checks::check_workloads(file, workload_index, dir, problems);
     Checked {
         tiers,
         keys,
@@ -347,4 +346,3 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
     }
     out
 }
-

@@ -91,6 +91,10 @@ mod tests {
             std::io::ErrorKind::ConnectionRefused,
             "Connection refused",
         ));
-        assert!(!redis_message(&io).contains("said"), "{}", redis_message(&io));
+        assert!(
+            !redis_message(&io).contains("said"),
+            "{}",
+            redis_message(&io)
+        );
     }
 }

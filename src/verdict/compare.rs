@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use super::stats::{MIN_SAMPLES, judge, relative_change};
 use crate::metrics::comparison::{Comparison, MetricComparison, Verdict};
-use crate::metrics::result::{ResultDocument, Summary, WorkloadResult, headline, samples};
+use crate::metrics::figures::{headline, samples};
+use crate::metrics::result::{ResultDocument, Summary, WorkloadResult};
 
 /// How intervals and p-values are computed, as reports print it.
 pub const METHOD: &str = "Welch's t-test on the logarithms of the samples (the change is the ratio of \
