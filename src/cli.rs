@@ -68,9 +68,9 @@ pub enum TemplatesCommand {
 /// How a scenario is adjusted before it runs (precedence: file < profile < environment < --set).
 #[derive(Debug, Args, Default)]
 pub struct ScenarioArgs {
-    /// A profile: the scenario's own `profiles.NAME`, or a built-in one (development, testing,
-    /// ci, production).
-    #[arg(long, env = "TIERBENCH_PROFILE", value_name = "NAME")]
+    /// Profiles, applied in order (a later one wins): each the scenario's own `profiles.NAME`,
+    /// or a built-in one (development, testing, ci, production), e.g. `--profile strict,ci`.
+    #[arg(long, env = "TIERBENCH_PROFILE", value_name = "NAME[,NAME...]")]
     pub profile: Option<String>,
     /// Override a field: PATH=VALUE, e.g. `workloads.reads.ops=5000`, `tiers.l2.url=redis://...`.
     /// May repeat; validated like the file.
@@ -180,7 +180,8 @@ pub struct ValidateArgs {
     /// Scenario files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print the effective scenario (variables expanded, profile and overrides applied) as JSON.
+    /// Print the effective scenario as JSON: variables expanded, profiles and overrides applied,
+    /// every default filled in.
     #[arg(long)]
     pub print: bool,
     /// Profile and overrides.

@@ -14,6 +14,7 @@ use quanta::Clock;
 use super::progress::LiveWorker;
 use super::verify::VerifyState;
 use crate::metrics::recorder::Recorder;
+use crate::metrics::second::SeriesSink;
 use crate::scenario::plan::Rate;
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
@@ -37,6 +38,8 @@ pub struct WorkloadContext {
     pub sampler: KeySampler,
     /// Operations done so far, one padded counter per worker (read by the progress bar).
     pub progress: Arc<[CachePadded<AtomicU64>]>,
+    /// The measured phases' time series, where workers add each finished second.
+    pub series: Arc<SeriesSink>,
     /// Live figures per worker for the progress display (published once a second).
     pub live: Arc<[CachePadded<LiveWorker>]>,
     /// Set to stop every worker early (timeout, Ctrl-C).

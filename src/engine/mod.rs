@@ -155,6 +155,7 @@ pub async fn run_workload(
         sampler,
         progress: counters,
         live: (0..workers).map(|_| CachePadded::default()).collect(),
+        series: Arc::default(),
         stop,
         clock: Clock::new(),
         record: record.map(std::path::Path::to_path_buf),
@@ -306,6 +307,7 @@ pub async fn run_workload(
         });
     }
     let elapsed = started.elapsed();
+    ctx.series.drain_into(&mut recorder.seconds);
     warnings.extend(self_check::timer_warning(
         &recorder,
         self_check::timer_cost_ns(&ctx.clock),

@@ -35,6 +35,10 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     }
     let mut rec = KeptRecorder::new(Recorder::new(ctx.stack.len()), job.worker, ctx);
     rec.series_origin = job.series_origin;
+    if job.phase > 0 {
+        // Measured phases: finished seconds go to the workload's shared series.
+        rec.series_sink = Some(std::sync::Arc::clone(&ctx.series));
+    }
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
     let progress = &ctx.progress[job.worker];

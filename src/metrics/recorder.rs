@@ -7,7 +7,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::second::SecondBucket;
+use super::second::{SecondBucket, SeriesSink};
 use crate::workload::op::Op;
 
 /// Significant digits kept by every histogram (0.1% resolution).
@@ -153,6 +153,8 @@ pub struct Recorder {
     pub error_log: ErrorLog,
     /// Raw clock reading of second 0 of the time series (set by the loop that owns this recorder).
     pub series_origin: u64,
+    /// The workload's shared time series, where finished seconds go (measured phases only).
+    pub series_sink: Option<std::sync::Arc<SeriesSink>>,
     /// Tenth-of-a-second windows of the first `WINDOW_HORIZON_S` seconds, by absolute window
     /// index (`window_base` is the index of the first): the samples a short run is judged by.
     pub windows: Vec<SecondBucket>,
@@ -178,6 +180,7 @@ impl Recorder {
             origin_served: new_histogram(),
             error_log: ErrorLog::default(),
             series_origin: 0,
+            series_sink: None,
             windows: Vec::new(),
             window_base: 0,
         }
@@ -190,7 +193,7 @@ impl Recorder {
         self.trace_parts.extend(other.trace_parts.iter().cloned());
         if self.seconds.len() < other.seconds.len() {
             self.seconds
-                .resize_with(other.seconds.len(), SecondBucket::new);
+                .resize_with(other.seconds.len(), SecondBucket::empty);
         }
         for (a, b) in self.seconds.iter_mut().zip(&other.seconds) {
             a.absorb(b);
@@ -272,15 +275,26 @@ impl Recorder {
     pub fn record_tick(&mut self, tenth: usize, nanos: Option<u64>, read: Option<usize>) {
         let second = tenth / 10;
         if second >= self.seconds.len() {
-            // A new second: the last one is over, pack it (once a second, see `second.rs`).
-            if let Some(last) = self.seconds.last_mut() {
-                last.pack();
-            }
-            self.seconds.resize_with(second + 1, SecondBucket::new);
+            self.second_over();
+            self.seconds.resize_with(second + 1, SecondBucket::empty);
         }
         self.seconds[second].count(nanos, read);
         if second < WINDOW_HORIZON_S {
             self.record_window(tenth as u64, nanos, read);
+        }
+    }
+
+    /// A new second begins: the last one is over. It goes to the workload's shared series when
+    /// there is one, else it is packed in place (once a second, see `second.rs`).
+    #[cold]
+    fn second_over(&mut self) {
+        let index = self.seconds.len().wrapping_sub(1);
+        let Some(last) = self.seconds.last_mut() else {
+            return;
+        };
+        match &self.series_sink {
+            Some(sink) => sink.add(index, &last.take()),
+            None => last.pack(),
         }
     }
 

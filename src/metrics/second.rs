@@ -47,6 +47,9 @@ fn open_histogram() -> Histogram<u64> {
 }
 
 fn unpack(bytes: &[u8]) -> Histogram<u64> {
+    if bytes.is_empty() {
+        return open_histogram();
+    }
     match Deserializer::new().deserialize::<u64, _>(&mut &bytes[..]) {
         Ok(mut h) => {
             h.auto(true);
@@ -72,6 +75,22 @@ impl SecondBucket {
             latency: Latency::Open(open_histogram()),
             reads: Vec::new(),
         }
+    }
+
+    /// An empty bucket that holds no histogram yet (a placeholder: it allocates one only when
+    /// something is counted into it).
+    pub fn empty() -> SecondBucket {
+        SecondBucket {
+            ops: 0,
+            errors: 0,
+            latency: Latency::Packed(Vec::new()),
+            reads: Vec::new(),
+        }
+    }
+
+    /// Moves the bucket out, leaving an empty placeholder.
+    pub fn take(&mut self) -> SecondBucket {
+        std::mem::replace(self, SecondBucket::empty())
     }
 
     /// The open histogram, unpacking a packed one (only after the run, or for a late record).
@@ -156,6 +175,41 @@ impl SecondBucket {
     pub fn hit_rate(&self, tier: usize) -> Option<f64> {
         let reached: u64 = self.reads.iter().skip(tier).sum();
         (reached > 0).then(|| self.reads.get(tier).copied().unwrap_or(0) as f64 / reached as f64)
+    }
+}
+
+/// The workload's time series, shared by its workers: when a worker's second is over it adds
+/// the bucket here (a lock once a second per worker, never per operation), so a long run keeps
+/// one packed histogram per second, not one per worker and second.
+#[derive(Default)]
+pub struct SeriesSink {
+    seconds: std::sync::Mutex<Vec<SecondBucket>>,
+}
+
+impl SeriesSink {
+    /// Adds a finished bucket as second `index`; it is kept packed.
+    pub fn add(&self, index: usize, bucket: &SecondBucket) {
+        let Ok(mut seconds) = self.seconds.lock() else {
+            return;
+        };
+        if index >= seconds.len() {
+            seconds.resize_with(index + 1, SecondBucket::empty);
+        }
+        seconds[index].absorb(bucket);
+        seconds[index].pack();
+    }
+
+    /// Adds everything collected to `into`, second by second, and empties the sink.
+    pub fn drain_into(&self, into: &mut Vec<SecondBucket>) {
+        let Ok(mut seconds) = self.seconds.lock() else {
+            return;
+        };
+        if into.len() < seconds.len() {
+            into.resize_with(seconds.len(), SecondBucket::empty);
+        }
+        for (a, b) in into.iter_mut().zip(seconds.drain(..)) {
+            a.absorb(&b);
+        }
     }
 }
 

@@ -4,10 +4,12 @@
 use super::diagnostic::Problem;
 use super::model::{DataFile, DistributionName, ShapeName, SizeFile};
 use super::plan::{KeySpace, ValueConfig};
-use super::validate::DEFAULT_PREFIX;
 use crate::units::parse_bytes;
 use crate::workload::keys::KeyDistribution;
 use crate::workload::values::{SizeSpec, ValueShape};
+
+/// Default key prefix: every key tierbench writes starts with it.
+pub const DEFAULT_PREFIX: &str = "tierbench:";
 
 /// The default exponent of `zipf` and `scrambled_zipf`.
 pub const DEFAULT_ZIPF_EXPONENT: f64 = 0.99;

@@ -11,10 +11,12 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::plan::{KeySpace, Stop, ValueConfig, Workload};
-use super::validate::DEFAULT_LOST_AFTER;
 use crate::tier::config::{TierConfig, TierKindConfig};
 use crate::workload::keys::KeyDistribution;
 use crate::workload::values::ValueShape;
+
+/// How long a tier may go without a success before it is given up (`lost_after`).
+pub const DEFAULT_LOST_AFTER: Duration = Duration::from_secs(10);
 
 /// Writes the plan's defaults into `value` wherever it has no field of that name.
 pub(super) fn fill_defaults(

@@ -19,8 +19,8 @@ use crate::tier::config::{MemoryEngine, TierConfig, TierKindConfig};
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
 
-/// Default key prefix: every key tierbench writes starts with it.
-pub const DEFAULT_PREFIX: &str = "tierbench:";
+pub use super::data_checks::DEFAULT_PREFIX;
+use super::effective::DEFAULT_LOST_AFTER;
 /// Default table of SQL tiers.
 pub const DEFAULT_TABLE: &str = "tierbench_cache";
 
@@ -96,9 +96,6 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
         applied: Default::default(),
     })
 }
-
-/// How long a tier may go without a success before it is given up (`lost_after`).
-pub const DEFAULT_LOST_AFTER: Duration = Duration::from_secs(10);
 
 /// What the semantic checks make of a (possibly partial) scenario.
 struct Checked {

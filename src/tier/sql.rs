@@ -211,14 +211,15 @@ impl SqlTier {
             })?;
         let created = if columns.is_empty() {
             let sql = sql(create_table(dialect, &s.table));
-            with_pool!(&pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
-                .map_err(|e| {
+            with_pool!(&pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop)).map_err(
+                |e| {
                     setup(format!(
                         "cannot create table `{}`: {}",
                         s.table,
                         sql_message(&e)
                     ))
-                })?;
+                },
+            )?;
             true
         } else {
             let mut found: Vec<String> = columns.iter().map(|c| c.to_ascii_lowercase()).collect();
