@@ -75,9 +75,10 @@ fn invalid_input_exits_2_with_file_line_and_column() {
         .code(2);
     tierbench().args(["run", "--bogus-flag"]).assert().code(2);
     tierbench()
-        .args(["run", "scenarios/quickstart.yaml", "--report", "html"])
+        .args(["run", "scenarios/quickstart.yaml", "--report", "pdf"])
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("unknown format `pdf`"));
 }
 
 #[test]
