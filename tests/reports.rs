@@ -65,3 +65,21 @@ fn a_template_error_names_the_template_and_line() {
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("undefined"), "{err}");
 }
+
+/// A run with phases, repetitions and a baseline: the Markdown report carries a mermaid chart of
+/// the throughput per second and keeps per-tier detail folded in `<details>`.
+#[test]
+fn markdown_report_with_a_time_series_and_a_comparison() {
+    let doc = tierbench::app::read_results(Path::new(
+        "tests/fixtures/results/html-repeat-baseline.json",
+    ))
+    .unwrap();
+    let out = Reporter::new(None)
+        .unwrap()
+        .render_format("markdown", &doc)
+        .unwrap();
+    assert!(out.contains("```mermaid\nxychart-beta"), "{out}");
+    assert!(out.contains("<details><summary>Tiers"), "{out}");
+    assert!(out.len() < 65_536, "too long for a pull-request comment");
+    insta::assert_snapshot!(out);
+}

@@ -262,7 +262,13 @@ fn ctrl_c_gives_up_operations_a_frozen_server_holds() {
     std::thread::sleep(Duration::from_millis(2000));
     let pid = redis.child.as_ref().unwrap().id().to_string();
     let signal = |sig: &str, pid: &str| {
-        assert!(Command::new("kill").args([sig, pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args([sig, pid])
+                .status()
+                .unwrap()
+                .success()
+        );
     };
     // Frozen, not gone: connections stay open and every operation sent waits for an answer.
     signal("-STOP", &pid);

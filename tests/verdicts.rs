@@ -195,7 +195,11 @@ fn one_run_per_side_with_a_smaller_l1_regresses_its_hit_rate_by_windows() {
         .as_array()
         .unwrap();
     assert!(rates.len() >= 10, "{}", doc["workloads"][0]["samples"]);
-    assert!(rates.iter().all(|r| (0.0..=1.0).contains(&r.as_f64().unwrap())));
+    assert!(
+        rates
+            .iter()
+            .all(|r| (0.0..=1.0).contains(&r.as_f64().unwrap()))
+    );
     let second = &doc["workloads"][0]["timeseries"][0]["hit_rates"]["l1"];
     assert!(second.as_f64().unwrap() > 0.3, "{second}");
 

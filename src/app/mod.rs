@@ -141,9 +141,7 @@ fn run_command(args: &RunArgs) -> u8 {
     };
     let options = run::RunOptions {
         record: args.record_trace.as_deref(),
-        baseline: baseline.map(|b| {
-            (b, args.baseline.clone().unwrap_or_default())
-        }),
+        baseline: baseline.map(|b| (b, args.baseline.clone().unwrap_or_default())),
         rule,
         timeout,
     };
@@ -226,8 +224,7 @@ fn compare_command(args: &CompareArgs) -> u8 {
         eprintln!(
             "error: cannot compare {} (baseline) with {} (current): {problem}; a renamed or \
              missing workload would switch the comparison off",
-            args.baseline,
-            args.current
+            args.baseline, args.current
         );
         return exit::INVALID_INPUT;
     }
@@ -235,8 +232,7 @@ fn compare_command(args: &CompareArgs) -> u8 {
     if comparison.metrics.is_empty() {
         eprintln!(
             "error: {} and {} have no metric in common",
-            args.baseline,
-            args.current
+            args.baseline, args.current
         );
         return exit::INVALID_INPUT;
     }

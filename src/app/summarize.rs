@@ -11,11 +11,11 @@ use hdrhistogram::Histogram;
 use crate::engine::{Measurement, PhaseMeasurement};
 use crate::metrics::errors::{ErrorMessage, Outage};
 use crate::metrics::recorder::{OpRecorder, Recorder, WINDOW_NS, new_histogram};
-use crate::metrics::second::SecondBucket;
 use crate::metrics::result::{
     CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
     WindowSamples, WorkloadResult,
 };
+use crate::metrics::second::SecondBucket;
 use crate::scenario::plan::{Scenario, Workload};
 
 fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {

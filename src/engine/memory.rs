@@ -48,10 +48,28 @@ pub(super) fn figure(levels: [Reading; 3]) -> Result<Option<MemoryFigure>, Strin
     };
     let ((b1, e1, method), (b2, e2, _), (b3, e3, _)) = (a, b, c);
     let added = e3.saturating_sub(e1);
+    // Entries stopped growing in the second half: the tier is full (a size limit below the
+    // key count), so more keys cannot help and the second half says nothing.
+    let full = e3 <= e2;
     if added < MIN_ENTRIES {
+        let hint = if full {
+            format!(
+                "the tier holds at most ~{e3} entries (its size limit): give it room for 12,000 \
+                 or more to measure memory per entry"
+            )
+        } else {
+            "use 12,000 keys or more".to_string()
+        };
         return Err(format!(
             "too few entries to measure: {added} added between the readings; at least \
-             10,000 are needed (use 12,000 keys or more)"
+             10,000 are needed ({hint})"
+        ));
+    }
+    if full {
+        return Err(format!(
+            "the tier was full (~{e3} entries) before the last reading, so the figure's \
+             uncertainty cannot be measured: give it room for every key (a size limit above the \
+             key count) to measure memory per entry"
         ));
     }
     let slope = |(b1, e1): (u64, u64), (b2, e2): (u64, u64)| {
@@ -128,5 +146,11 @@ mod tests {
         ]);
         assert!(noisy.unwrap_err().contains("noise exceeds the signal"));
         assert!(figure([None, r(1, 1), r(2, 2)]).unwrap().is_none());
+        // A size-limited tier: entries stop growing, and more keys would not help.
+        let capped = figure([r(1_000_000, 500), r(2_000_000, 5_000), r(2_100_000, 5_000)]);
+        let err = capped.unwrap_err();
+        assert!(err.contains("at most ~5000 entries (its size limit)"), "{err}");
+        let full = figure([r(1_000_000, 3_000), r(9_000_000, 15_000), r(9_100_000, 15_000)]);
+        assert!(full.unwrap_err().contains("uncertainty cannot be measured"));
     }
 }

@@ -338,10 +338,15 @@ async fn preload_range(
     workers: usize,
     keys: std::ops::Range<u64>,
 ) -> Result<(), EngineError> {
-    let results = fan_out(ctx, workers, move |ctx, w| {
-        let keys = keys.clone();
-        async move { worker::preload(&ctx, w, workers, keys).await }
-    }, |_, _| Ok(()))
+    let results = fan_out(
+        ctx,
+        workers,
+        move |ctx, w| {
+            let keys = keys.clone();
+            async move { worker::preload(&ctx, w, workers, keys).await }
+        },
+        |_, _| Ok(()),
+    )
     .await
     .map_err(|message| worker_error(workload, message))?;
     for r in results {
@@ -381,29 +386,34 @@ async fn run_phase(
         Stop::Duration(d) => (u64::MAX, d.as_nanos() as u64),
     };
     let rate = phase.rate;
-    fan_out(ctx, workers, move |ctx, w| {
-        let share = match (ops, rate) {
-            (u64::MAX, _) => u64::MAX,
-            // Open loop: the phase's op count is global; each worker takes every `workers`-th.
-            (n, Some(_)) => n,
-            (n, None) => n / workers as u64 + u64::from((w as u64) < n % workers as u64),
-        };
-        let job = WorkerJob {
-            worker: w,
-            workers,
-            seed: worker_seed(seed, index, w, seed_phase),
-            ops: share,
-            start_raw,
-            deadline_ns,
-            rate,
-            series_origin,
-            phase: match seed_phase {
-                SeedPhase::Warmup => 0,
-                SeedPhase::Measure(p) => p + 1,
-            },
-        };
-        async move { worker::run_phase_worker(&ctx, job).await }
-    }, kept_recorder)
+    fan_out(
+        ctx,
+        workers,
+        move |ctx, w| {
+            let share = match (ops, rate) {
+                (u64::MAX, _) => u64::MAX,
+                // Open loop: the phase's op count is global; each worker takes every `workers`-th.
+                (n, Some(_)) => n,
+                (n, None) => n / workers as u64 + u64::from((w as u64) < n % workers as u64),
+            };
+            let job = WorkerJob {
+                worker: w,
+                workers,
+                seed: worker_seed(seed, index, w, seed_phase),
+                ops: share,
+                start_raw,
+                deadline_ns,
+                rate,
+                series_origin,
+                phase: match seed_phase {
+                    SeedPhase::Warmup => 0,
+                    SeedPhase::Measure(p) => p + 1,
+                },
+            };
+            async move { worker::run_phase_worker(&ctx, job).await }
+        },
+        kept_recorder,
+    )
     .await
 }
 
