@@ -40,6 +40,10 @@ pub enum Command {
     Report(ReportArgs),
     /// Write a commented starter scenario (and the schema for editors beside it).
     New(NewArgs),
+    /// Merge the result documents of a sharded run (`run --shard I/N`) into one, exactly: HDR
+    /// histograms added, counters summed, thresholds judged on the whole.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
     /// Compare two result documents: each metric's change, its confidence interval and a verdict.
     /// Exit 5 when something regressed or is inconclusive, 2 when the documents share no workload.
     #[command(after_help = EXIT_CODES)]
@@ -141,6 +145,17 @@ pub struct RunArgs {
     /// The verdict rule for --baseline.
     #[command(flatten)]
     pub verdict: VerdictArgs,
+    /// Run shard I of N (0-based): every workload's operations, rates and concurrency divided by
+    /// N, seeds derived from the shard, preload over the shard's key range. Without it, a
+    /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX with TIERBENCH_SHARDS=N set it. Merge the
+    /// shards' JSON with `tierbench merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Wait until this time (RFC 3339, e.g. 2026-11-28T10:00:00Z) after setting the tiers up and
+    /// before the first workload, so that every shard measures the same window. Required with
+    /// --shard when N > 1.
+    #[arg(long, env = "TIERBENCH_START_AT", value_name = "TIME")]
+    pub start_at: Option<String>,
     /// Stop after this long (`10m`), write the results so far and exit 4; replaces `timeout:`.
     #[arg(long, env = "TIERBENCH_TIMEOUT", value_name = "DURATION")]
     pub timeout: Option<String>,
@@ -228,4 +243,22 @@ pub struct NewArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `tierbench merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' result documents (`run --shard I/N --report json=FILE`), one per shard.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where the merged result document goes.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// After merging, remove the shards' keys and tables: the scenario file they ran (shards
+    /// leave their data for each other; this is the one cleanup of a sharded run).
+    #[arg(long, value_name = "SCENARIO")]
+    pub cleanup: Option<PathBuf>,
+    /// Reports of the merged run.
+    #[command(flatten)]
+    pub reports: OutputArgs,
 }

@@ -3,6 +3,8 @@
 mod baselines;
 mod ci_outputs;
 mod finish;
+mod merge;
+mod shards;
 pub mod interrupt;
 mod new_scenario;
 pub mod output;
@@ -37,6 +39,7 @@ pub fn execute(command: Command) -> u8 {
         Command::Report(args) => report_command(&args),
         Command::Compare(args) => compare_command(&args),
         Command::New(args) => new_scenario::command(&args.file, &args.tiers, args.force),
+        Command::Merge(args) => merge::command(&args),
         Command::Templates(args) => templates::command(&args),
     }
 }
@@ -85,7 +88,11 @@ fn rule(args: &VerdictArgs) -> Result<Rule, String> {
 }
 
 fn run_command(args: &RunArgs) -> u8 {
-    let Some(scenario) = load(&args.scenario, &args.scenario_args) else {
+    let Some(mut scenario) = load(&args.scenario, &args.scenario_args) else {
+        return exit::INVALID_INPUT;
+    };
+    let start_at = shards::prepare(args, &mut scenario, &|name| std::env::var(name).ok());
+    let Some(start_at) = or_report(start_at) else {
         return exit::INVALID_INPUT;
     };
     let Some((mut reporter, specs)) = prepare_output(&args.output) else {
@@ -144,6 +151,7 @@ fn run_command(args: &RunArgs) -> u8 {
         baseline: baseline.map(|b| (b, args.baseline.clone().unwrap_or_default())),
         rule,
         timeout,
+        start_at,
     };
     let mut outcome = runtime.block_on(run::run_with(&scenario, &specs, &progress, &options));
     threshold_sources::fill(&scenario, &mut outcome.document);

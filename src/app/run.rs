@@ -8,7 +8,7 @@ use crate::engine::{self, progress::Progress};
 use crate::exit;
 use crate::metrics::host::{ProcessSampler, host_info};
 use crate::metrics::result::{
-    RepetitionFigures, ResultDocument, RunFailure, SCHEMA_VERSION, ScenarioInfo, Summary,
+    RepetitionFigures, ResultDocument, RunFailure, SCHEMA_VERSION, ScenarioInfo, ShardInfo, Summary,
     WorkloadResult,
 };
 use crate::scenario::plan::{Scenario, Workload};
@@ -48,6 +48,8 @@ pub struct RunOptions<'a> {
     pub rule: Rule,
     /// `--timeout`: replaces the scenario's `timeout`.
     pub timeout: Option<Duration>,
+    /// `--start-at`: the first workload waits for this time (after setup).
+    pub start_at: Option<super::shards::StartAt>,
 }
 
 /// Runs every workload and returns the results. Tier setup failures end the run with exit 3.
@@ -95,6 +97,15 @@ pub async fn run_with(
     };
     let deadline = Deadline::start(options.timeout.or(scenario.timeout), &shared.stop);
     let interrupt = super::interrupt::Interrupt::watch(&shared.stop, left_behind(scenario));
+    if let Some(start) = &options.start_at {
+        if let Some(shard) = document.shard.as_mut() {
+            shard.start_at = Some(start.text.clone());
+        }
+        if let Some(late) = super::shards::wait(start, &shared.stop).await {
+            eprintln!("warning: {late}");
+            document.notes.push(late);
+        }
+    }
     let mut failure = None;
     let mut trace_parts = Vec::new();
     for (index, workload) in scenario.workloads.iter().enumerate() {
@@ -126,9 +137,19 @@ pub async fn run_with(
         let message = format!("cannot write the trace {}: {e}", path.display());
         failure.get_or_insert(failed("trace", None, message));
     }
-    for tier in &shared.tiers {
-        if let Err(e) = tier.cleanup(scenario.keep).await {
-            eprintln!("warning: cleanup: {e}");
+    match scenario.shard.filter(|s| s.count > 1) {
+        // Other shards may still be using the keys and tables: the merge cleans up once.
+        Some(s) => document.notes.push(format!(
+            "shard {} of {}: tierbench's keys and tables are left for the other shards; \
+             `tierbench merge --cleanup SCENARIO` (or the next run) removes them",
+            s.index, s.count
+        )),
+        None => {
+            for tier in &shared.tiers {
+                if let Err(e) = tier.cleanup(scenario.keep).await {
+                    eprintln!("warning: cleanup: {e}");
+                }
+            }
         }
     }
     let timed_out = deadline.end();
@@ -183,6 +204,11 @@ fn new_document(
         overrides: scenario.applied.overrides.clone(),
         comparison: None,
         notes: Vec::new(),
+        shard: scenario.shard.map(|s| ShardInfo {
+            indices: vec![s.index],
+            count: s.count,
+            start_at: None,
+        }),
     }
 }
 
@@ -406,7 +432,7 @@ fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
 }
 
 /// Sets up every declared tier, in order; the first that fails ends the run.
-async fn connect_all(scenario: &Scenario) -> Result<Vec<Arc<Tier>>, TierError> {
+pub(super) async fn connect_all(scenario: &Scenario) -> Result<Vec<Arc<Tier>>, TierError> {
     let mut tiers = Vec::with_capacity(scenario.tiers.len());
     for config in &scenario.tiers {
         match Tier::connect(config, &scenario.keys.prefix).await {

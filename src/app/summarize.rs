@@ -260,6 +260,7 @@ pub fn summarize(
         other_errors: m.recorder.error_log.other,
         outages: outages(&names, &m.recorder),
         failure: m.lost.clone(),
+        started_ms: Some(m.started_ms),
     }
 }
 

@@ -149,8 +149,15 @@ mod tests {
         // A size-limited tier: entries stop growing, and more keys would not help.
         let capped = figure([r(1_000_000, 500), r(2_000_000, 5_000), r(2_100_000, 5_000)]);
         let err = capped.unwrap_err();
-        assert!(err.contains("at most ~5000 entries (its size limit)"), "{err}");
-        let full = figure([r(1_000_000, 3_000), r(9_000_000, 15_000), r(9_100_000, 15_000)]);
+        assert!(
+            err.contains("at most ~5000 entries (its size limit)"),
+            "{err}"
+        );
+        let full = figure([
+            r(1_000_000, 3_000),
+            r(9_000_000, 15_000),
+            r(9_100_000, 15_000),
+        ]);
         assert!(full.unwrap_err().contains("uncertainty cannot be measured"));
     }
 }

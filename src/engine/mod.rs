@@ -73,6 +73,8 @@ pub struct Measurement {
     pub phases: Vec<PhaseMeasurement>,
     /// Why the workload ended early: a tier lost for good (no success for `lost_after`).
     pub lost: Option<String>,
+    /// Wall-clock time (Unix milliseconds) when measuring began: second 0 of the time series.
+    pub started_ms: u64,
 }
 
 impl Measurement {
@@ -195,16 +197,25 @@ pub async fn run_workload(
         );
         // Three fill levels (10%, 55%, all keys): memory per entry is the slope over the last
         // 90%, its uncertainty the gap between the two halves' slopes.
-        let count = scenario.keys.count;
+        // A shard preloads its own range of the key space.
+        let all = scenario.keys.count;
+        let range = scenario.shard.map_or(0..all, |s| s.key_range(all));
+        let (lo, count) = (range.start, range.end - range.start);
         let (tenth, middle) = (count / 10, count / 10 + (count - count / 10) / 2);
         let mut levels = Vec::with_capacity(3);
-        for keys in [0..tenth, tenth..middle, middle..count] {
+        for keys in [lo..lo + tenth, lo + tenth..lo + middle, lo + middle..range.end] {
             preload_range(&ctx, workload, workers, keys).await?;
             levels.push(memory::readings(&ctx).await);
         }
         bar.finish();
+        let sharded = scenario.shard.is_some_and(|s| s.count > 1);
         for (i, slot) in memory.iter_mut().enumerate() {
-            match memory::figure([levels[0][i], levels[1][i], levels[2][i]]) {
+            let figure = if sharded {
+                Err("other shards fill the same tiers at the same time".to_string())
+            } else {
+                memory::figure([levels[0][i], levels[1][i], levels[2][i]])
+            };
+            match figure {
                 Ok(figure) => *slot = figure,
                 Err(reason) => warnings.push(format!(
                     "`{}`: memory per entry not reported: {reason}",
@@ -242,6 +253,9 @@ pub async fn run_workload(
     let mut phases = Vec::with_capacity(workload.phases.len());
     let mut cpu = crate::metrics::host::ProcessSampler::new();
     let series_origin = ctx.clock.raw();
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let started = std::time::Instant::now();
     for (p, phase) in workload.phases.iter().enumerate() {
         if ctx.lost.get().is_some() {
@@ -329,6 +343,7 @@ pub async fn run_workload(
         warnings,
         phases,
         lost: ctx.lost.get().cloned(),
+        started_ms,
     })
 }
 

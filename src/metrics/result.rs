@@ -55,6 +55,21 @@ pub struct ResultDocument {
     /// What setup found and did: leftovers of an interrupted run removed, per tier.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A shard's run (`--shard I/N`): which shard, and the common start; a merged document
+    /// lists every shard it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Which shard(s) a document holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardInfo {
+    /// The shards in this document (one for a shard's own run, all of them once merged).
+    pub indices: Vec<usize>,
+    /// How many shards ran the scenario.
+    pub count: usize,
+    /// The common start the shards waited for (RFC 3339), if one was given.
+    pub start_at: Option<String>,
 }
 
 /// The scenario, identified.
@@ -229,6 +244,10 @@ pub struct WorkloadResult {
     /// Why the workload ended early (a tier lost for good), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// Wall-clock time (Unix milliseconds) when measuring began: second 0 of `timeseries`. The
+    /// measured window is `started_ms` plus `duration_s`; shards are merged on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {

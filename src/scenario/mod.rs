@@ -15,6 +15,8 @@ pub mod overrides;
 pub mod plan;
 mod profiles;
 pub mod schema;
+pub mod shard;
+pub mod sharding;
 pub mod validate;
 mod workload_checks;
 mod yaml_budget;

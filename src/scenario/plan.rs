@@ -48,6 +48,8 @@ pub struct Scenario {
     pub lost_after: Duration,
     /// The profile and overrides applied to the file.
     pub applied: super::overrides::Applied,
+    /// Which share of the work this process runs (`--shard I/N`); `None` for the whole.
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// The scenario file a plan came from.

@@ -94,6 +94,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
         timeout: file.timeout.map(|t| t.0),
         lost_after: file.lost_after.map_or(DEFAULT_LOST_AFTER, |t| t.0),
         applied: Default::default(),
+        shard: None,
     })
 }
 

@@ -24,9 +24,18 @@ pub const REDIS_MARKER_SUFFIX: &str = "__tierbench__";
 /// Key of the SQL marker row in a table tierbench created.
 pub const SQL_MARKER_KEY: &str = "__tierbench_created__";
 
-/// The value of this process's markers: its pid and start time (Unix milliseconds).
+static TOKEN: OnceLock<String> = OnceLock::new();
+
+/// Makes `token` this process's marker value, shared with the other shards of one sharded run
+/// (so no shard takes another's data for an interrupted run's leftovers). Call it before any
+/// tier is set up; false if the token was already fixed.
+pub fn share_run_token(token: String) -> bool {
+    TOKEN.set(token).is_ok()
+}
+
+/// The value of this process's markers: its pid and start time (Unix milliseconds), or the
+/// sharded run's shared token.
 pub fn run_token() -> &'static str {
-    static TOKEN: OnceLock<String> = OnceLock::new();
     TOKEN.get_or_init(|| {
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -10,7 +10,7 @@
 pub mod compression;
 pub mod config;
 pub mod error;
-mod marker;
+pub mod marker;
 pub mod memory;
 pub mod origin;
 pub mod redis;

@@ -7,6 +7,8 @@
 
 pub mod compare;
 pub mod evaluate;
+pub mod merge;
+mod merge_parts;
 pub mod repetitions;
 pub mod score;
 pub mod stats;

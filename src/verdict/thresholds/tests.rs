@@ -160,6 +160,7 @@ fn result() -> WorkloadResult {
         other_errors: 0,
         outages: Vec::new(),
         failure: None,
+        started_ms: None,
     }
 }
 

@@ -1,0 +1,91 @@
+//! `tierbench merge`: the shards' documents in, one exact document and its reports out, and the
+//! sharded run's one cleanup (`--cleanup SCENARIO`).
+
+use super::output::{self, write_atomic};
+use super::{prepare_output, read_results};
+use crate::cli::MergeArgs;
+use crate::exit;
+use crate::verdict::merge::{ShardDocument, merge};
+
+/// Runs `tierbench merge`; returns the exit code.
+pub fn command(args: &MergeArgs) -> u8 {
+    let mut shards = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        match read_results(file) {
+            Ok(doc) => shards.push(ShardDocument {
+                name: file.display().to_string(),
+                doc,
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+    }
+    let count = shards.len();
+    let merged = match merge(shards) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: cannot merge: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let Some((mut reporter, specs)) = prepare_output(&args.reports) else {
+        return exit::INVALID_INPUT;
+    };
+    let json = match serde_json::to_string_pretty(&merged) {
+        Ok(j) => j + "\n",
+        Err(e) => {
+            eprintln!("error: cannot write the merged document: {e}");
+            return exit::RUNTIME_FAILURE;
+        }
+    };
+    if let Err(e) = write_atomic(&args.output, json.as_bytes()) {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
+    eprintln!("merged {count} shards into {}", args.output.display());
+    if let Err(e) = output::write_reports(&mut reporter, &specs, &merged) {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
+    let mut code = if merged.summary.failure.is_some() || merged.summary.interrupted.is_some() {
+        exit::RUNTIME_FAILURE
+    } else if merged.summary.timed_out {
+        exit::TIMED_OUT
+    } else if merged.summary.failed > 0 {
+        exit::THRESHOLD_FAILED
+    } else {
+        exit::OK
+    };
+    if let Some(scenario) = &args.cleanup
+        && let Err(e) = cleanup(scenario)
+    {
+        eprintln!("error: --cleanup: {e}");
+        code = code.max(exit::RUNTIME_FAILURE);
+    }
+    code
+}
+
+/// Sets the scenario's tiers up (which removes what the shards left, recognised by their
+/// markers) and cleans them up as a run would.
+fn cleanup(path: &std::path::Path) -> Result<(), String> {
+    let scenario = crate::scenario::load(path).map_err(|d| d.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let tiers = super::run::connect_all(&scenario)
+            .await
+            .map_err(|e| e.to_string())?;
+        for tier in &tiers {
+            tier.cleanup(scenario.keep)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok::<(), String>(())
+    })?;
+    eprintln!("cleaned up after the shards of {}", path.display());
+    Ok(())
+}

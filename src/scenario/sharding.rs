@@ -1,0 +1,28 @@
+//! Turning a planned scenario into one shard's share of it (see `shard.rs` for the shard itself
+//! and why runs are sharded).
+
+use super::plan::{Scenario, Stop};
+use super::shard::Shard;
+
+/// Turns `scenario` into shard `shard`'s share of it.
+pub fn apply(scenario: &mut Scenario, shard: Shard) {
+    if shard.count > 1 {
+        // SplitMix64's constant: shards' seeds far apart, shard 0 of 1 keeps the scenario's.
+        scenario.seed ^= (shard.index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    for w in &mut scenario.workloads {
+        w.concurrency = shard.workers(w.concurrency);
+        w.warmup = shard.share(w.warmup);
+        for p in &mut w.phases {
+            p.concurrency = shard.workers(p.concurrency);
+            if let Stop::Ops(n) = p.stop {
+                p.stop = Stop::Ops(shard.share(n));
+            }
+            if let Some(rate) = p.rate.as_mut() {
+                rate.start /= shard.count as f64;
+                rate.end /= shard.count as f64;
+            }
+        }
+    }
+    scenario.shard = Some(shard);
+}
