@@ -83,3 +83,22 @@ fn markdown_report_with_a_time_series_and_a_comparison() {
     assert!(out.len() < 65_536, "too long for a pull-request comment");
     insta::assert_snapshot!(out);
 }
+
+/// The built-in human formats against fixed documents with repetitions and with a comparison.
+#[test]
+fn human_formats_render_repetitions_and_comparisons() {
+    let reporter = Reporter::new(None).unwrap();
+    for fixture in ["ci-repeated", "ci-compared"] {
+        let doc = tierbench::app::read_results(Path::new(&format!(
+            "tests/fixtures/results/{fixture}.json"
+        )))
+        .unwrap();
+        for format in ["text", "markdown", "comparison"] {
+            if format == "comparison" && doc.comparison.is_none() {
+                continue;
+            }
+            let out = reporter.render_format(format, &doc).unwrap();
+            insta::assert_snapshot!(format!("{format}@{fixture}"), out);
+        }
+    }
+}
