@@ -63,10 +63,25 @@ impl Domain {
     }
 }
 
-/// Summarizes samples with the interval clamped to `domain` (Student's t interval of the mean,
-/// then clamped: a latency's interval never goes below 0, a rate's stays in [0, 1]).
+/// Summarizes samples with an interval inside `domain`. Latencies and throughputs (every sample
+/// above 0) get a log-scale interval: Student's t on the logarithms, its half-width applied as a
+/// factor around the mean (`mean · e^±h`), so it stays above 0 and widens upwards on skewed
+/// samples as such figures do. Rates (and figures with a 0 among them) get the Student t
+/// interval of the mean, clamped to [0, 1] or at 0.
 pub fn summarize_in(samples: &[f64], domain: Domain) -> Option<Summary> {
-    summarize(samples).map(|s| Summary {
+    let s = summarize(samples)?;
+    if domain == Domain::NonNegative && samples.len() >= 2 && samples.iter().all(|x| *x > 0.0) {
+        let logs: Vec<f64> = samples.iter().map(|x| x.ln()).collect();
+        let m = mean(&logs);
+        let sd = variance(&logs, m).sqrt();
+        let h = t_quantile(0.975, (samples.len() - 1) as f64) * sd / (samples.len() as f64).sqrt();
+        return Some(Summary {
+            ci_low: s.mean * (-h).exp(),
+            ci_high: s.mean * h.exp(),
+            ..s
+        });
+    }
+    Some(Summary {
         ci_low: domain.clamp(s.ci_low),
         ci_high: domain.clamp(s.ci_high),
         ..s
@@ -336,7 +351,12 @@ mod tests {
         let plain = summarize(&skewed).unwrap();
         assert!(plain.ci_low < 0.0, "{plain:?}");
         let s = summarize_in(&skewed, Domain::NonNegative).unwrap();
-        assert!(s.ci_low >= 0.0 && s.ci_high >= s.mean, "{s:?}");
+        assert!(s.ci_low > 0.0 && s.ci_low < s.mean && s.ci_high > s.mean, "{s:?}");
+        // Log scale: the factor is the same on both sides of the mean.
+        assert!((s.mean / s.ci_low - s.ci_high / s.mean).abs() < 1e-9, "{s:?}");
+        // A 0 among the samples: no logarithm; the t interval clamped at 0.
+        let zero = summarize_in(&[0.0, 10.0, 2_000.0], Domain::NonNegative).unwrap();
+        assert!(zero.ci_low == 0.0 && zero.ci_high > zero.mean, "{zero:?}");
         // Hit rates near 1: the interval stays in [0, 1].
         let rates = summarize_in(&[0.99, 0.2, 1.0, 0.98], Domain::Rate).unwrap();
         assert!(rates.ci_low >= 0.0 && rates.ci_high <= 1.0, "{rates:?}");
