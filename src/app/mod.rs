@@ -3,12 +3,12 @@
 mod baselines;
 mod ci_outputs;
 mod finish;
-mod merge;
-mod shards;
 pub mod interrupt;
+mod merge;
 mod new_scenario;
 pub mod output;
 pub mod run;
+mod shards;
 pub mod summarize;
 mod templates;
 mod threshold_sources;

@@ -8,8 +8,8 @@ use crate::engine::{self, progress::Progress};
 use crate::exit;
 use crate::metrics::host::{ProcessSampler, host_info};
 use crate::metrics::result::{
-    RepetitionFigures, ResultDocument, RunFailure, SCHEMA_VERSION, ScenarioInfo, ShardInfo, Summary,
-    WorkloadResult,
+    RepetitionFigures, ResultDocument, RunFailure, SCHEMA_VERSION, ScenarioInfo, ShardInfo,
+    Summary, WorkloadResult,
 };
 use crate::scenario::plan::{Scenario, Workload};
 use crate::tier::stack::{Stack, StackPolicy};

@@ -203,7 +203,11 @@ pub async fn run_workload(
         let (lo, count) = (range.start, range.end - range.start);
         let (tenth, middle) = (count / 10, count / 10 + (count - count / 10) / 2);
         let mut levels = Vec::with_capacity(3);
-        for keys in [lo..lo + tenth, lo + tenth..lo + middle, lo + middle..range.end] {
+        for keys in [
+            lo..lo + tenth,
+            lo + tenth..lo + middle,
+            lo + middle..range.end,
+        ] {
             preload_range(&ctx, workload, workers, keys).await?;
             levels.push(memory::readings(&ctx).await);
         }

@@ -32,6 +32,7 @@ pub(super) async fn run_pipelined(
     let mut stream = OpStream::new(ctx, &job);
     let mut slots: Vec<Slot> = (0..depth).map(|_| Slot::new(&ctx.prefix)).collect();
     let mut batch: Batch<'static> = Vec::with_capacity(depth);
+    let mut replies = Vec::with_capacity(depth);
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
@@ -61,7 +62,7 @@ pub(super) async fn run_pipelined(
                 .map(|s| (s.op, s.key.as_str(), s.value(&ctx.values))),
         );
         let start = clock.raw();
-        let result = redis.run_batch(job.worker, &reused).await;
+        let result = redis.run_batch(job.worker, &reused, &mut replies).await;
         let end = clock.raw();
         batch = recycle(reused);
         let timing = Timing {
@@ -71,8 +72,8 @@ pub(super) async fn run_pipelined(
             end,
         };
         match result {
-            Ok(replies) => {
-                for (slot, reply) in slots.iter().zip(replies) {
+            Ok(()) => {
+                for (slot, reply) in slots.iter().zip(replies.drain(..)) {
                     let outcome = match reply {
                         Ok(Some(hit)) => {
                             rec.tiers[0].count_lookup(hit);

@@ -9,7 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// Which share of the work a process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {

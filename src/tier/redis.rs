@@ -1,16 +1,16 @@
-//! The Redis tier (an L2), through the `redis` crate's `ConnectionManager`: multiplexed async
-//! connections that reconnect after the server goes away.
+//! The Redis tier (an L2). The measured operations (GET, SET, DEL, PEXPIRE/EXISTS, pipelined
+//! batches) go over tierbench's own multiplexed RESP connections to a TCP server
+//! (`redis_lane.rs`: one write per round of queued commands, no channel per operation); setup,
+//! INFO, SCAN and cleanup, and every operation to a server those do not speak (a unix socket),
+//! go through the `redis` crate's `ConnectionManager` (`redis_data.rs` holds both data paths).
 //!
-//! One multiplexed connection carries many tasks' requests as an implicit pipeline, so a few
-//! connections are enough for hundreds of workers; worker `i` uses connection `i % connections`.
-//! Every operation is bounded by the tier's `timeout`, explicit (the crate's default would turn
-//! slow answers under overload into errors, silently changing what is measured): the answer, and
-//! during an outage the wait for a new connection. A connection that fails with a dropped
-//! connection is replaced in the background by a round of connect attempts with exponential
-//! backoff (2 ms doubling up to 1 s, as many attempts as fit in about the timeout); operations
-//! issued meanwhile wait for that round, at most the timeout, and the next operation after a
-//! failed round starts another. So a dead server costs a few connect attempts a second, and the
-//! run goes on as soon as the server is back. A slow answer (a timeout) never drops a connection.
+//! Many workers share one multiplexed connection; worker `i` uses connection `i % connections`.
+//! Every operation is bounded by the tier's `timeout`, explicit: the answer, and with the
+//! crate's connections the wait for a new connection during an outage. A connection that fails
+//! fails the operations waiting on it and reconnects in the background with back-off (2 ms
+//! doubling up to 1 s); operations issued while it is down fail at once, so a dead server costs
+//! a few connect attempts a second, and the run goes on as soon as the server is back. A slow
+//! answer (a timeout) never drops a connection.
 //! Keys are the scenario's prefix plus the key: tierbench never touches another key, and cleanup
 //! is a `SCAN MATCH prefix*` + `UNLINK`, never a flush.
 //!
@@ -19,7 +19,6 @@
 //! under the prefix before measuring and says so; one that does not find it leaves the keys
 //! under the prefix as they are.
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,12 +27,18 @@ use redis::{AsyncConnectionConfig, Client, RedisError};
 
 use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
+use super::redis_data::{BatchReply, DataPath};
+use super::redis_lane::{Lane, Target};
+use super::resp;
 use crate::redact::redact_url;
 use crate::workload::op::Op;
 
 /// A connected Redis tier.
 pub struct RedisTier {
+    /// The `redis` crate's connections: setup, INFO, SCAN, cleanup (the first one).
     connections: Vec<ConnectionManager>,
+    /// What carries the measured operations.
+    data: DataPath,
     /// Bound of every operation (the tier's `timeout`).
     timeout: Duration,
     ttl_ms: Option<u64>,
@@ -89,6 +94,41 @@ fn reconnect_attempts(timeout: Duration) -> usize {
     attempts.max(1)
 }
 
+/// Where tierbench's own connections go, for a plain TCP server: the address, and the AUTH and
+/// SELECT commands the URL asks for. `None` for what they do not speak (unix sockets, TLS).
+fn lean_target(client: &Client, connect_timeout: Duration) -> Option<Target> {
+    let info = client.get_connection_info();
+    let redis::ConnectionAddr::Tcp(host, port) = info.addr() else {
+        return None;
+    };
+    let settings = info.redis_settings();
+    let mut hello = Vec::new();
+    let mut hello_replies = 0;
+    if let Some(password) = settings.password() {
+        let user = settings.username();
+        resp::command(&mut hello, if user.is_some() { 3 } else { 2 });
+        resp::arg(&mut hello, b"AUTH");
+        if let Some(user) = user {
+            resp::arg(&mut hello, user.as_bytes());
+        }
+        resp::arg(&mut hello, password.as_bytes());
+        hello_replies += 1;
+    }
+    if settings.db() != 0 {
+        resp::command(&mut hello, 2);
+        resp::arg(&mut hello, b"SELECT");
+        resp::arg(&mut hello, settings.db().to_string().as_bytes());
+        hello_replies += 1;
+    }
+    Some(Target {
+        host: host.clone(),
+        port: *port,
+        hello,
+        hello_replies,
+        connect_timeout,
+    })
+}
+
 impl RedisTier {
     /// Opens `settings.connections` connections and checks them with a PING.
     pub async fn connect(
@@ -128,8 +168,16 @@ impl RedisTier {
             .set_exponent_base(2.0)
             .set_max_delay(MAX_RECONNECT_DELAY)
             .set_number_of_retries(reconnect_attempts(timeout));
-        let mut connections = Vec::with_capacity(settings.connections);
-        for _ in 0..settings.connections.max(1) {
+        // TCP servers get tierbench's own connections for the measured operations, and one
+        // crate connection for the rest; other addresses (unix sockets) the crate's throughout.
+        let lean = lean_target(&client, connect_timeout);
+        let crate_connections = if lean.is_some() {
+            1
+        } else {
+            settings.connections.max(1)
+        };
+        let mut connections = Vec::with_capacity(crate_connections);
+        for _ in 0..crate_connections {
             let mut conn = tokio::time::timeout(
                 connect_timeout,
                 ConnectionManager::new_with_config(client.clone(), config.clone()),
@@ -147,8 +195,22 @@ impl RedisTier {
                 .map_err(|e| setup(format!("PING failed: {}", redis_message(&e))))?;
             connections.push(conn);
         }
+        let data = match lean {
+            Some(target) => {
+                let mut lanes = Vec::with_capacity(settings.connections.max(1));
+                for _ in 0..settings.connections.max(1) {
+                    let lane = Lane::connect(target.clone())
+                        .await
+                        .map_err(|e| setup(format!("cannot connect: {e}")))?;
+                    lanes.push(lane);
+                }
+                DataPath::Lean(lanes)
+            }
+            None => DataPath::Crate(connections.clone()),
+        };
         let mut tier = RedisTier {
             connections,
+            data,
             timeout,
             ttl_ms: settings.ttl.map(|t| t.as_millis().max(1) as u64),
             prefix: prefix.to_string(),
@@ -166,16 +228,10 @@ impl RedisTier {
     /// Removes the keys an interrupted run left (when its marker is there), then sets this run's
     /// marker. Returns the note said about the leftovers.
     async fn claim(&self, name: &str) -> Result<Option<String>, TierError> {
-        let mut conn = self.conn(0);
         // The marker is a hash read and written with HGET/HSET/UNLINK, so Redis' own GET, SET
         // and DEL counts stay exactly the workload's operations.
         let found: Option<Vec<u8>> = self
-            .bounded(
-                redis::cmd("HGET")
-                    .arg(&self.marker)
-                    .arg("run")
-                    .query_async(&mut conn),
-            )
+            .admin(redis::cmd("HGET").arg(&self.marker).arg("run"))
             .await?;
         let token = run_token();
         let note = match found {
@@ -195,14 +251,8 @@ impl RedisTier {
             }
             None => None,
         };
-        self.bounded(
-            redis::cmd("HSET")
-                .arg(&self.marker)
-                .arg("run")
-                .arg(token)
-                .query_async::<()>(&mut conn),
-        )
-        .await?;
+        self.admin::<()>(redis::cmd("HSET").arg(&self.marker).arg("run").arg(token))
+            .await?;
         Ok(note)
     }
 
@@ -216,65 +266,64 @@ impl RedisTier {
         self.connections[lane % self.connections.len()].clone()
     }
 
-    /// Runs one command, bounded by the tier's timeout.
-    #[inline]
-    async fn bounded<T>(
-        &self,
-        command: impl Future<Output = Result<T, RedisError>>,
-    ) -> Result<T, TierError> {
-        match tokio::time::timeout(self.timeout, command).await {
-            Ok(result) => result.map_err(op_error),
-            Err(_) => Err(TierError::Operation(format!(
+    /// Runs one command of setup, INFO, SCAN or cleanup on the crate's connection, bounded by
+    /// the tier's timeout. These connections see no traffic while the measured operations run
+    /// on tierbench's own, so a server restart meanwhile shows as a dropped connection on their
+    /// next command: the manager reconnects and the command (idempotent, every one of them) is
+    /// sent once more.
+    async fn admin<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, TierError> {
+        let mut conn = self.conn(0);
+        let timed_out = || {
+            TierError::Operation(format!(
                 "no answer within {:?} (the tier's timeout)",
                 self.timeout
-            ))),
+            ))
+        };
+        match tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await {
+            Ok(Err(e)) if e.is_connection_dropped() || e.is_io_error() => {
+                match tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await {
+                    Ok(result) => result.map_err(op_error),
+                    Err(_) => Err(timed_out()),
+                }
+            }
+            Ok(result) => result.map_err(op_error),
+            Err(_) => Err(timed_out()),
         }
     }
 
     /// GET.
+    #[inline]
     pub async fn get(&self, lane: usize, key: &str) -> Result<Option<Bytes>, TierError> {
-        let mut conn = self.conn(lane);
-        let value: Option<Vec<u8>> = self
-            .bounded(redis::cmd("GET").arg(key).query_async(&mut conn))
-            .await?;
-        Ok(value.map(Bytes::from))
+        self.data.get(lane, key, self.timeout).await
     }
 
     /// SET, with PX when the tier has a ttl.
+    #[inline]
     pub async fn set(&self, lane: usize, key: &str, value: &[u8]) -> Result<(), TierError> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(key).arg(value);
-        if let Some(ms) = self.ttl_ms {
-            cmd.arg("PX").arg(ms);
-        }
-        let mut conn = self.conn(lane);
-        self.bounded(cmd.query_async::<()>(&mut conn)).await
+        let (ttl, timeout) = (self.ttl_ms, self.timeout);
+        self.data
+            .write(lane, Op::Set, key, value, ttl, timeout)
+            .await
+            .map(drop)
     }
 
     /// DEL.
+    #[inline]
     pub async fn delete(&self, lane: usize, key: &str) -> Result<(), TierError> {
-        let mut conn = self.conn(lane);
-        self.bounded(redis::cmd("DEL").arg(key).query_async::<()>(&mut conn))
+        let (ttl, timeout) = (self.ttl_ms, self.timeout);
+        self.data
+            .write(lane, Op::Delete, key, &[], ttl, timeout)
             .await
+            .map(drop)
     }
 
-    /// PEXPIRE with the tier's ttl (a no-op PERSIST-free EXISTS check without one). True if the key exists.
+    /// PEXPIRE with the tier's ttl (EXISTS without one). True if the key exists.
+    #[inline]
     pub async fn touch(&self, lane: usize, key: &str) -> Result<bool, TierError> {
-        let cmd = match self.ttl_ms {
-            Some(ms) => {
-                let mut cmd = redis::cmd("PEXPIRE");
-                cmd.arg(key).arg(ms);
-                cmd
-            }
-            None => {
-                let mut cmd = redis::cmd("EXISTS");
-                cmd.arg(key);
-                cmd
-            }
-        };
-        let mut conn = self.conn(lane);
-        let found: i64 = self.bounded(cmd.query_async(&mut conn)).await?;
-        Ok(found > 0)
+        let (ttl, timeout) = (self.ttl_ms, self.timeout);
+        self.data
+            .write(lane, Op::Touch, key, &[], ttl, timeout)
+            .await
     }
 
     /// Operations per round trip.
@@ -282,47 +331,18 @@ impl RedisTier {
         self.pipeline
     }
 
-    /// Sends a batch of operations in one round trip. For each operation, `Ok(Some(hit))` for a
-    /// get, `Ok(None)` for the others, or its own error (an error reply fails only its command,
-    /// as it would unpipelined); a failed round trip fails the whole batch.
+    /// Sends a batch of operations in one round trip. Each operation's outcome goes into
+    /// `replies`: `Ok(Some(hit))` for a get, `Ok(None)` for the others, or its own error (an
+    /// error reply fails only its command, as it would unpipelined); a failed round trip fails
+    /// the whole batch.
     pub async fn run_batch(
         &self,
         lane: usize,
         batch: &[(Op, &str, &[u8])],
-    ) -> Result<Vec<Result<Option<bool>, TierError>>, TierError> {
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        for &(op, key, value) in batch {
-            match op {
-                Op::Get => pipe.cmd("GET").arg(key),
-                Op::Set => match self.ttl_ms {
-                    Some(ms) => pipe.cmd("SET").arg(key).arg(value).arg("PX").arg(ms),
-                    None => pipe.cmd("SET").arg(key).arg(value),
-                },
-                Op::Delete => pipe.cmd("DEL").arg(key),
-                Op::Touch => match self.ttl_ms {
-                    Some(ms) => pipe.cmd("PEXPIRE").arg(key).arg(ms),
-                    None => pipe.cmd("EXISTS").arg(key),
-                },
-            };
-        }
-        let mut conn = self.conn(lane);
-        let replies: Vec<redis::Value> = self.bounded(pipe.query_async(&mut conn)).await?;
-        if replies.len() != batch.len() {
-            return Err(TierError::Operation(format!(
-                "a pipeline of {} commands got {} replies",
-                batch.len(),
-                replies.len()
-            )));
-        }
-        Ok(batch
-            .iter()
-            .zip(replies)
-            .map(|(&(op, ..), reply)| match reply {
-                redis::Value::ServerError(e) => Err(op_error(e.into())),
-                reply => Ok((op == Op::Get).then_some(!matches!(reply, redis::Value::Nil))),
-            })
-            .collect())
+        replies: &mut Vec<BatchReply>,
+    ) -> Result<(), TierError> {
+        let (ttl, timeout) = (self.ttl_ms, self.timeout);
+        self.data.batch(lane, batch, ttl, timeout, replies).await
     }
 
     /// Keys under the prefix but the marker, by SCAN (outside any measured phase).
@@ -338,10 +358,7 @@ impl RedisTier {
 
     /// `used_memory` from `INFO memory`, bytes.
     pub async fn used_memory(&self) -> Result<u64, TierError> {
-        let mut conn = self.conn(0);
-        let info: String = self
-            .bounded(redis::cmd("INFO").arg("memory").query_async(&mut conn))
-            .await?;
+        let info: String = self.admin(redis::cmd("INFO").arg("memory")).await?;
         info.lines()
             .find_map(|l| l.strip_prefix("used_memory:"))
             .and_then(|v| v.trim().parse().ok())
@@ -351,17 +368,14 @@ impl RedisTier {
     /// Deletes every key under the prefix but the marker (UNLINK in batches). Returns how many.
     pub async fn clear(&self) -> Result<u64, TierError> {
         let mut removed = 0u64;
-        let conn = self.conn(0);
         self.scan(|mut keys| {
             keys.retain(|k| *k != self.marker);
             removed += keys.len() as u64;
-            let mut conn = conn.clone();
             async move {
                 if keys.is_empty() {
                     return Ok(());
                 }
-                self.bounded(redis::cmd("UNLINK").arg(&keys).query_async::<()>(&mut conn))
-                    .await
+                self.admin::<()>(redis::cmd("UNLINK").arg(&keys)).await
             }
         })
         .await?;
@@ -372,13 +386,8 @@ impl RedisTier {
     /// so a run that finished leaves no marker. Returns how many keys were deleted.
     pub async fn cleanup(&self, keep: bool) -> Result<u64, TierError> {
         let removed = if keep { 0 } else { self.clear().await? };
-        let mut conn = self.conn(0);
-        self.bounded(
-            redis::cmd("UNLINK")
-                .arg(&self.marker)
-                .query_async::<()>(&mut conn),
-        )
-        .await?;
+        self.admin::<()>(redis::cmd("UNLINK").arg(&self.marker))
+            .await?;
         Ok(removed)
     }
 
@@ -389,20 +398,15 @@ impl RedisTier {
         Fut: std::future::Future<Output = Result<(), TierError>>,
     {
         let pattern = format!("{}*", escape_glob(&self.prefix));
-        let mut conn = self.conn(0);
         let mut cursor: u64 = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .bounded(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000)
-                        .query_async(&mut conn),
-                )
-                .await?;
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let (next, keys): (u64, Vec<String>) = self.admin(&scan).await?;
             each(keys).await?;
             if next == 0 {
                 return Ok(());

@@ -351,9 +351,15 @@ mod tests {
         let plain = summarize(&skewed).unwrap();
         assert!(plain.ci_low < 0.0, "{plain:?}");
         let s = summarize_in(&skewed, Domain::NonNegative).unwrap();
-        assert!(s.ci_low > 0.0 && s.ci_low < s.mean && s.ci_high > s.mean, "{s:?}");
+        assert!(
+            s.ci_low > 0.0 && s.ci_low < s.mean && s.ci_high > s.mean,
+            "{s:?}"
+        );
         // Log scale: the factor is the same on both sides of the mean.
-        assert!((s.mean / s.ci_low - s.ci_high / s.mean).abs() < 1e-9, "{s:?}");
+        assert!(
+            (s.mean / s.ci_low - s.ci_high / s.mean).abs() < 1e-9,
+            "{s:?}"
+        );
         // A 0 among the samples: no logarithm; the t interval clamped at 0.
         let zero = summarize_in(&[0.0, 10.0, 2_000.0], Domain::NonNegative).unwrap();
         assert!(zero.ci_low == 0.0 && zero.ci_high > zero.mean, "{zero:?}");

@@ -1,0 +1,220 @@
+//! The Redis tier's measured operations (GET, SET, DEL, PEXPIRE/EXISTS, and batches of them),
+//! over the connections that carry them: tierbench's own lean connections (`redis_lane.rs`) for
+//! TCP servers, the `redis` crate's `ConnectionManager`s for what those do not speak (unix
+//! sockets, and TLS should the crate's TLS feature be enabled).
+//!
+//! Every call is bounded by the tier's timeout, one timer per call: the answer, and for the
+//! crate's connections the wait for a reconnect during an outage.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::RedisError;
+use redis::aio::ConnectionManager;
+
+use super::error::{TierError, redis_message};
+use super::redis_lane::{Answer, Lane};
+use super::resp;
+use crate::workload::op::Op;
+
+/// The connections that carry the measured operations.
+pub enum DataPath {
+    /// tierbench's own RESP connections.
+    Lean(Vec<Lane>),
+    /// The `redis` crate's reconnecting multiplexed connections.
+    Crate(Vec<ConnectionManager>),
+}
+
+/// One command's outcome in a batch: `Some(hit)` for a GET, `None` for the others, or its error.
+pub type BatchReply = Result<Option<bool>, TierError>;
+
+/// Runs `call` bounded by `timeout`.
+#[inline]
+async fn bounded<T, E>(
+    timeout: Duration,
+    call: impl Future<Output = Result<T, E>>,
+    error: impl FnOnce(E) -> TierError,
+) -> Result<T, TierError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result.map_err(error),
+        Err(_) => Err(TierError::Operation(format!(
+            "no answer within {timeout:?} (the tier's timeout)"
+        ))),
+    }
+}
+
+fn crate_error(e: RedisError) -> TierError {
+    TierError::Operation(redis_message(&e))
+}
+
+/// What a lean answer means for a single command: the server's error is the operation's.
+fn answered(answer: Answer) -> Result<Answer, TierError> {
+    match answer {
+        Answer::Failed(said) => Err(TierError::Operation(said)),
+        other => Ok(other),
+    }
+}
+
+/// Writes one measured command: GET, SET [PX], DEL, PEXPIRE or EXISTS.
+#[inline]
+fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
+    match (op, ttl_ms) {
+        (Op::Get, _) => {
+            resp::command(out, 2);
+            resp::arg(out, b"GET");
+            resp::arg(out, key.as_bytes());
+        }
+        (Op::Set, None) => {
+            resp::command(out, 3);
+            resp::arg(out, b"SET");
+            resp::arg(out, key.as_bytes());
+            resp::arg(out, value);
+        }
+        (Op::Set, Some(ms)) => {
+            resp::command(out, 5);
+            resp::arg(out, b"SET");
+            resp::arg(out, key.as_bytes());
+            resp::arg(out, value);
+            resp::arg(out, b"PX");
+            resp::int_arg(out, ms);
+        }
+        (Op::Delete, _) => {
+            resp::command(out, 2);
+            resp::arg(out, b"DEL");
+            resp::arg(out, key.as_bytes());
+        }
+        (Op::Touch, Some(ms)) => {
+            resp::command(out, 3);
+            resp::arg(out, b"PEXPIRE");
+            resp::arg(out, key.as_bytes());
+            resp::int_arg(out, ms);
+        }
+        (Op::Touch, None) => {
+            resp::command(out, 2);
+            resp::arg(out, b"EXISTS");
+            resp::arg(out, key.as_bytes());
+        }
+    }
+}
+
+/// The same command for the `redis` crate.
+fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
+    let mut cmd = redis::Cmd::new();
+    match (op, ttl_ms) {
+        (Op::Get, _) => cmd.arg("GET").arg(key),
+        (Op::Set, None) => cmd.arg("SET").arg(key).arg(value),
+        (Op::Set, Some(ms)) => cmd.arg("SET").arg(key).arg(value).arg("PX").arg(ms),
+        (Op::Delete, _) => cmd.arg("DEL").arg(key),
+        (Op::Touch, Some(ms)) => cmd.arg("PEXPIRE").arg(key).arg(ms),
+        (Op::Touch, None) => cmd.arg("EXISTS").arg(key),
+    };
+    cmd
+}
+
+impl DataPath {
+    /// GET: the value, if the key exists.
+    pub async fn get(
+        &self,
+        lane: usize,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<Option<Bytes>, TierError> {
+        match self {
+            DataPath::Lean(lanes) => {
+                let conn = &lanes[lane % lanes.len()];
+                let call = conn.one(true, |out| encode(out, Op::Get, key, &[], None));
+                match answered(bounded(timeout, call, TierError::Operation).await?)? {
+                    Answer::Value(v) => Ok(Some(v)),
+                    _ => Ok(None),
+                }
+            }
+            DataPath::Crate(conns) => {
+                let mut conn = conns[lane % conns.len()].clone();
+                let cmd = crate_cmd(Op::Get, key, &[], None);
+                let value: Option<Vec<u8>> =
+                    bounded(timeout, cmd.query_async(&mut conn), crate_error).await?;
+                Ok(value.map(Bytes::from))
+            }
+        }
+    }
+
+    /// SET, DEL or PEXPIRE/EXISTS: true when the reply is a positive integer (a touched key).
+    pub async fn write(
+        &self,
+        lane: usize,
+        op: Op,
+        key: &str,
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        timeout: Duration,
+    ) -> Result<bool, TierError> {
+        match self {
+            DataPath::Lean(lanes) => {
+                let conn = &lanes[lane % lanes.len()];
+                let call = conn.one(false, |out| encode(out, op, key, value, ttl_ms));
+                let answer = answered(bounded(timeout, call, TierError::Operation).await?)?;
+                Ok(matches!(answer, Answer::Int(n) if n > 0))
+            }
+            DataPath::Crate(conns) => {
+                let mut conn = conns[lane % conns.len()].clone();
+                let cmd = crate_cmd(op, key, value, ttl_ms);
+                let reply: redis::Value =
+                    bounded(timeout, cmd.query_async(&mut conn), crate_error).await?;
+                Ok(matches!(reply, redis::Value::Int(n) if n > 0))
+            }
+        }
+    }
+
+    /// Sends a batch in one round trip; each command's outcome goes into `replies`, in order
+    /// (an error reply fails only its command). A failed round trip fails the whole batch.
+    pub async fn batch(
+        &self,
+        lane: usize,
+        batch: &[(Op, &str, &[u8])],
+        ttl_ms: Option<u64>,
+        timeout: Duration,
+        replies: &mut Vec<BatchReply>,
+    ) -> Result<(), TierError> {
+        replies.clear();
+        match self {
+            DataPath::Lean(lanes) => {
+                let conn = &lanes[lane % lanes.len()];
+                let mut answers = Vec::with_capacity(batch.len());
+                let encode_all = |out: &mut Vec<u8>| {
+                    for &(op, key, value) in batch {
+                        encode(out, op, key, value, ttl_ms);
+                    }
+                };
+                let call = conn.many(batch.len(), encode_all, &mut answers);
+                bounded(timeout, call, TierError::Operation).await?;
+                replies.extend(batch.iter().zip(answers).map(|(&(op, ..), a)| match a {
+                    Answer::Failed(said) => Err(TierError::Operation(said)),
+                    a => Ok((op == Op::Get).then_some(!matches!(a, Answer::Nil))),
+                }));
+            }
+            DataPath::Crate(conns) => {
+                let mut pipe = redis::pipe();
+                pipe.ignore_errors();
+                for &(op, key, value) in batch {
+                    pipe.add_command(crate_cmd(op, key, value, ttl_ms));
+                }
+                let mut conn = conns[lane % conns.len()].clone();
+                let values: Vec<redis::Value> =
+                    bounded(timeout, pipe.query_async(&mut conn), crate_error).await?;
+                replies.extend(batch.iter().zip(values).map(|(&(op, ..), v)| match v {
+                    redis::Value::ServerError(e) => Err(crate_error(e.into())),
+                    v => Ok((op == Op::Get).then_some(!matches!(v, redis::Value::Nil))),
+                }));
+            }
+        }
+        if replies.len() != batch.len() {
+            return Err(TierError::Operation(format!(
+                "a pipeline of {} commands got {} replies",
+                batch.len(),
+                replies.len()
+            )));
+        }
+        Ok(())
+    }
+}
