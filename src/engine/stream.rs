@@ -12,9 +12,6 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-
 use super::context::{WorkerJob, WorkloadContext};
 use super::progress::LiveWorker;
 use super::verify::{Check, check, stamp};
@@ -22,9 +19,9 @@ use crate::metrics::recorder::{Recorder, record};
 use crate::tier::TierError;
 use crate::tier::stack::Served;
 use crate::workload::key_buf::KeyBuf;
-use crate::workload::keys::KeySampler;
 use crate::workload::op::Op;
 use crate::workload::ops::OpSource;
+use crate::workload::plan::Planner;
 use crate::workload::trace::{TraceCursor, interleaved_share};
 use crate::workload::values::ValuePool;
 
@@ -118,10 +115,8 @@ pub struct Timing {
 /// A worker's operation stream.
 pub struct OpStream<'c> {
     ctx: &'c WorkloadContext,
-    rng: SmallRng,
-    sampler: KeySampler,
-    sequence_step: usize,
-    sequence_key: u64,
+    /// The operations, keys and pool slots, drawn a batch ahead from the worker's seed.
+    planner: Planner,
     trace: Option<TraceCursor<'c>>,
     /// Raw clock reading of the last success (or the stream's start).
     last_success: u64,
@@ -153,10 +148,11 @@ impl<'c> OpStream<'c> {
         });
         OpStream {
             ctx,
-            rng: SmallRng::seed_from_u64(job.seed),
-            sampler: ctx.sampler.for_worker(job.worker, job.workers),
-            sequence_step: 0,
-            sequence_key: 0,
+            planner: Planner::new(
+                job.seed,
+                ctx.sampler.for_worker(job.worker, job.workers),
+                &ctx.ops,
+            ),
             trace,
             last_success: ctx.clock.raw(),
             backoff_ns: 0,
@@ -182,19 +178,9 @@ impl<'c> OpStream<'c> {
     #[inline]
     pub fn plan(&mut self, slot: &mut Slot) -> bool {
         let mut trace_size = None;
+        let planned = self.planner.next_op();
         let (op, index) = match &self.ctx.ops {
-            OpSource::Mix(mix) => (
-                mix.sample(&mut self.rng),
-                self.sampler.sample(&mut self.rng),
-            ),
-            OpSource::Sequence(steps) => {
-                if self.sequence_step == 0 {
-                    self.sequence_key = self.sampler.sample(&mut self.rng);
-                }
-                let op = steps[self.sequence_step];
-                self.sequence_step = (self.sequence_step + 1) % steps.len();
-                (op, self.sequence_key)
-            }
+            OpSource::Mix(_) | OpSource::Sequence(_) => (planned.op, planned.index),
             OpSource::Trace { .. } => {
                 let Some(record) = self.trace.as_mut().and_then(TraceCursor::next_record) else {
                     return false;
@@ -206,7 +192,7 @@ impl<'c> OpStream<'c> {
         };
         slot.op = op;
         slot.index = index;
-        slot.pool = self.rng.next_u32() as usize;
+        slot.pool = planned.pool as usize;
         slot.value = ValueSource::Pool;
         if let Some(size) = trace_size {
             let pool_value = self.ctx.values.get(slot.pool);
@@ -276,7 +262,7 @@ impl<'c> OpStream<'c> {
         }
         rec.record_tick(timing.tenth, Some(timing.nanos), read);
         if matches!(op, Op::Set | Op::Delete) && slot.index != TRACE_KEY {
-            self.sampler.note_write(slot.index);
+            self.planner.note_write(slot.index);
             if let Some(v) = &self.ctx.verify {
                 v.completed(slot.index, slot.version);
             }

@@ -276,6 +276,12 @@ impl KeySampler {
         }
     }
 
+    /// True when the next key depends on the worker's own writes (`Latest`): such a sampler
+    /// cannot be drawn ahead of the writes it follows.
+    pub fn follows_writes(&self) -> bool {
+        matches!(self.kind, Kind::Latest { .. })
+    }
+
     /// Notes a write of `index` (drives `Latest`).
     #[inline]
     pub fn note_write(&mut self, index: u64) {

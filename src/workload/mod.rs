@@ -4,5 +4,6 @@ pub mod key_buf;
 pub mod keys;
 pub mod op;
 pub mod ops;
+pub mod plan;
 pub mod trace;
 pub mod values;
