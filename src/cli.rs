@@ -129,6 +129,11 @@ pub struct RunArgs {
     /// outside the timed interval.
     #[arg(long, value_name = "FILE")]
     pub record_trace: Option<PathBuf>,
+    /// Simulate every workload: replay its requests through the in-process engines and count
+    /// hits and misses, timing nothing (as `simulate: true` on each workload; tiers must be
+    /// `kind: memory`, and latency or throughput thresholds are refused).
+    #[arg(long)]
+    pub simulate: bool,
     /// Profile and overrides.
     #[command(flatten)]
     pub scenario_args: ScenarioArgs,

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod scenario;
+pub mod simulate;
 pub mod tier;
 pub mod units;
 pub mod verdict;

@@ -27,13 +27,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "engine",
         &["scenario", "tier", "workload", "metrics", "units"],
     ),
+    (
+        "simulate",
+        &["scenario", "tier", "workload", "metrics", "units"],
+    ),
     ("report", &["metrics", "units"]),
     ("cli", &[]),
     (
         "app",
         &[
-            "cli", "engine", "scenario", "tier", "workload", "metrics", "verdict", "report",
-            "exit", "units", "redact",
+            "cli", "engine", "simulate", "scenario", "tier", "workload", "metrics", "verdict",
+            "report", "exit", "units", "redact",
         ],
     ),
 ];

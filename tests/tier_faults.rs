@@ -86,6 +86,7 @@ fn redis_config(url: String, timeout: Duration) -> TierConfig {
             timeout,
             ttl: None,
             pipeline: 1,
+            tls: None,
         }),
         compression: None,
     }

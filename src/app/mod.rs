@@ -9,7 +9,10 @@ mod new_scenario;
 pub mod output;
 pub mod run;
 mod shards;
+mod simulated;
 pub mod summarize;
+mod sweep;
+mod sweep_curves;
 mod templates;
 mod threshold_sources;
 
@@ -44,8 +47,12 @@ pub fn execute(command: Command) -> u8 {
     }
 }
 
-/// Loads a scenario with its profile and overrides, printing the problems if it is invalid.
-fn load(path: &Path, args: &ScenarioArgs) -> Option<Scenario> {
+/// Loads a scenario with its profile and overrides (and its sweep's points, every one
+/// validated), printing the problems if it is invalid.
+fn load(
+    path: &Path,
+    args: &ScenarioArgs,
+) -> Option<(Scenario, Option<scenario::sweep::SweepPlan>)> {
     // clap fills `--profile` from TIERBENCH_PROFILE too: a value that is the variable's is left
     // to `apply`, which reads the variable itself and names it in messages.
     let from_env = std::env::var("TIERBENCH_PROFILE").ok();
@@ -56,7 +63,7 @@ fn load(path: &Path, args: &ScenarioArgs) -> Option<Scenario> {
             .filter(|p| from_env.as_ref() != Some(p)),
         sets: args.sets.clone(),
     };
-    match scenario::load_with(path, &overrides, &|name| std::env::var(name).ok()) {
+    match scenario::load_sweep(path, &overrides, &|name| std::env::var(name).ok()) {
         Ok(s) => Some(s),
         Err(d) => {
             eprintln!("{d}");
@@ -88,9 +95,19 @@ fn rule(args: &VerdictArgs) -> Result<Rule, String> {
 }
 
 fn run_command(args: &RunArgs) -> u8 {
-    let Some(mut scenario) = load(&args.scenario, &args.scenario_args) else {
+    let Some((mut scenario, mut sweep)) = load(&args.scenario, &args.scenario_args) else {
         return exit::INVALID_INPUT;
     };
+    if args.simulate && !simulate_everything(&args.scenario, &mut scenario, sweep.as_mut()) {
+        return exit::INVALID_INPUT;
+    }
+    if sweep.is_some() && (args.record_trace.is_some() || args.shard.is_some()) {
+        eprintln!(
+            "error: a sweep runs many scenarios: --record-trace and --shard apply to one \
+             (remove `sweep:` or the option)"
+        );
+        return exit::INVALID_INPUT;
+    }
     let start_at = shards::prepare(args, &mut scenario, &|name| std::env::var(name).ok());
     let Some(start_at) = or_report(start_at) else {
         return exit::INVALID_INPUT;
@@ -153,7 +170,17 @@ fn run_command(args: &RunArgs) -> u8 {
         timeout,
         start_at,
     };
-    let mut outcome = runtime.block_on(run::run_with(&scenario, &specs, &progress, &options));
+    let mut outcome = match &sweep {
+        Some(plan) => runtime.block_on(sweep::run_sweep(
+            &scenario,
+            plan,
+            &specs,
+            &progress,
+            &options,
+            !args.quiet,
+        )),
+        None => runtime.block_on(run::run_with(&scenario, &specs, &progress, &options)),
+    };
     threshold_sources::fill(&scenario, &mut outcome.document);
     if let Some(failure) = &outcome.failure {
         eprintln!("error: {failure}");
@@ -183,6 +210,33 @@ fn run_command(args: &RunArgs) -> u8 {
         }
     }
     outcome.code
+}
+
+/// `run --simulate`: every workload (of every sweep point) simulated; false after printing why
+/// one cannot be.
+fn simulate_everything(
+    path: &Path,
+    scenario: &mut Scenario,
+    sweep: Option<&mut scenario::sweep::SweepPlan>,
+) -> bool {
+    let mut all: Vec<&mut Scenario> = vec![scenario];
+    if let Some(plan) = sweep {
+        all.extend(plan.points.iter_mut().map(|p| &mut p.scenario));
+    }
+    let mut problems = Vec::new();
+    for s in all {
+        simulated::simulate_all(s);
+        for p in scenario::sweep::simulation_problems(s) {
+            let line = format!("error: --simulate: {}: {}", path.display(), p.message);
+            if !problems.contains(&line) {
+                problems.push(line);
+            }
+        }
+    }
+    for line in &problems {
+        eprintln!("{line}");
+    }
+    problems.is_empty()
 }
 
 /// What a failing baseline verdict says on stderr, and what to do about it.
@@ -285,7 +339,7 @@ fn validate_command(args: &ValidateArgs) -> u8 {
     let mut code = exit::OK;
     for file in &args.files {
         match load(file, &args.scenario_args).ok_or(()) {
-            Ok(s) => {
+            Ok((s, _)) => {
                 if args.print {
                     println!(
                         "{}",

@@ -109,6 +109,20 @@ pub async fn run_with(
     let mut failure = None;
     let mut trace_parts = Vec::new();
     for (index, workload) in scenario.workloads.iter().enumerate() {
+        if workload.simulate {
+            match super::simulated::result(scenario, index) {
+                Ok(mut result) => {
+                    evaluate(workload, &mut result);
+                    document.workloads.push(result);
+                }
+                Err(e) => {
+                    failure = Some(failed("measure", Some(&workload.name), e));
+                    break;
+                }
+            }
+            save_so_far(specs, &document);
+            continue;
+        }
         let stack = shared.stack_for(workload);
         let (measurement, repetitions) = match shared.measure(index, &stack, &mut sampler).await {
             Ok(Some(measured)) => measured,
@@ -177,7 +191,7 @@ fn failed(phase: &str, workload: Option<&str>, message: String) -> RunFailure {
 }
 
 /// The result document before any workload has run.
-fn new_document(
+pub(super) fn new_document(
     scenario: &Scenario,
     started_at: String,
     sampler: &mut ProcessSampler,
@@ -209,6 +223,7 @@ fn new_document(
             count: s.count,
             start_at: None,
         }),
+        sweep: None,
     }
 }
 
@@ -373,7 +388,7 @@ impl Shared<'_> {
 }
 
 /// Writes the results so far to the JSON report's path, if one was asked for (best effort).
-fn save_so_far(specs: &[ReportSpec], document: &ResultDocument) {
+pub(super) fn save_so_far(specs: &[ReportSpec], document: &ResultDocument) {
     if let Some(path) = json_path(specs)
         && let Ok(json) = serde_json::to_vec_pretty(document)
     {
@@ -382,7 +397,12 @@ fn save_so_far(specs: &[ReportSpec], document: &ResultDocument) {
 }
 
 /// Compares with `--baseline`: a failing verdict turns exit 0 into 5; nothing in common, 2.
-fn compare_with_baseline(o: &mut RunOutcome, base: &ResultDocument, name: &str, rule: Rule) {
+pub(super) fn compare_with_baseline(
+    o: &mut RunOutcome,
+    base: &ResultDocument,
+    name: &str,
+    rule: Rule,
+) {
     let comparison = compare(base, &o.document, rule);
     if let Some(message) = cannot_compare(base, &mut o.document, &comparison, name) {
         (o.failure, o.code) = (Some(message), exit::INVALID_INPUT); // only a complete run

@@ -13,4 +13,5 @@ pub mod result;
 pub mod samples;
 pub mod second;
 pub mod statistics;
+pub mod sweep;
 pub mod threshold;

@@ -59,6 +59,9 @@ pub struct ResultDocument {
     /// lists every shard it holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardInfo>,
+    /// A sweep's grid, its points and curves (`metrics::sweep`); null for a single run.
+    #[serde(default)]
+    pub sweep: Option<super::sweep::SweepResult>,
 }
 
 /// Which shard(s) a document holds.

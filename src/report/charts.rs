@@ -11,6 +11,8 @@
 //! | `thresholds_svg(w)` | each threshold's margin from its limit, held or failed |
 //! | `repetitions_svg(w, metric)` | each repetition's figure, the mean and its 95% interval |
 //! | `comparison_svg(comparison, workload=none)` | change against the baseline per metric, with intervals |
+//! | `miss_ratio_svg(sweep)` | a sweep's miss ratio against cache size (log axis), exact LRU dashed, knees circled |
+//! | `sweep_latency_svg(sweep)` | a measured sweep's p99 against cache size (log axis) |
 //!
 //! Every one takes `width=` and `height=` (pixels; the page scales the chart to its column).
 //! A wrong argument is a template error naming the function, what it expected and its usage.
@@ -20,13 +22,15 @@ use minijinja::{Environment, Error};
 
 use super::chart_bars::{self, HIT_RATE, SERVED_BY, THRESHOLDS};
 use super::chart_compare::{self, COMPARISON, REPETITIONS, REPETITIONS_SIZE};
+use super::chart_curve;
 use super::chart_spectrum;
 use super::chart_style::Call;
 use super::chart_time;
 use crate::metrics::comparison::Comparison;
+use crate::metrics::sweep::SweepResult;
 
 /// The chart functions' names, for documentation and tests.
-pub const FUNCTIONS: [&str; 7] = [
+pub const FUNCTIONS: [&str; 9] = [
     "latency_spectrum_svg",
     "timeseries_svg",
     "served_by_svg",
@@ -34,6 +38,8 @@ pub const FUNCTIONS: [&str; 7] = [
     "thresholds_svg",
     "repetitions_svg",
     "comparison_svg",
+    "miss_ratio_svg",
+    "sweep_latency_svg",
 ];
 
 /// Adds the chart functions to an environment.
@@ -111,6 +117,18 @@ pub fn register(env: &mut Environment<'_>) {
             chart_compare::comparison(&c, workload.as_deref(), size)
         },
     );
+    const SWEEP: &str =
+        "the document's `sweep` (none for a single run: guard with `{% if sweep %}`)";
+    env.add_function("miss_ratio_svg", |s: Value, kwargs: Kwargs| {
+        let call = chart_curve::MISS_RATIO;
+        let sweep: SweepResult = call.arg(&s, SWEEP)?;
+        chart_curve::miss_ratio(&sweep, call.size(&kwargs, chart_curve::SIZE)?)
+    });
+    env.add_function("sweep_latency_svg", |s: Value, kwargs: Kwargs| {
+        let call = chart_curve::LATENCY;
+        let sweep: SweepResult = call.arg(&s, SWEEP)?;
+        chart_curve::latency(&sweep, call.size(&kwargs, chart_curve::LATENCY_SIZE)?)
+    });
 }
 
 /// `width=`/`height=` for a chart whose default height depends on its rows: none when neither

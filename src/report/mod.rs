@@ -8,6 +8,7 @@
 pub mod catalog;
 mod chart_bars;
 mod chart_compare;
+mod chart_curve;
 mod chart_spectrum;
 mod chart_style;
 mod chart_time;

@@ -336,6 +336,7 @@ fn placeholder_file() -> ScenarioFile {
         timeout: None,
         lost_after: None,
         profiles: None,
+        sweep: None,
     }
 }
 

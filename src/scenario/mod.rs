@@ -17,6 +17,7 @@ mod profiles;
 pub mod schema;
 pub mod shard;
 pub mod sharding;
+pub mod sweep;
 pub mod validate;
 mod workload_checks;
 mod yaml_budget;
@@ -47,6 +48,17 @@ pub fn load_with(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, Box<Diagnostics>> {
     let document = format::read_document(path, env)?;
+    plan_document(document, overrides, env).map(|(scenario, _)| scenario)
+}
+
+/// Like `load_with`, with the scenario's `sweep:` planned: every point validated (`None` when
+/// the scenario has no sweep).
+pub fn load_sweep(
+    path: &Path,
+    overrides: &overrides::Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Scenario, Option<sweep::SweepPlan>), Box<Diagnostics>> {
+    let document = format::read_document(path, env)?;
     plan_document(document, overrides, env)
 }
 
@@ -59,25 +71,39 @@ pub fn load_source(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Scenario, Box<Diagnostics>> {
     let document = format::parse_document(path, source, env)?;
-    plan_document(document, overrides, env)
+    plan_document(document, overrides, env).map(|(scenario, _)| scenario)
 }
 
-/// Applies the overrides to a parsed document, then validates and plans it.
+/// Applies the overrides to a parsed document, then validates and plans it, and its sweep's
+/// points when it has one (the base first: its problems are not repeated for every point).
 fn plan_document(
     mut document: format::Document,
     overrides: &overrides::Overrides,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Scenario, Box<Diagnostics>> {
+) -> Result<(Scenario, Option<sweep::SweepPlan>), Box<Diagnostics>> {
     let bytes = document.diagnostics.source.clone().into_bytes();
     let mut problems = Vec::new();
     let applied = overrides::apply(&mut document.value, overrides, env, &mut problems);
     document.diagnostics.origins = applied.origins.clone();
+    let axes = sweep::take(&mut document.value, &mut problems);
+    let base = (!axes.is_empty()).then(|| document.clone());
+    let checks_frame = document.diagnostics.clone();
     // The overrides that could not be applied and what validation finds in the rest: one round.
     let frame = (!problems.is_empty()).then(|| document.diagnostics.clone());
     match (validate::validate(document, &bytes), frame) {
         (Ok(mut scenario), None) => {
+            let checks = sweep::simulation_problems(&scenario);
+            if !checks.is_empty() {
+                let mut d = checks_frame;
+                d.problems = checks;
+                return Err(Box::new(d));
+            }
+            let plan = match base {
+                Some(base) => Some(sweep::plan(&base, &bytes, axes, &applied)?),
+                None => None,
+            };
             scenario.applied = applied;
-            Ok(scenario)
+            Ok((scenario, plan))
         }
         (Ok(_), Some(mut d)) => {
             d.problems = problems;

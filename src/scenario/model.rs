@@ -59,6 +59,11 @@ pub struct ScenarioFile {
     /// development, testing, ci, production.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profiles: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// A grid of runs: dotted paths as `--set` takes them (`tiers.l1.max_entries`) to the values
+    /// each takes. Every combination is a full run with the same seed, validated before any runs;
+    /// axes in path order, the last varying fastest; thresholds hold per point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<std::collections::BTreeMap<String, Vec<serde_json::Value>>>,
 }
 
 /// The origin behind a stack: a simulated backing store (the database a cache protects).
@@ -132,6 +137,9 @@ pub struct RedisTierFile {
     /// spent compressing and decompressing is reported apart from the tier's latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<CompressionFile>,
+    /// TLS of a `rediss://` URL: CA file, client certificate (default: the system's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tier::redis::RedisTls>,
 }
 
 /// A SQL table used as a cache tier.
@@ -371,6 +379,10 @@ pub struct WorkloadFile {
     /// Write every key once before warmup (not recorded), so reads start warm.
     #[serde(default)]
     pub preload: bool,
+    /// Count hits and misses by replaying the requests through the tiers' real in-process engines,
+    /// timing nothing (no latency). Target tiers must be `kind: memory`; no latency thresholds.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulate: bool,
     /// Operation weights, e.g. `{ get: 95, set: 5 }`. Weights are relative; at least one > 0.
     /// Give `mix` or `sequence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

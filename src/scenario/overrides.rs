@@ -155,7 +155,7 @@ fn set_run_knob(doc: &mut Value, field: &str, value: Value) -> Vec<String> {
 
 /// Sets a dotted path; in `workloads` and `tiers` a segment may be an entry's name.
 /// Returns the JSON pointer of the node it set.
-fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<String, String> {
+pub(super) fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<String, String> {
     let segments: Vec<&str> = path.split('.').collect();
     if segments.iter().any(|s| s.is_empty()) {
         return Err(format!(

@@ -136,6 +136,8 @@ pub struct Workload {
     pub on_error: ErrorPolicy,
     /// Check reads for stale and corrupt values.
     pub verify: bool,
+    /// Count hits and misses by replaying through the in-process engines, timing nothing.
+    pub simulate: bool,
     /// Unrecorded operations before measuring.
     pub warmup: u64,
     /// The measured phases, in order (one when the workload has no `phases`).

@@ -262,6 +262,24 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                             .hint("e.g. url: ${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}"),
                     );
                 }
+                if let Some(tls) = &r.tls {
+                    if !r.url.starts_with("rediss://") {
+                        problems.push(
+                            Problem::new(format!("/tiers/{i}/tls"), "TLS settings need TLS")
+                                .expected("a `rediss://` URL")
+                                .hint("write the URL as rediss://host:port, or remove `tls`"),
+                        );
+                    }
+                    if tls.cert_file.is_some() != tls.key_file.is_some() {
+                        problems.push(
+                            Problem::new(
+                                format!("/tiers/{i}/tls"),
+                                "a client certificate needs both `cert_file` and `key_file`",
+                            )
+                            .hint("give both, or neither"),
+                        );
+                    }
+                }
                 if r.pipeline == Some(0) {
                     problems.push(Problem::new(
                         format!("/tiers/{i}/pipeline"),
@@ -283,6 +301,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         timeout: r.timeout.map_or(Duration::from_secs(5), |t| t.0),
                         ttl: r.ttl.map(|t| t.0),
                         pipeline: r.pipeline.unwrap_or(1).max(1) as usize,
+                        tls: r.tls.clone(),
                     }),
                 });
             }

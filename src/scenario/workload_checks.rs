@@ -98,6 +98,7 @@ pub(super) fn check_workloads(
                 write: w.write,
                 on_error: w.on_error,
                 verify: w.verify,
+                simulate: w.simulate,
                 warmup: w.warmup.or(file.defaults.warmup).unwrap_or(0),
                 phases,
                 thresholds: parsed,

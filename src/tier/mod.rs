@@ -16,8 +16,10 @@ pub mod origin;
 pub mod redis;
 mod redis_data;
 mod redis_lane;
+mod redis_tls;
 mod resp;
 pub mod sql;
+mod sql_lanes;
 mod sql_text;
 pub mod stack;
 
@@ -86,7 +88,7 @@ impl Tier {
         match self {
             Tier::Memory(t) => Ok(t.get(key)),
             Tier::Redis(t) => t.get(lane, key).await,
-            Tier::Sql(t) => t.get(key, wait_ns).await,
+            Tier::Sql(t) => t.get(key, lane, wait_ns).await,
         }
     }
 
@@ -105,7 +107,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.set(lane, key, value).await,
-            Tier::Sql(t) => t.set(key, value, wait_ns).await,
+            Tier::Sql(t) => t.set(key, value, lane, wait_ns).await,
         }
     }
 
@@ -136,7 +138,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.delete(lane, key).await,
-            Tier::Sql(t) => t.delete(key, wait_ns).await,
+            Tier::Sql(t) => t.delete(key, lane, wait_ns).await,
         }
     }
 
@@ -151,7 +153,7 @@ impl Tier {
         match self {
             Tier::Memory(t) => Ok(t.touch(key)),
             Tier::Redis(t) => t.touch(lane, key).await,
-            Tier::Sql(t) => t.touch(key, wait_ns).await,
+            Tier::Sql(t) => t.touch(key, lane, wait_ns).await,
         }
     }
 

@@ -3,6 +3,9 @@
 //! (`redis_lane.rs`: one write per round of queued commands, no channel per operation); setup,
 //! INFO, SCAN and cleanup, and every operation to a server those do not speak (a unix socket),
 //! go through the `redis` crate's `ConnectionManager` (`redis_data.rs` holds both data paths).
+//! `rediss://` servers get TLS on both (`redis_tls.rs`: the tier's `tls` CA file, client
+//! certificate, and skipping verification only when asked); ACL users and the database come
+//! from the URL and are sent (AUTH, SELECT) on every new connection of both.
 //!
 //! Many workers share one multiplexed connection; worker `i` uses connection `i % connections`.
 //! Every operation is bounded by the tier's `timeout`, explicit: the answer, and with the
@@ -29,6 +32,8 @@ use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
 use super::redis_data::{BatchReply, DataPath};
 use super::redis_lane::{Lane, Target};
+pub use super::redis_tls::RedisTls;
+use super::redis_tls::{self, explain, lane_tls};
 use super::resp;
 use crate::redact::redact_url;
 use crate::workload::op::Op;
@@ -63,6 +68,8 @@ pub struct RedisSettings {
     pub ttl: Option<Duration>,
     /// Operations per round trip (1: no explicit pipelining).
     pub pipeline: usize,
+    /// TLS settings of a `rediss://` URL.
+    pub tls: Option<RedisTls>,
 }
 
 fn op_error(e: RedisError) -> TierError {
@@ -94,12 +101,24 @@ fn reconnect_attempts(timeout: Duration) -> usize {
     attempts.max(1)
 }
 
-/// Where tierbench's own connections go, for a plain TCP server: the address, and the AUTH and
-/// SELECT commands the URL asks for. `None` for what they do not speak (unix sockets, TLS).
-fn lean_target(client: &Client, connect_timeout: Duration) -> Option<Target> {
+/// Where tierbench's own connections go, for a TCP server (with TLS for `rediss://`): the
+/// address, and the AUTH and SELECT commands the URL asks for. `Ok(None)` for what they do not
+/// speak (unix sockets).
+fn lean_target(
+    client: &Client,
+    tls: Option<&RedisTls>,
+    connect_timeout: Duration,
+) -> Result<Option<Target>, String> {
     let info = client.get_connection_info();
-    let redis::ConnectionAddr::Tcp(host, port) = info.addr() else {
-        return None;
+    let (host, port, tls) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => (host, port, None),
+        redis::ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure,
+            ..
+        } => (host, port, Some(lane_tls(host, tls, *insecure)?)),
+        _ => return Ok(None),
     };
     let settings = info.redis_settings();
     let mut hello = Vec::new();
@@ -120,13 +139,14 @@ fn lean_target(client: &Client, connect_timeout: Duration) -> Option<Target> {
         resp::arg(&mut hello, settings.db().to_string().as_bytes());
         hello_replies += 1;
     }
-    Some(Target {
+    Ok(Some(Target {
         host: host.clone(),
         port: *port,
+        tls,
         hello,
         hello_replies,
         connect_timeout,
-    })
+    }))
 }
 
 impl RedisTier {
@@ -141,7 +161,17 @@ impl RedisTier {
             url: redact_url(&settings.url),
             message,
         };
-        let client = Client::open(settings.url.as_str()).map_err(|e| setup(e.to_string()))?;
+        let client = redis_tls::client(&settings.url, settings.tls.as_ref()).map_err(setup)?;
+        if settings
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.insecure_skip_verify)
+        {
+            eprintln!(
+                "tierbench: warning: tier `{name}`: TLS certificate verification is off \
+                 (tls.insecure_skip_verify): anyone on the path can read and change the traffic"
+            );
+        }
         let timeout = settings.timeout;
         let connect_timeout = timeout.max(MIN_CONNECT_TIMEOUT);
         // One plain connection first: a server that is down fails setup at once, where a
@@ -152,7 +182,7 @@ impl RedisTier {
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&probe)
             .await
-            .map_err(|e| setup(format!("cannot connect: {}", redis_message(&e))))?;
+            .map_err(|e| setup(format!("cannot connect: {}", explain(redis_message(&e)))))?;
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
@@ -170,7 +200,7 @@ impl RedisTier {
             .set_number_of_retries(reconnect_attempts(timeout));
         // TCP servers get tierbench's own connections for the measured operations, and one
         // crate connection for the rest; other addresses (unix sockets) the crate's throughout.
-        let lean = lean_target(&client, connect_timeout);
+        let lean = lean_target(&client, settings.tls.as_ref(), connect_timeout).map_err(setup)?;
         let crate_connections = if lean.is_some() {
             1
         } else {

@@ -8,6 +8,7 @@
 //! since its last write in one `write` call and reads every reply that arrived in one `read`,
 //! handing each to its slot in order. The `redis` crate still does setup, INFO, SCAN and cleanup
 //! (`tier/redis.rs`), and the data path of connections this one does not speak (unix sockets).
+//! TLS (`rediss://`) is a rustls stream under the same driver (`redis_tls.rs`).
 //!
 //! Faults, as the crate's `ConnectionManager` handled them: a connection that fails (the server
 //! went away, a reset) fails every operation waiting on it, and the driver reconnects in the
@@ -25,9 +26,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
+use super::redis_tls::{LaneTls, Stream, open_stream};
 use super::resp::{self, Reply};
 
 /// First pause between two connect attempts after a connection failed; doubles with each.
@@ -56,13 +57,15 @@ pub enum Answer {
     Failed(String),
 }
 
-/// Where and how to connect: address and the AUTH/SELECT commands to send first.
+/// Where and how to connect: address, TLS and the AUTH/SELECT commands to send first.
 #[derive(Clone)]
 pub struct Target {
     /// Host name or address.
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// TLS over the TCP connection (`rediss://`), or none.
+    pub tls: Option<LaneTls>,
     /// Commands sent on every new connection before anything else (AUTH, SELECT), encoded.
     pub hello: Vec<u8>,
     /// How many replies `hello` gets.
@@ -253,17 +256,15 @@ impl Drop for Held<'_> {
 }
 
 /// Opens a connection and sends the hello commands.
-async fn open(target: &Target) -> Result<TcpStream, String> {
+async fn open(target: &Target) -> Result<Stream, String> {
     let attempt = async {
-        let mut stream = TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let mut stream = open_stream(&target.host, target.port, target.tls.as_ref()).await?;
         if target.hello_replies > 0 {
             stream
                 .write_all(&target.hello)
                 .await
                 .map_err(|e| e.to_string())?;
+            stream.flush().await.map_err(|e| e.to_string())?;
             let mut buf = Vec::with_capacity(1024);
             let (mut at, mut got) = (0, 0);
             while got < target.hello_replies {
@@ -292,7 +293,7 @@ async fn open(target: &Target) -> Result<TcpStream, String> {
 }
 
 /// The connection's driver: pumps while the connection is up, reconnects when it fails.
-async fn drive(shared: Arc<Shared>, target: Target, first: TcpStream) {
+async fn drive(shared: Arc<Shared>, target: Target, first: Stream) {
     let mut stream = Some(first);
     loop {
         if let Some(s) = stream.take() {
@@ -340,7 +341,7 @@ fn fail_all(shared: &Shared, why: String) {
 /// Commands are written in rounds: when the previous round is written and commands are
 /// waiting, the driver first yields once, so that the workers its last read woke queue their
 /// next commands too, then writes everything queued in one `write`. Replies are read meanwhile.
-async fn pump(shared: &Shared, mut stream: TcpStream) -> String {
+async fn pump(shared: &Shared, mut stream: Stream) -> String {
     let mut io = Io {
         wbuf: Vec::with_capacity(16 * 1024),
         written: 0,
@@ -377,7 +378,7 @@ impl Io {
         &mut self,
         cx: &mut Context<'_>,
         shared: &Shared,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
     ) -> Poll<Result<(), String>> {
         for _ in 0..DRIVER_BUDGET {
             let mut busy = false;
@@ -426,7 +427,15 @@ impl Io {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.to_string())),
                 Poll::Pending => {}
             }
-            if self.written == self.wbuf.len() {
+            // TLS may hold written bytes back in its own buffer: a round is written once
+            // flushed (a no-op for plain TCP).
+            let flushed = self.written == self.wbuf.len()
+                && match Pin::new(&mut *stream).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => true,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.to_string())),
+                    Poll::Pending => false,
+                };
+            if flushed {
                 let mut st = lock(shared);
                 if !st.out.is_empty() {
                     return Poll::Ready(Ok(()));

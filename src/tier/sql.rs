@@ -2,9 +2,12 @@
 //!
 //! The pool is set up for measuring: min = max connections (all opened before the run), no
 //! test-before-acquire, no idle or lifetime churn, so a measured operation never pays for a
-//! connect. The time a worker waits for a pooled connection is returned apart from the query
-//! time. tierbench creates its table when absent (and drops it at the end only if it created it),
-//! refuses an existing table whose columns differ, and otherwise deletes only its own keys.
+//! connect. A measured operation does not acquire from the pool either: each worker (lane) holds
+//! a connection between its operations (`sql_lanes.rs`), and the time to take it (waiting for
+//! the lane's other workers, or a pool acquire after a fault) is returned apart from the query
+//! time as the tier's `pool_wait`. tierbench creates its table when absent (and drops it at the
+//! end only if it created it), refuses an existing table whose columns differ, and otherwise
+//! deletes only its own keys.
 //!
 //! Leftovers: a table tierbench creates carries a marker row (`marker`) until it is dropped. A
 //! setup that finds an existing table with that row (a run was killed before dropping it) takes
@@ -14,11 +17,11 @@
 //!
 //! Faults: every operation (waiting for a connection, then the query) is bounded by the tier's
 //! `timeout`. A connection the server killed (`pg_terminate_backend`, `KILL`, a
-//! restart) fails the one operation that uses it; sqlx then finds it broken when it comes back
-//! to the pool (sqlx pings every released connection), drops it and opens a replacement, so the
-//! pool recovers with no check added before each operation. PostgreSQL connections carry
-//! `application_name=tierbench` (unless the URL names another), so they can be found in
-//! `pg_stat_activity`.
+//! restart) fails the one operation that uses it; that operation returns it to the pool instead
+//! of its lane, sqlx finds it broken there (it pings every released connection), drops it and
+//! opens a replacement, so the pool recovers with no check added before each operation.
+//! PostgreSQL connections carry `application_name=tierbench` (unless the URL names another), so
+//! they can be found in `pg_stat_activity`.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -26,33 +29,68 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use quanta::Clock;
-use sqlx::mysql::MySqlPool;
-use sqlx::postgres::{PgConnectOptions, PgPool};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{MySql, Postgres, Sqlite};
 
 use super::error::{TierError, sql_message};
 use super::marker::{SQL_MARKER_KEY, count, run_token, say};
+use super::sql_lanes::{Lanes, measuring_pool, probe};
 use super::sql_text::{
     Queries, columns_query, create_table, dialect, like_prefix, marker_queries, queries, sql,
 };
 use crate::redact::redact_url;
 
-/// The three dialects, each with its own pool (dispatched by `match`, not `dyn`).
+/// The three dialects, each with its own pool and held connections (dispatched by `match`, not
+/// `dyn`).
 enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-    MySql(MySqlPool),
+    Sqlite(Lanes<Sqlite>),
+    Postgres(Lanes<Postgres>),
+    MySql(Lanes<MySql>),
 }
 
-/// Runs the same code against whichever pool the tier has.
+/// Runs the same code against whichever pool the tier has (statements outside the measured
+/// phases: call `release` first, so that the lanes hold no connection the pool needs).
 macro_rules! with_pool {
     ($pool:expr, $p:ident => $body:expr) => {
         match $pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-            Pool::MySql($p) => $body,
+            Pool::Sqlite(lanes) => {
+                let $p = lanes.pool();
+                $body
+            }
+            Pool::Postgres(lanes) => {
+                let $p = lanes.pool();
+                $body
+            }
+            Pool::MySql(lanes) => {
+                let $p = lanes.pool();
+                $body
+            }
         }
     };
+}
+
+/// Runs one measured statement on `lane`'s held connection (`$c`); adds the time taken to get
+/// the connection to `$wait`, and keeps the connection in its lane only if the statement
+/// succeeded (see `sql_lanes.rs`).
+macro_rules! on_lane {
+    ($tier:expr, $lane:expr, $start:expr, $wait:expr, $c:ident => $body:expr) => {
+        match &$tier.pool {
+            Pool::Sqlite(lanes) => on_lane!(@run lanes, $tier, $lane, $start, $wait, $c => $body),
+            Pool::Postgres(lanes) => on_lane!(@run lanes, $tier, $lane, $start, $wait, $c => $body),
+            Pool::MySql(lanes) => on_lane!(@run lanes, $tier, $lane, $start, $wait, $c => $body),
+        }
+    };
+    (@run $lanes:ident, $tier:expr, $lane:expr, $start:expr, $wait:expr, $c:ident => $body:expr) => {{
+        let mut taken = $lanes.take($lane).await?;
+        *$wait += $tier.clock.delta_as_nanos($start, $tier.clock.raw());
+        let $c = taken.conn();
+        let result = $body;
+        if result.is_ok() {
+            taken.keep();
+        }
+        result
+    }};
 }
 
 /// How to reach and use the database.
@@ -118,30 +156,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Pool settings suited to measuring: every connection opened up front (min = max), no
-/// test-before-acquire (a broken connection is dropped when released, see the module's doc),
-/// no idle or lifetime churn; waiting for a connection is bounded by `timeout`.
-fn measuring_pool<DB: sqlx::Database>(size: u32, timeout: Duration) -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new()
-        .min_connections(size)
-        .max_connections(size)
-        .test_before_acquire(false)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .acquire_timeout(timeout)
-}
-
-/// One direct connection first: an unreachable server fails at once, where the pool would
-/// retry until its acquire timeout.
-async fn probe<C: sqlx::Connection>(url: &str) -> Result<(), String> {
-    let conn = C::connect(url)
-        .await
-        .map_err(|e| format!("cannot connect: {}", sql_message(&e)))?;
-    conn.close()
-        .await
-        .map_err(|e| format!("cannot connect: {}", sql_message(&e)))
-}
-
 impl SqlTier {
     /// Connects the pool, opens every connection, and prepares the table.
     pub async fn connect(name: &str, s: &SqlSettings, prefix: &str) -> Result<SqlTier, TierError> {
@@ -168,34 +182,41 @@ impl SqlTier {
                 if !in_memory && !options.get_filename().exists() {
                     options = options.journal_mode(SqliteJournalMode::Wal);
                 }
-                Pool::Sqlite(
+                Pool::Sqlite(Lanes::new(
                     measuring_pool(size, timeout)
                         .connect_with(options)
                         .await
                         .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?,
-                )
+                    size as usize,
+                ))
             }
-            "postgres" => Pool::Postgres({
-                probe::<sqlx::PgConnection>(&s.url).await.map_err(setup)?;
-                let mut options =
-                    PgConnectOptions::from_str(&s.url).map_err(|e| setup(e.to_string()))?;
-                if options.get_application_name().is_none() {
-                    options = options.application_name(APPLICATION_NAME);
-                }
-                measuring_pool(size, timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
-            }),
-            _ => Pool::MySql({
-                probe::<sqlx::MySqlConnection>(&s.url)
-                    .await
-                    .map_err(setup)?;
-                measuring_pool(size, timeout)
-                    .connect(&s.url)
-                    .await
-                    .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
-            }),
+            "postgres" => Pool::Postgres(Lanes::new(
+                {
+                    probe::<sqlx::PgConnection>(&s.url).await.map_err(setup)?;
+                    let mut options =
+                        PgConnectOptions::from_str(&s.url).map_err(|e| setup(e.to_string()))?;
+                    if options.get_application_name().is_none() {
+                        options = options.application_name(APPLICATION_NAME);
+                    }
+                    measuring_pool(size, timeout)
+                        .connect_with(options)
+                        .await
+                        .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
+                },
+                size as usize,
+            )),
+            _ => Pool::MySql(Lanes::new(
+                {
+                    probe::<sqlx::MySqlConnection>(&s.url)
+                        .await
+                        .map_err(setup)?;
+                    measuring_pool(size, timeout)
+                        .connect(&s.url)
+                        .await
+                        .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
+                },
+                size as usize,
+            )),
         };
         let columns: Vec<String> =
             with_pool!(&pool, p => sqlx::query_scalar(columns_query(dialect))
@@ -296,65 +317,77 @@ impl SqlTier {
         self.ttl_ms.map(|ttl| now_ms() + ttl)
     }
 
-    /// SELECT of an unexpired row; adds the time spent waiting for a connection to `wait_ns`.
-    pub async fn get(&self, key: &str, wait_ns: &mut u64) -> Result<Option<Bytes>, TierError> {
+    /// SELECT of an unexpired row on `lane`'s connection; adds the time spent getting the
+    /// connection to `wait_ns`.
+    pub async fn get(
+        &self,
+        key: &str,
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<Option<Bytes>, TierError> {
         let start = self.clock.raw();
         let now = now_ms();
         let value: Option<Vec<u8>> = within(self.timeout, async {
-            with_pool!(&self.pool, p => {
-                let mut conn = p.acquire().await?;
-                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-                sqlx::query_scalar(self.queries.get.clone()).bind(key).bind(now).fetch_optional(&mut *conn).await
-            })
+            on_lane!(self, lane, start, wait_ns, c => sqlx::query_scalar(self.queries.get.clone()).bind(key).bind(now).fetch_optional(&mut *c).await)
         })
         .await?;
         Ok(value.map(Bytes::from))
     }
 
-    /// Upsert.
-    pub async fn set(&self, key: &str, value: &[u8], wait_ns: &mut u64) -> Result<(), TierError> {
+    /// Upsert on `lane`'s connection.
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<(), TierError> {
         let start = self.clock.raw();
         let expires = self.expires_at();
         within(self.timeout, async {
-            with_pool!(&self.pool, p => {
-                let mut conn = p.acquire().await?;
-                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-                sqlx::query(self.queries.set.clone()).bind(key).bind(value).bind(expires).execute(&mut *conn).await.map(drop)
-            })
+            on_lane!(self, lane, start, wait_ns, c => sqlx::query(self.queries.set.clone()).bind(key).bind(value).bind(expires).execute(&mut *c).await.map(drop))
         })
         .await
     }
 
-    /// DELETE of one key.
-    pub async fn delete(&self, key: &str, wait_ns: &mut u64) -> Result<(), TierError> {
+    /// DELETE of one key on `lane`'s connection.
+    pub async fn delete(&self, key: &str, lane: usize, wait_ns: &mut u64) -> Result<(), TierError> {
         let start = self.clock.raw();
         within(self.timeout, async {
-            with_pool!(&self.pool, p => {
-                let mut conn = p.acquire().await?;
-                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-                sqlx::query(self.queries.delete.clone()).bind(key).execute(&mut *conn).await.map(drop)
-            })
+            on_lane!(self, lane, start, wait_ns, c => sqlx::query(self.queries.delete.clone()).bind(key).execute(&mut *c).await.map(drop))
         })
         .await
     }
 
-    /// Refreshes a row's expiry; true if the row exists.
-    pub async fn touch(&self, key: &str, wait_ns: &mut u64) -> Result<bool, TierError> {
+    /// Refreshes a row's expiry on `lane`'s connection; true if the row exists.
+    pub async fn touch(
+        &self,
+        key: &str,
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<bool, TierError> {
         let start = self.clock.raw();
         let expires = self.expires_at();
         let rows = within(self.timeout, async {
-            with_pool!(&self.pool, p => {
-                let mut conn = p.acquire().await?;
-                *wait_ns += self.clock.delta_as_nanos(start, self.clock.raw());
-                sqlx::query(self.queries.touch.clone()).bind(expires).bind(key).execute(&mut *conn).await.map(|r| r.rows_affected())
-            })
+            on_lane!(self, lane, start, wait_ns, c => sqlx::query(self.queries.touch.clone()).bind(expires).bind(key).execute(&mut *c).await.map(|r| r.rows_affected()))
         })
         .await?;
         Ok(rows > 0)
     }
 
+    /// Returns the connections the lanes hold to the pool, for statements outside the measured
+    /// phases (the lanes acquire again when next used).
+    async fn release(&self) {
+        match &self.pool {
+            Pool::Sqlite(lanes) => lanes.release().await,
+            Pool::Postgres(lanes) => lanes.release().await,
+            Pool::MySql(lanes) => lanes.release().await,
+        }
+    }
+
     /// Rows under the prefix (the marker row left out).
     pub async fn entries(&self) -> Result<u64, TierError> {
+        self.release().await;
         let pattern = like_prefix(&self.prefix);
         let n: i64 = within(MAINTENANCE_TIMEOUT, async {
             with_pool!(&self.pool, p => sqlx::query_scalar(self.queries.count.clone()).bind(&pattern).fetch_one(p).await)
@@ -365,6 +398,7 @@ impl SqlTier {
 
     /// The table's size on disk (data + indexes), bytes, and how it was obtained.
     pub async fn table_bytes(&self) -> Result<(u64, &'static str), TierError> {
+        self.release().await;
         match tokio::time::timeout(MAINTENANCE_TIMEOUT, self.measure_table()).await {
             Ok(result) => result,
             Err(_) => Err(TierError::Operation(format!(
@@ -376,7 +410,8 @@ impl SqlTier {
     async fn measure_table(&self) -> Result<(u64, &'static str), TierError> {
         let t = &self.table;
         match &self.pool {
-            Pool::Postgres(p) => {
+            Pool::Postgres(lanes) => {
+                let p = lanes.pool();
                 let n: i64 = sqlx::query_scalar("SELECT pg_total_relation_size($1::regclass)")
                     .bind(t)
                     .fetch_one(p)
@@ -384,7 +419,8 @@ impl SqlTier {
                     .map_err(op_error)?;
                 Ok((n.max(0) as u64, "pg_total_relation_size"))
             }
-            Pool::MySql(p) => {
+            Pool::MySql(lanes) => {
+                let p = lanes.pool();
                 sqlx::query(sql(format!("ANALYZE TABLE {t}")))
                     .execute(p)
                     .await
@@ -401,7 +437,8 @@ impl SqlTier {
                     "information_schema data_length + index_length",
                 ))
             }
-            Pool::Sqlite(p) => {
+            Pool::Sqlite(lanes) => {
+                let p = lanes.pool();
                 let pages: i64 = sqlx::query_scalar("SELECT page_count FROM pragma_page_count()")
                     .fetch_one(p)
                     .await
@@ -420,6 +457,7 @@ impl SqlTier {
 
     /// Deletes the rows under the prefix (the marker row stays).
     pub async fn clear(&self) -> Result<(), TierError> {
+        self.release().await;
         let pattern = like_prefix(&self.prefix);
         within(MAINTENANCE_TIMEOUT, async {
             with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
@@ -430,6 +468,7 @@ impl SqlTier {
     /// Drops the table if tierbench created it, else deletes only rows under the prefix. With
     /// `keep`, only the marker row goes: the table kept is the user's from then on.
     pub async fn cleanup(&self) -> Result<(), TierError> {
+        self.release().await;
         if self.keep {
             if !self.created {
                 return Ok(());
