@@ -10,6 +10,7 @@ pub mod format;
 mod lenient;
 pub mod locate;
 pub mod model;
+mod model_tiers;
 pub mod origins;
 pub mod overrides;
 pub mod plan;
