@@ -30,6 +30,7 @@ use crate::scenario::plan::{Phase as PlanPhase, Scenario, Stop, Workload};
 use crate::tier::TierError;
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
+use crate::workload::seed::{SeedPhase, worker_seed};
 use crate::workload::values::ValuePool;
 use context::{WorkerJob, WorkloadContext};
 use fan_out::{fan_out, kept_recorder};
@@ -102,26 +103,6 @@ pub struct PhaseMeasurement {
     pub elapsed: Duration,
     /// CPU time the whole tierbench process used during it, seconds.
     pub client_cpu_s: f64,
-}
-
-/// Which phase a worker job belongs to (mixed into its seed).
-#[derive(Clone, Copy)]
-enum SeedPhase {
-    Warmup,
-    Measure(usize),
-}
-
-/// Derives a worker's seed from the scenario seed, workload, worker and phase.
-fn worker_seed(seed: u64, workload: usize, worker: usize, phase: SeedPhase) -> u64 {
-    let phase = match phase {
-        SeedPhase::Warmup => 1,
-        SeedPhase::Measure(p) => 2 + p as u64,
-    };
-    let mut x = seed ^ ((workload as u64) << 40) ^ ((worker as u64) << 8) ^ phase;
-    // SplitMix64 finalizer: nearby inputs give unrelated seeds.
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 /// Runs one workload against `stack` and returns its measured phase.
@@ -434,18 +415,4 @@ async fn run_phase(
         kept_recorder,
     )
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn worker_seeds_differ_by_worker_and_phase() {
-        let a = worker_seed(42, 0, 0, SeedPhase::Measure(0));
-        assert_ne!(a, worker_seed(42, 0, 1, SeedPhase::Measure(0)));
-        assert_ne!(a, worker_seed(42, 0, 0, SeedPhase::Warmup));
-        assert_ne!(a, worker_seed(42, 1, 0, SeedPhase::Measure(0)));
-        assert_eq!(a, worker_seed(42, 0, 0, SeedPhase::Measure(0)));
-    }
 }

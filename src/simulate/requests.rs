@@ -20,6 +20,7 @@ use crate::workload::keys::KeySampler;
 use crate::workload::op::Op;
 use crate::workload::ops::OpSource;
 use crate::workload::plan::Planner;
+use crate::workload::seed::{SeedPhase, worker_seed};
 use crate::workload::trace::{TraceFeed, interleaved_share};
 
 /// Which part of a workload a request belongs to.
@@ -71,13 +72,19 @@ where
     let mut phases = Vec::with_capacity(workload.phases.len() + 1);
     if workload.warmup > 0 {
         let first = workload.phases.first().map_or(1, |p| p.concurrency);
-        phases.push((Part::Warmup, Seed::Warmup, workload.warmup, first, false));
+        phases.push((
+            Part::Warmup,
+            SeedPhase::Warmup,
+            workload.warmup,
+            first,
+            false,
+        ));
     }
     for (p, phase) in workload.phases.iter().enumerate() {
         let ops = phase_ops(phase, trace)?;
         phases.push((
             Part::Measure,
-            Seed::Measure(p),
+            SeedPhase::Measure(p),
             ops,
             phase.concurrency,
             phase.rate.is_some(),
@@ -132,25 +139,4 @@ where
         }
     }
     Ok(())
-}
-
-/// Which phase a worker's seed is for (as the engine numbers them).
-#[derive(Clone, Copy)]
-enum Seed {
-    Warmup,
-    Measure(usize),
-}
-
-/// A worker's seed, derived as the engine derives it (`engine::worker_seed`, private to the
-/// engine): the scenario seed mixed with the workload, worker and phase by SplitMix64's
-/// finalizer. `tests/simulate.rs` checks the two agree through a recorded trace.
-fn worker_seed(seed: u64, workload: usize, worker: usize, phase: Seed) -> u64 {
-    let phase = match phase {
-        Seed::Warmup => 1,
-        Seed::Measure(p) => 2 + p as u64,
-    };
-    let mut x = seed ^ ((workload as u64) << 40) ^ ((worker as u64) << 8) ^ phase;
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }

@@ -5,5 +5,6 @@ pub mod keys;
 pub mod op;
 pub mod ops;
 pub mod plan;
+pub mod seed;
 pub mod trace;
 pub mod values;
