@@ -155,6 +155,37 @@ fn bare_gets(tier: &MemoryTier, planner: &mut Planner, ops: u64) -> Duration {
     total
 }
 
+/// Times `ops` bare gets over the planner's keys, each get on its own between two TSC reads (as
+/// any per-operation latency harness must): the sum of the per-get intervals. Next to
+/// [`bare_gets`], it shows what timing each get costs by itself: a chunk timed as a whole lets
+/// the CPU overlap one get's cache misses with the next one's; a timed get cannot (its end read
+/// waits for it), which on keys beyond the CPU caches is most of the gap.
+fn bare_gets_each_timed(tier: &MemoryTier, planner: &mut Planner, ops: u64) -> u64 {
+    let clock = quanta::Clock::new();
+    let mut keys: Vec<String> = (0..CHUNK)
+        .map(|_| String::with_capacity(PREFIX.len() + 20))
+        .collect();
+    let mut digits = itoa::Buffer::new();
+    let mut total = 0u64;
+    let mut left = ops;
+    while left > 0 {
+        let n = CHUNK.min(left as usize);
+        for key in &mut keys[..n] {
+            let planned = planner.next_op();
+            key.clear();
+            key.push_str(PREFIX);
+            key.push_str(digits.format(planned.index));
+        }
+        for key in &keys[..n] {
+            let start = clock.raw();
+            black_box(tier.get(black_box(key)));
+            total += clock.delta_as_nanos(start, clock.raw());
+        }
+        left -= n as u64;
+    }
+    total
+}
+
 fn bare_get(c: &mut Criterion) {
     let mut group = c.benchmark_group("bare_get");
     group.measurement_time(Duration::from_secs(2));
@@ -239,7 +270,10 @@ fn comparison() {
         "\nmean get, ns: bare loop over tierbench's keys vs tierbench-reported \
          (1 worker, all hits, {VALUE_SIZE}-byte values, {ops} gets, {rounds} interleaved rounds)"
     );
-    println!("| keys | engine | bare loop | tierbench | difference |\n|---|---|---:|---:|---:|");
+    println!(
+        "| keys | engine | bare loop | bare, each get timed | tierbench | difference | \
+         difference to each-timed |\n|---|---|---:|---:|---:|---:|---:|"
+    );
     for case in CASES {
         if !case.label().contains(&filter) {
             continue;
@@ -248,22 +282,28 @@ fn comparison() {
         for (engine, name) in ENGINES {
             let tier = filled(engine, case);
             let (mut bare, mut reported, mut diff) = (vec![], vec![], vec![]);
+            let (mut timed, mut diff_timed) = (vec![], vec![]);
             for _ in 0..rounds {
                 let mut planner = case.planner();
                 // Warm the cache up like tierbench's warmup phase, then time.
                 bare_gets(&tier, &mut case.planner(), 100_000);
                 let b = bare_gets(&tier, &mut planner, ops).as_nanos() as f64 / ops as f64;
+                let t = bare_gets_each_timed(&tier, &mut case.planner(), ops) as f64 / ops as f64;
                 let r = reported_get(case, name, ops);
                 bare.push(b);
+                timed.push(t);
                 reported.push(r);
                 diff.push(r - b);
+                diff_timed.push(r - t);
             }
             println!(
-                "| {} | {name} | {} | {} | {} |",
+                "| {} | {name} | {} | {} | {} | {} | {} |",
                 case.label(),
                 range(&bare),
+                range(&timed),
                 range(&reported),
-                range(&diff)
+                range(&diff),
+                range(&diff_timed)
             );
         }
     }

@@ -364,3 +364,39 @@ fn a_document_without_a_sweep_still_loads() {
         .unwrap();
     assert!(!text.contains("== sweep"));
 }
+
+#[test]
+fn a_lone_in_process_tier_counts_what_the_simulation_counts() {
+    // A lone uncompressed in-process tier is called directly by the worker (no async layers in
+    // the timed interval); its hits and misses must stay the engine's, which simulate mode
+    // counts through the general path over the same requests.
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = r#"
+name: direct
+seed: 11
+tiers: [{ name: l1, kind: memory, engine: lru, max_entries: 150 }]
+data: { keys: { count: 600, prefix: "dl:", distribution: zipf }, values: { size: 16 } }
+workloads:
+  - { name: a, target: l1, warmup: 500, ops: 4000, concurrency: 1, mix: { get: 7, set: 2, delete: 1 } }
+"#;
+    std::fs::write(dir.path().join("s.yaml"), yaml).unwrap();
+    let counts = |simulate: bool| {
+        let json = dir.path().join(format!("r-{simulate}.json"));
+        let mut cmd = tierbench();
+        cmd.arg("run")
+            .arg(dir.path().join("s.yaml"))
+            .arg("--report")
+            .arg(format!("json={}", json.display()))
+            .arg("-q");
+        if simulate {
+            cmd.arg("--simulate");
+        }
+        cmd.assert().success();
+        let doc = tierbench::app::read_results(&json).unwrap();
+        let tier = &doc.workloads[0].tiers[0];
+        (tier.hits, tier.misses)
+    };
+    let measured = counts(false);
+    assert!(measured.0 > 500 && measured.1 > 500, "{measured:?}");
+    assert_eq!(measured, counts(true));
+}

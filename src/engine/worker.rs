@@ -19,6 +19,7 @@ use super::stream::{OpStream, Outcome, Slot, Timing};
 use super::verify::stamp;
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
+use crate::tier::memory::MemoryTier;
 use crate::tier::stack::Served;
 use crate::workload::key_buf::KeyBuf;
 use crate::workload::op::Op;
@@ -41,6 +42,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     }
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
+    let in_process = ctx.stack.lone_memory();
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
@@ -79,8 +81,17 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
         }
         let value = slot.value(&ctx.values);
         let start = clock.raw();
-        let outcome = issue(ctx, &slot, value, job.worker, &mut rec).await;
+        let outcome = match in_process {
+            Some(tier) => Ok(issue_in_process(tier, &slot, value)),
+            None => issue(ctx, &slot, value, job.worker, &mut rec).await,
+        };
         let end = clock.raw();
+        if in_process.is_some()
+            && let Ok(Some((served, _))) = &outcome
+        {
+            // Counted after the timer stops, as `Stack::get` counts a lone tier's lookup.
+            rec.tiers[0].count_lookup(*served == Served::Tier(0));
+        }
         let service = clock.delta_as_nanos(start, end);
         if let Some(w) = writer.as_mut() {
             let size = slot.write_size(&ctx.values);
@@ -146,6 +157,31 @@ async fn issue(
         Op::Set => ctx.stack.set(key, value, lane, rec).await.map(|()| None),
         Op::Delete => ctx.stack.delete(key, lane, rec).await.map(|()| None),
         Op::Touch => ctx.stack.touch(key, lane, rec).await.map(|()| None),
+    }
+}
+
+/// Issues the slot's operation on a lone in-process tier directly (the timed call; the same
+/// outcome `issue` gives, without its async layers; the lookup is counted by the caller).
+#[inline]
+fn issue_in_process(tier: &MemoryTier, slot: &Slot, value: &[u8]) -> Issued {
+    let key = slot.key.as_str();
+    match slot.op {
+        Op::Get => Some(match tier.get(key) {
+            Some(found) => (Served::Tier(0), Some(found)),
+            None => (Served::Miss, None),
+        }),
+        Op::Set => {
+            tier.set(key, value);
+            None
+        }
+        Op::Delete => {
+            tier.delete(key);
+            None
+        }
+        Op::Touch => {
+            tier.touch(key);
+            None
+        }
     }
 }
 

@@ -102,6 +102,24 @@ impl Stack {
         }
     }
 
+    /// The tier itself when this stack is one in-process tier storing values as given (not
+    /// stacked, no compression): the worker then calls it directly and synchronously, without
+    /// the two async layers (`Stack::get`, `Tier::get`) whose bookkeeping would sit inside the
+    /// timed interval of a call that takes tens of nanoseconds (docs/performance.md).
+    pub fn lone_memory(&self) -> Option<&super::memory::MemoryTier> {
+        match (
+            self.policy.stacked,
+            self.tiers.as_slice(),
+            self.compression.as_slice(),
+        ) {
+            (false, [tier], [None]) => match &**tier {
+                Tier::Memory(m) => Some(m),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether reads go through with an origin.
     pub fn is_stacked(&self) -> bool {
         self.policy.stacked
