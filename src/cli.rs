@@ -172,6 +172,11 @@ pub struct RunArgs {
     /// (the slowest worker's last complete second) and the first tier's hit rate. Default 5s.
     #[arg(long, env = "TIERBENCH_PROGRESS_INTERVAL", value_name = "DURATION")]
     pub progress_interval: Option<String>,
+    /// Threads that run the load (the async runtime's workers; memtier's `-t`). Default: one
+    /// per core. On a machine the server under test shares, fewer threads leave it a core: the
+    /// client's CPU per operation then drops (less parking and waking of threads).
+    #[arg(long, env = "TIERBENCH_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Report options shared by `run` and `report`.

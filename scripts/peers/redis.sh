@@ -11,6 +11,7 @@
 # operations (default 1,000,000) per run.
 #   depth 1:  memtier -t 2 -c 25 (one request in flight per connection), redis-benchmark -c 50,
 #             tierbench concurrency 50 (2 multiplexed connections, the default)
+#   tierbench runs twice per round: one runtime thread per core (the default) and --threads 1
 #   depth 10: memtier -t 1 -c 5 --pipeline=10, redis-benchmark -c 5 -P 10, tierbench pipeline 10
 #             × concurrency 5; and redis-benchmark -c 50 -P 16 GET as the server's ceiling
 # Client CPU is user + system time of the client process (GNU time); for tierbench, the CPU its
@@ -117,17 +118,20 @@ ops, u, s = map(float, sys.argv[2:5])
 print(10, "ceiling", sys.argv[5], row["rps"], (u + s) / ops * 1e6, row["p99_latency_ms"])
 PY
     fi
-    # C: tierbench
-    read -r _ u s < <(timed "$work/tb.out" "$BIN" run "$work/tb$depth.yaml" --no-progress \
-      --report "json=$work/tb.json")
-    python3 - "$work/tb.json" "$u" "$s" "$depth" "$round" >>"$rows" <<'PY'
+    # C: tierbench, one runtime thread per core (the default), then D: one thread (--threads 1)
+    for threads in default 1; do
+      if [[ $threads == default ]]; then tool=tierbench; extra=(); else tool=tierbench-t1; extra=(--threads 1); fi
+      read -r _ u s < <(timed "$work/tb.out" "$BIN" run "$work/tb$depth.yaml" --no-progress \
+        "${extra[@]}" --report "json=$work/tb.json")
+      python3 - "$work/tb.json" "$u" "$s" "$depth" "$round" "$tool" >>"$rows" <<'PY'
 import json, sys
 w = json.load(open(sys.argv[1]))["workloads"][0]
 phase = w["phases"][-1]
 cpu = phase["client_cpu_s"] / phase["ops"] * 1e6
 whole = (float(sys.argv[2]) + float(sys.argv[3])) / phase["ops"] * 1e6
-print(sys.argv[4], "tierbench", sys.argv[5], w["throughput"], cpu, w["operations"]["all"]["latency"]["p99_ns"] / 1e6, whole)
+print(sys.argv[4], sys.argv[6], sys.argv[5], w["throughput"], cpu, w["operations"]["all"]["latency"]["p99_ns"] / 1e6, whole)
 PY
+    done
   done
 done
 
@@ -148,22 +152,27 @@ f2 = lambda v: f"{v:.2f}"
 for depth in (1, 10):
     print(f"\ndepth {depth}: 50 in flight" + (", 10 per round trip" if depth == 10 else ""))
     print(f"| client | ops/s | client CPU-s per 1M ops | p99 (ms) |\n|---|---:|---:|---:|")
-    for tool in ("memtier", "redis-benchmark", "tierbench", "ceiling"):
+    for tool in ("memtier", "redis-benchmark", "tierbench", "tierbench-t1", "ceiling"):
         r = runs.get((depth, tool))
         if not r:
             continue
-        name = {"ceiling": "redis-benchmark -c 50 -P 16 GET (ceiling)"}.get(tool, tool)
+        name = {"ceiling": "redis-benchmark -c 50 -P 16 GET (ceiling)",
+                "tierbench-t1": "tierbench --threads 1"}.get(tool, tool)
         print(f"| {name} | {span([v[0] for v in r.values()], k)} | "
               f"{span([v[1] for v in r.values()], f2)} | {span([v[2] for v in r.values()], f2)} |")
-    tb, mt = runs[(depth, "tierbench")], runs[(depth, "memtier")]
-    rounds = sorted(set(tb) & set(mt))
-    tput = [tb[i][0] / mt[i][0] for i in rounds]
-    cpu = [tb[i][1] / mt[i][1] for i in rounds]
-    print(f"tierbench / memtier, round by round: throughput {span(tput, f2)}x, "
-          f"client CPU per op {span(cpu, f2)}x")
-    print(f"tierbench whole-process CPU-s per 1M (preload included): "
-          f"{span([v[3] for v in tb.values()], f2)}")
-    if (depth, "ceiling") in runs:
-        ce = runs[(depth, "ceiling")]
-        print(f"tierbench / ceiling: {span([tb[i][0] / ce[i][0] for i in sorted(set(tb) & set(ce))], f2)}x")
+    mt = runs[(depth, "memtier")]
+    for tool in ("tierbench", "tierbench-t1"):
+        tb = runs.get((depth, tool))
+        if not tb:
+            continue
+        rounds = sorted(set(tb) & set(mt))
+        tput = [tb[i][0] / mt[i][0] for i in rounds]
+        cpu = [tb[i][1] / mt[i][1] for i in rounds]
+        print(f"{tool} / memtier, round by round: throughput {span(tput, f2)}x, "
+              f"client CPU per op {span(cpu, f2)}x")
+        print(f"{tool} whole-process CPU-s per 1M (preload included): "
+              f"{span([v[3] for v in tb.values()], f2)}")
+        if (depth, "ceiling") in runs:
+            ce = runs[(depth, "ceiling")]
+            print(f"{tool} / ceiling: {span([tb[i][0] / ce[i][0] for i in sorted(set(tb) & set(ce))], f2)}x")
 PY

@@ -136,10 +136,11 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some(baseline) = or_report(baseline.map_err(|e| format!("--baseline: {e}"))) else {
         return exit::INVALID_INPUT;
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.threads {
+        builder.worker_threads(usize::from(threads));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
