@@ -170,3 +170,22 @@ fn schema_prints_the_generated_schema() {
         .code(0)
         .stdout(predicate::str::contains("\"title\": \"tierbench results\""));
 }
+
+#[test]
+fn threads_sets_the_load_threads_and_refuses_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "errors == 0");
+    tierbench()
+        .args(["run", "--threads", "1", "-q"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("PASSED"));
+    tierbench()
+        .args(["run", "--threads", "0"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--threads"))
+        .stderr(predicate::str::contains("0 is not in 1.."));
+}
