@@ -34,7 +34,8 @@ pub fn saturation_warning(
         format!(
             "phase `{phase}`: the client was saturated: tierbench used {busy:.2} of {cores:.0} cores \
              ({:.0}%), so these figures may describe the load generator, not the servers (use fewer \
-             workers, `pipeline:` on Redis, or run shards from more machines)",
+             workers, `--threads 1` when the server runs on this machine, `pipeline:` on Redis, or \
+             run shards from more machines)",
             busy / cores * 100.0
         )
     })
