@@ -22,9 +22,44 @@ pub fn redact_url(url: &str) -> String {
     format!("{}{}{}", &url[..scheme_end + 3], user, &rest[at..])
 }
 
+/// `text` with the password of every URL in it replaced by `***`: for text that merely contains
+/// URLs, such as a scenario file's line echoed under an error message. A URL ends at white
+/// space or a quote.
+pub fn redact_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        // The URL starts at its scheme: the letters, digits and `+.-` just before `://`.
+        let start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || "\"'`".contains(c))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        out.push_str(&redact_url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{redact_url, redact_urls_in};
+
+    #[test]
+    fn passwords_in_free_text_are_redacted() {
+        assert_eq!(
+            redact_urls_in(r#"  - { name: l2, kind: redis, url: "redis://:s3cret@h:6379/0" }"#),
+            r#"  - { name: l2, kind: redis, url: "redis://:***@h:6379/0" }"#
+        );
+        assert_eq!(
+            redact_urls_in("url: postgres://bob:pw@db/x and mysql://root@h/t"),
+            "url: postgres://bob:***@db/x and mysql://root@h/t"
+        );
+        assert_eq!(redact_urls_in("no url here"), "no url here");
+    }
 
     #[test]
     fn passwords_are_redacted() {

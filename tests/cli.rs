@@ -189,3 +189,24 @@ fn threads_sets_the_load_threads_and_refuses_zero() {
         .stderr(predicate::str::contains("--threads"))
         .stderr(predicate::str::contains("0 is not in 1.."));
 }
+
+#[test]
+fn an_error_under_a_line_with_a_password_never_shows_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.yaml");
+    std::fs::write(
+        &path,
+        "name: secret\ntiers:\n  - { name: l2, kind: redis, url: \"redis://:hunter2@127.0.0.1:6379\", timeout: soon }\n\
+         data: { keys: { count: 10 }, values: { size: 8 } }\n\
+         workloads: [{ name: w, target: l2, ops: 10, mix: { get: 1 } }]\n",
+    )
+    .unwrap();
+    tierbench()
+        .arg("run")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("redis://:***@127.0.0.1:6379"))
+        .stderr(predicate::str::contains("timeout"))
+        .stderr(predicate::str::contains("hunter2").not());
+}

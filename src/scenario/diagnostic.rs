@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::locate::{Location, Locations};
 use super::origins::{Origin, Origins};
+use crate::redact::redact_urls_in;
 
 /// One thing wrong with a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -186,24 +187,26 @@ impl fmt::Display for Diagnostics {
                     let from = profile
                         .map(|name| format!(" (set by profile `{name}`)"))
                         .unwrap_or_default();
-                    writeln!(f, "error: {place}: {path}{from}: {}", problem.message)?;
+                    writeln!(
+                        f,
+                        "error: {place}: {path}{from}: {}",
+                        redact_urls_in(&problem.message)
+                    )?;
                     location
                 }
             };
             if let Some(loc) = location
                 && let Some(line) = lines.get(loc.line.saturating_sub(1))
             {
+                // The line as the user wrote it, but never a password: a URL's is redacted, and
+                // the caret moves with the text before it.
+                let shown = redact_urls_in(line);
+                let before: String = line.chars().take(loc.column.saturating_sub(1)).collect();
+                let column = redact_urls_in(&before).chars().count();
                 let gutter = loc.line.to_string();
                 writeln!(f, "{:w$} |", "", w = gutter.len())?;
-                writeln!(f, "{gutter} | {line}")?;
-                writeln!(
-                    f,
-                    "{:w$} | {:c$}^",
-                    "",
-                    "",
-                    w = gutter.len(),
-                    c = loc.column.saturating_sub(1)
-                )?;
+                writeln!(f, "{gutter} | {shown}")?;
+                writeln!(f, "{:w$} | {:c$}^", "", "", w = gutter.len(), c = column)?;
             }
             if let Some(expected) = &problem.expected {
                 writeln!(f, "  expected: {expected}")?;
