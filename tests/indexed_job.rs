@@ -369,3 +369,31 @@ fn the_local_script_runs_the_manifests_command_lines() {
         assert!(dir.path().join(format!("logs/shard-{i}.log")).exists());
     }
 }
+
+/// The shards, the merge and the results reader share one image and one results volume, and the
+/// volume can be mounted by pods on several nodes at once.
+#[test]
+fn every_pod_uses_the_same_image_and_results_volume() {
+    let pvc = manifest("results-pvc.yaml");
+    assert_eq!(strings(&pvc["spec"]["accessModes"]), ["ReadWriteMany"]);
+    let claim = pvc["metadata"]["name"].as_str().unwrap();
+    let shards = manifest("shards-job.yaml");
+    let merge = manifest("merge-job.yaml");
+    let reader = manifest("results-reader.yaml");
+    let pods = [
+        &shards["spec"]["template"]["spec"],
+        &merge["spec"]["template"]["spec"],
+        &reader["spec"],
+    ];
+    let image = pods[0]["containers"][0]["image"].as_str().unwrap();
+    for pod in pods {
+        assert_eq!(pod["containers"][0]["image"].as_str(), Some(image));
+        let claims: Vec<_> = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+            .collect();
+        assert_eq!(claims, [claim]);
+    }
+}
