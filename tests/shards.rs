@@ -317,3 +317,31 @@ fn redis_shards_keep_each_others_keys_and_merge_cleans_up_once() {
         keys.len()
     );
 }
+
+#[test]
+fn a_shard_leaves_the_verdict_to_the_merge() {
+    // A threshold nothing can meet: each shard records it missed on its share and still exits 0
+    // (a share is not the whole); the merge judges the whole and exits 1.
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::write_scenario(
+        dir.path(),
+        "strict.yaml",
+        "name: strict\nseed: 9\ntiers: [{ name: l1, kind: memory, max_entries: 1000 }]\n\
+         data: { keys: { count: 500, prefix: \"verdict:\" }, values: { size: 16 } }\n\
+         workloads:\n  - { name: reads, target: l1, ops: 3000, warmup: 0, concurrency: 2, \
+         mix: { get: 1 }, thresholds: [\"get.p99 < 1ns\"] }\n",
+    );
+    let parts = run_shards(dir.path(), &path, 2, false);
+    for part in &parts {
+        assert_eq!(json(part)["summary"]["passed"], false);
+    }
+    let total = dir.path().join("total.json");
+    let out = merge(&[
+        parts[0].to_str().unwrap(),
+        parts[1].to_str().unwrap(),
+        "-o",
+        total.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert_eq!(json(&total)["summary"]["passed"], false);
+}

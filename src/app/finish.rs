@@ -69,13 +69,31 @@ pub(super) fn finish(
         measured_s: document.workloads.iter().map(|w| w.duration_s).sum::<f64>() + 0.0,
         ..Summary::default()
     };
+    // One shard of several judges only its share (a share's throughput is a fraction of the
+    // whole's): its thresholds are in its document, but the verdict, and exit 1, are
+    // `tierbench merge`'s, on the whole. Errors, time-outs and interrupts still fail the shard.
+    let share = document
+        .shard
+        .as_ref()
+        .filter(|s| s.count > 1 && s.indices.len() == 1);
     let code = match (&interrupted, &failure) {
         (Some((_, code)), _) => *code,
         (None, Some(_)) => exit::RUNTIME_FAILURE,
         (None, None) if timed_out => exit::TIMED_OUT,
-        (None, None) if failed > 0 => exit::THRESHOLD_FAILED,
+        (None, None) if failed > 0 && share.is_none() => exit::THRESHOLD_FAILED,
         (None, None) => exit::OK,
     };
+    if let Some(s) = share
+        && failed > 0
+    {
+        eprintln!(
+            "tierbench: shard {} of {}: {failed} threshold{} missed on this shard's share alone; \
+             not a verdict (exit 0): `tierbench merge` judges the thresholds on the whole",
+            s.indices[0],
+            s.count,
+            if failed == 1 { "" } else { "s" }
+        );
+    }
     let failure = failure.map(|f| f.message).or_else(|| {
         interrupted.map(|(name, _)| {
             format!(
