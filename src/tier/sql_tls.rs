@@ -154,14 +154,19 @@ pub fn mysql_options(url: &str, tls: Option<&SqlTls>) -> Result<MySqlConnectOpti
 /// A connect error whose cause is the server's certificate said plainly, with what to do
 /// about it; other messages as they are.
 pub fn explain(message: String) -> String {
-    if message.contains("invalid peer certificate") {
-        format!(
-            "the server's TLS certificate could not be verified ({message}); set `tls.ca_file` \
-             to the CA that signed it (or `tls.mode: require` to encrypt without verifying)"
-        )
+    let Some(at) = message.find("invalid peer certificate") else {
+        return message;
+    };
+    let lead = if message.starts_with("cannot connect") {
+        "cannot connect: "
     } else {
-        message
-    }
+        ""
+    };
+    format!(
+        "{lead}the server's TLS certificate could not be verified ({}); set `tls.ca_file` to \
+         the CA that signed it (or `tls.mode: require` to encrypt without verifying)",
+        &message[at..]
+    )
 }
 
 #[cfg(test)]
