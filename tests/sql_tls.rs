@@ -1,9 +1,11 @@
 //! SQL over TLS end to end, through the `tierbench` binary, against a private PostgreSQL this
 //! test starts (initdb into a temporary directory, `ssl = on`, a free port) whose `pg_hba.conf`
-//! rejects every connection without TLS, so a run that passes has spoken TLS. Certificates are
-//! made by the test (openssl). Checked: `verify-full` with the right CA runs; a wrong CA is
-//! refused at setup with a clear message naming the tier and without the password; the URL's
-//! own `sslmode` parameters keep working; `tls` on SQLite is invalid input.
+//! rejects every connection without TLS, and a private MariaDB (mariadb-install-db, `--ssl-cert`)
+//! whose user is `REQUIRE SSL`: a run that passes has spoken TLS. Certificates are made by the
+//! test (openssl). Checked: `verify-full` with the right CA runs; a wrong CA is refused at
+//! setup with a clear message naming the tier and without the password; `require` runs
+//! unverified; the URL's own `sslmode`/`ssl-mode` parameters keep working; `tls` on SQLite is
+//! invalid input.
 //!
 //! The shared servers (5432, 3306) are never touched.
 
@@ -13,7 +15,8 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use support::certs::{make_ca, make_server_cert};
 
@@ -158,6 +161,90 @@ impl Drop for TlsPostgres {
     }
 }
 
+/// A private MariaDB with TLS whose user `bench` must use it (`REQUIRE SSL`), killed when
+/// dropped.
+struct TlsMariaDb {
+    port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsMariaDb {
+    fn start(cert: &Path, key: &Path, ca: &Path) -> TlsMariaDb {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let data = root.join("data");
+        let out = Command::new("mariadb-install-db")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--user=root", "--auth-root-authentication-method=normal"])
+            .output()
+            .expect("mariadb-install-db is installed");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}",
+            support::all_output(&out)
+        );
+        let port = free_port();
+        let socket = root.join("mariadb.sock");
+        let mut child = Command::new("mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", socket.display()))
+            .args(["--user=root", "--bind-address=127.0.0.1", "--skip-log-bin"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--ssl-cert={}", cert.display()))
+            .arg(format!("--ssl-key={}", key.display()))
+            .arg(format!("--ssl-ca={}", ca.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("mariadbd is installed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let out = child.wait_with_output().unwrap();
+                panic!("mariadbd exited ({status}): {}", support::all_output(&out));
+            }
+            assert!(Instant::now() < deadline, "the TLS mariadbd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // TCP from 127.0.0.1 is `localhost` to MariaDB (and its anonymous ''@localhost would
+        // win over bench@'%'), so the user is made for both.
+        let out = Command::new("mariadb")
+            .arg(format!("--socket={}", socket.display()))
+            .args(["-uroot", "-e"])
+            .arg(format!(
+                "CREATE USER bench@localhost IDENTIFIED BY '{PASSWORD}' REQUIRE SSL; \
+                 GRANT ALL ON test.* TO bench@localhost; \
+                 CREATE USER bench@'%' IDENTIFIED BY '{PASSWORD}' REQUIRE SSL; \
+                 GRANT ALL ON test.* TO bench@'%';"
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", support::all_output(&out));
+        TlsMariaDb {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, params: &str) -> String {
+        format!(
+            "mysql://bench:{PASSWORD}@127.0.0.1:{}/test{params}",
+            self.port
+        )
+    }
+}
+
+impl Drop for TlsMariaDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn scenario(url: &str, tls: &str) -> String {
     let tls = if tls.is_empty() {
         String::new()
@@ -260,6 +347,58 @@ fn postgres_over_tls_verifies_the_server_and_refuses_a_wrong_ca() {
     assert_ran(code, &text, &results);
     let url = pg.url(&format!(
         "?sslmode=verify-full&sslrootcert={}",
+        other_ca.display()
+    ));
+    let (code, text, _) = run(d, "url-wrong.yaml", &scenario(&url, ""));
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("certificate could not be verified"), "{text}");
+    assert!(!text.contains(PASSWORD), "the password leaked: {text}");
+}
+
+#[test]
+fn mariadb_over_tls_verifies_the_server_and_refuses_a_wrong_ca() {
+    let certs = tempfile::tempdir().unwrap();
+    let c = certs.path();
+    let ca = make_ca(c, "ca");
+    let other_ca = make_ca(c, "other-ca");
+    let (cert, key) = make_server_cert(c, "ca");
+    let db = TlsMariaDb::start(&cert, &key, &ca);
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+
+    // The user cannot connect without TLS: what the checks below rely on.
+    let (code, text, _) = run(d, "plain.yaml", &scenario(&db.url(""), "{ mode: disable }"));
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("Access denied"), "{text}");
+
+    let tls = format!("{{ mode: verify-full, ca_file: \"{}\" }}", ca.display());
+    let (code, text, results) = run(d, "right.yaml", &scenario(&db.url(""), &tls));
+    assert_ran(code, &text, &results);
+
+    let tls = format!("{{ ca_file: \"{}\" }}", other_ca.display());
+    let (code, text, _) = run(d, "wrong.yaml", &scenario(&db.url(""), &tls));
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("secure-l3"), "{text}");
+    assert!(text.contains("certificate could not be verified"), "{text}");
+    assert!(text.contains("tls.ca_file"), "{text}");
+    assert!(!text.contains(PASSWORD), "the password leaked: {text}");
+
+    let (code, text, results) = run(
+        d,
+        "require.yaml",
+        &scenario(&db.url(""), "{ mode: require }"),
+    );
+    assert_ran(code, &text, &results);
+
+    // The URL's own parameters, without `tls:`.
+    let url = db.url(&format!(
+        "?ssl-mode=verify_identity&ssl-ca={}",
+        ca.display()
+    ));
+    let (code, text, results) = run(d, "url-verify.yaml", &scenario(&url, ""));
+    assert_ran(code, &text, &results);
+    let url = db.url(&format!(
+        "?ssl-mode=verify_ca&ssl-ca={}",
         other_ca.display()
     ));
     let (code, text, _) = run(d, "url-wrong.yaml", &scenario(&url, ""));
