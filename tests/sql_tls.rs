@@ -4,8 +4,9 @@
 //! whose user is `REQUIRE SSL`: a run that passes has spoken TLS. Certificates are made by the
 //! test (openssl). Checked: `verify-full` with the right CA runs; a wrong CA is refused at
 //! setup with a clear message naming the tier and without the password; `require` runs
-//! unverified; the URL's own `sslmode`/`ssl-mode` parameters keep working; `tls` on SQLite is
-//! invalid input.
+//! unverified; the URL's own `sslmode`/`ssl-mode` parameters keep working; a PostgreSQL role
+//! that authenticates by client certificate connects with `cert_file`/`key_file` and is refused
+//! without; `tls` on SQLite is invalid input.
 //!
 //! The shared servers (5432, 3306) are never touched.
 
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::certs::{make_ca, make_server_cert};
+use support::certs::{make_ca, make_client_cert, make_server_cert};
 
 const PASSWORD: &str = "sql-tls-s3cret-pw";
 
@@ -62,7 +63,8 @@ fn chown_postgres(path: &Path) {
     assert!(out.status.success(), "{}", support::all_output(&out));
 }
 
-/// A private PostgreSQL that accepts only TLS connections (trust auth), stopped when dropped.
+/// A private PostgreSQL that accepts only TLS connections, stopped when dropped: trust auth,
+/// but the role `certuser` must present a client certificate signed by the test's CA.
 struct TlsPostgres {
     bin: PathBuf,
     data: PathBuf,
@@ -71,10 +73,11 @@ struct TlsPostgres {
 }
 
 impl TlsPostgres {
-    fn start(cert: &Path, key: &Path) -> TlsPostgres {
+    fn start(cert: &Path, key: &Path, ca: &Path) -> TlsPostgres {
         let bin = pg_bin();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
+        std::fs::copy(ca, root.join("ca.pem")).unwrap();
         std::fs::copy(cert, root.join("server.crt")).unwrap();
         std::fs::copy(key, root.join("server.key")).unwrap();
         std::fs::set_permissions(
@@ -104,6 +107,7 @@ impl TlsPostgres {
         std::fs::write(
             data.join("pg_hba.conf"),
             "local all all trust\n\
+             hostssl all certuser 127.0.0.1/32 cert\n\
              hostssl all all 127.0.0.1/32 trust\n\
              hostnossl all all 0.0.0.0/0 reject\n",
         )
@@ -111,6 +115,7 @@ impl TlsPostgres {
         let port = free_port();
         let options = format!(
             "-c ssl=on -c ssl_cert_file={root}/server.crt -c ssl_key_file={root}/server.key \
+             -c ssl_ca_file={root}/ca.pem \
              -c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} \
              -c fsync=off",
             root = root.display()
@@ -136,6 +141,22 @@ impl TlsPostgres {
             "pg_ctl start: {}\n{log}",
             support::all_output(&out)
         );
+        let out = as_postgres(
+            &bin.join("psql"),
+            &[
+                "-h",
+                root.to_str().unwrap(),
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "CREATE ROLE certuser LOGIN; GRANT CREATE ON SCHEMA public TO certuser;",
+            ],
+        );
+        assert!(out.status.success(), "psql: {}", support::all_output(&out));
         TlsPostgres {
             bin,
             data,
@@ -149,6 +170,11 @@ impl TlsPostgres {
             "postgres://postgres:{PASSWORD}@127.0.0.1:{}/postgres{params}",
             self.port
         )
+    }
+
+    /// The role that must authenticate with a client certificate.
+    fn cert_user_url(&self) -> String {
+        format!("postgres://certuser@127.0.0.1:{}/postgres", self.port)
     }
 }
 
@@ -292,7 +318,7 @@ fn postgres_over_tls_verifies_the_server_and_refuses_a_wrong_ca() {
     let ca = make_ca(c, "ca");
     let other_ca = make_ca(c, "other-ca");
     let (cert, key) = make_server_cert(c, "ca");
-    let pg = TlsPostgres::start(&cert, &key);
+    let pg = TlsPostgres::start(&cert, &key, &ca);
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
 
@@ -353,6 +379,24 @@ fn postgres_over_tls_verifies_the_server_and_refuses_a_wrong_ca() {
     assert_eq!(code, Some(3), "{text}");
     assert!(text.contains("certificate could not be verified"), "{text}");
     assert!(!text.contains(PASSWORD), "the password leaked: {text}");
+
+    // A role authenticated by its client certificate: refused without one, runs with it.
+    let tls = format!("{{ ca_file: \"{}\" }}", ca.display());
+    let (code, text, _) = run(d, "no-client.yaml", &scenario(&pg.cert_user_url(), &tls));
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        text.contains("requires a valid client certificate"),
+        "{text}"
+    );
+    let (client_cert, client_key) = make_client_cert(c, "ca", "certuser");
+    let tls = format!(
+        "{{ ca_file: \"{}\", cert_file: \"{}\", key_file: \"{}\" }}",
+        ca.display(),
+        client_cert.display(),
+        client_key.display()
+    );
+    let (code, text, results) = run(d, "client.yaml", &scenario(&pg.cert_user_url(), &tls));
+    assert_ran(code, &text, &results);
 }
 
 #[test]

@@ -86,3 +86,50 @@ pub fn make_server_cert(dir: &Path, ca: &str) -> (PathBuf, PathBuf) {
     );
     (dir.join("server.pem"), dir.join("server.key"))
 }
+
+/// A client certificate for the user `cn` signed by the CA `ca`: (cert, key).
+pub fn make_client_cert(dir: &Path, ca: &str, cn: &str) -> (PathBuf, PathBuf) {
+    // An extension makes it an X.509 v3 certificate (webpki refuses v1).
+    std::fs::write(dir.join("client.cnf"), "extendedKeyUsage = clientAuth\n").unwrap();
+    let (pem, key, csr) = (
+        format!("{cn}-client.pem"),
+        format!("{cn}-client.key"),
+        format!("{cn}-client.csr"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={cn}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            "client.cnf",
+        ],
+    );
+    (dir.join(pem), dir.join(key))
+}
