@@ -452,11 +452,19 @@ fn mariadb_over_tls_verifies_the_server_and_refuses_a_wrong_ca() {
 }
 
 #[test]
-fn tls_on_sqlite_is_invalid_input() {
+fn tls_on_sqlite_and_half_a_client_pair_are_invalid_input() {
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario("sqlite::memory:", "{ mode: require }");
     let (code, text, _) = run(dir.path(), "sqlite.yaml", &yaml);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("tiers[0].tls"), "{text}");
     assert!(text.contains("SQLite has no TLS"), "{text}");
+
+    let yaml = scenario("postgres://postgres@127.0.0.1:1/db", "{ cert_file: c.pem }");
+    let (code, text, _) = run(dir.path(), "half-pair.yaml", &yaml);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("a client certificate needs both `cert_file` and `key_file`"),
+        "{text}"
+    );
 }
