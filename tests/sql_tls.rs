@@ -300,12 +300,17 @@ fn run(dir: &Path, name: &str, yaml: &str) -> (Option<i32>, String, PathBuf) {
     (out.status.code(), support::all_output(&out), results)
 }
 
-/// The run passed, every operation succeeded, and the password did not show.
+/// The run passed, every operation succeeded, and the password showed neither in the output
+/// nor in the result document.
 fn assert_ran(code: Option<i32>, text: &str, results: &Path) {
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains(PASSWORD), "the password leaked: {text}");
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    let json = std::fs::read_to_string(results).unwrap();
+    assert!(
+        !json.contains(PASSWORD),
+        "the password leaked into the results"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     let w = &doc["workloads"][0];
     assert!(w["ops"].as_u64().unwrap() > 0, "{w}");
     assert_eq!(w["errors"].as_u64(), Some(0), "{w}");
