@@ -8,93 +8,13 @@
 
 mod support;
 
+use support::certs::{make_ca, make_server_cert};
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "tls-s3cret-pw";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl CLI is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        support::all_output(&out)
-    );
-}
-
-/// A self-signed CA in `dir`: `{name}.pem` and `{name}.key`.
-fn make_ca(dir: &Path, name: &str) -> PathBuf {
-    let (pem, key) = (format!("{name}.pem"), format!("{name}.key"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN=tierbench test {name}"),
-        ],
-    );
-    dir.join(pem)
-}
-
-/// A server certificate for 127.0.0.1 and localhost signed by the CA `ca`: (cert, key).
-fn make_server_cert(dir: &Path, ca: &str) -> (PathBuf, PathBuf) {
-    std::fs::write(
-        dir.join("san.cnf"),
-        "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "san.cnf",
-        ],
-    );
-    (dir.join("server.pem"), dir.join("server.key"))
-}
 
 /// A private TLS-only redis-server with an ACL user `bench`, killed when dropped.
 struct TlsRedis {

@@ -33,6 +33,7 @@ async fn tier(table: &str, pool: u32, timeout: Duration) -> Tier {
             ttl: None,
             timeout,
             keep: false,
+            tls: None,
         }),
         compression: None,
     };

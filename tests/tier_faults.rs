@@ -102,6 +102,7 @@ fn sql_config(url: String, table: &str, pool: u32) -> TierConfig {
             ttl: None,
             timeout: Duration::from_secs(5),
             keep: false,
+            tls: None,
         }),
         compression: None,
     }

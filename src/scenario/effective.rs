@@ -102,6 +102,11 @@ fn fill_tier(map: &mut Map<String, Value>, tier: &TierConfig) {
             fill(map, "table", q.table.clone());
             fill(map, "pool", q.pool);
             fill(map, "timeout", duration(q.timeout));
+            if let Some(tls) = &q.tls
+                && let Some(written) = map.get_mut("tls").and_then(Value::as_object_mut)
+            {
+                fill(written, "mode", name_of(&tls.effective_mode()));
+            }
         }
     }
     if let Some(c) = &tier.compression

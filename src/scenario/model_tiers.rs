@@ -111,6 +111,11 @@ pub struct SqlTierFile {
     /// spent compressing and decompressing is reported apart from the tier's latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<CompressionFile>,
+    /// TLS of a PostgreSQL or MariaDB/MySQL connection: `{ mode: verify-full, ca_file: ca.pem }`
+    /// (mode `disable`, `prefer`, `require`, `verify-ca` or `verify-full`, the default), client
+    /// certificate and key. Over the URL's `sslmode`/`ssl-mode` parameters; not for SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tier::sql::SqlTls>,
 }
 
 /// An in-process cache.

@@ -331,6 +331,24 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                             .expected("letters, digits and _, starting with a letter or _, at most 64 characters"),
                     );
                 }
+                if let Some(tls) = &q.tls {
+                    if q.url.starts_with("sqlite:") {
+                        problems.push(
+                            Problem::new(format!("/tiers/{i}/tls"), "SQLite has no TLS")
+                                .expected("a postgres:// or mysql:// URL")
+                                .hint("SQLite is a local file: remove `tls`"),
+                        );
+                    }
+                    if tls.cert_file.is_some() != tls.key_file.is_some() {
+                        problems.push(
+                            Problem::new(
+                                format!("/tiers/{i}/tls"),
+                                "a client certificate needs both `cert_file` and `key_file`",
+                            )
+                            .hint("give both, or neither"),
+                        );
+                    }
+                }
                 if q.pool == Some(0) {
                     problems.push(Problem::new(
                         format!("/tiers/{i}/pool"),
@@ -356,6 +374,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         timeout: q.timeout.map_or(Duration::from_secs(5), |t| t.0),
                         ttl: q.ttl.map(|t| t.0),
                         keep: false,
+                        tls: q.tls.clone(),
                     }),
                 });
             }

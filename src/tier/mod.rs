@@ -21,6 +21,7 @@ mod resp;
 pub mod sql;
 mod sql_lanes;
 mod sql_text;
+mod sql_tls;
 pub mod stack;
 
 use bytes::Bytes;

@@ -103,11 +103,11 @@ fn provider() -> Arc<CryptoProvider> {
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
 }
 
-fn read(field: &str, path: &str) -> Result<Vec<u8>, String> {
+pub(super) fn read(field: &str, path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("tls.{field} `{path}`: cannot read it: {e}"))
 }
 
-fn certificates(
+pub(super) fn certificates(
     field: &str,
     path: &str,
     pem: &[u8],

@@ -29,7 +29,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use quanta::Clock;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{MySql, Postgres, Sqlite};
 
@@ -39,6 +38,8 @@ use super::sql_lanes::{Lanes, measuring_pool, probe};
 use super::sql_text::{
     Queries, columns_query, create_table, dialect, like_prefix, marker_queries, queries, sql,
 };
+pub use super::sql_tls::{SqlTls, SqlTlsMode};
+use super::sql_tls::{explain, mysql_options, pg_options};
 use crate::redact::redact_url;
 
 /// The three dialects, each with its own pool and held connections (dispatched by `match`, not
@@ -108,6 +109,8 @@ pub struct SqlSettings {
     pub timeout: Duration,
     /// Keep the table and rows at the end.
     pub keep: bool,
+    /// TLS of a PostgreSQL or MariaDB/MySQL connection, over the URL's parameters.
+    pub tls: Option<SqlTls>,
 }
 
 /// A connected SQL tier.
@@ -164,6 +167,8 @@ impl SqlTier {
             url: redact_url(&s.url),
             message,
         };
+        let cannot_connect =
+            |e: sqlx::Error| setup(explain(format!("cannot connect: {}", sql_message(&e))));
         let dialect = dialect(&s.url).ok_or_else(|| {
             setup("unsupported URL scheme (use sqlite:, postgres:// or mysql://)".into())
         })?;
@@ -186,37 +191,39 @@ impl SqlTier {
                     measuring_pool(size, timeout)
                         .connect_with(options)
                         .await
-                        .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?,
+                        .map_err(cannot_connect)?,
                     size as usize,
                 ))
             }
-            "postgres" => Pool::Postgres(Lanes::new(
-                {
-                    probe::<sqlx::PgConnection>(&s.url).await.map_err(setup)?;
-                    let mut options =
-                        PgConnectOptions::from_str(&s.url).map_err(|e| setup(e.to_string()))?;
-                    if options.get_application_name().is_none() {
-                        options = options.application_name(APPLICATION_NAME);
-                    }
+            "postgres" => {
+                let mut options = pg_options(&s.url, s.tls.as_ref()).map_err(setup)?;
+                if options.get_application_name().is_none() {
+                    options = options.application_name(APPLICATION_NAME);
+                }
+                probe::<sqlx::PgConnection>(&options)
+                    .await
+                    .map_err(|e| setup(explain(e)))?;
+                Pool::Postgres(Lanes::new(
                     measuring_pool(size, timeout)
                         .connect_with(options)
                         .await
-                        .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
-                },
-                size as usize,
-            )),
-            _ => Pool::MySql(Lanes::new(
-                {
-                    probe::<sqlx::MySqlConnection>(&s.url)
-                        .await
-                        .map_err(setup)?;
+                        .map_err(cannot_connect)?,
+                    size as usize,
+                ))
+            }
+            _ => {
+                let options = mysql_options(&s.url, s.tls.as_ref()).map_err(setup)?;
+                probe::<sqlx::MySqlConnection>(&options)
+                    .await
+                    .map_err(|e| setup(explain(e)))?;
+                Pool::MySql(Lanes::new(
                     measuring_pool(size, timeout)
-                        .connect(&s.url)
+                        .connect_with(options)
                         .await
-                        .map_err(|e| setup(format!("cannot connect: {}", sql_message(&e))))?
-                },
-                size as usize,
-            )),
+                        .map_err(cannot_connect)?,
+                    size as usize,
+                ))
+            }
         };
         let columns: Vec<String> =
             with_pool!(&pool, p => sqlx::query_scalar(columns_query(dialect))

@@ -42,8 +42,8 @@ pub(super) fn measuring_pool<DB: sqlx::Database>(
 
 /// One direct connection first: an unreachable server fails at once, where the pool would
 /// retry until its acquire timeout.
-pub(super) async fn probe<C: sqlx::Connection>(url: &str) -> Result<(), String> {
-    let conn = C::connect(url)
+pub(super) async fn probe<C: sqlx::Connection>(options: &C::Options) -> Result<(), String> {
+    let conn = C::connect_with(options)
         .await
         .map_err(|e| format!("cannot connect: {}", sql_message(&e)))?;
     conn.close()

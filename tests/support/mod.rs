@@ -5,6 +5,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod certs;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
