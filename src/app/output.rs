@@ -119,14 +119,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         path: path.to_path_buf(),
         source,
     };
+    // A path that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a pipe) or is a
+    // symbolic link is written in place: a rename would replace the device or the link itself
+    // with a plain file.
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        return std::fs::write(path, bytes).map_err(io);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
+    // A name of tierbench's own beside the target (never a file the user may have).
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".tierbench-{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }
 
 #[cfg(test)]
@@ -139,6 +151,34 @@ mod tests {
             templates: Vec::new(),
             templates_dir: None,
         }
+    }
+
+    #[test]
+    fn writing_to_a_device_or_a_link_writes_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A device: /dev/null stays a character device.
+        write_atomic(Path::new("/dev/null"), b"{}").unwrap();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(!meta.file_type().is_file(), "/dev/null became a plain file");
+        // A link: the target gets the bytes, the link stays a link.
+        let target = dir.path().join("target.json");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        // A plain file is replaced whole, and nothing is left beside it.
+        let plain = dir.path().join("r.json");
+        write_atomic(&plain, b"one").unwrap();
+        write_atomic(&plain, b"two").unwrap();
+        assert_eq!(std::fs::read(&plain).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
     #[test]
