@@ -19,7 +19,7 @@ use super::stream::{OpStream, Outcome, Slot, Timing};
 use super::verify::stamp;
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
-use crate::tier::stack::Served;
+use crate::tier::stack::{BatchScratch, Served};
 use crate::workload::key_buf::KeyBuf;
 use crate::workload::op::Op;
 use crate::workload::trace::TraceWriter;
@@ -29,6 +29,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     if job.rate.is_none()
         && ctx.verify.is_none()
         && ctx.record.is_none()
+        && ctx.batch.is_none()
         && let Some((redis, depth)) = ctx.stack.pipelined()
     {
         return super::pipelined::run_pipelined(ctx, job, redis, depth).await;
@@ -41,6 +42,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     }
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
+    let mut scratch = BatchScratch::default();
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
@@ -79,10 +81,31 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
         }
         let value = slot.value(&ctx.values);
         let start = clock.raw();
-        let outcome = issue(ctx, &slot, value, job.worker, &mut rec).await;
+        let outcome = if slot.op.is_batch() {
+            issue_batch(ctx, &slot, start, job.worker, &mut scratch, &mut rec).await
+        } else {
+            issue(ctx, &slot, value, job.worker, &mut rec).await
+        };
         let end = clock.raw();
         let service = clock.delta_as_nanos(start, end);
-        if let Some(w) = writer.as_mut() {
+        if let Some(w) = writer.as_mut()
+            && slot.op.is_batch()
+        {
+            // One line per key, the batch's keys consecutive (see `workload::trace`).
+            for i in 0..slot.batch.len() {
+                let size = match slot.op {
+                    Op::MSet => slot.batch_value(&ctx.values, i).len(),
+                    _ => 0,
+                };
+                w.write(
+                    slot.batch.suffix(i),
+                    slot.op,
+                    size,
+                    job.worker,
+                    &ctx.workload_name,
+                );
+            }
+        } else if let Some(w) = writer.as_mut() {
             let size = slot.write_size(&ctx.values);
             w.write(
                 slot.key.suffix(),
@@ -146,7 +169,30 @@ async fn issue(
         Op::Set => ctx.stack.set(key, value, lane, rec).await.map(|()| None),
         Op::Delete => ctx.stack.delete(key, lane, rec).await.map(|()| None),
         Op::Touch => ctx.stack.touch(key, lane, rec).await.map(|()| None),
+        Op::MGet | Op::MSet | Op::MDelete => Ok(None),
     }
+}
+
+/// Issues the slot's batch operation through the stack (the timed call); `start` is the raw
+/// clock reading the batch's timer started at (per-key latency counts from it).
+#[inline]
+async fn issue_batch(
+    ctx: &WorkloadContext,
+    slot: &Slot,
+    start: u64,
+    lane: usize,
+    scratch: &mut BatchScratch,
+    rec: &mut Recorder,
+) -> Result<Issued, TierError> {
+    let keys = &slot.batch;
+    let values = &*ctx.values;
+    let value = |i: usize| slot.batch_value(values, i);
+    match slot.op {
+        Op::MGet => ctx.stack.mget(keys, lane, value, start, scratch, rec).await,
+        Op::MSet => ctx.stack.mset(keys, value, lane, scratch, rec).await,
+        _ => ctx.stack.mdelete(keys, lane, scratch, rec).await,
+    }
+    .map(|()| None)
 }
 
 /// Writes this worker's keys of `keys` (`start + worker`, `start + worker + workers`, ...) once,

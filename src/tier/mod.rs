@@ -22,6 +22,7 @@ pub mod sql;
 mod sql_lanes;
 mod sql_text;
 pub mod stack;
+mod tier_batch;
 
 use bytes::Bytes;
 

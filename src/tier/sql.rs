@@ -489,3 +489,6 @@ impl SqlTier {
         }
     }
 }
+
+#[path = "sql_batch.rs"]
+mod batch;
