@@ -73,7 +73,8 @@ impl OpSource {
         match self {
             OpSource::Mix(m) => m.ops().collect(),
             OpSource::Sequence(seq) => Op::ALL.into_iter().filter(|op| seq.contains(op)).collect(),
-            OpSource::Trace { .. } => Op::ALL.to_vec(),
+            // A trace replays recorded batches key by key (see `trace::parse_line`).
+            OpSource::Trace { .. } => Op::ALL.into_iter().filter(|op| !op.is_batch()).collect(),
         }
     }
 
