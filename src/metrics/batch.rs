@@ -6,7 +6,8 @@
 //! the call that produced the key's value returned (the tier that found it, or the origin load).
 //! The tiers are asked one after another, one batch call each, so a key found in L1 is ready
 //! after the L1 pass, one found in Redis after the MGET, and so on: the distribution a page
-//! that renders each item as soon as it has it would see. It takes one clock reading per tier
+//! that renders each item as soon as it has it would see (from the batch's actual start: in open
+//! loop the wait before the batch began is in the batch latency, not here). It takes one clock reading per tier
 //! call, not one per key. It is *not* the batch latency divided by its size.
 
 use hdrhistogram::Histogram;
