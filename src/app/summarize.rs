@@ -4,6 +4,7 @@
 //! (which may import every stage) rather than in `metrics`, whose result document stays plain
 //! data that imports nothing above it.
 
+use crate::metrics::batch_result::{BatchResult, TierBatchResult};
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -207,6 +208,7 @@ pub fn summarize(
                 } else {
                     op_results(&rec.calls, workload)
                 },
+                batch: TierBatchResult::from_counts(&rec.batch),
             }
         })
         .collect();
@@ -253,6 +255,7 @@ pub fn summarize(
         grade: None,
         operations,
         served_by: served_by(scenario, workload, &m.recorder),
+        batches: BatchResult::from_recorder(&m.recorder.batch, |h| op_result(h, 0)),
         tiers,
         thresholds: Vec::new(),
         passed: true,

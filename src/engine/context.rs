@@ -28,6 +28,8 @@ pub struct WorkloadContext {
     pub stack: Stack,
     /// Where operations come from.
     pub ops: OpSource,
+    /// Keys per batch operation, when the workload has batch operations.
+    pub batch: Option<crate::workload::batch::BatchSizes>,
     /// Pre-generated values.
     pub values: Arc<ValuePool>,
     /// Key prefix.

@@ -131,6 +131,7 @@ pub async fn run_workload(
     let ctx = Arc::new(WorkloadContext {
         stack,
         ops: workload.ops.clone(),
+        batch: workload.batch.clone(),
         verify,
         values,
         prefix: scenario.keys.prefix.clone(),

@@ -18,6 +18,7 @@ use super::verify::{Check, check, stamp};
 use crate::metrics::recorder::{Recorder, record};
 use crate::tier::TierError;
 use crate::tier::stack::Served;
+use crate::workload::batch::BatchKeys;
 use crate::workload::key_buf::KeyBuf;
 use crate::workload::op::Op;
 use crate::workload::ops::OpSource;
@@ -45,6 +46,10 @@ pub struct Slot {
     /// Verify mode: the value with its stamp.
     stamped: Vec<u8>,
     value: ValueSource,
+    /// A batch operation's keys (reused from one batch to the next).
+    pub batch: BatchKeys,
+    /// Their indices, as drawn.
+    batch_indices: Vec<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -66,7 +71,16 @@ impl Slot {
             sized: Vec::new(),
             stamped: Vec::new(),
             value: ValueSource::Pool,
+            batch: BatchKeys::new(prefix),
+            batch_indices: Vec::with_capacity(64),
         }
+    }
+
+    /// The value batch key `i` gets (a write) or the origin returns for it (a read miss): the
+    /// pool's values from the slot's own onwards.
+    #[inline]
+    pub fn batch_value<'a>(&self, values: &'a ValuePool, i: usize) -> &'a [u8] {
+        values.get(self.pool.wrapping_add(i))
     }
 
     /// The value a write sends (and the origin returns on a read miss).
@@ -208,8 +222,8 @@ impl<'c> OpStream<'c> {
             // Writes carry a new version; a read expects at least the last completed one
             // (and the origin, the source of truth, answers with exactly that).
             slot.version = match op {
-                Op::Set | Op::Delete => v.next_version(),
-                Op::Get | Op::Touch => v.last(index),
+                Op::Set | Op::Delete | Op::MSet | Op::MDelete => v.next_version(),
+                Op::Get | Op::Touch | Op::MGet => v.last(index),
             };
             let body = match slot.value {
                 ValueSource::Sized => &slot.sized[..],
@@ -220,6 +234,13 @@ impl<'c> OpStream<'c> {
         }
         if index != TRACE_KEY {
             slot.key.set(index);
+        }
+        if op.is_batch()
+            && let Some(sizes) = &self.ctx.batch
+        {
+            self.planner
+                .batch_keys(&planned, sizes, self.ctx.key_count, &mut slot.batch_indices);
+            slot.batch.set(&self.ctx.prefix, &slot.batch_indices);
         }
         true
     }
@@ -261,6 +282,11 @@ impl<'c> OpStream<'c> {
             rec.service.record(op, service);
         }
         rec.record_tick(timing.tenth, Some(timing.nanos), read);
+        if matches!(op, Op::MSet | Op::MDelete) {
+            for i in 0..slot.batch.len() {
+                self.planner.note_write(slot.batch.index(i));
+            }
+        }
         if matches!(op, Op::Set | Op::Delete) && slot.index != TRACE_KEY {
             self.planner.note_write(slot.index);
             if let Some(v) = &self.ctx.verify {

@@ -20,7 +20,7 @@ use super::verify::stamp;
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
 use crate::tier::memory::MemoryTier;
-use crate::tier::stack::Served;
+use crate::tier::stack::{BatchScratch, Served};
 use crate::workload::key_buf::KeyBuf;
 use crate::workload::op::Op;
 use crate::workload::trace::TraceWriter;
@@ -30,6 +30,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     if job.rate.is_none()
         && ctx.verify.is_none()
         && ctx.record.is_none()
+        && ctx.batch.is_none()
         && let Some((redis, depth)) = ctx.stack.pipelined()
     {
         return super::pipelined::run_pipelined(ctx, job, redis, depth).await;
@@ -43,6 +44,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
     let in_process = ctx.stack.lone_memory();
+    let mut scratch = BatchScratch::default();
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
     let mut done = 0u64;
@@ -82,18 +84,39 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
         let value = slot.value(&ctx.values);
         let start = clock.raw();
         let outcome = match in_process {
+            _ if slot.op.is_batch() => {
+                issue_batch(ctx, &slot, start, job.worker, &mut scratch, &mut rec).await
+            }
             Some(tier) => Ok(issue_in_process(tier, &slot, value)),
             None => issue(ctx, &slot, value, job.worker, &mut rec).await,
         };
         let end = clock.raw();
         if in_process.is_some()
+            && !slot.op.is_batch()
             && let Ok(Some((served, _))) = &outcome
         {
             // Counted after the timer stops, as `Stack::get` counts a lone tier's lookup.
             rec.tiers[0].count_lookup(*served == Served::Tier(0));
         }
         let service = clock.delta_as_nanos(start, end);
-        if let Some(w) = writer.as_mut() {
+        if let Some(w) = writer.as_mut()
+            && slot.op.is_batch()
+        {
+            // One line per key, the batch's keys consecutive (see `workload::trace`).
+            for i in 0..slot.batch.len() {
+                let size = match slot.op {
+                    Op::MSet => slot.batch_value(&ctx.values, i).len(),
+                    _ => 0,
+                };
+                w.write(
+                    slot.batch.suffix(i),
+                    slot.op,
+                    size,
+                    job.worker,
+                    &ctx.workload_name,
+                );
+            }
+        } else if let Some(w) = writer.as_mut() {
             let size = slot.write_size(&ctx.values);
             w.write(
                 slot.key.suffix(),
@@ -157,6 +180,7 @@ async fn issue(
         Op::Set => ctx.stack.set(key, value, lane, rec).await.map(|()| None),
         Op::Delete => ctx.stack.delete(key, lane, rec).await.map(|()| None),
         Op::Touch => ctx.stack.touch(key, lane, rec).await.map(|()| None),
+        Op::MGet | Op::MSet | Op::MDelete => Ok(None),
     }
 }
 
@@ -182,7 +206,31 @@ fn issue_in_process(tier: &MemoryTier, slot: &Slot, value: &[u8]) -> Issued {
             tier.touch(key);
             None
         }
+        // Batches go through `issue_batch`, never here.
+        Op::MGet | Op::MSet | Op::MDelete => None,
     }
+}
+
+/// Issues the slot's batch operation through the stack (the timed call); `start` is the raw
+/// clock reading the batch's timer started at (per-key latency counts from it).
+#[inline]
+async fn issue_batch(
+    ctx: &WorkloadContext,
+    slot: &Slot,
+    start: u64,
+    lane: usize,
+    scratch: &mut BatchScratch,
+    rec: &mut Recorder,
+) -> Result<Issued, TierError> {
+    let keys = &slot.batch;
+    let values = &*ctx.values;
+    let value = |i: usize| slot.batch_value(values, i);
+    match slot.op {
+        Op::MGet => ctx.stack.mget(keys, lane, value, start, scratch, rec).await,
+        Op::MSet => ctx.stack.mset(keys, value, lane, scratch, rec).await,
+        _ => ctx.stack.mdelete(keys, lane, scratch, rec).await,
+    }
+    .map(|()| None)
 }
 
 /// Writes this worker's keys of `keys` (`start + worker`, `start + worker + workers`, ...) once,

@@ -4,10 +4,13 @@
 //! nothing from the stages above it. `verdict` computes statistics and comparisons into it, and
 //! `app::summarize` turns the engine's measurement into it.
 
+pub mod batch;
+pub mod batch_result;
 pub mod comparison;
 pub mod errors;
 pub mod figures;
 pub mod host;
+pub mod latency;
 pub mod recorder;
 pub mod result;
 pub mod samples;

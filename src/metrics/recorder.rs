@@ -102,6 +102,8 @@ pub struct TierRecorder {
     pub bytes_raw: u64,
     /// Bytes it produced (what the tier stored).
     pub bytes_stored: u64,
+    /// Batch calls and whole-batch hits (`metrics::batch`).
+    pub batch: super::batch::TierBatch,
 }
 
 impl TierRecorder {
@@ -120,6 +122,7 @@ impl TierRecorder {
             decompress: new_histogram(),
             bytes_raw: 0,
             bytes_stored: 0,
+            batch: super::batch::TierBatch::default(),
         }
     }
 
@@ -160,6 +163,8 @@ pub struct Recorder {
     pub windows: Vec<SecondBucket>,
     /// Index of `windows[0]` (tenths of a second since the time series' second 0).
     pub window_base: u64,
+    /// Batch operations' own figures (`metrics::batch`).
+    pub batch: super::batch::BatchRecorder,
 }
 
 /// Width of a sample window: a tenth of a second.
@@ -183,6 +188,7 @@ impl Recorder {
             series_sink: None,
             windows: Vec::new(),
             window_base: 0,
+            batch: super::batch::BatchRecorder::new(tiers, new_histogram),
         }
     }
 
@@ -212,7 +218,9 @@ impl Recorder {
             let _ = a.decompress.add(&b.decompress);
             a.bytes_raw += b.bytes_raw;
             a.bytes_stored += b.bytes_stored;
+            a.batch.merge(&b.batch);
         }
+        self.batch.merge(&other.batch);
         let _ = self.origin_served.add(&other.origin_served);
         self.error_log.merge(&other.error_log);
         self.merge_windows(other);

@@ -3,6 +3,7 @@
 //! `load` is the whole first stage of the pipeline: a path in, a runnable `plan::Scenario` or
 //! every problem with its place out.
 
+mod batch_checks;
 mod data_checks;
 pub mod diagnostic;
 mod effective;
@@ -10,6 +11,7 @@ pub mod format;
 mod lenient;
 pub mod locate;
 pub mod model;
+mod model_batch;
 mod model_tiers;
 pub mod origins;
 pub mod overrides;

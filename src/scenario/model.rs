@@ -66,6 +66,7 @@ pub struct ScenarioFile {
     pub sweep: Option<std::collections::BTreeMap<String, Vec<serde_json::Value>>>,
 }
 
+pub use super::model_batch::BatchFile;
 pub use super::model_tiers::{
     CompressionFile, MemoryTierFile, OriginFile, RedisTierFile, SqlTierFile, TierFile,
 };
@@ -262,6 +263,10 @@ pub struct WorkloadFile {
     /// Replay a key/operation trace instead of a mix (keys get the scenario's prefix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceFile>,
+    /// Keys per batch operation (`mget`, `mset`, `mdelete`): `20`, or sizes with weights
+    /// `{ 10: 70, 50: 25, 200: 5 }`. Required when the mix or sequence has a batch operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<super::model_batch::BatchFile>,
     /// Overrides `defaults.warmup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u64>,
@@ -347,6 +352,12 @@ pub enum OpName {
     Delete,
     /// Refresh the time to live.
     Touch,
+    /// Read a batch of keys (one call per tier; see `batch`).
+    Mget,
+    /// Write a batch of keys.
+    Mset,
+    /// Remove a batch of keys.
+    Mdelete,
 }
 
 /// Relative operation weights.
@@ -365,4 +376,13 @@ pub struct MixFile {
     /// Weight of touches (refresh a key's time to live).
     #[serde(default)]
     pub touch: u32,
+    /// Weight of batch reads (`batch` keys each, one call per tier).
+    #[serde(default)]
+    pub mget: u32,
+    /// Weight of batch writes.
+    #[serde(default)]
+    pub mset: u32,
+    /// Weight of batch deletes.
+    #[serde(default)]
+    pub mdelete: u32,
 }

@@ -144,4 +144,6 @@ pub struct Workload {
     pub phases: Vec<Phase>,
     /// Checks on the results.
     pub thresholds: Vec<Threshold>,
+    /// Keys per batch operation, when the workload has batch operations.
+    pub batch: Option<crate::workload::batch::BatchSizes>,
 }

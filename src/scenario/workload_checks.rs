@@ -53,6 +53,7 @@ pub(super) fn check_workloads(
             );
         }
         let source = resolve_ops(w, &base, dir, problems);
+        let batch = super::batch_checks::resolve_batch(w, source.as_ref(), &base, problems);
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {
             problems.push(Problem::new(
@@ -102,6 +103,7 @@ pub(super) fn check_workloads(
                 warmup: w.warmup.or(file.defaults.warmup).unwrap_or(0),
                 phases,
                 thresholds: parsed,
+                batch,
             });
         }
     }
@@ -322,7 +324,15 @@ fn resolve_ops(
             None
         }
         (Some(mix), None) => {
-            let m = OpMix::new([mix.get, mix.set, mix.delete, mix.touch]);
+            let m = OpMix::new([
+                mix.get,
+                mix.set,
+                mix.delete,
+                mix.touch,
+                mix.mget,
+                mix.mset,
+                mix.mdelete,
+            ]);
             if m.is_none() {
                 problems.push(
                     Problem::new(format!("{base}/mix"), "every weight is zero")
@@ -345,6 +355,9 @@ fn resolve_ops(
                     OpName::Set => Op::Set,
                     OpName::Delete => Op::Delete,
                     OpName::Touch => Op::Touch,
+                    OpName::Mget => Op::MGet,
+                    OpName::Mset => Op::MSet,
+                    OpName::Mdelete => Op::MDelete,
                 })
                 .collect(),
         )),

@@ -146,7 +146,7 @@ impl LruStack {
     /// Applies one request on key `id`.
     #[inline]
     pub fn request(&mut self, id: u64, op: Op) {
-        match op {
+        match op.per_key() {
             Op::Get if !self.counting => self.put_on_top(id),
             Op::Get => {
                 match self.distance(id) {
@@ -161,7 +161,8 @@ impl LruStack {
                 self.put_on_top(id);
             }
             Op::Set | Op::Touch => self.put_on_top(id),
-            Op::Delete => self.remove(id),
+            Op::Delete | Op::MDelete => self.remove(id),
+            Op::MGet | Op::MSet => self.put_on_top(id),
         }
     }
 

@@ -84,9 +84,9 @@ impl Replayer {
         if self.counting {
             self.counts.ops[op.index()] += 1;
         }
-        match op {
-            Op::Get => self.get(key),
-            Op::Set => match self.write {
+        match op.per_key() {
+            Op::Get | Op::MGet => self.get(key),
+            Op::Set | Op::MSet => match self.write {
                 WritePolicy::Through => {
                     for tier in &self.tiers {
                         tier.set_bytes(key, Bytes::new());
@@ -101,7 +101,7 @@ impl Replayer {
                     }
                 }
             },
-            Op::Delete => {
+            Op::Delete | Op::MDelete => {
                 for tier in &self.tiers {
                     tier.delete(key);
                 }

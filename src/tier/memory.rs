@@ -55,6 +55,27 @@ impl MemoryTier {
         }
     }
 
+    /// Looks up the keys at `which` of a batch, appending each result to `found` (the exact
+    /// LRU takes its lock once for the batch).
+    pub fn get_many(
+        &self,
+        keys: &crate::workload::batch::BatchKeys,
+        which: &[u32],
+        found: &mut Vec<Option<Bytes>>,
+    ) {
+        match self {
+            MemoryTier::Lru(c) => {
+                let mut cache = lock(c);
+                found.extend(
+                    which
+                        .iter()
+                        .map(|&i| cache.get(keys.key(i as usize)).cloned()),
+                );
+            }
+            _ => found.extend(which.iter().map(|&i| self.get(keys.key(i as usize)))),
+        }
+    }
+
     /// Stores a copy of `value` under `key`.
     #[inline]
     pub fn set(&self, key: &str, value: &[u8]) {

@@ -23,6 +23,7 @@ mod sql_lanes;
 mod sql_text;
 mod sql_tls;
 pub mod stack;
+mod tier_batch;
 
 use bytes::Bytes;
 

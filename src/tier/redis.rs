@@ -458,6 +458,9 @@ fn escape_glob(prefix: &str) -> String {
     out
 }
 
+#[path = "redis_multi.rs"]
+mod multi;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,18 +60,18 @@ fn answered(answer: Answer) -> Result<Answer, TierError> {
 #[inline]
 fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
     match (op, ttl_ms) {
-        (Op::Get, _) => {
+        (Op::Get | Op::MGet, _) => {
             resp::command(out, 2);
             resp::arg(out, b"GET");
             resp::arg(out, key.as_bytes());
         }
-        (Op::Set, None) => {
+        (Op::Set | Op::MSet, None) => {
             resp::command(out, 3);
             resp::arg(out, b"SET");
             resp::arg(out, key.as_bytes());
             resp::arg(out, value);
         }
-        (Op::Set, Some(ms)) => {
+        (Op::Set | Op::MSet, Some(ms)) => {
             resp::command(out, 5);
             resp::arg(out, b"SET");
             resp::arg(out, key.as_bytes());
@@ -79,7 +79,7 @@ fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64
             resp::arg(out, b"PX");
             resp::int_arg(out, ms);
         }
-        (Op::Delete, _) => {
+        (Op::Delete | Op::MDelete, _) => {
             resp::command(out, 2);
             resp::arg(out, b"DEL");
             resp::arg(out, key.as_bytes());
@@ -102,10 +102,10 @@ fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64
 fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
     let mut cmd = redis::Cmd::new();
     match (op, ttl_ms) {
-        (Op::Get, _) => cmd.arg("GET").arg(key),
-        (Op::Set, None) => cmd.arg("SET").arg(key).arg(value),
-        (Op::Set, Some(ms)) => cmd.arg("SET").arg(key).arg(value).arg("PX").arg(ms),
-        (Op::Delete, _) => cmd.arg("DEL").arg(key),
+        (Op::Get | Op::MGet, _) => cmd.arg("GET").arg(key),
+        (Op::Set | Op::MSet, None) => cmd.arg("SET").arg(key).arg(value),
+        (Op::Set | Op::MSet, Some(ms)) => cmd.arg("SET").arg(key).arg(value).arg("PX").arg(ms),
+        (Op::Delete | Op::MDelete, _) => cmd.arg("DEL").arg(key),
         (Op::Touch, Some(ms)) => cmd.arg("PEXPIRE").arg(key).arg(ms),
         (Op::Touch, None) => cmd.arg("EXISTS").arg(key),
     };

@@ -55,6 +55,9 @@ pub enum Answer {
     Hit,
     /// The server's error, as "Redis said: ...".
     Failed(String),
+    /// An array reply (MGET's), kept whole as its RESP bytes when values are kept: one copy
+    /// per reply, its elements sliced out of it without copying (`redis_multi.rs`).
+    Array(Bytes),
 }
 
 /// Where and how to connect: address, TLS and the AUTH/SELECT commands to send first.
@@ -465,6 +468,7 @@ fn deliver(
     let mut st = lock(shared);
     let st = &mut *st;
     while let Some((reply, next)) = resp::parse(buf, at).map_err(|e| e.0)? {
+        let start = at;
         at = next;
         let Some((slot, seq)) = st.queue.pop_front() else {
             return Err("a Redis reply that no command asked for".into());
@@ -474,6 +478,9 @@ fn deliver(
             continue; // given up: dropped
         }
         s.answers.push(match reply {
+            Reply::Array if s.keep_values => {
+                Answer::Array(Bytes::copy_from_slice(&buf[start..next]))
+            }
             Reply::Status | Reply::Array => Answer::Done,
             Reply::Int(n) => Answer::Int(n),
             Reply::Nil => Answer::Nil,

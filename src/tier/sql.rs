@@ -496,3 +496,6 @@ impl SqlTier {
         }
     }
 }
+
+#[path = "sql_batch.rs"]
+mod batch;

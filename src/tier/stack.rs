@@ -279,10 +279,10 @@ impl Stack {
             Cow::Borrowed(value)
         };
         let result = match op {
-            Op::Set => tier.set(key, &packed, lane, &mut wait).await,
-            Op::Delete => tier.delete(key, lane, &mut wait).await,
+            Op::Set | Op::MSet => tier.set(key, &packed, lane, &mut wait).await,
+            Op::Delete | Op::MDelete => tier.delete(key, lane, &mut wait).await,
             Op::Touch => tier.touch(key, lane, &mut wait).await.map(drop),
-            Op::Get => tier.get(key, lane, &mut wait).await.map(drop),
+            Op::Get | Op::MGet => tier.get(key, lane, &mut wait).await.map(drop),
         };
         if stacked {
             rec.tiers[i]
@@ -354,3 +354,7 @@ fn note_wait(rec: &mut Recorder, tier: usize, wait: u64) {
         record(&mut rec.tiers[tier].pool_wait, wait);
     }
 }
+
+#[path = "stack_batch.rs"]
+mod batch;
+pub use batch::BatchScratch;

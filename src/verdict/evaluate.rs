@@ -19,6 +19,8 @@ impl Metric {
                 }
             }
             Metric::HitRate { tier } => format!("{tier}.hit_rate"),
+            Metric::BatchFullHitRate { tier } => format!("{tier}.batch_full_hit_rate"),
+            Metric::PerKey { stat } => format!("mget.per_key.{}", stat_name(*stat)),
             Metric::ServedBy { tier, stat } => format!("served_by.{tier}.{}", stat_name(*stat)),
             Metric::TierFigure { tier, figure } => format!("{tier}.{}", figure.name()),
             Metric::Throughput => "throughput".into(),
@@ -30,8 +32,8 @@ impl Metric {
     /// The canonical unit of the metric's values.
     pub fn unit(&self) -> &'static str {
         match self {
-            Metric::Latency { .. } | Metric::ServedBy { .. } => "ns",
-            Metric::HitRate { .. } | Metric::ErrorRate => "ratio",
+            Metric::Latency { .. } | Metric::ServedBy { .. } | Metric::PerKey { .. } => "ns",
+            Metric::HitRate { .. } | Metric::BatchFullHitRate { .. } | Metric::ErrorRate => "ratio",
             Metric::TierFigure {
                 figure: TierFigure::MemoryPerEntry,
                 ..
@@ -54,6 +56,18 @@ impl Metric {
                 (r.count > 0).then(|| stat_value(&r.latency, *stat))?
             }
             Metric::HitRate { tier } => w.tiers.iter().find(|t| &t.name == tier)?.hit_rate,
+            Metric::BatchFullHitRate { tier } => {
+                w.tiers
+                    .iter()
+                    .find(|t| &t.name == tier)?
+                    .batch
+                    .as_ref()?
+                    .full_hit_rate
+            }
+            Metric::PerKey { stat } => {
+                let r = w.batches.as_ref()?.per_key.get("mget")?;
+                (r.count > 0).then(|| stat_value(&r.latency, *stat))?
+            }
             Metric::ServedBy { tier, stat } => {
                 let r = w.served_by.get(tier)?;
                 (r.count > 0).then(|| stat_value(&r.latency, *stat))?

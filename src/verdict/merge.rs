@@ -190,6 +190,18 @@ fn merge_workload(parts: &[&WorkloadResult]) -> WorkloadResult {
     w.served_by = merge_ops(parts.iter().map(|p| &p.served_by));
     w.service = merge_ops(parts.iter().map(|p| &p.service));
     w.tiers = merge_tiers(parts);
+    if let Some(b) = w.batches.as_mut() {
+        let same: Vec<_> = parts.iter().filter_map(|p| p.batches.as_ref()).collect();
+        b.batches = same.iter().map(|x| x.batches).sum();
+        b.keys = same.iter().map(|x| x.keys).sum();
+        b.mean_size = b.keys as f64 / b.batches.max(1) as f64;
+        b.max_size = same.iter().map(|x| x.max_size).max().unwrap_or(0);
+        b.per_key = merge_ops(same.iter().map(|x| &x.per_key));
+        b.tiers_visited.clear();
+        for (k, n) in same.iter().flat_map(|x| x.tiers_visited.iter()) {
+            *b.tiers_visited.entry(k.clone()).or_default() += n;
+        }
+    }
     for (i, phase) in w.phases.iter_mut().enumerate() {
         let same: Vec<_> = parts.iter().filter_map(|p| p.phases.get(i)).collect();
         phase.concurrency = same.iter().map(|p| p.concurrency).sum();

@@ -62,6 +62,9 @@ pub fn merge_tiers(parts: &[&WorkloadResult]) -> Vec<TierResult> {
             if let (Some(a), Some(b)) = (t.pool_wait.as_mut(), o.pool_wait.as_ref()) {
                 add_op(a, b);
             }
+            if let (Some(a), Some(b)) = (t.batch.as_mut(), o.batch.as_ref()) {
+                a.add(b);
+            }
             if let (Some(a), Some(b)) = (t.compression.as_mut(), o.compression.as_ref()) {
                 a.bytes_raw += b.bytes_raw;
                 a.bytes_stored += b.bytes_stored;

@@ -60,6 +60,16 @@ pub enum Metric {
         /// Tier name.
         tier: String,
     },
+    /// The share of the batch reads reaching a tier that it served whole.
+    BatchFullHitRate {
+        /// Tier name.
+        tier: String,
+    },
+    /// Per-key latency of batch reads (`mget.per_key.p99`, see `metrics::batch`).
+    PerKey {
+        /// Statistic.
+        stat: Stat,
+    },
     /// End-to-end latency of reads served by a tier (or `origin`).
     ServedBy {
         /// Tier name or `origin`.
@@ -198,7 +208,10 @@ pub fn parse(text: &str, ctx: &ThresholdContext<'_>) -> Result<Threshold, Thresh
     })?;
     let metric = parse_metric(lhs.trim(), ctx)?;
     let limit = parse_limit(&metric, rhs.trim())?;
-    if matches!(metric, Metric::HitRate { .. } | Metric::ErrorRate) && !(0.0..=1.0).contains(&limit)
+    if matches!(
+        metric,
+        Metric::HitRate { .. } | Metric::BatchFullHitRate { .. } | Metric::ErrorRate
+    ) && !(0.0..=1.0).contains(&limit)
     {
         return Err(err(
             format!(
@@ -288,17 +301,29 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         [tier, "hit_rate"] => Ok(Metric::HitRate {
             tier: check_tier(tier)?,
         }),
+        [tier, "batch_full_hit_rate"] => Ok(Metric::BatchFullHitRate {
+            tier: check_tier(tier)?,
+        }),
+        ["mget", "per_key", stat] => {
+            parse_op("mget", ctx)?; // the workload must issue mget
+            Ok(Metric::PerKey {
+                stat: parse_stat(stat)?,
+            })
+        }
         [tier, figure] if ctx.tiers.contains(&tier.to_string()) => {
-            let names: Vec<&str> = std::iter::once("hit_rate")
+            let names: Vec<&str> = ["hit_rate", "batch_full_hit_rate"]
+                .into_iter()
                 .chain(TierFigure::ALL.iter().map(|(n, _)| *n))
-                .chain(["get", "set", "delete", "touch", "all"])
+                .chain([
+                    "get", "set", "delete", "touch", "mget", "mset", "mdelete", "all",
+                ])
                 .collect();
             Err(err(
                 format!(
                     "`{figure}` is not a metric of tier `{tier}`{}",
                     did_you_mean(figure, &names)
                 ),
-                "tier metrics: TIER.hit_rate, TIER.memory_per_entry, TIER.entries, TIER.errors, \
+                "tier metrics: TIER.hit_rate, TIER.batch_full_hit_rate, TIER.memory_per_entry, TIER.entries, TIER.errors, \
                  TIER.stale, TIER.corrupt, or TIER.OP.STAT (l2.get.p99)",
             ))
         }
@@ -352,6 +377,9 @@ fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, Thresh
                         "set",
                         "delete",
                         "touch",
+                        "mget",
+                        "mset",
+                        "mdelete",
                         "all",
                         "throughput",
                         "errors",
@@ -393,11 +421,11 @@ fn parse_stat(name: &str) -> Result<Stat, ThresholdError> {
 
 fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
     let (result, hint) = match metric {
-        Metric::Latency { .. } | Metric::ServedBy { .. } => (
+        Metric::Latency { .. } | Metric::ServedBy { .. } | Metric::PerKey { .. } => (
             parse_duration(text).map(|d| d.as_nanos() as f64),
             "latency limits are durations: 500us, 2ms, 1s",
         ),
-        Metric::HitRate { .. } | Metric::ErrorRate => (
+        Metric::HitRate { .. } | Metric::BatchFullHitRate { .. } | Metric::ErrorRate => (
             parse_percent(text),
             "rates are percentages (95%) or fractions (0.95)",
         ),

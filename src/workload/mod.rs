@@ -1,5 +1,6 @@
 //! What a workload issues: key distributions, value shapes and the operation mix.
 
+pub mod batch;
 pub mod key_buf;
 pub mod keys;
 pub mod op;

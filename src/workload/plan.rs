@@ -55,6 +55,8 @@ pub struct Planner {
     filled: usize,
     /// Operations drawn per refill: [`BATCH`], or 1 when the keys follow the worker's writes.
     batch: usize,
+    /// The seed of the last batch operation's keys (see `batch_keys`).
+    last_batch_seed: Option<u64>,
 }
 
 impl Planner {
@@ -83,6 +85,7 @@ impl Planner {
             next: 0,
             filled: 0,
             batch,
+            last_batch_seed: None,
         }
     }
 
@@ -101,6 +104,29 @@ impl Planner {
     #[inline]
     pub fn note_write(&mut self, index: u64) {
         self.sampler.note_write(index);
+    }
+
+    /// The keys of a batch operation `planned` into `out`: drawn from a stream seeded by the
+    /// planned key index and pool slot (a mix: every batch its own keys), or by the key index
+    /// alone (a sequence: every step of a lifecycle on the same batch). Repeating the last seed
+    /// repeats the last keys without drawing (a distribution with state, `sequential`, would
+    /// otherwise move on between two steps).
+    pub fn batch_keys(
+        &mut self,
+        planned: &Planned,
+        sizes: &super::batch::BatchSizes,
+        key_count: u64,
+        out: &mut Vec<u64>,
+    ) {
+        let seed = match self.ops {
+            Ops::Sequence { .. } => planned.index ^ 0x9e37_79b9_7f4a_7c15,
+            _ => (planned.index << 32) ^ u64::from(planned.pool),
+        };
+        if self.last_batch_seed == Some(seed) && !out.is_empty() {
+            return;
+        }
+        self.last_batch_seed = Some(seed);
+        super::batch::draw_keys(seed, sizes, &mut self.sampler, key_count, out);
     }
 
     /// Draws the next batch, in the order a draw per operation would take.
@@ -161,7 +187,7 @@ mod tests {
 
     #[test]
     fn batches_give_the_sequence_a_draw_per_operation_gives() {
-        let mix = OpMix::new([10, 1, 1, 0]).unwrap();
+        let mix = OpMix::new([10, 1, 1, 0, 0, 0, 0]).unwrap();
         for dist in [
             KeyDistribution::Zipf { exponent: 0.99 },
             KeyDistribution::Uniform,
@@ -193,7 +219,7 @@ mod tests {
     #[test]
     fn latest_follows_each_write_before_the_next_draw() {
         let sampler = KeySampler::new(&KeyDistribution::Latest, 100_000, 0, 1).unwrap();
-        let mix = OpMix::new([1, 0, 0, 0]).unwrap();
+        let mix = OpMix::new([1, 0, 0, 0, 0, 0, 0]).unwrap();
         let mut planner = Planner::new(3, sampler, &OpSource::Mix(mix));
         let mut near = 0;
         for k in 0..200u64 {

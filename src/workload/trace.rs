@@ -267,7 +267,8 @@ fn parse_csv(line: &str) -> Option<(std::ops::Range<usize>, Op, Option<usize>)> 
     let field = fields.next()?;
     let start = field.len() - field.trim_start().len();
     let key = field.trim();
-    let op = Op::from_name(fields.next()?.trim())?;
+    // A recorded batch (its keys on consecutive lines) replays key by key.
+    let op = Op::from_name(fields.next()?.trim())?.per_key();
     let size = fields.next().and_then(|s| s.trim().parse().ok());
     (!key.is_empty()).then_some((start..start + key.len(), op, size))
 }

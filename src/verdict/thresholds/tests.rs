@@ -134,6 +134,7 @@ fn result() -> WorkloadResult {
         served_by: [("l1".to_string(), operations["get"].clone())]
             .into_iter()
             .collect(),
+        batches: None,
         tiers: vec![TierResult {
             name: "l1".into(),
             kind: "memory".into(),
@@ -153,6 +154,7 @@ fn result() -> WorkloadResult {
             corrupt: 0,
             compression: None,
             operations,
+            batch: None,
         }],
         thresholds: Vec::new(),
         passed: true,
