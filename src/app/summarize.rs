@@ -207,6 +207,7 @@ pub fn summarize(
                 } else {
                     op_results(&rec.calls, workload)
                 },
+                nodes: None,
             }
         })
         .collect();

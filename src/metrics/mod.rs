@@ -8,6 +8,7 @@ pub mod comparison;
 pub mod errors;
 pub mod figures;
 pub mod host;
+pub mod nodes;
 pub mod recorder;
 pub mod result;
 pub mod samples;

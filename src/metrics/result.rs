@@ -426,6 +426,9 @@ pub struct TierResult {
     pub compression: Option<CompressionResult>,
     /// Time spent in this tier's calls, per operation kind.
     pub operations: BTreeMap<String, OpResult>,
+    /// A Redis Cluster tier: each primary's `INFO commandstats` calls over the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<super::nodes::NodeCounts>>,
 }
 
 /// What compression did for a tier.

@@ -153,6 +153,7 @@ fn result() -> WorkloadResult {
             corrupt: 0,
             compression: None,
             operations,
+            nodes: None,
         }],
         thresholds: Vec::new(),
         passed: true,
