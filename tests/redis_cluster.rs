@@ -296,6 +296,20 @@ fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {
         assert!(o["count"].as_u64().unwrap() > 0, "{o}");
         assert_eq!(o["errors"], 0, "{op}: {o}");
     }
+    let nodes = workload["tiers"][0]["nodes"].as_array().unwrap();
+    let gets: u64 = nodes
+        .iter()
+        .map(|n| n["calls"]["get"].as_u64().unwrap())
+        .sum();
+    let sets: u64 = nodes
+        .iter()
+        .map(|n| n["calls"]["set"].as_u64().unwrap())
+        .sum();
+    // Redirected commands count where they ran, once: the nodes' sums are still the client's
+    // (the workload's counts span its preload: 3000 SETs).
+    let count = |op: &str| workload["operations"][op]["count"].as_u64().unwrap();
+    assert_eq!(gets, count("get"));
+    assert_eq!(sets, count("set") + 3000);
     // The slots did move, while the run went on (8 s of measuring).
     assert_eq!(slots_of(&cluster, 0), slots_before[0] - 1000);
     assert_eq!(slots_of(&cluster, 1), slots_before[1] + 1000);
