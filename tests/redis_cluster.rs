@@ -247,7 +247,7 @@ fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {
     let yaml = format!(
         "name: cluster-moves\nseed: 6\n\
          tiers: [{{ name: l2, kind: redis, cluster: true, url: \"{}\", connections: 2 }}]\n\
-         data: {{ keys: {{ count: 3000, prefix: \"tbtest:cluster-moves:\" }}, values: {{ size: 64 }} }}\n\
+         data: {{ keys: {{ count: 12000, prefix: \"tbtest:cluster-moves:\" }}, values: {{ size: 64 }} }}\n\
          workloads:\n  - {{ name: during-reshard, target: l2, preload: true, duration: 8s, warmup: 0, concurrency: 8, mix: {{ get: 7, set: 3 }} }}\n",
         cluster.url()
     );
@@ -265,7 +265,7 @@ fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {
     let to = redis_cli(&["-p", &cluster.ports[1].to_string(), "cluster", "myid"]);
     // Wait until the preload is done and the measured phase runs (keys on every node).
     let deadline = Instant::now() + Duration::from_secs(20);
-    while keys_left(&cluster, "tbtest:cluster-moves:*").len() < 2000 {
+    while keys_left(&cluster, "tbtest:cluster-moves:*").len() < 11000 {
         assert!(Instant::now() < deadline, "the preload never finished");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -306,15 +306,33 @@ fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {
         .map(|n| n["calls"]["set"].as_u64().unwrap())
         .sum();
     // Redirected commands count where they ran, once: the nodes' sums are still the client's
-    // (the workload's counts span its preload: 3000 SETs).
+    // (the workload's counts span its preload: 12000 SETs).
     let count = |op: &str| workload["operations"][op]["count"].as_u64().unwrap();
     assert_eq!(gets, count("get"));
-    assert_eq!(sets, count("set") + 3000);
+    assert_eq!(sets, count("set") + 12000);
+    // Memory per entry, from the preload (12000 keys: enough for a figure): used_memory summed
+    // over the primaries.
+    let memory = &workload["tiers"][0]["memory"];
+    assert!(
+        memory["method"]
+            .as_str()
+            .unwrap()
+            .contains("summed over the cluster's primaries"),
+        "{memory}"
+    );
+    assert!(
+        memory["per_entry_bytes"].as_f64().unwrap() > 64.0,
+        "{memory}"
+    );
     // The slots did move, while the run went on (8 s of measuring).
     assert_eq!(slots_of(&cluster, 0), slots_before[0] - 1000);
     assert_eq!(slots_of(&cluster, 1), slots_before[1] + 1000);
     assert!(took < Duration::from_secs(7), "the reshard took {took:?}");
-    eprintln!("reshard of 1000 slots took {took:?}, during the run");
+    eprintln!(
+        "reshard of 1000 slots took {took:?}, during the run; get {} set {}; memory {memory}",
+        count("get"),
+        count("set")
+    );
     assert!(keys_left(&cluster, "tbtest:cluster-moves:*").is_empty());
 }
 
@@ -364,4 +382,26 @@ fn pipelining_with_a_cluster_is_refused_at_validation() {
     );
     assert!(text.contains("tiers[0].pipeline"), "{text}");
     assert!(text.contains("1 problem found"), "{text}");
+
+    // TLS URLs with a cluster, and seeds without one, are refused with their places.
+    let path = support::write_scenario(
+        dir.path(),
+        "q.yaml",
+        "name: q\ntiers:\n  - { name: a, kind: redis, cluster: true, url: \"rediss://127.0.0.1:7000\" }\n\
+         \x20 - { name: b, kind: redis, url: \"redis://127.0.0.1:6379\", seeds: [\"redis://127.0.0.1:6380\"] }\n\
+         data: { keys: { count: 10, prefix: \"tbtest:q:\" }, values: { size: 8 } }\n\
+         workloads:\n  - { name: w, target: a, ops: 10, mix: { get: 1 } }\n",
+    );
+    let out = support::tierbench(&["validate", path.to_str().unwrap()]);
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("tiers[0].url: a cluster seed must be a redis:// URL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tiers[1].seeds: `seeds` are for a Redis Cluster"),
+        "{text}"
+    );
+    assert!(text.contains("2 problems found"), "{text}");
 }
