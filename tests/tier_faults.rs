@@ -87,6 +87,8 @@ fn redis_config(url: String, timeout: Duration) -> TierConfig {
             ttl: None,
             pipeline: 1,
             tls: None,
+            cluster: false,
+            seeds: Vec::new(),
         }),
         compression: None,
     }

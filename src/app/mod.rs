@@ -2,6 +2,7 @@
 
 mod baselines;
 mod ci_outputs;
+mod cluster_nodes;
 mod finish;
 pub mod interrupt;
 mod merge;

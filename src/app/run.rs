@@ -124,6 +124,7 @@ pub async fn run_with(
             continue;
         }
         let stack = shared.stack_for(workload);
+        let nodes_before = super::cluster_nodes::read(&stack).await;
         let (measurement, repetitions) = match shared.measure(index, &stack, &mut sampler).await {
             Ok(Some(measured)) => measured,
             Ok(None) => break,
@@ -133,9 +134,10 @@ pub async fn run_with(
             }
         };
         trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
-        let result = shared
+        let mut result = shared
             .result_of(workload, &stack, &measurement, repetitions)
             .await;
+        super::cluster_nodes::attach(&stack, nodes_before, &mut result).await;
         document.workloads.push(result);
         // Results so far are on disk after each workload: a later failure loses nothing.
         save_so_far(specs, &document);

@@ -209,6 +209,7 @@ pub fn summarize(
                     op_results(&rec.calls, workload)
                 },
                 batch: TierBatchResult::from_counts(&rec.batch),
+                nodes: None,
             }
         })
         .collect();

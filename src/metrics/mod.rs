@@ -11,6 +11,7 @@ pub mod errors;
 pub mod figures;
 pub mod host;
 pub mod latency;
+pub mod nodes;
 pub mod recorder;
 pub mod result;
 pub mod samples;

@@ -350,6 +350,9 @@ pub struct TierResult {
     /// Batch calls, and batches served whole (absent without batch operations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<super::batch_result::TierBatchResult>,
+    /// A Redis Cluster tier: each primary's `INFO commandstats` calls over the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<super::nodes::NodeCounts>>,
 }
 
 /// What compression did for a tier.

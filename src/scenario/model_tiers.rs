@@ -82,6 +82,16 @@ pub struct RedisTierFile {
     /// TLS of a `rediss://` URL: CA file, client certificate (default: the system's roots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tier::redis::RedisTls>,
+    /// A Redis Cluster: `url` (and `seeds`) are nodes the client learns the slot map from; the
+    /// `redis` crate's cluster client routes each key to its node and follows MOVED/ASK. The
+    /// result reports each primary's `INFO commandstats` counts; cleanup scans every primary.
+    /// `redis://` URLs only, database 0, no `pipeline` above 1. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<bool>,
+    /// More seed nodes of a cluster (`redis://host:port`), tried after `url`; only with
+    /// `cluster: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<String>>,
 }
 
 /// A SQL table used as a cache tier.

@@ -286,6 +286,8 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         "a pipeline carries at least 1 operation",
                     ));
                 }
+                let cluster = r.cluster.unwrap_or(false);
+                cluster_problems(i, r, cluster, problems);
                 if r.connections == Some(0) {
                     problems.push(Problem::new(
                         format!("/tiers/{i}/connections"),
@@ -302,6 +304,8 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         ttl: r.ttl.map(|t| t.0),
                         pipeline: r.pipeline.unwrap_or(1).max(1) as usize,
                         tls: r.tls.clone(),
+                        cluster,
+                        seeds: r.seeds.clone().unwrap_or_default(),
                     }),
                 });
             }
@@ -381,4 +385,64 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
         }
     }
     out
+}
+
+/// What `cluster: true` rules out: pipelining (the crate's cluster client refuses a pipeline
+/// whose keys span slots), TLS and unix sockets (not wired for clusters yet), and `seeds`
+/// without `cluster`.
+fn cluster_problems(
+    i: usize,
+    r: &super::model::RedisTierFile,
+    cluster: bool,
+    problems: &mut Vec<Problem>,
+) {
+    if !cluster {
+        if r.seeds.is_some() {
+            problems.push(
+                Problem::new(
+                    format!("/tiers/{i}/seeds"),
+                    "`seeds` are for a Redis Cluster",
+                )
+                .hint("add `cluster: true`, or remove `seeds`"),
+            );
+        }
+        return;
+    }
+    if r.pipeline.is_some_and(|p| p > 1) {
+        problems.push(
+            Problem::new(
+                format!("/tiers/{i}/pipeline"),
+                "`pipeline` above 1 is not supported with `cluster: true` (a pipeline's keys \
+                 would span slots and nodes)",
+            )
+            .hint("remove `pipeline`, or raise `concurrency` for more operations in flight"),
+        );
+    }
+    let urls = std::iter::once((format!("/tiers/{i}/url"), &r.url)).chain(
+        r.seeds
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(j, s)| (format!("/tiers/{i}/seeds/{j}"), s)),
+    );
+    for (pointer, url) in urls {
+        if !url.starts_with("redis://") {
+            problems.push(
+                Problem::new(pointer, "a cluster seed must be a redis:// URL")
+                    .expected("redis://[user:password@]host:port")
+                    .hint(
+                        "TLS (rediss://) and unix sockets are not supported with `cluster: true`",
+                    ),
+            );
+        }
+    }
+    if r.tls.is_some() {
+        problems.push(
+            Problem::new(
+                format!("/tiers/{i}/tls"),
+                "TLS is not supported with `cluster: true`",
+            )
+            .hint("remove `tls`"),
+        );
+    }
 }

@@ -14,6 +14,7 @@ pub mod marker;
 pub mod memory;
 pub mod origin;
 pub mod redis;
+pub mod redis_cluster;
 mod redis_data;
 mod redis_lane;
 mod redis_tls;
@@ -31,6 +32,7 @@ use config::{TierConfig, TierKindConfig};
 pub use error::TierError;
 use memory::MemoryTier;
 use redis::RedisTier;
+use redis_cluster::RedisClusterTier;
 use sql::SqlTier;
 
 /// One set-up tier.
@@ -39,6 +41,8 @@ pub enum Tier {
     Memory(MemoryTier),
     /// A Redis server.
     Redis(RedisTier),
+    /// A Redis Cluster.
+    RedisCluster(RedisClusterTier),
     /// A SQL table.
     Sql(SqlTier),
 }
@@ -52,6 +56,9 @@ impl Tier {
                 max_entries,
                 ttl,
             } => Ok(Tier::Memory(MemoryTier::new(*engine, *max_entries, *ttl))),
+            TierKindConfig::Redis(settings) if settings.cluster => Ok(Tier::RedisCluster(
+                RedisClusterTier::connect(&config.name, settings, prefix).await?,
+            )),
             TierKindConfig::Redis(settings) => Ok(Tier::Redis(
                 RedisTier::connect(&config.name, settings, prefix).await?,
             )),
@@ -69,6 +76,7 @@ impl Tier {
         match self {
             Tier::Memory(_) => None,
             Tier::Redis(t) => t.leftover_note().map(str::to_string),
+            Tier::RedisCluster(t) => t.leftover_note().map(str::to_string),
             Tier::Sql(t) => t.leftover_note().map(str::to_string),
         }
     }
@@ -90,6 +98,7 @@ impl Tier {
         match self {
             Tier::Memory(t) => Ok(t.get(key)),
             Tier::Redis(t) => t.get(lane, key).await,
+            Tier::RedisCluster(t) => t.get(lane, key).await,
             Tier::Sql(t) => t.get(key, lane, wait_ns).await,
         }
     }
@@ -109,6 +118,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.set(lane, key, value).await,
+            Tier::RedisCluster(t) => t.set(lane, key, value).await,
             Tier::Sql(t) => t.set(key, value, lane, wait_ns).await,
         }
     }
@@ -140,6 +150,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.delete(lane, key).await,
+            Tier::RedisCluster(t) => t.delete(lane, key).await,
             Tier::Sql(t) => t.delete(key, lane, wait_ns).await,
         }
     }
@@ -155,6 +166,7 @@ impl Tier {
         match self {
             Tier::Memory(t) => Ok(t.touch(key)),
             Tier::Redis(t) => t.touch(lane, key).await,
+            Tier::RedisCluster(t) => t.touch(lane, key).await,
             Tier::Sql(t) => t.touch(key, lane, wait_ns).await,
         }
     }
@@ -164,6 +176,7 @@ impl Tier {
         match self {
             Tier::Memory(t) => Ok(Some(t.entries())),
             Tier::Redis(t) => t.entries().await.map(Some),
+            Tier::RedisCluster(t) => t.entries().await.map(Some),
             Tier::Sql(t) => t.entries().await.map(Some),
         }
     }
@@ -177,7 +190,23 @@ impl Tier {
                 .used_memory()
                 .await
                 .map(|b| (b, "Redis INFO memory used_memory")),
+            Tier::RedisCluster(t) => t.used_memory().await.map(|b| {
+                (
+                    b,
+                    "Redis INFO memory used_memory, summed over the cluster's primaries",
+                )
+            }),
             Tier::Sql(t) => t.table_bytes().await,
+        }
+    }
+
+    /// Each node's server-side counts now, for a tier that has nodes (a Redis Cluster).
+    pub async fn node_counts(
+        &self,
+    ) -> Result<Option<Vec<crate::metrics::nodes::NodeCounts>>, TierError> {
+        match self {
+            Tier::RedisCluster(t) => t.node_counts().await.map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -189,6 +218,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.clear().await.map(drop),
+            Tier::RedisCluster(t) => t.clear().await.map(drop),
             Tier::Sql(t) => t.clear().await,
         }
     }
@@ -202,6 +232,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.cleanup(keep).await.map(drop),
+            Tier::RedisCluster(t) => t.cleanup(keep).await.map(drop),
             Tier::Sql(t) => t.cleanup().await,
         }
     }

@@ -70,6 +70,10 @@ pub struct RedisSettings {
     pub pipeline: usize,
     /// TLS settings of a `rediss://` URL.
     pub tls: Option<RedisTls>,
+    /// A Redis Cluster: `url` and `seeds` are its seed nodes (`redis_cluster.rs`).
+    pub cluster: bool,
+    /// Seed nodes after `url` (cluster only).
+    pub seeds: Vec<String>,
 }
 
 fn op_error(e: RedisError) -> TierError {
@@ -447,7 +451,7 @@ impl RedisTier {
 }
 
 /// Escapes Redis glob characters so a prefix matches only itself.
-fn escape_glob(prefix: &str) -> String {
+pub(super) fn escape_glob(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len());
     for c in prefix.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

@@ -31,7 +31,7 @@ pub type BatchReply = Result<Option<bool>, TierError>;
 
 /// Runs `call` bounded by `timeout`.
 #[inline]
-async fn bounded<T, E>(
+pub(super) async fn bounded<T, E>(
     timeout: Duration,
     call: impl Future<Output = Result<T, E>>,
     error: impl FnOnce(E) -> TierError,
@@ -44,7 +44,7 @@ async fn bounded<T, E>(
     }
 }
 
-fn crate_error(e: RedisError) -> TierError {
+pub(super) fn crate_error(e: RedisError) -> TierError {
     TierError::Operation(redis_message(&e))
 }
 
@@ -99,7 +99,7 @@ fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64
 }
 
 /// The same command for the `redis` crate.
-fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
+pub(super) fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
     let mut cmd = redis::Cmd::new();
     match (op, ttl_ms) {
         (Op::Get | Op::MGet, _) => cmd.arg("GET").arg(key),

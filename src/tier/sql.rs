@@ -16,12 +16,11 @@
 //! the prefix are deleted.
 //!
 //! Faults: every operation (waiting for a connection, then the query) is bounded by the tier's
-//! `timeout`. A connection the server killed (`pg_terminate_backend`, `KILL`, a
-//! restart) fails the one operation that uses it; that operation returns it to the pool instead
-//! of its lane, sqlx finds it broken there (it pings every released connection), drops it and
-//! opens a replacement, so the pool recovers with no check added before each operation.
-//! PostgreSQL connections carry `application_name=tierbench` (unless the URL names another), so
-//! they can be found in `pg_stat_activity`.
+//! `timeout`. A connection the server killed (`pg_terminate_backend`, `KILL`, a restart) fails
+//! the one operation that uses it, which returns it to the pool instead of its lane; sqlx finds
+//! it broken there (it pings every released connection) and opens a replacement, so the pool
+//! recovers with no check added before each operation. PostgreSQL connections carry
+//! `application_name=tierbench` (unless the URL names another): see `pg_stat_activity`.
 
 use std::future::Future;
 use std::str::FromStr;

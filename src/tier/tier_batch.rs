@@ -27,6 +27,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.mget(lane, keys, which, found).await,
+            Tier::RedisCluster(_) => Err(cluster_batch()),
             Tier::Sql(t) => t.mget(keys, which, found, lane, wait_ns).await,
         }
     }
@@ -48,6 +49,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.mset(lane, keys, which, value).await,
+            Tier::RedisCluster(_) => Err(cluster_batch()),
             Tier::Sql(t) => t.mset(keys, which, value, lane, wait_ns).await,
         }
     }
@@ -94,7 +96,14 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.mdelete(lane, keys, which).await,
+            Tier::RedisCluster(_) => Err(cluster_batch()),
             Tier::Sql(t) => t.mdelete(keys, which, lane, wait_ns).await,
         }
     }
+}
+
+/// Validation refuses batches on a cluster tier; a plan built around it still gets an error,
+/// never a wrong count.
+fn cluster_batch() -> TierError {
+    TierError::Operation("batch operations are not supported on a Redis Cluster tier".to_string())
 }

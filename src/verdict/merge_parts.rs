@@ -76,6 +76,9 @@ pub fn merge_tiers(parts: &[&WorkloadResult]) -> Vec<TierResult> {
         let lookups = t.hits + t.misses;
         t.hit_rate = (lookups > 0).then(|| t.hits as f64 / lookups as f64);
         t.memory = None;
+        // Each shard's node counts span every shard's traffic (the windows overlap): summing
+        // them would count it N times.
+        t.nodes = None;
         t.operations = merge_ops(
             parts
                 .iter()

@@ -155,6 +155,7 @@ fn result() -> WorkloadResult {
             compression: None,
             operations,
             batch: None,
+            nodes: None,
         }],
         thresholds: Vec::new(),
         passed: true,

@@ -1,0 +1,446 @@
+//! A Redis Cluster as a tier (`kind: redis` with `cluster: true`).
+//!
+//! The measured operations (GET, SET [PX], DEL, PEXPIRE/EXISTS) go through the `redis` crate's
+//! async cluster client: it learns the slot map from the seeds, sends each key to the primary
+//! serving its slot, and follows MOVED (refreshing the map), ASK and TRYAGAIN, so slots may move
+//! during a run. tierbench's own lean connections (`redis_lane.rs`) speak to one server and
+//! know no slots: they are not used here. Pipelining is refused at validation (the crate's
+//! cluster client refuses a pipeline whose keys span slots).
+//!
+//! Everything else runs on each primary, found by `CLUSTER SLOTS` whenever it is needed (so a
+//! primary that joined since setup is not missed): entries and cleanup by `SCAN MATCH prefix*`
+//! on every primary (UNLINK key by key, pipelined: keys of one batch lie in many slots), memory
+//! as the sum of every primary's `used_memory`, and per-node counts as each primary's `INFO
+//! commandstats` (`metrics::nodes`). The run's marker key lives on the primary of its slot,
+//! reached through the cluster client like any key.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+
+use super::error::{TierError, redis_message};
+use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
+use super::redis::{RedisSettings, escape_glob};
+use super::redis_data::{bounded, crate_cmd, crate_error};
+use crate::metrics::nodes::{NodeCounts, parse_commandstats};
+use crate::redact::redact_url;
+use crate::workload::op::Op;
+
+/// Shortest time given to one connect attempt, whatever the response timeout.
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connected Redis Cluster tier.
+pub struct RedisClusterTier {
+    /// The crate's cluster connections; worker `i` uses connection `i % len`.
+    conns: Vec<ClusterConnection>,
+    /// The first seed's settings (user, password), used to reach each primary directly.
+    seed: ConnectionInfo,
+    timeout: Duration,
+    connect_timeout: Duration,
+    ttl_ms: Option<u64>,
+    prefix: String,
+    /// `{prefix}__tierbench__`: set while the run goes on.
+    marker: String,
+    leftover_note: Option<String>,
+}
+
+/// A primary, reached directly.
+struct Primary {
+    /// `host:port`.
+    name: String,
+    conn: redis::aio::MultiplexedConnection,
+}
+
+impl RedisClusterTier {
+    /// Checks that a seed answers and is a healthy cluster node, then opens the cluster
+    /// connections and claims the prefix (see `marker`).
+    pub async fn connect(
+        name: &str,
+        settings: &RedisSettings,
+        prefix: &str,
+    ) -> Result<RedisClusterTier, TierError> {
+        let setup = |message: String| TierError::Setup {
+            tier: name.to_string(),
+            url: redact_url(&settings.url),
+            message,
+        };
+        let urls: Vec<&String> = std::iter::once(&settings.url)
+            .chain(&settings.seeds)
+            .collect();
+        let mut infos = Vec::with_capacity(urls.len());
+        for url in &urls {
+            let info = url
+                .as_str()
+                .into_connection_info()
+                .map_err(|e| setup(format!("`{}` is not a Redis URL: {e}", redact_url(url))))?;
+            infos.push(info);
+        }
+        let timeout = settings.timeout;
+        let connect_timeout = timeout.max(MIN_CONNECT_TIMEOUT);
+        check_seeds(&urls, &infos, timeout, connect_timeout)
+            .await
+            .map_err(setup)?;
+        let client = ClusterClient::builder(infos.clone())
+            .connection_timeout(connect_timeout)
+            .response_timeout(timeout)
+            .build()
+            .map_err(|e| setup(format!("cannot set up the cluster client: {e}")))?;
+        let mut conns = Vec::with_capacity(settings.connections.max(1));
+        for _ in 0..settings.connections.max(1) {
+            let conn = tokio::time::timeout(connect_timeout, client.get_async_connection())
+                .await
+                .map_err(|_| {
+                    setup(format!(
+                        "cannot connect to the cluster: no answer within {connect_timeout:?}"
+                    ))
+                })?
+                .map_err(|e| {
+                    setup(format!(
+                        "cannot connect to the cluster: {}",
+                        redis_message(&e)
+                    ))
+                })?;
+            conns.push(conn);
+        }
+        let mut tier = RedisClusterTier {
+            conns,
+            seed: infos.swap_remove(0),
+            timeout,
+            connect_timeout,
+            ttl_ms: settings.ttl.map(|t| t.as_millis().max(1) as u64),
+            prefix: prefix.to_string(),
+            marker: format!("{prefix}{REDIS_MARKER_SUFFIX}"),
+            leftover_note: None,
+        };
+        tier.leftover_note = tier
+            .claim(name)
+            .await
+            .map_err(|e| setup(format!("cannot check for leftovers of an earlier run: {e}")))?;
+        Ok(tier)
+    }
+
+    /// Removes the keys an interrupted run left (when its marker is there), then sets this
+    /// run's marker, as the single-server tier does.
+    async fn claim(&self, name: &str) -> Result<Option<String>, TierError> {
+        let found: Option<Vec<u8>> = self
+            .routed(redis::cmd("HGET").arg(&self.marker).arg("run"))
+            .await?;
+        let token = run_token();
+        let note = match found {
+            Some(value) if value == token.as_bytes() => None,
+            Some(_) => {
+                let removed = self.clear().await?;
+                (removed > 0).then(|| {
+                    let keys = count(removed, "key", "keys");
+                    say(format!(
+                        "tier `{name}`: removed {keys} left under `{}` by an interrupted \
+                         tierbench run",
+                        self.prefix
+                    ))
+                })
+            }
+            None => None,
+        };
+        self.routed::<()>(redis::cmd("HSET").arg(&self.marker).arg("run").arg(token))
+            .await?;
+        Ok(note)
+    }
+
+    /// What setup said about keys an interrupted run left behind, if any.
+    pub fn leftover_note(&self) -> Option<&str> {
+        self.leftover_note.as_deref()
+    }
+
+    /// One command through the cluster client (routed by its key), bounded by the timeout.
+    async fn routed<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, TierError> {
+        let mut conn = self.conns[0].clone();
+        bounded(self.timeout, cmd.query_async(&mut conn), crate_error).await
+    }
+
+    /// GET.
+    #[inline]
+    pub async fn get(&self, lane: usize, key: &str) -> Result<Option<Bytes>, TierError> {
+        let mut conn = self.conns[lane % self.conns.len()].clone();
+        let cmd = crate_cmd(Op::Get, key, &[], None);
+        let value: Option<Vec<u8>> =
+            bounded(self.timeout, cmd.query_async(&mut conn), crate_error).await?;
+        Ok(value.map(Bytes::from))
+    }
+
+    /// SET, DEL or PEXPIRE/EXISTS: true when the reply is a positive integer.
+    #[inline]
+    async fn write(&self, lane: usize, op: Op, key: &str, value: &[u8]) -> Result<bool, TierError> {
+        let mut conn = self.conns[lane % self.conns.len()].clone();
+        let cmd = crate_cmd(op, key, value, self.ttl_ms);
+        let reply: redis::Value =
+            bounded(self.timeout, cmd.query_async(&mut conn), crate_error).await?;
+        Ok(matches!(reply, redis::Value::Int(n) if n > 0))
+    }
+
+    /// SET, with PX when the tier has a ttl.
+    #[inline]
+    pub async fn set(&self, lane: usize, key: &str, value: &[u8]) -> Result<(), TierError> {
+        self.write(lane, Op::Set, key, value).await.map(drop)
+    }
+
+    /// DEL.
+    #[inline]
+    pub async fn delete(&self, lane: usize, key: &str) -> Result<(), TierError> {
+        self.write(lane, Op::Delete, key, &[]).await.map(drop)
+    }
+
+    /// PEXPIRE with the tier's ttl (EXISTS without one). True if the key exists.
+    #[inline]
+    pub async fn touch(&self, lane: usize, key: &str) -> Result<bool, TierError> {
+        self.write(lane, Op::Touch, key, &[]).await
+    }
+
+    /// Every primary serving slots now (`CLUSTER SLOTS`), with a direct connection to each.
+    async fn primaries(&self) -> Result<Vec<Primary>, TierError> {
+        let slots: Vec<Vec<redis::Value>> = self.routed(redis::cmd("CLUSTER").arg("SLOTS")).await?;
+        let seed_host = match self.seed.addr() {
+            ConnectionAddr::Tcp(host, _) => host.clone(),
+            _ => String::new(),
+        };
+        let mut addresses: Vec<(String, u16)> = Vec::new();
+        for range in &slots {
+            let Some(redis::Value::Array(node)) = range.get(2) else {
+                continue;
+            };
+            let host = match node.first() {
+                Some(redis::Value::BulkString(h)) if !h.is_empty() && h != b"?" => {
+                    String::from_utf8_lossy(h).into_owned()
+                }
+                _ => seed_host.clone(),
+            };
+            let Some(redis::Value::Int(port)) = node.get(1) else {
+                continue;
+            };
+            let address = (host, u16::try_from(*port).unwrap_or(0));
+            if !addresses.contains(&address) {
+                addresses.push(address);
+            }
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.timeout));
+        let mut out = Vec::with_capacity(addresses.len());
+        for (host, port) in addresses {
+            let name = format!("{host}:{port}");
+            let info = self.seed.clone().set_addr(ConnectionAddr::Tcp(host, port));
+            let conn = async {
+                redis::Client::open(info)?
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+            }
+            .await
+            .map_err(|e| {
+                TierError::Operation(format!(
+                    "cannot connect to primary {name}: {}",
+                    redis_message(&e)
+                ))
+            })?;
+            out.push(Primary { name, conn });
+        }
+        Ok(out)
+    }
+
+    /// One command on one primary, bounded by the timeout.
+    async fn on<T: redis::FromRedisValue>(
+        &self,
+        primary: &mut Primary,
+        cmd: &redis::Cmd,
+    ) -> Result<T, TierError> {
+        let name = &primary.name;
+        bounded(self.timeout, cmd.query_async(&mut primary.conn), |e| {
+            TierError::Operation(format!("primary {name}: {}", redis_message(&e)))
+        })
+        .await
+    }
+
+    /// One `SCAN cursor MATCH prefix* COUNT 1000` on `primary`: the next cursor (0 at the end)
+    /// and the keys of this batch.
+    async fn scan_page(
+        &self,
+        primary: &mut Primary,
+        cursor: u64,
+    ) -> Result<(u64, Vec<String>), TierError> {
+        let pattern = format!("{}*", escape_glob(&self.prefix));
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000);
+        self.on(primary, &scan).await
+    }
+
+    /// Keys under the prefix but the marker, summed over the primaries.
+    pub async fn entries(&self) -> Result<u64, TierError> {
+        let mut total = 0u64;
+        for mut primary in self.primaries().await? {
+            let mut cursor = 0;
+            loop {
+                let (next, keys) = self.scan_page(&mut primary, cursor).await?;
+                total += keys.iter().filter(|k| **k != self.marker).count() as u64;
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(total)
+    }
+
+    /// `used_memory` of `INFO memory`, summed over the primaries, bytes.
+    pub async fn used_memory(&self) -> Result<u64, TierError> {
+        let mut total = 0u64;
+        for mut primary in self.primaries().await? {
+            let info: String = self
+                .on(&mut primary, redis::cmd("INFO").arg("memory"))
+                .await?;
+            total += info
+                .lines()
+                .find_map(|l| l.strip_prefix("used_memory:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    TierError::Operation(format!(
+                        "primary {}: INFO memory has no used_memory",
+                        primary.name
+                    ))
+                })?;
+        }
+        Ok(total)
+    }
+
+    /// Each primary's `INFO commandstats` calls of the measured commands, now.
+    pub async fn node_counts(&self) -> Result<Vec<NodeCounts>, TierError> {
+        let mut out = Vec::new();
+        for mut primary in self.primaries().await? {
+            let info: String = self
+                .on(&mut primary, redis::cmd("INFO").arg("commandstats"))
+                .await?;
+            out.push(parse_commandstats(&primary.name, &info));
+        }
+        Ok(out)
+    }
+
+    /// Deletes every key under the prefix but the marker, on every primary (SCAN, then one
+    /// pipelined UNLINK per key: a batch's keys lie in many slots). Returns how many.
+    pub async fn clear(&self) -> Result<u64, TierError> {
+        let mut removed = 0u64;
+        for mut primary in self.primaries().await? {
+            let mut cursor = 0;
+            loop {
+                let (next, mut keys) = self.scan_page(&mut primary, cursor).await?;
+                keys.retain(|k| *k != self.marker);
+                if !keys.is_empty() {
+                    removed += keys.len() as u64;
+                    let mut pipe = redis::pipe();
+                    for key in &keys {
+                        pipe.cmd("UNLINK").arg(key).ignore();
+                    }
+                    let name = primary.name.clone();
+                    bounded(
+                        self.timeout,
+                        pipe.query_async::<()>(&mut primary.conn),
+                        |e| TierError::Operation(format!("primary {name}: {}", redis_message(&e))),
+                    )
+                    .await?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The end of the run: deletes every key under the prefix (unless `keep`), then the marker.
+    pub async fn cleanup(&self, keep: bool) -> Result<u64, TierError> {
+        let removed = if keep { 0 } else { self.clear().await? };
+        self.routed::<()>(redis::cmd("UNLINK").arg(&self.marker))
+            .await?;
+        Ok(removed)
+    }
+}
+
+/// Finds the first seed that answers and checks it is a cluster node with every slot served:
+/// a single Redis or a failing cluster is a setup error saying so, with a hint.
+async fn check_seeds(
+    urls: &[&String],
+    infos: &[ConnectionInfo],
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> Result<(), String> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(Some(timeout));
+    let mut unreachable = Vec::new();
+    for (url, seed) in urls.iter().zip(infos) {
+        let shown = redact_url(url);
+        let conn = async {
+            redis::Client::open(seed.clone())?
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+        }
+        .await;
+        let mut conn = match conn {
+            Ok(conn) => conn,
+            Err(e) => {
+                unreachable.push(format!("{shown}: {}", redis_message(&e)));
+                continue;
+            }
+        };
+        let said = |e: redis::RedisError| format!("{shown}: {}", redis_message(&e));
+        let info: String = redis::cmd("INFO")
+            .arg("cluster")
+            .query_async(&mut conn)
+            .await
+            .map_err(said)?;
+        if !info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+            return Err(format!(
+                "{shown} is a single Redis, not a Redis Cluster node (INFO cluster says \
+                 cluster_enabled:0); hint: remove `cluster: true` to use it as a single Redis, \
+                 or give the address of a node of a cluster"
+            ));
+        }
+        let state: String = redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async(&mut conn)
+            .await
+            .map_err(said)?;
+        let state = state
+            .lines()
+            .find_map(|l| l.strip_prefix("cluster_state:"))
+            .unwrap_or("unknown")
+            .trim()
+            .to_string();
+        if state != "ok" {
+            return Err(format!(
+                "the cluster of {shown} is not serving every slot (CLUSTER INFO says \
+                 cluster_state:{state}); hint: `redis-cli --cluster check {}` shows which \
+                 slots or nodes are missing",
+                host_port(seed.addr())
+            ));
+        }
+        return Ok(());
+    }
+    Err(format!(
+        "cannot connect to any seed of the cluster ({}); hint: check the addresses, or add more \
+         `seeds`",
+        unreachable.join("; ")
+    ))
+}
+
+/// `host:port` of a TCP address (empty for others).
+fn host_port(addr: &ConnectionAddr) -> String {
+    match addr {
+        ConnectionAddr::Tcp(host, port) => format!("{host}:{port}"),
+        _ => String::new(),
+    }
+}
