@@ -31,8 +31,10 @@ pub fn redact_urls_in(text: &str) -> String {
     while let Some(at) = rest.find("://") {
         // The URL starts at its scheme: the letters, digits and `+.-` just before `://`.
         let start = rest[..at]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || "+.-".contains(c)))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let end = rest[at..]
             .find(|c: char| c.is_whitespace() || "\"'`".contains(c))
             .map_or(rest.len(), |i| at + i);
@@ -59,6 +61,11 @@ mod tests {
             "url: postgres://bob:***@db/x and mysql://root@h/t"
         );
         assert_eq!(redact_urls_in("no url here"), "no url here");
+        // Text before a URL's scheme may be any characters (found by tests/fuzz_inputs.rs).
+        assert_eq!(
+            redact_urls_in("url: Ὅ.\\KῙredis://:pw@127.0.0.1:1/0Q,*"),
+            "url: Ὅ.\\KῙredis://:***@127.0.0.1:1/0Q,*"
+        );
     }
 
     #[test]
