@@ -174,7 +174,8 @@ pub struct RunArgs {
     pub progress_interval: Option<String>,
     /// Threads that run the load (the async runtime's workers; memtier's `-t`). Default: one
     /// per core. On a machine the server under test shares, fewer threads leave it a core: the
-    /// client's CPU per operation then drops (less parking and waking of threads).
+    /// client's CPU per operation then drops (less parking and waking of threads). `1` runs
+    /// everything on one thread (a current-thread runtime).
     #[arg(long, env = "TIERBENCH_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 }

@@ -137,8 +137,13 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some(baseline) = or_report(baseline.map_err(|e| format!("--baseline: {e}"))) else {
         return exit::INVALID_INPUT;
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = args.threads {
+    // One thread: a current-thread runtime (everything on the main thread, no parking and
+    // waking of a second one); more: the multi-thread runtime with that many workers.
+    let mut builder = match args.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if let Some(threads) = args.threads.filter(|&t| t > 1) {
         builder.worker_threads(usize::from(threads));
     }
     let runtime = match builder.enable_all().build() {
