@@ -13,7 +13,7 @@
 #             tierbench concurrency 50 (2 multiplexed connections, the default)
 #   tierbench runs twice per round: one runtime thread per core (the default) and --threads 1
 #   depth 10: memtier -t 1 -c 5 --pipeline=10, redis-benchmark -c 5 -P 10, tierbench pipeline 10
-#             × concurrency 5; and redis-benchmark -c 50 -P 16 GET as the server's ceiling
+#             × concurrency 5 over 5 connections (one per worker, as memtier's); and redis-benchmark -c 50 -P 16 GET as the server's ceiling
 # Client CPU is user + system time of the client process (GNU time); for tierbench, the CPU its
 # process used during the measured phase (`client_cpu_s` in its results: its preload of the
 # 100k keys is left out, as memtier and redis-benchmark have none). Latency: memtier and
@@ -72,11 +72,14 @@ echo "prefilling 100k keys for memtier_benchmark and redis-benchmark..." >&2
 
 for depth in 1 10; do
   workers=$(( 50 / depth ))
+  # Depth 10: one connection per worker, as memtier's -c 5 (the default 2 shared connections
+  # carry 5 workers' batches at depth 10: 0.7x the throughput on a quiet machine).
+  conns=""; [[ $depth == 10 ]] && conns=", connections: $workers"
   cat >"$work/tb$depth.yaml" <<YAML
 name: peers-redis-depth-$depth
 seed: 1
 tiers:
-  - { name: l2, kind: redis, url: "$URL", pipeline: $depth }
+  - { name: l2, kind: redis, url: "$URL", pipeline: $depth$conns }
 data:
   keys: { count: 100000, prefix: "tierbench:peers:", distribution: uniform }
   values: { shape: binary, size: 32 }
