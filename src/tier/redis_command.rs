@@ -6,7 +6,6 @@ use super::resp;
 use crate::workload::command::{CommandTemplate, Segment};
 
 /// Appends `template` with its placeholders filled in to `out`.
-#[allow(dead_code)] // Wired into the lane with the `commands:` workload field.
 pub fn encode(template: &CommandTemplate, out: &mut Vec<u8>, key: &[u8], value: &[u8], field: u64) {
     let mut digits = itoa::Buffer::new();
     let field = digits.format(field).as_bytes();
