@@ -341,6 +341,20 @@ impl RedisTier {
             .map(drop)
     }
 
+    /// A custom command on `key` (under the run's prefix); a Redis error reply is the op's error.
+    pub async fn custom(
+        &self,
+        lane: usize,
+        template: &crate::workload::command::CommandTemplate,
+        key: &str,
+        value: &[u8],
+        field: u64,
+    ) -> Result<(), TierError> {
+        self.data
+            .custom(lane, template, key, value, field, self.timeout)
+            .await
+    }
+
     /// DEL.
     #[inline]
     pub async fn delete(&self, lane: usize, key: &str) -> Result<(), TierError> {

@@ -16,6 +16,7 @@ use redis::aio::ConnectionManager;
 use super::error::{TierError, redis_message};
 use super::redis_lane::{Answer, Lane};
 use super::resp;
+use crate::workload::command::{CommandTemplate, Segment};
 use crate::workload::op::Op;
 
 /// The connections that carry the measured operations.
@@ -216,5 +217,48 @@ impl DataPath {
             )));
         }
         Ok(())
+    }
+
+    /// A custom command (`workload::command`) with its placeholders filled in; a Redis error
+    /// reply is the operation's error. The lean path writes it without allocating; the crate's
+    /// path (unix sockets) builds a `redis::Cmd`, as its other commands do.
+    pub async fn custom(
+        &self,
+        lane: usize,
+        template: &CommandTemplate,
+        key: &str,
+        value: &[u8],
+        field: u64,
+        timeout: Duration,
+    ) -> Result<(), TierError> {
+        match self {
+            DataPath::Lean(lanes) => {
+                let conn = &lanes[lane % lanes.len()];
+                let call = conn.one(false, |out| {
+                    super::redis_command::encode(template, out, key.as_bytes(), value, field)
+                });
+                answered(bounded(timeout, call, TierError::Operation).await?).map(drop)
+            }
+            DataPath::Crate(conns) => {
+                let mut cmd = redis::Cmd::new();
+                let field = field.to_string();
+                for arg in template.args.iter() {
+                    let mut bytes = Vec::new();
+                    for s in arg.iter() {
+                        bytes.extend_from_slice(match s {
+                            Segment::Literal(b) => b,
+                            Segment::Key => key.as_bytes(),
+                            Segment::Value => value,
+                            Segment::Field => field.as_bytes(),
+                        });
+                    }
+                    cmd.arg(bytes);
+                }
+                let mut conn = conns[lane % conns.len()].clone();
+                let _: redis::Value =
+                    bounded(timeout, cmd.query_async(&mut conn), crate_error).await?;
+                Ok(())
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! What a workload issues: key distributions, value shapes and the operation mix.
 
 pub mod batch;
+pub mod command;
 pub mod key_buf;
 pub mod keys;
 pub mod op;
