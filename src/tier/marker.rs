@@ -55,6 +55,35 @@ pub fn say(note: String) -> String {
     note
 }
 
+/// What a Redis tier's setup does with the marker it found under its prefix (`found`, the
+/// marker's run token): nothing when there is none or it is this run's (another tier of this run,
+/// on the same server and prefix, set it); otherwise an interrupted run's keys are removed with
+/// `clear`, and the note to say about them is returned (none for a marker alone: a run that
+/// failed before writing anything is worth no note).
+pub async fn claim_leftovers<F>(
+    name: &str,
+    prefix: &str,
+    found: Option<Vec<u8>>,
+    clear: impl FnOnce() -> F,
+) -> Result<Option<String>, super::TierError>
+where
+    F: std::future::Future<Output = Result<u64, super::TierError>>,
+{
+    match found {
+        Some(value) if value != run_token().as_bytes() => {
+            let removed = clear().await?;
+            Ok((removed > 0).then(|| {
+                let keys = count(removed, "key", "keys");
+                say(format!(
+                    "tier `{name}`: removed {keys} left under `{prefix}` by an interrupted \
+                     tierbench run"
+                ))
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

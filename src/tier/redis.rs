@@ -29,7 +29,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client, RedisError};
 
 use super::error::{TierError, redis_message};
-use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
+use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
 use super::redis_data::{BatchReply, DataPath};
 use super::redis_lane::{Lane, Target};
 pub use super::redis_tls::RedisTls;
@@ -267,24 +267,8 @@ impl RedisTier {
         let found: Option<Vec<u8>> = self
             .admin(redis::cmd("HGET").arg(&self.marker).arg("run"))
             .await?;
+        let note = claim_leftovers(name, &self.prefix, found, || self.clear()).await?;
         let token = run_token();
-        let note = match found {
-            // Another tier of this run, on the same server and prefix, set it.
-            Some(value) if value == token.as_bytes() => None,
-            Some(_) => {
-                let removed = self.clear().await?;
-                // A marker alone (a run that failed before writing anything) is worth no note.
-                (removed > 0).then(|| {
-                    let keys = count(removed, "key", "keys");
-                    say(format!(
-                        "tier `{name}`: removed {keys} left under `{}` by an interrupted \
-                         tierbench run",
-                        self.prefix
-                    ))
-                })
-            }
-            None => None,
-        };
         self.admin::<()>(redis::cmd("HSET").arg(&self.marker).arg("run").arg(token))
             .await?;
         Ok(note)

@@ -22,7 +22,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 
 use super::error::{TierError, redis_message};
-use super::marker::{REDIS_MARKER_SUFFIX, count, run_token, say};
+use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
 use super::redis::{RedisSettings, escape_glob};
 use super::redis_data::{bounded, crate_cmd, crate_error};
 use crate::metrics::nodes::{NodeCounts, parse_commandstats};
@@ -128,22 +128,8 @@ impl RedisClusterTier {
         let found: Option<Vec<u8>> = self
             .routed(redis::cmd("HGET").arg(&self.marker).arg("run"))
             .await?;
+        let note = claim_leftovers(name, &self.prefix, found, || self.clear()).await?;
         let token = run_token();
-        let note = match found {
-            Some(value) if value == token.as_bytes() => None,
-            Some(_) => {
-                let removed = self.clear().await?;
-                (removed > 0).then(|| {
-                    let keys = count(removed, "key", "keys");
-                    say(format!(
-                        "tier `{name}`: removed {keys} left under `{}` by an interrupted \
-                         tierbench run",
-                        self.prefix
-                    ))
-                })
-            }
-            None => None,
-        };
         self.routed::<()>(redis::cmd("HSET").arg(&self.marker).arg("run").arg(token))
             .await?;
         Ok(note)

@@ -80,13 +80,7 @@ impl RedisTier {
         match &self.data {
             DataPath::Lean(lanes) => {
                 let conn = &lanes[lane % lanes.len()];
-                let encode = |out: &mut Vec<u8>| {
-                    resp::command(out, 1 + which.len());
-                    resp::arg(out, b"MGET");
-                    for &i in which {
-                        resp::arg(out, keys.key(i as usize).as_bytes());
-                    }
-                };
+                let encode = |out: &mut Vec<u8>| encode_keys(out, b"MGET", keys, which);
                 let answer =
                     bounded(self.timeout, async { lean(conn.one(true, encode).await) }).await?;
                 match answer {
@@ -209,13 +203,7 @@ impl RedisTier {
         match &self.data {
             DataPath::Lean(lanes) => {
                 let conn = &lanes[lane % lanes.len()];
-                let encode = |out: &mut Vec<u8>| {
-                    resp::command(out, 1 + which.len());
-                    resp::arg(out, b"DEL");
-                    for &i in which {
-                        resp::arg(out, keys.key(i as usize).as_bytes());
-                    }
-                };
+                let encode = |out: &mut Vec<u8>| encode_keys(out, b"DEL", keys, which);
                 bounded(self.timeout, async { lean(conn.one(false, encode).await) })
                     .await
                     .map(drop)
@@ -235,6 +223,15 @@ impl RedisTier {
                 .await
             }
         }
+    }
+}
+
+/// Encodes `command` followed by the keys at `which` (MGET, DEL).
+fn encode_keys(out: &mut Vec<u8>, command: &[u8], keys: &BatchKeys, which: &[u32]) {
+    resp::command(out, 1 + which.len());
+    resp::arg(out, command);
+    for &i in which {
+        resp::arg(out, keys.key(i as usize).as_bytes());
     }
 }
 

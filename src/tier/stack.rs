@@ -284,6 +284,22 @@ impl Stack {
             Op::Touch => tier.touch(key, lane, &mut wait).await.map(drop),
             Op::Get | Op::MGet => tier.get(key, lane, &mut wait).await.map(drop),
         };
+        self.settle(rec, i, op, start, wait, result)
+    }
+
+    /// Settles a call of `op` on tier `i`: in a stack its time since `start` as the tier's
+    /// call and its error by the policy; alone, its error fails the operation (the operation's
+    /// own timer is the call's). Either way the pool wait is noted.
+    pub(super) fn settle(
+        &self,
+        rec: &mut Recorder,
+        i: usize,
+        op: Op,
+        start: u64,
+        wait: u64,
+        result: Result<(), TierError>,
+    ) -> Result<(), TierError> {
+        let stacked = self.policy.stacked;
         if stacked {
             rec.tiers[i]
                 .calls

@@ -212,8 +212,12 @@ impl Stack {
         rec: &mut Recorder,
     ) -> Result<(), TierError> {
         let mut wait = 0;
-        let stacked = self.policy.stacked;
-        let start = self.clock.raw();
+        // A lone tier's call time is the operation's own: no second pair of clock reads.
+        let start = if self.policy.stacked {
+            self.clock.raw()
+        } else {
+            0
+        };
         let result = if op == Op::MSet {
             rec.tiers[i].batch.mset_calls += 1;
             if self.compression[i].is_some() {
@@ -239,20 +243,7 @@ impl Stack {
             rec.tiers[i].batch.mdelete_calls += 1;
             self.tiers[i].mdelete(keys, which, lane, &mut wait).await
         };
-        if stacked {
-            rec.tiers[i]
-                .calls
-                .record(op, self.clock.delta_as_nanos(start, self.clock.raw()));
-        }
-        note_wait(rec, i, wait);
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if !stacked => {
-                rec.note_tier_error(i, &e, &self.clock);
-                Err(e)
-            }
-            Err(e) => self.on_error(rec, i, e),
-        }
+        self.settle(rec, i, op, start, wait, result)
     }
 
     /// Writes a batch: every tier, one batch write each (through), or the lowest then one
