@@ -65,9 +65,9 @@ pub async fn claim_leftovers<F>(
     prefix: &str,
     found: Option<Vec<u8>>,
     clear: impl FnOnce() -> F,
-) -> Result<Option<String>, super::TierError>
+) -> Result<Option<String>, super::error::TierError>
 where
-    F: std::future::Future<Output = Result<u64, super::TierError>>,
+    F: std::future::Future<Output = Result<u64, super::error::TierError>>,
 {
     match found {
         Some(value) if value != run_token().as_bytes() => {
