@@ -28,12 +28,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use quanta::Clock;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{MySql, Postgres, Sqlite};
 
 use super::error::{TierError, sql_message};
 use super::marker::{SQL_MARKER_KEY, count, run_token, say};
-use super::sql_lanes::{Lanes, measuring_pool, probe};
+use super::sql_lanes::{Lanes, create_in_wal_mode, measuring_pool, probe};
 use super::sql_text::{
     Queries, columns_query, create_table, dialect, like_prefix, marker_queries, queries, sql,
 };
@@ -177,14 +177,14 @@ impl SqlTier {
         let timeout = s.timeout;
         let pool = match dialect {
             "sqlite" => {
-                let mut options = SqliteConnectOptions::from_str(&s.url)
+                let options = SqliteConnectOptions::from_str(&s.url)
                     .map_err(|e| setup(e.to_string()))?
                     .create_if_missing(true)
                     .busy_timeout(Duration::from_secs(5));
                 // WAL for a database tierbench creates; an existing file keeps its own journal
                 // mode (it is the user's, and switching needs a lock its other users hold).
                 if !in_memory && !options.get_filename().exists() {
-                    options = options.journal_mode(SqliteJournalMode::Wal);
+                    create_in_wal_mode(&options).await.map_err(cannot_connect)?;
                 }
                 Pool::Sqlite(Lanes::new(
                     measuring_pool(size, timeout)

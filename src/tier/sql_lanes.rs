@@ -40,6 +40,21 @@ pub(super) fn measuring_pool<DB: sqlx::Database>(
         .acquire_timeout(timeout)
 }
 
+/// Creates a new SQLite database file in WAL mode with one connection, before the pool opens its
+/// connections: WAL persists in the file, whereas each pooled connection switching the journal
+/// mode itself raced the others for the lock ("database is locked" at setup).
+pub(super) async fn create_in_wal_mode(
+    options: &sqlx::sqlite::SqliteConnectOptions,
+) -> Result<(), sqlx::Error> {
+    use sqlx::{ConnectOptions, Connection};
+    let conn = options
+        .clone()
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .connect()
+        .await?;
+    conn.close().await
+}
+
 /// One direct connection first: an unreachable server fails at once, where the pool would
 /// retry until its acquire timeout.
 pub(super) async fn probe<C: sqlx::Connection>(options: &C::Options) -> Result<(), String> {
