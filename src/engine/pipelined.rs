@@ -1,4 +1,6 @@
-//! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier).
+//! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier) over the
+//! `redis` crate's connections (unix sockets); over TCP each worker keeps a window of `P`
+//! commands in flight on a connection of its own instead (`pipelined_window.rs`).
 //!
 //! A worker plans P operations with the same operation stream as every other loop, sends them
 //! in one round trip, and settles each with the batch's latency: from the send to the last

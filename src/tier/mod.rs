@@ -18,6 +18,7 @@ pub mod redis_cluster;
 mod redis_command;
 mod redis_data;
 mod redis_lane;
+pub mod redis_pipe;
 mod redis_tls;
 mod resp;
 pub mod sql;

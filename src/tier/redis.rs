@@ -32,6 +32,7 @@ use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
 use super::redis_data::{BatchReply, DataPath};
 use super::redis_lane::{Lane, Target};
+use super::redis_pipe::Pipe;
 pub use super::redis_tls::RedisTls;
 use super::redis_tls::{self, explain, lane_tls};
 use super::resp;
@@ -51,6 +52,9 @@ pub struct RedisTier {
     /// `{prefix}__tierbench__`: set while the run goes on.
     marker: String,
     pipeline: usize,
+    /// Where a pipelining worker opens a connection of its own (`redis_pipe.rs`); none on the
+    /// crate's path (unix sockets).
+    own: Option<Target>,
     /// What setup said about keys an interrupted run left behind, if it found any.
     leftover_note: Option<String>,
 }
@@ -229,6 +233,7 @@ impl RedisTier {
                 .map_err(|e| setup(format!("PING failed: {}", redis_message(&e))))?;
             connections.push(conn);
         }
+        let own = lean.clone();
         let data = match lean {
             Some(target) => {
                 let mut lanes = Vec::with_capacity(settings.connections.max(1));
@@ -250,6 +255,7 @@ impl RedisTier {
             prefix: prefix.to_string(),
             marker: format!("{prefix}{REDIS_MARKER_SUFFIX}"),
             pipeline: settings.pipeline.max(1),
+            own,
             leftover_note: None,
         };
         tier.leftover_note = tier
@@ -361,6 +367,13 @@ impl RedisTier {
     /// Operations per round trip.
     pub fn pipeline_depth(&self) -> usize {
         self.pipeline
+    }
+
+    /// A connection of its own for one pipelining worker, kept full as replies come
+    /// (`redis_pipe.rs`); none on the crate's path, whose workers send round trips of `P`.
+    pub async fn open_pipe(&self) -> Option<Pipe> {
+        let target = self.own.clone()?;
+        Some(Pipe::open(target, self.ttl_ms, self.timeout).await)
     }
 
     /// Sends a batch of operations in one round trip. Each operation's outcome goes into
