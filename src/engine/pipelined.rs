@@ -1,4 +1,5 @@
-//! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier).
+//! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier, single
+//! or cluster: a cluster's batch goes out as one pipeline per primary, all at once).
 //!
 //! A worker plans P operations with the same operation stream as every other loop, sends them
 //! in one round trip, and settles each with the batch's latency: from the send to the last
@@ -11,7 +12,7 @@ use super::context::{WorkerJob, WorkloadContext};
 use super::fan_out::KeptRecorder;
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
-use crate::tier::redis::RedisTier;
+use crate::tier::Tier;
 use crate::tier::stack::Served;
 use crate::workload::op::Op;
 
@@ -20,7 +21,7 @@ use crate::workload::op::Op;
 pub(super) async fn run_pipelined(
     ctx: &WorkloadContext,
     mut job: WorkerJob,
-    redis: &RedisTier,
+    redis: &Tier,
     depth: usize,
 ) -> Recorder {
     let mut rec = KeptRecorder::new(Recorder::new(1), job.worker, ctx);
