@@ -15,6 +15,7 @@ pub mod memory;
 pub mod origin;
 pub mod redis;
 pub mod redis_cluster;
+mod redis_cluster_pipe;
 mod redis_command;
 mod redis_data;
 mod redis_lane;
