@@ -31,16 +31,13 @@ pub(super) fn check_hash_tiers(
         let at = format!("/tiers/{i}/store_as");
         if r.cluster == Some(true) {
             problems.push(
-                Problem::new(
-                    &at,
-                    "store_as: hash is not supported on a Redis Cluster tier",
-                )
-                .hint("remove `store_as`, or measure hashes against a single Redis"),
+                Problem::new(&at, "`hash` is not supported on a Redis Cluster tier")
+                    .hint("remove `store_as`, or measure hashes against a single Redis"),
             );
         }
         if r.pipeline.unwrap_or(1) > 1 {
             problems.push(
-                Problem::new(&at, "store_as: hash does not work with explicit `pipeline`")
+                Problem::new(&at, "`hash` does not work with explicit `pipeline`")
                     .hint("remove the tier's `pipeline` (or `store_as`)"),
             );
         }
@@ -48,7 +45,7 @@ pub(super) fn check_hash_tiers(
             problems.push(
                 Problem::new(
                     &at,
-                    "store_as: hash cannot store compressed values: a compressed value is not a \
+                    "`hash` cannot store compressed values: a compressed value is not a \
                      JSON object to split into fields",
                 )
                 .hint("remove the tier's `compression` (or `store_as`)"),
@@ -65,8 +62,8 @@ pub(super) fn check_hash_tiers(
                 Problem::new(
                     &at,
                     format!(
-                        "store_as: hash needs values that are JSON objects, but \
-                         /data/values/shape is `{}`",
+                        "`hash` needs values that are JSON objects, but \
+                         `data.values.shape` is `{}`",
                         values.shape.name()
                     ),
                 )
