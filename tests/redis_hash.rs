@@ -401,3 +401,60 @@ async fn a_hash_tier_fails_while_the_server_is_away_and_serves_when_it_is_back()
     assert_eq!(tier.entries().await.unwrap(), Some(0));
     drop(server);
 }
+
+/// A unix socket goes through the `redis` crate's connections, not tierbench's own: the same
+/// hash, the same bytes back, the ttl set with the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_unix_socket_a_hash_tier_stores_and_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("redis.sock");
+    let server = PrivateRedis::start_with(
+        free_port(),
+        &[
+            "--unixsocket",
+            socket.to_str().unwrap(),
+            "--unixsocketperm",
+            "700",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no socket at {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let tier = Tier::connect(
+        &hash_tier(format!("unix://{}", socket.display())),
+        "tbunixhash:",
+    )
+    .await
+    .unwrap();
+    let value = br#"{"a":{"x":[1,2]},"b":"two"}"#;
+    tier.set("tbunixhash:1", value, 0, &mut 0).await.unwrap();
+    // A copy is split on the fly too; fields come back in the layout's order.
+    tier.set("tbunixhash:2", &value.to_vec(), 1, &mut 0)
+        .await
+        .unwrap();
+    for key in ["tbunixhash:1", "tbunixhash:2"] {
+        let got = tier.get(key, 0, &mut 0).await.unwrap();
+        assert_eq!(got.as_deref(), Some(&value[..]), "{key}");
+    }
+    assert_eq!(tier.get("tbunixhash:none", 0, &mut 0).await.unwrap(), None);
+    assert!(tier.set("tbunixhash:3", b"[1]", 0, &mut 0).await.is_err());
+    let mut conn = connection(&server);
+    let kind: String = redis::cmd("TYPE")
+        .arg("tbunixhash:1")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(kind, "hash");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("tbunixhash:1")
+        .query(&mut conn)
+        .unwrap();
+    assert!((1..=60_000).contains(&ttl), "the tier's ttl of 60 s: {ttl}");
+    tier.cleanup(false).await.unwrap();
+    assert_eq!(tier.entries().await.unwrap(), Some(0));
+}

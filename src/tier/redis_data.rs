@@ -1,7 +1,8 @@
 //! The Redis tier's measured operations (GET, SET, DEL, PEXPIRE/EXISTS, and batches of them),
 //! over the connections that carry them: tierbench's own lean connections (`redis_lane.rs`) for
 //! TCP servers, the `redis` crate's `ConnectionManager`s for what those do not speak (unix
-//! sockets, and TLS should the crate's TLS feature be enabled).
+//! sockets, and TLS should the crate's TLS feature be enabled), and where the lean connections
+//! go (`lean_target`). Hash values (`store_as: hash`) have their calls in `redis_hash.rs`.
 //!
 //! Every call is bounded by the tier's timeout, one timer per call: the answer, and for the
 //! crate's connections the wait for a reconnect during an outage.

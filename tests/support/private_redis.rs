@@ -27,8 +27,14 @@ pub struct PrivateRedis {
 impl PrivateRedis {
     /// Starts one on `port` and waits until it listens.
     pub fn start(port: u16) -> PrivateRedis {
+        PrivateRedis::start_with(port, &[])
+    }
+
+    /// Starts one on `port` with more `redis-server` arguments (`--unixsocket PATH`).
+    pub fn start_with(port: u16, extra: &[&str]) -> PrivateRedis {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(extra)
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
