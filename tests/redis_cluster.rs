@@ -9,180 +9,10 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Three cluster-enabled redis-servers made one cluster (no replicas), killed when dropped.
-struct Cluster {
-    ports: Vec<u16>,
-    children: Vec<Child>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A free port whose cluster bus port (port + 10000) is free too.
-fn free_port(taken: &[u16]) -> u16 {
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if port < 55000
-            && !taken.contains(&port)
-            && std::net::TcpListener::bind(("127.0.0.1", port + 10000)).is_ok()
-        {
-            return port;
-        }
-    }
-}
-
-fn redis_cli(args: &[&str]) -> String {
-    let out = Command::new("redis-cli").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "redis-cli {args:?}: {}",
-        support::all_output(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ports = Vec::new();
-        let mut children = Vec::new();
-        for _ in 0..3 {
-            let port = free_port(&ports);
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes"])
-                .arg("--cluster-config-file")
-                .arg(dir.path().join(format!("nodes-{port}.conf")))
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed");
-            ports.push(port);
-            children.push(child);
-        }
-        let cluster = Cluster {
-            ports,
-            children,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for &port in &cluster.ports {
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "redis-server on {port} did not start"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let nodes: Vec<String> = cluster
-            .ports
-            .iter()
-            .map(|p| format!("127.0.0.1:{p}"))
-            .collect();
-        let mut args = vec!["--cluster", "create"];
-        args.extend(nodes.iter().map(String::as_str));
-        args.extend(["--cluster-replicas", "0", "--cluster-yes"]);
-        redis_cli(&args);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        for &port in &cluster.ports {
-            loop {
-                let info = redis_cli(&["-p", &port.to_string(), "cluster", "info"]);
-                if info.contains("cluster_state:ok") {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "cluster never became ok: {info}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        cluster
-    }
-
-    fn conn(&self, i: usize) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}", self.ports[i]))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.ports[0])
-    }
-}
-
-fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
-        })
-        .collect()
-}
-
-fn run(dir: &Path, yaml: &str) -> (std::process::Output, Option<serde_json::Value>) {
-    let path = support::write_scenario(dir, "cluster.yaml", yaml);
-    let results = dir.join("results.json");
-    let _ = std::fs::remove_file(&results);
-    let out = support::tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
-    let doc = std::fs::read_to_string(&results)
-        .ok()
-        .map(|s| serde_json::from_str(&s).unwrap());
-    (out, doc)
-}
-
-fn keys_left(cluster: &Cluster, pattern: &str) -> Vec<String> {
-    (0..3)
-        .flat_map(|i| {
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(pattern)
-                .query(&mut cluster.conn(i))
-                .unwrap();
-            keys
-        })
-        .collect()
-}
-
-/// How many slots node `i` serves, by `CLUSTER SLOTS`.
-fn slots_of(cluster: &Cluster, i: usize) -> i64 {
-    let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
-        .arg("SLOTS")
-        .query(&mut cluster.conn(0))
-        .unwrap();
-    let port = i64::from(cluster.ports[i]);
-    ranges
-        .iter()
-        .filter(|r| matches!(&r[2], redis::Value::Array(n) if n.get(1) == Some(&redis::Value::Int(port))))
-        .map(|r| match (&r[0], &r[1]) {
-            (redis::Value::Int(a), redis::Value::Int(b)) => b - a + 1,
-            _ => 0,
-        })
-        .sum()
-}
+use support::cluster::{Cluster, commandstats, free_port, keys_left, redis_cli, run, slots_of};
 
 #[test]
 fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {
@@ -364,30 +194,25 @@ fn cluster_true_against_a_single_redis_is_a_clear_setup_error() {
 }
 
 #[test]
-fn pipelining_with_a_cluster_is_refused_at_validation() {
+fn cluster_seeds_must_share_the_urls_scheme() {
     let dir = tempfile::tempdir().unwrap();
+    // Pipelining and TLS are accepted with a cluster.
     let path = support::write_scenario(
         dir.path(),
         "p.yaml",
-        "name: p\ntiers: [{ name: l2, kind: redis, cluster: true, url: \"redis://127.0.0.1:7000\", pipeline: 8 }]\n\
+        "name: p\ntiers: [{ name: l2, kind: redis, cluster: true, url: \"rediss://127.0.0.1:7000\", seeds: [\"rediss://127.0.0.1:7001\"], pipeline: 8, tls: { insecure_skip_verify: true } }]\n\
          data: { keys: { count: 10, prefix: \"tbtest:p:\" }, values: { size: 8 } }\n\
-         workloads:\n  - { name: w, target: l2, ops: 10, mix: { get: 1 } }\n",
+         workloads:\n  - { name: w, target: l2, ops: 10, batch: 4, mix: { mget: 1 } }\n",
     );
     let out = support::tierbench(&["validate", path.to_str().unwrap()]);
-    let text = support::all_output(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(
-        text.contains("not supported with `cluster: true`"),
-        "{text}"
-    );
-    assert!(text.contains("tiers[0].pipeline"), "{text}");
-    assert!(text.contains("1 problem found"), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
 
-    // TLS URLs with a cluster, and seeds without one, are refused with their places.
+    // A seed of another scheme than the URL's, a unix socket, and seeds without a cluster are
+    // refused with their places.
     let path = support::write_scenario(
         dir.path(),
         "q.yaml",
-        "name: q\ntiers:\n  - { name: a, kind: redis, cluster: true, url: \"rediss://127.0.0.1:7000\" }\n\
+        "name: q\ntiers:\n  - { name: a, kind: redis, cluster: true, url: \"rediss://127.0.0.1:7000\", seeds: [\"redis://127.0.0.1:7001\", \"unix:///tmp/r.sock\"] }\n\
          \x20 - { name: b, kind: redis, url: \"redis://127.0.0.1:6379\", seeds: [\"redis://127.0.0.1:6380\"] }\n\
          data: { keys: { count: 10, prefix: \"tbtest:q:\" }, values: { size: 8 } }\n\
          workloads:\n  - { name: w, target: a, ops: 10, mix: { get: 1 } }\n",
@@ -396,12 +221,13 @@ fn pipelining_with_a_cluster_is_refused_at_validation() {
     let text = support::all_output(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("tiers[0].url: a cluster seed must be a redis:// URL"),
+        text.contains("tiers[0].seeds[0]: a cluster seed must be a rediss:// URL"),
         "{text}"
     );
+    assert!(text.contains("tiers[0].seeds[1]"), "{text}");
     assert!(
         text.contains("tiers[1].seeds: `seeds` are for a Redis Cluster"),
         "{text}"
     );
-    assert!(text.contains("2 problems found"), "{text}");
+    assert!(text.contains("3 problems found"), "{text}");
 }

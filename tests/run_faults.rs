@@ -89,14 +89,29 @@ fn redis_scenario(url: &str, prefix: &str, extra: &str, duration: &str) -> Strin
     )
 }
 
+/// The same scenario with `pipeline: 10`: each worker keeps a window of 10 commands in flight on
+/// a connection of its own (`tier/redis_pipe.rs`), which has its own reconnects and time-outs.
+fn pipelined(yaml: String) -> String {
+    yaml.replace("timeout: 300ms", "timeout: 300ms, pipeline: 10")
+}
+
 #[test]
 fn a_redis_restart_mid_run_is_survived_with_bounded_visible_errors() {
+    survives_a_restart(|yaml| yaml);
+}
+
+#[test]
+fn a_redis_restart_mid_run_is_survived_when_pipelined() {
+    survives_a_restart(pipelined);
+}
+
+fn survives_a_restart(shape: fn(String) -> String) {
     let mut redis = PrivateRedis::start();
     let dir = tempfile::tempdir().unwrap();
     let scenario = support::write_scenario(
         dir.path(),
         "restart.yaml",
-        &redis_scenario(&redis.url(), "tbtest:restart:", "", "6s"),
+        &shape(redis_scenario(&redis.url(), "tbtest:restart:", "", "6s")),
     );
     let results = dir.path().join("restart.json");
     let run = spawn_run(&scenario, &results);
@@ -253,9 +268,19 @@ fn sigterm_writes_the_results_cleans_up_and_exits_143() {
 /// results are still written, and once the server answers again the keys are cleaned up.
 #[test]
 fn ctrl_c_gives_up_operations_a_frozen_server_holds() {
+    gives_up_on_a_frozen_server(|yaml| yaml);
+}
+
+#[test]
+fn ctrl_c_gives_up_pipelined_operations_a_frozen_server_holds() {
+    gives_up_on_a_frozen_server(pipelined);
+}
+
+fn gives_up_on_a_frozen_server(shape: fn(String) -> String) {
     let redis = PrivateRedis::start();
     let dir = tempfile::tempdir().unwrap();
-    let yaml = redis_scenario(&redis.url(), "tbtest:frozen:", "", "60s").replace("300ms", "30s");
+    let yaml =
+        shape(redis_scenario(&redis.url(), "tbtest:frozen:", "", "60s")).replace("300ms", "30s");
     let scenario = support::write_scenario(dir.path(), "frozen.yaml", &yaml);
     let results = dir.path().join("frozen.json");
     let run = spawn_run(&scenario, &results);

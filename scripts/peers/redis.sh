@@ -18,7 +18,9 @@
 # process used during the measured phase (`client_cpu_s` in its results: its preload of the
 # 100k keys is left out, as memtier and redis-benchmark have none). Latency: memtier and
 # redis-benchmark time each request from its send (pipelined: each request of a batch from its
-# own send); tierbench times each operation from its issue, pipelined from its batch's send.
+# own send); tierbench times each operation from its issue, pipelined from the write that sent
+# it to the read that brought its reply (each worker keeps a window of 10 in flight on its own
+# connection, as memtier's clients do).
 # redis-benchmark cannot mix commands in one run: it runs GET and SET apart (OPS*10/11 and
 # OPS/11 requests), combined as total requests over total wall time and total CPU over total
 # requests; its p99 is the GET run's. Keys: `tbpeers:mt:*` (memtier, prefilled), `tbpeers:rb:*`

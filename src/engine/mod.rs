@@ -10,6 +10,7 @@ pub mod driver;
 mod fan_out;
 pub mod memory;
 mod pipelined;
+mod pipelined_window;
 pub mod progress;
 pub mod schedule;
 mod self_check;

@@ -1,4 +1,8 @@
-//! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier).
+//! The closed loop with explicit Redis pipelining (`pipeline: P` on a lone Redis tier) in round
+//! trips of `P`: on a cluster (a batch goes out as one pipeline per primary, all at once) and
+//! over the `redis` crate's connections (unix sockets). Over TCP, a single Redis's workers each
+//! keep a window of `P` commands in flight on a connection of their own instead
+//! (`pipelined_window.rs`).
 //!
 //! A worker plans P operations with the same operation stream as every other loop, sends them
 //! in one round trip, and settles each with the batch's latency: from the send to the last
@@ -11,7 +15,7 @@ use super::context::{WorkerJob, WorkloadContext};
 use super::fan_out::KeptRecorder;
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
-use crate::tier::redis::RedisTier;
+use crate::tier::Tier;
 use crate::tier::stack::Served;
 use crate::workload::op::Op;
 
@@ -20,7 +24,7 @@ use crate::workload::op::Op;
 pub(super) async fn run_pipelined(
     ctx: &WorkloadContext,
     mut job: WorkerJob,
-    redis: &RedisTier,
+    redis: &Tier,
     depth: usize,
 ) -> Recorder {
     let mut rec = KeptRecorder::new(Recorder::new(1), job.worker, ctx);

@@ -33,7 +33,14 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
         && ctx.batch.is_none()
         && let Some((redis, depth)) = ctx.stack.pipelined()
     {
-        return super::pipelined::run_pipelined(ctx, job, redis, depth).await;
+        let pipe = match redis {
+            crate::tier::Tier::Redis(r) => r.open_pipe().await,
+            _ => None,
+        };
+        return match pipe {
+            Some(pipe) => super::pipelined_window::run_window(ctx, job, pipe, depth).await,
+            None => super::pipelined::run_pipelined(ctx, job, redis, depth).await,
+        };
     }
     let mut rec = KeptRecorder::new(Recorder::new(ctx.stack.len()), job.worker, ctx);
     rec.series_origin = job.series_origin;

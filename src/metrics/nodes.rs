@@ -12,15 +12,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The Redis commands tierbench's measured operations send (GET; SET; DEL; PEXPIRE or EXISTS
-/// for a touch), whose counts are reported per node.
-pub const MEASURED_COMMANDS: [&str; 5] = ["get", "set", "del", "pexpire", "exists"];
+/// for a touch; MGET and MSET for batches, one per slot of a batch's keys), whose counts are
+/// reported per node.
+pub const MEASURED_COMMANDS: [&str; 7] = ["get", "set", "del", "pexpire", "exists", "mget", "mset"];
 
 /// One cluster primary's counts over a workload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeCounts {
     /// The node, `host:port` as the cluster announces it.
     pub node: String,
-    /// Calls per Redis command (`get`, `set`, `del`, `pexpire`, `exists`): the node's
+    /// Calls per Redis command (`get`, `set`, `del`, `pexpire`, `exists`, `mget`, `mset`): the node's
     /// `INFO commandstats` `calls` at the workload's end minus at its start (preload and warmup
     /// included, and any other client's traffic to the node meanwhile).
     pub calls: BTreeMap<String, u64>,

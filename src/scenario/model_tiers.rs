@@ -72,7 +72,8 @@ pub struct RedisTierFile {
     /// Explicit pipelining, like memtier's `--pipeline`: each worker sends this many operations
     /// in one round trip (`MULTI`-free `redis::pipe`), and each operation's latency counts from
     /// the batch's send. Operations in flight = concurrency × pipeline. Default 1 (none). Only
-    /// for closed-loop workloads that target this tier alone, without `verify` or `trace`.
+    /// for closed-loop workloads that target this tier alone, without `verify` or `trace`. On a
+    /// cluster, a batch is split by primary: one pipeline per primary, all at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<u32>,
     /// Store values compressed: `{ algorithm: zstd, level: 3 }` or `{ algorithm: lz4 }`. The time
@@ -85,11 +86,12 @@ pub struct RedisTierFile {
     /// A Redis Cluster: `url` (and `seeds`) are nodes the client learns the slot map from; the
     /// `redis` crate's cluster client routes each key to its node and follows MOVED/ASK. The
     /// result reports each primary's `INFO commandstats` counts; cleanup scans every primary.
-    /// `redis://` URLs only, database 0, no `pipeline` above 1. Default false.
+    /// `pipeline` sends one pipeline per primary; batches (mget/mset/mdelete) one command per
+    /// slot. `redis://` or `rediss://` (with `tls`) URLs, database 0. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<bool>,
-    /// More seed nodes of a cluster (`redis://host:port`), tried after `url`; only with
-    /// `cluster: true`.
+    /// More seed nodes of a cluster (`redis://host:port`, or `rediss://` like `url`), tried
+    /// after `url`; only with `cluster: true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<String>>,
     /// How each value is kept: `string` (default: `SET`/`GET`) or `hash`, a Redis hash with one

@@ -389,9 +389,8 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
     out
 }
 
-/// What `cluster: true` rules out: pipelining (the crate's cluster client refuses a pipeline
-/// whose keys span slots), TLS and unix sockets (not wired for clusters yet), and `seeds`
-/// without `cluster`.
+/// What `cluster: true` rules out: unix sockets (a cluster announces TCP addresses), seeds of
+/// another scheme than the URL's (one TLS mode for every node), and `seeds` without `cluster`.
 fn cluster_problems(
     i: usize,
     r: &super::model::RedisTierFile,
@@ -410,16 +409,11 @@ fn cluster_problems(
         }
         return;
     }
-    if r.pipeline.is_some_and(|p| p > 1) {
-        problems.push(
-            Problem::new(
-                format!("/tiers/{i}/pipeline"),
-                "`pipeline` above 1 is not supported with `cluster: true` (a pipeline's keys \
-                 would span slots and nodes)",
-            )
-            .hint("remove `pipeline`, or raise `concurrency` for more operations in flight"),
-        );
-    }
+    let scheme = if r.url.starts_with("rediss://") {
+        "rediss://"
+    } else {
+        "redis://"
+    };
     let urls = std::iter::once((format!("/tiers/{i}/url"), &r.url)).chain(
         r.seeds
             .iter()
@@ -428,23 +422,18 @@ fn cluster_problems(
             .map(|(j, s)| (format!("/tiers/{i}/seeds/{j}"), s)),
     );
     for (pointer, url) in urls {
-        if !url.starts_with("redis://") {
+        if !url.starts_with(scheme) {
             problems.push(
-                Problem::new(pointer, "a cluster seed must be a redis:// URL")
-                    .expected("redis://[user:password@]host:port")
-                    .hint(
-                        "TLS (rediss://) and unix sockets are not supported with `cluster: true`",
-                    ),
+                Problem::new(
+                    pointer,
+                    format!("a cluster seed must be a {scheme} URL, like the tier's `url`"),
+                )
+                .expected(format!("{scheme}[user:password@]host:port"))
+                .hint(
+                    "unix sockets are not supported with `cluster: true`, and every node of a \
+                     cluster speaks TLS (rediss://) or none does",
+                ),
             );
         }
-    }
-    if r.tls.is_some() {
-        problems.push(
-            Problem::new(
-                format!("/tiers/{i}/tls"),
-                "TLS is not supported with `cluster: true`",
-            )
-            .hint("remove `tls`"),
-        );
     }
 }

@@ -56,22 +56,6 @@ pub(super) fn check_workloads(
         let batch = super::batch_checks::resolve_batch(w, source.as_ref(), &base, problems);
         let has_batch = batch.is_some();
         super::hash_checks::check_hash_workload(file, w, &target, has_batch, &base, problems);
-        let cluster = target.iter().find_map(|t| match &file.tiers[*t] {
-            TierFile::Redis(r) if r.cluster == Some(true) => Some(r.name.as_str()),
-            _ => None,
-        });
-        if let (Some(_), Some(tier)) = (&batch, cluster) {
-            problems.push(
-                Problem::new(
-                    &base,
-                    format!(
-                        "batch operations (mget, mset, mdelete) are not supported on a Redis \
-                         Cluster tier yet (`{tier}`): a batch's keys span the cluster's slots"
-                    ),
-                )
-                .hint("use get/set/delete against the cluster, or a single Redis for batches"),
-            );
-        }
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {
             problems.push(Problem::new(

@@ -32,7 +32,8 @@ use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
 use super::redis_data::{BatchReply, DataPath, lean_target};
 use super::redis_hash::{HashLayout, HashStore};
-use super::redis_lane::Lane;
+use super::redis_lane::{Lane, Target};
+use super::redis_pipe::Pipe;
 pub use super::redis_tls::RedisTls;
 use super::redis_tls::{self, explain};
 use crate::redact::redact_url;
@@ -52,6 +53,9 @@ pub struct RedisTier {
     /// `{prefix}__tierbench__`: set while the run goes on.
     marker: String,
     pipeline: usize,
+    /// Where a pipelining worker opens a connection of its own (`redis_pipe.rs`); none on the
+    /// crate's path (unix sockets).
+    own: Option<Target>,
     /// What setup said about keys an interrupted run left behind, if it found any.
     leftover_note: Option<String>,
     /// `store_as: hash`: the values' field order and pool (`redis_hash.rs`).
@@ -186,6 +190,7 @@ impl RedisTier {
                 .map_err(|e| setup(format!("PING failed: {}", redis_message(&e))))?;
             connections.push(conn);
         }
+        let own = lean.clone();
         let data = match lean {
             Some(target) => {
                 let mut lanes = Vec::with_capacity(settings.connections.max(1));
@@ -207,6 +212,7 @@ impl RedisTier {
             prefix: prefix.to_string(),
             marker: format!("{prefix}{REDIS_MARKER_SUFFIX}"),
             pipeline: settings.pipeline.max(1),
+            own,
             leftover_note: None,
             hash: settings.hash.as_ref().map(HashStore::new),
         };
@@ -346,6 +352,13 @@ impl RedisTier {
     /// Operations per round trip.
     pub fn pipeline_depth(&self) -> usize {
         self.pipeline
+    }
+
+    /// A connection of its own for one pipelining worker, kept full as replies come
+    /// (`redis_pipe.rs`); none on the crate's path, whose workers send round trips of `P`.
+    pub async fn open_pipe(&self) -> Option<Pipe> {
+        let target = self.own.clone()?;
+        Some(Pipe::open(target, self.ttl_ms, self.timeout).await)
     }
 
     /// Sends a batch of operations in one round trip. Each operation's outcome goes into

@@ -19,12 +19,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo};
 
 use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
 use super::redis::{RedisSettings, escape_glob};
-use super::redis_data::{bounded, crate_cmd, crate_error};
+use super::redis_cluster_pipe::{NodePipes, node_info, seed_host, slot_ranges};
+use super::redis_data::{BatchReply, bounded, crate_cmd, crate_error};
+use super::redis_tls::{self, explain};
 use crate::metrics::nodes::{NodeCounts, parse_commandstats};
 use crate::redact::redact_url;
 use crate::workload::op::Op;
@@ -36,6 +38,10 @@ const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct RedisClusterTier {
     /// The crate's cluster connections; worker `i` uses connection `i % len`.
     conns: Vec<ClusterConnection>,
+    /// Per-primary pipelines (`pipeline: P`, and MSET with a ttl).
+    pipes: NodePipes,
+    /// Operations per round trip (1: no explicit pipelining).
+    pipeline: usize,
     /// The first seed's settings (user, password), used to reach each primary directly.
     seed: ConnectionInfo,
     timeout: Duration,
@@ -72,20 +78,41 @@ impl RedisClusterTier {
             .collect();
         let mut infos = Vec::with_capacity(urls.len());
         for url in &urls {
-            let info = url
-                .as_str()
-                .into_connection_info()
-                .map_err(|e| setup(format!("`{}` is not a Redis URL: {e}", redact_url(url))))?;
-            infos.push(info);
+            let client = redis_tls::client(url, settings.tls.as_ref())
+                .map_err(|e| setup(format!("`{}`: {e}", redact_url(url))))?;
+            infos.push(client.get_connection_info().clone());
+        }
+        if settings
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.insecure_skip_verify)
+        {
+            eprintln!(
+                "tierbench: warning: tier `{name}`: TLS certificate verification is off \
+                 (tls.insecure_skip_verify): anyone on the path can read and change the traffic"
+            );
         }
         let timeout = settings.timeout;
         let connect_timeout = timeout.max(MIN_CONNECT_TIMEOUT);
         check_seeds(&urls, &infos, timeout, connect_timeout)
             .await
             .map_err(setup)?;
-        let client = ClusterClient::builder(infos.clone())
+        let mut builder = ClusterClient::builder(infos.clone())
             .connection_timeout(connect_timeout)
-            .response_timeout(timeout)
+            .response_timeout(timeout);
+        // The CA and client certificate of `tls` for every node the cluster client reaches (the
+        // TLS mode, verified or not, comes from the first seed's URL).
+        if let Some(certs) = settings
+            .tls
+            .as_ref()
+            .map(redis_tls::crate_certificates)
+            .transpose()
+            .map_err(setup)?
+            .flatten()
+        {
+            builder = builder.certs(certs);
+        }
+        let client = builder
             .build()
             .map_err(|e| setup(format!("cannot set up the cluster client: {e}")))?;
         let mut conns = Vec::with_capacity(settings.connections.max(1));
@@ -100,13 +127,24 @@ impl RedisClusterTier {
                 .map_err(|e| {
                     setup(format!(
                         "cannot connect to the cluster: {}",
-                        redis_message(&e)
+                        explain(redis_message(&e))
                     ))
                 })?;
             conns.push(conn);
         }
+        let pipes = NodePipes::connect(
+            conns[0].clone(),
+            infos[0].clone(),
+            settings.connections.max(1),
+            timeout,
+            connect_timeout,
+        )
+        .await
+        .map_err(|e| setup(format!("cannot reach the cluster's primaries: {e}")))?;
         let mut tier = RedisClusterTier {
             conns,
+            pipes,
+            pipeline: settings.pipeline.max(1),
             seed: infos.swap_remove(0),
             timeout,
             connect_timeout,
@@ -184,30 +222,34 @@ impl RedisClusterTier {
         self.write(lane, Op::Touch, key, &[]).await
     }
 
+    /// Operations per round trip.
+    pub fn pipeline_depth(&self) -> usize {
+        self.pipeline
+    }
+
+    /// Sends a batch of operations, one pipeline per primary (`redis_cluster_pipe.rs`), all
+    /// at once; each operation's outcome goes into `replies`. Bounded by the tier's timeout as
+    /// a whole: a batch that times out fails every operation in it.
+    pub async fn run_batch(
+        &self,
+        lane: usize,
+        batch: &[(Op, &str, &[u8])],
+        replies: &mut Vec<BatchReply>,
+    ) -> Result<(), TierError> {
+        let run = async {
+            self.pipes.run(lane, batch, self.ttl_ms, replies).await;
+            Ok::<(), TierError>(())
+        };
+        bounded(self.timeout, run, |e| e).await
+    }
+
     /// Every primary serving slots now (`CLUSTER SLOTS`), with a direct connection to each.
     async fn primaries(&self) -> Result<Vec<Primary>, TierError> {
         let slots: Vec<Vec<redis::Value>> = self.routed(redis::cmd("CLUSTER").arg("SLOTS")).await?;
-        let seed_host = match self.seed.addr() {
-            ConnectionAddr::Tcp(host, _) => host.clone(),
-            _ => String::new(),
-        };
         let mut addresses: Vec<(String, u16)> = Vec::new();
-        for range in &slots {
-            let Some(redis::Value::Array(node)) = range.get(2) else {
-                continue;
-            };
-            let host = match node.first() {
-                Some(redis::Value::BulkString(h)) if !h.is_empty() && h != b"?" => {
-                    String::from_utf8_lossy(h).into_owned()
-                }
-                _ => seed_host.clone(),
-            };
-            let Some(redis::Value::Int(port)) = node.get(1) else {
-                continue;
-            };
-            let address = (host, u16::try_from(*port).unwrap_or(0));
-            if !addresses.contains(&address) {
-                addresses.push(address);
+        for (_, _, host, port) in slot_ranges(&slots, &seed_host(&self.seed)) {
+            if !addresses.contains(&(host.clone(), port)) {
+                addresses.push((host, port));
             }
         }
         let config = AsyncConnectionConfig::new()
@@ -216,7 +258,7 @@ impl RedisClusterTier {
         let mut out = Vec::with_capacity(addresses.len());
         for (host, port) in addresses {
             let name = format!("{host}:{port}");
-            let info = self.seed.clone().set_addr(ConnectionAddr::Tcp(host, port));
+            let info = node_info(&self.seed, host, port);
             let conn = async {
                 redis::Client::open(info)?
                     .get_multiplexed_async_connection_with_config(&config)
@@ -378,7 +420,7 @@ async fn check_seeds(
         let mut conn = match conn {
             Ok(conn) => conn,
             Err(e) => {
-                unreachable.push(format!("{shown}: {}", redis_message(&e)));
+                unreachable.push(format!("{shown}: {}", explain(redis_message(&e))));
                 continue;
             }
         };
@@ -426,7 +468,12 @@ async fn check_seeds(
 /// `host:port` of a TCP address (empty for others).
 fn host_port(addr: &ConnectionAddr) -> String {
     match addr {
-        ConnectionAddr::Tcp(host, port) => format!("{host}:{port}"),
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            format!("{host}:{port}")
+        }
         _ => String::new(),
     }
 }
+
+#[path = "redis_cluster_multi.rs"]
+mod multi;

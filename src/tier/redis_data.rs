@@ -61,7 +61,7 @@ fn answered(answer: Answer) -> Result<Answer, TierError> {
 
 /// Writes one measured command: GET, SET [PX], DEL, PEXPIRE or EXISTS.
 #[inline]
-fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
+pub(super) fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
     match (op, ttl_ms) {
         (Op::Get | Op::MGet, _) => {
             resp::command(out, 2);

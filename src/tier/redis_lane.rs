@@ -259,7 +259,7 @@ impl Drop for Held<'_> {
 }
 
 /// Opens a connection and sends the hello commands.
-async fn open(target: &Target) -> Result<Stream, String> {
+pub(super) async fn open(target: &Target) -> Result<Stream, String> {
     let attempt = async {
         let mut stream = open_stream(&target.host, target.port, target.tls.as_ref()).await?;
         if target.hello_replies > 0 {

@@ -136,15 +136,9 @@ fn client_pair(tls: &RedisTls) -> Result<Option<ClientPem>, String> {
     }
 }
 
-/// The `redis` crate's client for `url`, with the scenario's TLS settings for a `rediss://` URL.
-pub fn client(url: &str, tls: Option<&RedisTls>) -> Result<Client, String> {
-    let plain = Client::open(url).map_err(|e| e.to_string())?;
-    let Some(tls) = tls else {
-        return Ok(plain);
-    };
-    let ConnectionAddr::TcpTls { .. } = plain.get_connection_info().addr() else {
-        return Err("`tls` settings need a `rediss://` URL".into());
-    };
+/// The CA and client certificate of `tls` as the `redis` crate takes them (read and checked),
+/// or `None` when `tls` gives neither.
+pub fn crate_certificates(tls: &RedisTls) -> Result<Option<TlsCertificates>, String> {
     provider();
     let root_cert = match &tls.ca_file {
         Some(path) => {
@@ -158,14 +152,26 @@ pub fn client(url: &str, tls: Option<&RedisTls>) -> Result<Client, String> {
         client_cert,
         client_key,
     });
-    let client = if root_cert.is_some() || client_tls.is_some() {
-        let certs = TlsCertificates {
+    Ok(
+        (root_cert.is_some() || client_tls.is_some()).then_some(TlsCertificates {
             client_tls,
             root_cert,
-        };
-        Client::build_with_tls(url, certs).map_err(|e| e.to_string())?
-    } else {
-        plain
+        }),
+    )
+}
+
+/// The `redis` crate's client for `url`, with the scenario's TLS settings for a `rediss://` URL.
+pub fn client(url: &str, tls: Option<&RedisTls>) -> Result<Client, String> {
+    let plain = Client::open(url).map_err(|e| e.to_string())?;
+    let Some(tls) = tls else {
+        return Ok(plain);
+    };
+    let ConnectionAddr::TcpTls { .. } = plain.get_connection_info().addr() else {
+        return Err("`tls` settings need a `rediss://` URL".into());
+    };
+    let client = match crate_certificates(tls)? {
+        Some(certs) => Client::build_with_tls(url, certs).map_err(|e| e.to_string())?,
+        None => plain,
     };
     if !tls.insecure_skip_verify {
         return Ok(client);

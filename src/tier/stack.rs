@@ -89,15 +89,13 @@ impl Stack {
         &self.tiers
     }
 
-    /// A lone Redis tier with explicit pipelining: the tier and its depth.
-    pub fn pipelined(&self) -> Option<(&super::redis::RedisTier, usize)> {
+    /// A lone Redis tier (single or cluster) with explicit pipelining: the tier and its depth.
+    pub fn pipelined(&self) -> Option<(&Tier, usize)> {
         match (self.policy.stacked, self.tiers.as_slice()) {
-            (false, [tier]) => match tier.as_ref() {
-                Tier::Redis(r) if r.pipeline_depth() > 1 && self.compression[0].is_none() => {
-                    Some((r, r.pipeline_depth()))
-                }
-                _ => None,
-            },
+            (false, [tier]) if self.compression[0].is_none() => {
+                let depth = tier.pipeline_depth();
+                (depth > 1).then_some((tier.as_ref(), depth))
+            }
             _ => None,
         }
     }

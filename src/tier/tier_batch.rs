@@ -7,8 +7,10 @@
 
 use bytes::Bytes;
 
+use super::redis_data::BatchReply;
 use super::{Tier, TierError};
 use crate::workload::batch::BatchKeys;
+use crate::workload::op::Op;
 
 impl Tier {
     /// Reads the keys at `which`; `found` gets one entry per position, in order.
@@ -27,7 +29,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.mget(lane, keys, which, found).await,
-            Tier::RedisCluster(_) => Err(cluster_batch()),
+            Tier::RedisCluster(t) => t.mget(lane, keys, which, found).await,
             Tier::Sql(t) => t.mget(keys, which, found, lane, wait_ns).await,
         }
     }
@@ -49,7 +51,7 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.mset(lane, keys, which, value).await,
-            Tier::RedisCluster(_) => Err(cluster_batch()),
+            Tier::RedisCluster(t) => t.mset(lane, keys, which, value).await,
             Tier::Sql(t) => t.mset(keys, which, value, lane, wait_ns).await,
         }
     }
@@ -96,14 +98,34 @@ impl Tier {
                 Ok(())
             }
             Tier::Redis(t) => t.mdelete(lane, keys, which).await,
-            Tier::RedisCluster(_) => Err(cluster_batch()),
+            Tier::RedisCluster(t) => t.mdelete(lane, keys, which).await,
             Tier::Sql(t) => t.mdelete(keys, which, lane, wait_ns).await,
         }
     }
-}
 
-/// Validation refuses batches on a cluster tier; a plan built around it still gets an error,
-/// never a wrong count.
-fn cluster_batch() -> TierError {
-    TierError::Operation("batch operations are not supported on a Redis Cluster tier".to_string())
+    /// Operations per round trip of a Redis tier with explicit pipelining (1 for the others).
+    pub fn pipeline_depth(&self) -> usize {
+        match self {
+            Tier::Redis(t) => t.pipeline_depth(),
+            Tier::RedisCluster(t) => t.pipeline_depth(),
+            Tier::Memory(_) | Tier::Sql(_) => 1,
+        }
+    }
+
+    /// Sends a batch of operations pipelined (a single Redis: one round trip; a cluster: one
+    /// pipeline per primary, all at once); each operation's outcome goes into `replies`.
+    pub async fn run_batch(
+        &self,
+        lane: usize,
+        batch: &[(Op, &str, &[u8])],
+        replies: &mut Vec<BatchReply>,
+    ) -> Result<(), TierError> {
+        match self {
+            Tier::Redis(t) => t.run_batch(lane, batch, replies).await,
+            Tier::RedisCluster(t) => t.run_batch(lane, batch, replies).await,
+            Tier::Memory(_) | Tier::Sql(_) => Err(TierError::Operation(
+                "explicit pipelining is for Redis tiers".to_string(),
+            )),
+        }
+    }
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod certs;
+pub mod cluster;
 pub mod private_redis;
 
 use std::path::{Path, PathBuf};

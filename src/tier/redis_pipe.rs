@@ -1,0 +1,209 @@
+//! A Redis connection owned by one pipelining worker (`pipeline: P`), kept full as replies come.
+//!
+//! Why: on a shared connection (`redis_lane.rs`) a pipelining worker handed its `P` commands to
+//! the connection's driver task and waited for all `P` replies before planning the next `P`:
+//! two task hand-offs per round trip, and a pipeline that ran dry before it was refilled.
+//! memtier_benchmark's clients own their connection and send a new request for every reply
+//! that arrives, so the server always has work queued. Here the worker does the same: it
+//! writes, reads and parses on its own socket, with no other task, lock or channel between it
+//! and the server, and each operation is timed from its own send to its own reply.
+//!
+//! Faults: a connection that fails fails every command in flight on it, and the next send
+//! reconnects (2 ms between attempts, doubling up to 1 s; a send before the next attempt is due
+//! fails at once, saying so). A reply that does not come within the tier's timeout fails every
+//! command in flight and closes the connection, as clients with a socket timeout do: on a
+//! connection that gave up waiting, a late reply could be taken for the next command's.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::redis_lane::{Target, open};
+use super::redis_tls::Stream;
+use super::resp::{self, Reply};
+use crate::workload::op::Op;
+
+/// First pause between two connect attempts after a connection failed; doubles with each.
+const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
+/// Longest pause between two connect attempts.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// Input buffer size; a reply larger than this grows it.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// One reply, as a pipelining worker needs it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piped<'a> {
+    /// Nil: no such key (a GET's miss).
+    Nil,
+    /// Any other success (a GET's hit, `OK`, an integer).
+    Answered,
+    /// The server's error: its message, borrowed from the input buffer.
+    Error(&'a [u8]),
+}
+
+/// A worker's own connection: commands pushed, sent together, replies read in order.
+pub struct Pipe {
+    target: Target,
+    ttl_ms: Option<u64>,
+    timeout: Duration,
+    stream: Option<Stream>,
+    /// Why the connection is down and when the next connect attempt is due, while it is.
+    down: Option<(String, Instant)>,
+    delay: Duration,
+    out: Vec<u8>,
+    rbuf: Vec<u8>,
+    parsed: usize,
+    filled: usize,
+}
+
+impl Pipe {
+    /// Connects; a failure leaves the pipe down, and the first send tries again.
+    pub(super) async fn open(target: Target, ttl_ms: Option<u64>, timeout: Duration) -> Pipe {
+        let mut pipe = Pipe {
+            target,
+            ttl_ms,
+            timeout,
+            stream: None,
+            down: None,
+            delay: MIN_RECONNECT_DELAY,
+            out: Vec::with_capacity(16 * 1024),
+            rbuf: vec![0u8; READ_BUFFER],
+            parsed: 0,
+            filled: 0,
+        };
+        if let Err(why) = pipe.connect().await {
+            pipe.close(why);
+        }
+        pipe
+    }
+
+    /// The tier's timeout: how long the oldest command in flight may wait for its reply.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Writes one measured command (GET, SET [PX], DEL, PEXPIRE/EXISTS) into the output buffer;
+    /// nothing is sent before `send`.
+    #[inline]
+    pub fn push(&mut self, op: Op, key: &str, value: &[u8]) {
+        super::redis_data::encode(&mut self.out, op, key, value, self.ttl_ms);
+    }
+
+    /// Sends every pushed command in one write. Err (why): the connection is down or failed,
+    /// and every command pushed or in flight failed with it.
+    pub async fn send(&mut self) -> Result<(), String> {
+        if self.stream.is_none() {
+            self.reconnect().await?;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(self.fail("not connected".into()));
+        };
+        let sent = match stream.write_all(&self.out).await {
+            Ok(()) => stream.flush().await,
+            Err(e) => Err(e),
+        };
+        self.out.clear();
+        sent.map_err(|e| self.fail(e.to_string()))
+    }
+
+    /// Waits until more replies have been read, at most `wait`. Err (why): the connection
+    /// failed, closed, or gave no reply in time; every command in flight failed with it.
+    pub async fn receive(&mut self, wait: Duration) -> Result<(), String> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(self.fail("not connected".into()));
+        };
+        if self.filled == self.rbuf.len() {
+            // Full: move the unread part to the front, or grow for a reply this large.
+            if self.parsed > 0 {
+                self.rbuf.copy_within(self.parsed..self.filled, 0);
+                self.filled -= self.parsed;
+                self.parsed = 0;
+            } else {
+                self.rbuf.resize(self.rbuf.len() * 2, 0);
+            }
+        }
+        let read = tokio::time::timeout(wait, stream.read(&mut self.rbuf[self.filled..])).await;
+        match read {
+            Ok(Ok(0)) => Err(self.fail("the server closed the connection".into())),
+            Ok(Ok(n)) => {
+                self.filled += n;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(self.fail(e.to_string())),
+            Err(_) => Err(self.fail(format!(
+                "no answer within {:?} (the tier's timeout)",
+                self.timeout
+            ))),
+        }
+    }
+
+    /// Hands every complete reply read so far to `each`, in order; returns how many. Err (why):
+    /// the input is not RESP, and the connection was closed.
+    pub fn drain(&mut self, mut each: impl FnMut(Piped<'_>)) -> Result<usize, String> {
+        let buf = &self.rbuf[..self.filled];
+        let mut at = self.parsed;
+        let mut count = 0;
+        let result = loop {
+            match resp::parse(buf, at) {
+                Ok(Some((reply, next))) => {
+                    at = next;
+                    count += 1;
+                    each(match reply {
+                        Reply::Nil => Piped::Nil,
+                        Reply::Error(e) => Piped::Error(e),
+                        _ => Piped::Answered,
+                    });
+                }
+                Ok(None) => break Ok(count),
+                Err(e) => break Err(e.0),
+            }
+        };
+        self.parsed = at;
+        if self.parsed == self.filled {
+            (self.parsed, self.filled) = (0, 0);
+        }
+        result.map_err(|why| self.fail(why))
+    }
+
+    /// Connects now, or says why not when the next attempt is not due yet.
+    async fn reconnect(&mut self) -> Result<(), String> {
+        if let Some((why, due)) = &self.down
+            && Instant::now() < *due
+        {
+            return Err(format!("connection to Redis lost ({why}); reconnecting"));
+        }
+        match self.connect().await {
+            Ok(()) => Ok(()),
+            Err(why) => {
+                self.delay = (self.delay * 2).min(MAX_RECONNECT_DELAY);
+                Err(self.fail(why))
+            }
+        }
+    }
+
+    async fn connect(&mut self) -> Result<(), String> {
+        let stream = open(&self.target).await?;
+        self.stream = Some(stream);
+        self.down = None;
+        self.delay = MIN_RECONNECT_DELAY;
+        Ok(())
+    }
+
+    /// Closes the connection for `why` (the caller found it out of step); returns `why`.
+    pub fn abandon(&mut self, why: String) -> String {
+        self.fail(why)
+    }
+
+    /// Closes the connection for `why`, dropping what was pushed or read; returns `why`.
+    fn fail(&mut self, why: String) -> String {
+        self.close(why.clone());
+        why
+    }
+
+    fn close(&mut self, why: String) {
+        self.stream = None;
+        self.out.clear();
+        (self.parsed, self.filled) = (0, 0);
+        self.down = Some((why, Instant::now() + self.delay));
+    }
+}
