@@ -39,6 +39,7 @@ async fn custom_commands_are_sent_as_written_and_counted_by_redis() {
         tls: None,
         cluster: false,
         seeds: Vec::new(),
+        hash: None,
     };
     let tier = RedisTier::connect("l2", &settings, &prefix).await.unwrap();
     let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();

@@ -8,8 +8,6 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::AssertSqlSafe;
@@ -21,61 +19,7 @@ use tierbench::tier::{Tier, TierError};
 /// How long a recovering tier may take to serve again.
 const RECOVERY: Duration = Duration::from_secs(10);
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `redis-server` of this test's own, killed when dropped.
-struct PrivateRedis {
-    child: Child,
-    port: u16,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> PrivateRedis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}); install it (apt-get install redis-server)")
-            });
-        let deadline = Instant::now() + RECOVERY;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server does not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        PrivateRedis { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// SIGKILL, as a crash would: no goodbye to the clients.
-    fn kill(mut self) -> u16 {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.port
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::private_redis::{PrivateRedis, free_port};
 
 fn redis_config(url: String, timeout: Duration) -> TierConfig {
     TierConfig {
@@ -89,6 +33,7 @@ fn redis_config(url: String, timeout: Duration) -> TierConfig {
             tls: None,
             cluster: false,
             seeds: Vec::new(),
+            hash: None,
         }),
         compression: None,
     }

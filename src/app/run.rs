@@ -95,6 +95,9 @@ pub async fn run_with(
         stop: Arc::new(AtomicBool::new(false)),
         tiers,
     };
+    for tier in &shared.tiers {
+        tier.use_values(&shared.values);
+    }
     let deadline = Deadline::start(options.timeout.or(scenario.timeout), &shared.stop);
     let interrupt = super::interrupt::Interrupt::watch(&shared.stop, left_behind(scenario));
     if let Some(start) = &options.start_at {

@@ -8,6 +8,7 @@ mod data_checks;
 pub mod diagnostic;
 mod effective;
 pub mod format;
+mod hash_checks;
 mod lenient;
 pub mod locate;
 pub mod model;

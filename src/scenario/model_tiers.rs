@@ -94,6 +94,13 @@ pub struct RedisTierFile {
     /// after `url`; only with `cluster: true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<String>>,
+    /// How each value is kept: `string` (default: `SET`/`GET`) or `hash`, a Redis hash with one
+    /// field per top-level field of the JSON value (`HSET`, with `PEXPIRE` in the same round trip
+    /// when the tier has a `ttl`; a get is `HGETALL`, re-assembled into the same JSON bytes), as
+    /// a session store keeps sessions. `hash` needs `values: { shape: json }`; not with
+    /// `cluster`, `pipeline` above 1, `compression`, batch operations, `verify` or `trace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_as: Option<crate::tier::redis_hash::StoreAs>,
 }
 
 /// A SQL table used as a cache tier.

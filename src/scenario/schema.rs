@@ -67,6 +67,17 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The hint of an unknown field: where a field of another tier kind belongs, else spelling.
+fn unknown_field_hint(name: &str) -> &'static str {
+    match name {
+        "store_as" => {
+            "`store_as` (string | hash) is a setting of `kind: redis` tiers only: memory and SQL \
+             tiers keep each value as one entry; remove it here"
+        }
+        _ => "check the spelling; `tierbench schema` lists every field",
+    }
+}
+
 /// Turns one schema violation into problems with a message, expectation and hint.
 fn explain(error: &ValidationError<'_>, document: &Value, out: &mut Vec<Problem>) {
     let pointer = error.instance_path().as_str().to_string();
@@ -86,7 +97,7 @@ fn explain(error: &ValidationError<'_>, document: &Value, out: &mut Vec<Problem>
                 if !allowed.is_empty() {
                     p = p.expected(format!("one of: {}", allowed.join(", ")));
                 }
-                out.push(p.hint("check the spelling; `tierbench schema` lists every field"));
+                out.push(p.hint(unknown_field_hint(name)));
             }
             return;
         }

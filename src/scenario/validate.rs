@@ -144,6 +144,7 @@ fn check(
         }
     }
     let (keys, values) = super::data_checks::check_data(&file.data, problems);
+    super::hash_checks::check_hash_tiers(file, &mut tiers, values.as_ref(), problems);
     let workloads = super::workload_checks::check_workloads(file, workload_index, dir, problems);
     Checked {
         tiers,
@@ -306,6 +307,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                         tls: r.tls.clone(),
                         cluster,
                         seeds: r.seeds.clone().unwrap_or_default(),
+                        hash: None,
                     }),
                 });
             }

@@ -54,6 +54,8 @@ pub(super) fn check_workloads(
         }
         let source = resolve_ops(w, &base, dir, problems);
         let batch = super::batch_checks::resolve_batch(w, source.as_ref(), &base, problems);
+        let has_batch = batch.is_some();
+        super::hash_checks::check_hash_workload(file, w, &target, has_batch, &base, problems);
         let concurrency = w.concurrency.or(file.defaults.concurrency).unwrap_or(1);
         if concurrency == 0 {
             problems.push(Problem::new(

@@ -18,6 +18,7 @@ pub mod redis_cluster;
 mod redis_cluster_pipe;
 mod redis_command;
 mod redis_data;
+pub mod redis_hash;
 mod redis_lane;
 pub mod redis_pipe;
 mod redis_tls;
@@ -81,6 +82,13 @@ impl Tier {
             Tier::Redis(t) => t.leftover_note().map(str::to_string),
             Tier::RedisCluster(t) => t.leftover_note().map(str::to_string),
             Tier::Sql(t) => t.leftover_note().map(str::to_string),
+        }
+    }
+
+    /// Gives the tier the run's value pool (a Redis tier storing hashes splits values with it).
+    pub fn use_values(&self, values: &std::sync::Arc<crate::workload::values::ValuePool>) {
+        if let Tier::Redis(t) = self {
+            t.use_values(values);
         }
     }
 

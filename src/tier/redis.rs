@@ -26,18 +26,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncConnectionConfig, Client, RedisError};
+use redis::{AsyncConnectionConfig, RedisError};
 
 use super::error::{TierError, redis_message};
 use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
-use super::redis_data::{BatchReply, DataPath};
+use super::redis_data::{BatchReply, DataPath, lean_target};
+use super::redis_hash::{HashLayout, HashStore};
 use super::redis_lane::{Lane, Target};
 use super::redis_pipe::Pipe;
 pub use super::redis_tls::RedisTls;
-use super::redis_tls::{self, explain, lane_tls};
-use super::resp;
+use super::redis_tls::{self, explain};
 use crate::redact::redact_url;
 use crate::workload::op::Op;
+use crate::workload::values::ValuePool;
 
 /// A connected Redis tier.
 pub struct RedisTier {
@@ -57,6 +58,8 @@ pub struct RedisTier {
     own: Option<Target>,
     /// What setup said about keys an interrupted run left behind, if it found any.
     leftover_note: Option<String>,
+    /// `store_as: hash`: the values' field order and pool (`redis_hash.rs`).
+    hash: Option<HashStore>,
 }
 
 /// How to reach and use Redis.
@@ -78,6 +81,8 @@ pub struct RedisSettings {
     pub cluster: bool,
     /// Seed nodes after `url` (cluster only).
     pub seeds: Vec<String>,
+    /// `store_as: hash`: values kept as hashes, re-assembled in this field order.
+    pub hash: Option<HashLayout>,
 }
 
 fn op_error(e: RedisError) -> TierError {
@@ -107,54 +112,6 @@ fn reconnect_attempts(timeout: Duration) -> usize {
         pause = (pause * 2).min(MAX_RECONNECT_DELAY);
     }
     attempts.max(1)
-}
-
-/// Where tierbench's own connections go, for a TCP server (with TLS for `rediss://`): the
-/// address, and the AUTH and SELECT commands the URL asks for. `Ok(None)` for what they do not
-/// speak (unix sockets).
-fn lean_target(
-    client: &Client,
-    tls: Option<&RedisTls>,
-    connect_timeout: Duration,
-) -> Result<Option<Target>, String> {
-    let info = client.get_connection_info();
-    let (host, port, tls) = match info.addr() {
-        redis::ConnectionAddr::Tcp(host, port) => (host, port, None),
-        redis::ConnectionAddr::TcpTls {
-            host,
-            port,
-            insecure,
-            ..
-        } => (host, port, Some(lane_tls(host, tls, *insecure)?)),
-        _ => return Ok(None),
-    };
-    let settings = info.redis_settings();
-    let mut hello = Vec::new();
-    let mut hello_replies = 0;
-    if let Some(password) = settings.password() {
-        let user = settings.username();
-        resp::command(&mut hello, if user.is_some() { 3 } else { 2 });
-        resp::arg(&mut hello, b"AUTH");
-        if let Some(user) = user {
-            resp::arg(&mut hello, user.as_bytes());
-        }
-        resp::arg(&mut hello, password.as_bytes());
-        hello_replies += 1;
-    }
-    if settings.db() != 0 {
-        resp::command(&mut hello, 2);
-        resp::arg(&mut hello, b"SELECT");
-        resp::arg(&mut hello, settings.db().to_string().as_bytes());
-        hello_replies += 1;
-    }
-    Ok(Some(Target {
-        host: host.clone(),
-        port: *port,
-        tls,
-        hello,
-        hello_replies,
-        connect_timeout,
-    }))
 }
 
 impl RedisTier {
@@ -257,6 +214,7 @@ impl RedisTier {
             pipeline: settings.pipeline.max(1),
             own,
             leftover_note: None,
+            hash: settings.hash.as_ref().map(HashStore::new),
         };
         tier.leftover_note = tier
             .claim(name)
@@ -268,14 +226,15 @@ impl RedisTier {
     /// Removes the keys an interrupted run left (when its marker is there), then sets this run's
     /// marker. Returns the note said about the leftovers.
     async fn claim(&self, name: &str) -> Result<Option<String>, TierError> {
-        // The marker is a hash read and written with HGET/HSET/UNLINK, so Redis' own GET, SET
-        // and DEL counts stay exactly the workload's operations.
+        // The marker is a hash read and written with HGET/HMSET/UNLINK, so Redis' own counts
+        // of the workload's commands (GET, SET, DEL, and HSET/HGETALL of `store_as: hash`)
+        // stay exactly the workload's operations.
         let found: Option<Vec<u8>> = self
             .admin(redis::cmd("HGET").arg(&self.marker).arg("run"))
             .await?;
         let note = claim_leftovers(name, &self.prefix, found, || self.clear()).await?;
         let token = run_token();
-        self.admin::<()>(redis::cmd("HSET").arg(&self.marker).arg("run").arg(token))
+        self.admin::<()>(redis::cmd("HMSET").arg(&self.marker).arg("run").arg(token))
             .await?;
         Ok(note)
     }
@@ -318,17 +277,43 @@ impl RedisTier {
     /// GET.
     #[inline]
     pub async fn get(&self, lane: usize, key: &str) -> Result<Option<Bytes>, TierError> {
-        self.data.get(lane, key, self.timeout).await
+        match &self.hash {
+            Some(hash) => self.data.hash_get(lane, key, hash, self.timeout).await,
+            None => self.data.get(lane, key, self.timeout).await,
+        }
     }
 
     /// SET, with PX when the tier has a ttl.
     #[inline]
     pub async fn set(&self, lane: usize, key: &str, value: &[u8]) -> Result<(), TierError> {
         let (ttl, timeout) = (self.ttl_ms, self.timeout);
+        if let Some(hash) = &self.hash {
+            return self
+                .data
+                .hash_set(lane, key, value, hash, ttl, timeout)
+                .await;
+        }
         self.data
             .write(lane, Op::Set, key, value, ttl, timeout)
             .await
             .map(drop)
+    }
+
+    /// Gives a hash tier the run's value pool, whose values' fields were split when generated.
+    pub fn use_values(&self, values: &std::sync::Arc<ValuePool>) {
+        if let Some(hash) = &self.hash {
+            hash.use_values(values);
+        }
+    }
+
+    /// Refuses a call a hash tier does not make (validation refuses the scenario first).
+    pub(super) fn strings_only(&self, what: &str) -> Result<(), TierError> {
+        match self.hash {
+            Some(_) => Err(TierError::Operation(format!(
+                "{what} is not supported on a tier with store_as: hash"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// A custom command on `key` (under the run's prefix); a Redis error reply is the op's error.
@@ -386,6 +371,7 @@ impl RedisTier {
         batch: &[(Op, &str, &[u8])],
         replies: &mut Vec<BatchReply>,
     ) -> Result<(), TierError> {
+        self.strings_only("explicit pipelining")?;
         let (ttl, timeout) = (self.ttl_ms, self.timeout);
         self.data.batch(lane, batch, ttl, timeout, replies).await
     }

@@ -168,7 +168,7 @@ impl RedisClusterTier {
             .await?;
         let note = claim_leftovers(name, &self.prefix, found, || self.clear()).await?;
         let token = run_token();
-        self.routed::<()>(redis::cmd("HSET").arg(&self.marker).arg("run").arg(token))
+        self.routed::<()>(redis::cmd("HMSET").arg(&self.marker).arg("run").arg(token))
             .await?;
         Ok(note)
     }

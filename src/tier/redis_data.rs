@@ -1,7 +1,8 @@
 //! The Redis tier's measured operations (GET, SET, DEL, PEXPIRE/EXISTS, and batches of them),
 //! over the connections that carry them: tierbench's own lean connections (`redis_lane.rs`) for
 //! TCP servers, the `redis` crate's `ConnectionManager`s for what those do not speak (unix
-//! sockets, and TLS should the crate's TLS feature be enabled).
+//! sockets, and TLS should the crate's TLS feature be enabled), and where the lean connections
+//! go (`lean_target`). Hash values (`store_as: hash`) have their calls in `redis_hash.rs`.
 //!
 //! Every call is bounded by the tier's timeout, one timer per call: the answer, and for the
 //! crate's connections the wait for a reconnect during an outage.
@@ -14,7 +15,8 @@ use redis::RedisError;
 use redis::aio::ConnectionManager;
 
 use super::error::{TierError, redis_message};
-use super::redis_lane::{Answer, Lane};
+use super::redis_lane::{Answer, Lane, Target};
+use super::redis_tls::{RedisTls, lane_tls};
 use super::resp;
 use crate::workload::command::{CommandTemplate, Segment};
 use crate::workload::op::Op;
@@ -111,6 +113,54 @@ pub(super) fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) ->
         (Op::Touch, None) => cmd.arg("EXISTS").arg(key),
     };
     cmd
+}
+
+/// Where tierbench's own connections go, for a TCP server (with TLS for `rediss://`): the
+/// address, and the AUTH and SELECT commands the URL asks for. `Ok(None)` for what they do not
+/// speak (unix sockets).
+pub(super) fn lean_target(
+    client: &redis::Client,
+    tls: Option<&RedisTls>,
+    connect_timeout: Duration,
+) -> Result<Option<Target>, String> {
+    let info = client.get_connection_info();
+    let (host, port, tls) = match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => (host, port, None),
+        redis::ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure,
+            ..
+        } => (host, port, Some(lane_tls(host, tls, *insecure)?)),
+        _ => return Ok(None),
+    };
+    let settings = info.redis_settings();
+    let mut hello = Vec::new();
+    let mut hello_replies = 0;
+    if let Some(password) = settings.password() {
+        let user = settings.username();
+        resp::command(&mut hello, if user.is_some() { 3 } else { 2 });
+        resp::arg(&mut hello, b"AUTH");
+        if let Some(user) = user {
+            resp::arg(&mut hello, user.as_bytes());
+        }
+        resp::arg(&mut hello, password.as_bytes());
+        hello_replies += 1;
+    }
+    if settings.db() != 0 {
+        resp::command(&mut hello, 2);
+        resp::arg(&mut hello, b"SELECT");
+        resp::arg(&mut hello, settings.db().to_string().as_bytes());
+        hello_replies += 1;
+    }
+    Ok(Some(Target {
+        host: host.clone(),
+        port: *port,
+        tls,
+        hello,
+        hello_replies,
+        connect_timeout,
+    }))
 }
 
 impl DataPath {

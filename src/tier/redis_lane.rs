@@ -143,15 +143,15 @@ impl Lane {
     }
 
     /// Sends `commands` commands that `encode` writes in one go and waits for all their
-    /// answers, appended to `answers` in order (bulk strings as `Hit`).
+    /// answers, handed to `answers` in order (bulk strings as `Hit`).
     pub async fn many(
         &self,
         commands: usize,
         encode: impl FnOnce(&mut Vec<u8>),
-        answers: &mut Vec<Answer>,
+        answers: &mut impl Extend<Answer>,
     ) -> Result<(), String> {
         let mut held = self.issue(commands, false, encode)?;
-        poll_fn(|cx| held.poll(cx, |a| answers.append(a))).await
+        poll_fn(|cx| held.poll(cx, |a| answers.extend(a.drain(..)))).await
     }
 
     /// Takes a slot, writes the commands into the output buffer, queues their answers for the

@@ -77,6 +77,7 @@ impl RedisTier {
         which: &[u32],
         found: &mut Vec<Option<Bytes>>,
     ) -> Result<(), TierError> {
+        self.strings_only("mget")?;
         match &self.data {
             DataPath::Lean(lanes) => {
                 let conn = &lanes[lane % lanes.len()];
@@ -117,6 +118,7 @@ impl RedisTier {
         which: &[u32],
         value: impl Fn(usize) -> &'v [u8],
     ) -> Result<(), TierError> {
+        self.strings_only("mset")?;
         let ttl = self.ttl_ms;
         match &self.data {
             DataPath::Lean(lanes) => {

@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod command;
+pub mod fields;
 pub mod key_buf;
 pub mod keys;
 pub mod op;

@@ -3,10 +3,13 @@
 //! The pool is one contiguous buffer plus offsets, so picking a value in the measured path is an
 //! index, and the pool costs one allocation however many values it holds. Shapes: word-like text,
 //! valid JSON documents of a target size, random bytes; `compressibility` replaces that share of
-//! each value with a repeated run, so a compressor removes about that much.
+//! each value with a repeated run, so a compressor removes about that much. JSON values are
+//! split into their top-level fields once, here (`fields_of`), for tiers that store them as hashes.
 
 use rand::rngs::SmallRng;
 use rand::{Rng, RngExt, SeedableRng};
+
+use super::fields::{FieldSpan, spans};
 
 /// What values look like.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +55,29 @@ impl ValueShape {
             depth: depth.clamp(1, JSON_LIMITS.1) as usize,
         };
         (shape, bad)
+    }
+
+    /// The top-level field names of every value of a JSON shape, in the order values have
+    /// them (`f0`, `f1`, ..., `pad`); `None` for shapes that are not JSON objects.
+    pub fn field_names(&self) -> Option<Vec<String>> {
+        match self {
+            ValueShape::Json { fields, .. } => Some(
+                (0..*fields)
+                    .map(|i| format!("f{i}"))
+                    .chain(std::iter::once("pad".to_string()))
+                    .collect(),
+            ),
+            ValueShape::Text | ValueShape::Binary => None,
+        }
+    }
+
+    /// The name a scenario gives the shape.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ValueShape::Text => "text",
+            ValueShape::Json { .. } => "json",
+            ValueShape::Binary => "binary",
+        }
     }
 }
 
@@ -117,6 +143,10 @@ impl SizeSpec {
 pub struct ValuePool {
     bytes: Vec<u8>,
     offsets: Vec<usize>,
+    /// JSON values' top-level fields, relative to each value's start (empty for other shapes).
+    spans: Vec<FieldSpan>,
+    /// Value `i`'s spans are `spans[span_offsets[i]..span_offsets[i + 1]]`.
+    span_offsets: Vec<usize>,
 }
 
 const WORDS: [&str; 24] = [
@@ -206,7 +236,52 @@ impl ValuePool {
             compress(&mut bytes[start..], shape, compressibility.clamp(0.0, 1.0));
             offsets.push(bytes.len());
         }
-        ValuePool { bytes, offsets }
+        let mut pool = ValuePool {
+            bytes,
+            offsets,
+            spans: Vec::new(),
+            span_offsets: Vec::new(),
+        };
+        if matches!(shape, ValueShape::Json { .. }) {
+            pool.split_fields();
+        }
+        pool
+    }
+
+    /// Splits every value into its top-level fields, once (a value that does not split, which
+    /// the generator never makes, gets none and is split again when written).
+    fn split_fields(&mut self) {
+        self.span_offsets.reserve(self.offsets.len());
+        self.span_offsets.push(0);
+        for i in 0..self.len() {
+            let value = &self.bytes[self.offsets[i]..self.offsets[i + 1]];
+            let before = self.spans.len();
+            if spans(value, &mut self.spans).is_err() {
+                self.spans.truncate(before);
+            }
+            self.span_offsets.push(self.spans.len());
+        }
+    }
+
+    /// The top-level fields of `value` when it is one of this pool's JSON values, as `get`
+    /// returned it (found by its address: a copy of it, or another buffer, is not). What lets
+    /// a hash write name its fields without parsing: a binary search over the value offsets.
+    #[inline]
+    pub fn fields_of(&self, value: &[u8]) -> Option<&[FieldSpan]> {
+        if self.span_offsets.is_empty() {
+            return None;
+        }
+        let base = self.bytes.as_ptr() as usize;
+        let at = (value.as_ptr() as usize).checked_sub(base)?;
+        if at + value.len() > self.bytes.len() {
+            return None;
+        }
+        let i = self.offsets.binary_search(&at).ok()?;
+        if i + 1 >= self.offsets.len() || self.offsets[i + 1] - at != value.len() {
+            return None;
+        }
+        let found = &self.spans[self.span_offsets[i]..self.span_offsets[i + 1]];
+        (!found.is_empty()).then_some(found)
     }
 
     /// Number of values.
@@ -338,6 +413,36 @@ mod tests {
         );
         let (_, bad) = ValueShape::json(Some(0), Some(99));
         assert_eq!(bad.len(), 2, "{bad:?}");
+    }
+
+    #[test]
+    fn json_values_are_split_once_and_found_by_address_only() {
+        let shape = ValueShape::Json {
+            fields: 3,
+            depth: 2,
+        };
+        let pool = ValuePool::generate(&shape, &SizeSpec::Range { min: 20, max: 300 }, 0.5, 50, 9);
+        let names = shape.field_names().unwrap();
+        for i in 0..pool.len() {
+            let v = pool.get(i);
+            let spans = pool.fields_of(v).expect("a pool value");
+            let got: Vec<&[u8]> = spans.iter().map(|s| s.name(v)).collect();
+            let want: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+            assert_eq!(got, want);
+            let mut again = Vec::new();
+            crate::workload::fields::spans(v, &mut again).unwrap();
+            assert_eq!(spans, &again[..]);
+            let copy = v.to_vec();
+            assert_eq!(
+                pool.fields_of(&copy),
+                None,
+                "a copy is not the pool's value"
+            );
+            assert_eq!(pool.fields_of(&v[1..]), None, "nor is a part of it");
+        }
+        let text = ValuePool::generate(&ValueShape::Text, &SizeSpec::Fixed(8), 0.0, 3, 1);
+        assert_eq!(text.fields_of(text.get(0)), None);
+        assert_eq!(ValueShape::Binary.field_names(), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod certs;
 pub mod cluster;
+pub mod private_redis;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
