@@ -435,7 +435,7 @@ async fn over_a_unix_socket_a_hash_tier_stores_and_reads_the_same() {
     let value = br#"{"a":{"x":[1,2]},"b":"two"}"#;
     tier.set("tbunixhash:1", value, 0, &mut 0).await.unwrap();
     // A copy is split on the fly too; fields come back in the layout's order.
-    tier.set("tbunixhash:2", &value.to_vec(), 1, &mut 0)
+    tier.set("tbunixhash:2", value.as_ref(), 1, &mut 0)
         .await
         .unwrap();
     for key in ["tbunixhash:1", "tbunixhash:2"] {
