@@ -144,7 +144,9 @@ fn check(
         }
     }
     let (keys, values) = super::data_checks::check_data(&file.data, problems);
-    let workloads = super::workload_checks::check_workloads(file, workload_index, dir, problems);
+    let commands = super::command_checks::check_commands(file, problems);
+    let workloads =
+        super::workload_checks::check_workloads(file, workload_index, dir, &commands, problems);
     Checked {
         tiers,
         keys,
