@@ -81,10 +81,10 @@ impl Replayer {
     /// Applies one request.
     #[inline]
     pub fn request(&mut self, key: &str, op: Op) {
-        if self.counting {
-            if let Some(n) = self.counts.ops.get_mut(op.index()) {
-                *n += 1;
-            }
+        if self.counting
+            && let Some(n) = self.counts.ops.get_mut(op.index())
+        {
+            *n += 1;
         }
         match op.per_key() {
             Op::Get | Op::MGet => self.get(key),
