@@ -31,7 +31,10 @@ impl OpMix {
     /// The weight of one operation.
     pub fn weight(&self, op: Op) -> u64 {
         let i = op.index();
-        let below = if i == 0 { 0 } else { self.cumulative[i - 1] };
+        let below = match i.checked_sub(1) {
+            Some(j) => self.cumulative.get(j).copied().unwrap_or(0),
+            None => 0,
+        };
         self.cumulative.get(i).map_or(0, |c| c - below)
     }
 

@@ -213,7 +213,7 @@ fn custom_commands_are_operations_of_thresholds() {
             stat: Stat::Percentile(99.0)
         }
     );
-    assert_eq!(t.metric.name(), "bump.p99");
+    assert_eq!(t.metric.name(), "bump.p(99)");
     let e = parse("bump.errors == 0", &ctx).unwrap();
     assert_eq!(e.metric.name(), "bump.errors");
     assert_eq!(parse("get.errors <= 3", &ctx).unwrap().limit, 3.0);
