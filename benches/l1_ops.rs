@@ -85,7 +85,7 @@ impl Case {
     /// The planner of the measured phase's only worker, as tierbench makes it.
     fn planner(self) -> Planner {
         let sampler = KeySampler::new(&self.distribution(), self.keys, 0, 1).unwrap();
-        let mix = OpMix::new([1, 0, 0, 0, 0, 0, 0]).unwrap();
+        let mix = OpMix::new(&[1, 0, 0, 0, 0, 0, 0]).unwrap();
         Planner::new(measured_seed(), sampler, &OpSource::Mix(mix))
     }
 }

@@ -548,6 +548,7 @@ fn check_threshold(text: &str) {
     let ctx = ThresholdContext {
         tiers: &tiers,
         ops: &[Op::Get, Op::Set],
+        commands: &[],
     };
     match thresholds::parse(text, &ctx) {
         Ok(t) => {

@@ -131,10 +131,13 @@ fn op_results(rec: &OpRecorder, workload: &Workload) -> BTreeMap<String, OpResul
     let mut all = new_histogram();
     let mut all_errors = 0;
     for op in workload.ops.ops() {
-        let h: &Histogram<u64> = &rec.latency[op.index()];
-        let _ = all.add(h);
-        all_errors += rec.errors[op.index()];
-        out.insert(op.name().to_string(), op_result(h, rec.errors[op.index()]));
+        let h = rec.latency_of(op);
+        let _ = all.add(&*h);
+        all_errors += rec.errors_of(op);
+        out.insert(
+            op.label(&workload.commands).to_string(),
+            op_result(&h, rec.errors_of(op)),
+        );
     }
     out.insert("all".to_string(), op_result(&all, all_errors));
     out

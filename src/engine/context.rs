@@ -30,6 +30,8 @@ pub struct WorkloadContext {
     pub ops: OpSource,
     /// Keys per batch operation, when the workload has batch operations.
     pub batch: Option<crate::workload::batch::BatchSizes>,
+    /// The scenario's custom Redis commands, indexed like `Op::Command`.
+    pub commands: Arc<[crate::workload::command::CustomCommand]>,
     /// Pre-generated values.
     pub values: Arc<ValuePool>,
     /// Key prefix.

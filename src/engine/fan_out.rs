@@ -149,10 +149,10 @@ where
 /// The recorder an aborted worker handed over (an empty one if it had not made its own yet).
 pub fn kept_recorder(ctx: &WorkloadContext, worker: usize) -> Recorder {
     let Ok(mut kept) = ctx.abandoned.lock() else {
-        return Recorder::new(ctx.stack.len());
+        return Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
     };
     match kept.iter().position(|(w, _)| *w == worker) {
         Some(i) => kept.swap_remove(i).1,
-        None => Recorder::new(ctx.stack.len()),
+        None => Recorder::with_commands(ctx.stack.len(), ctx.commands.len()),
     }
 }

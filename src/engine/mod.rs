@@ -133,6 +133,7 @@ pub async fn run_workload(
         stack,
         ops: workload.ops.clone(),
         batch: workload.batch.clone(),
+        commands: std::sync::Arc::clone(&workload.commands),
         verify,
         values,
         prefix: scenario.keys.prefix.clone(),
@@ -235,7 +236,7 @@ pub async fn run_workload(
         warmup_parts = recorders.into_iter().flat_map(|r| r.trace_parts).collect();
         bar.finish();
     }
-    let mut recorder = Recorder::new(ctx.stack.len());
+    let mut recorder = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
     recorder.trace_parts = warmup_parts;
     let mut phases = Vec::with_capacity(workload.phases.len());
     let mut cpu = crate::metrics::host::ProcessSampler::new();
@@ -288,7 +289,7 @@ pub async fn run_workload(
             elapsed.as_secs_f64(),
             ctx.stack.is_in_process(),
         ));
-        let mut merged = Recorder::new(ctx.stack.len());
+        let mut merged = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
         for r in &recorders {
             merged.merge(r);
         }

@@ -40,6 +40,8 @@ pub struct Slot {
     pub index: u64,
     /// Verify mode: the version written, or the oldest a read may see.
     pub version: u64,
+    /// A custom command's `{field}` index.
+    pub field: u64,
     pool: usize,
     /// A trace's write size: the pool value repeated to that length.
     sized: Vec<u8>,
@@ -67,6 +69,7 @@ impl Slot {
             op: Op::Get,
             index: 0,
             version: 0,
+            field: 0,
             pool: 0,
             sized: Vec::new(),
             stamped: Vec::new(),
@@ -208,6 +211,11 @@ impl<'c> OpStream<'c> {
         slot.index = index;
         slot.pool = planned.pool as usize;
         slot.value = ValueSource::Pool;
+        if let Op::Command(i) = op
+            && let Some(c) = self.ctx.commands.get(usize::from(i))
+        {
+            slot.field = c.field(planned.pool);
+        }
         if let Some(size) = trace_size {
             let pool_value = self.ctx.values.get(slot.pool);
             slot.sized.clear();
@@ -223,7 +231,8 @@ impl<'c> OpStream<'c> {
             // (and the origin, the source of truth, answers with exactly that).
             slot.version = match op {
                 Op::Set | Op::Delete | Op::MSet | Op::MDelete => v.next_version(),
-                Op::Get | Op::Touch | Op::MGet => v.last(index),
+                // Verify mode refuses custom commands (validation): they would not be checked.
+                Op::Get | Op::Touch | Op::MGet | Op::Command(_) => v.last(index),
             };
             let body = match slot.value {
                 ValueSource::Sized => &slot.sized[..],

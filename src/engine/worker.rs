@@ -42,7 +42,11 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
             None => super::pipelined::run_pipelined(ctx, job, redis, depth).await,
         };
     }
-    let mut rec = KeptRecorder::new(Recorder::new(ctx.stack.len()), job.worker, ctx);
+    let mut rec = KeptRecorder::new(
+        Recorder::with_commands(ctx.stack.len(), ctx.commands.len()),
+        job.worker,
+        ctx,
+    );
     rec.series_origin = job.series_origin;
     if job.phase > 0 {
         // Measured phases: finished seconds go to the workload's shared series.
@@ -123,7 +127,10 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Reco
                     &ctx.workload_name,
                 );
             }
-        } else if let Some(w) = writer.as_mut() {
+        } else if let Some(w) = writer.as_mut()
+            && !slot.op.is_command()
+        {
+            // A trace holds cache operations: a custom command has no line a replay could run.
             let size = slot.write_size(&ctx.values);
             w.write(
                 slot.key.suffix(),
@@ -187,6 +194,13 @@ async fn issue(
         Op::Set => ctx.stack.set(key, value, lane, rec).await.map(|()| None),
         Op::Delete => ctx.stack.delete(key, lane, rec).await.map(|()| None),
         Op::Touch => ctx.stack.touch(key, lane, rec).await.map(|()| None),
+        Op::Command(i) => match ctx.commands.get(usize::from(i)) {
+            Some(c) => (ctx.stack)
+                .custom(slot.op, &c.template, key, value, slot.field, lane, rec)
+                .await
+                .map(|()| None),
+            None => Ok(None),
+        },
         Op::MGet | Op::MSet | Op::MDelete => Ok(None),
     }
 }
@@ -213,8 +227,8 @@ fn issue_in_process(tier: &MemoryTier, slot: &Slot, value: &[u8]) -> Issued {
             tier.touch(key);
             None
         }
-        // Batches go through `issue_batch`, never here.
-        Op::MGet | Op::MSet | Op::MDelete => None,
+        // Batches go through `issue_batch`, never here; custom commands need a Redis tier.
+        Op::MGet | Op::MSet | Op::MDelete | Op::Command(_) => None,
     }
 }
 

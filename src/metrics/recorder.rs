@@ -27,38 +27,71 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Latency of each operation kind, and its errors.
 #[derive(Clone)]
 pub struct OpRecorder {
-    /// One histogram per operation, indexed by `Op::index`.
-    pub latency: [Histogram<u64>; Op::COUNT],
-    /// Failed operations per kind (not in the histograms).
-    pub errors: [u64; Op::COUNT],
+    /// One histogram per operation, indexed by `Op::index`: the built-ins, then the custom
+    /// commands (made up front by [`Recorder::with_commands`]).
+    pub latency: Vec<Histogram<u64>>,
+    /// Failed operations per kind (not in the histograms), indexed like `latency`.
+    pub errors: Vec<u64>,
 }
 
 impl OpRecorder {
-    fn new() -> OpRecorder {
+    fn new(commands: usize) -> OpRecorder {
         OpRecorder {
-            latency: std::array::from_fn(|_| new_histogram()),
-            errors: [0; Op::COUNT],
+            latency: (0..Op::COUNT + commands).map(|_| new_histogram()).collect(),
+            errors: vec![0; Op::COUNT + commands],
         }
+    }
+
+    /// The histogram of `op` (empty for an operation never recorded).
+    pub fn latency_of(&self, op: Op) -> std::borrow::Cow<'_, Histogram<u64>> {
+        match self.latency.get(op.index()) {
+            Some(h) => std::borrow::Cow::Borrowed(h),
+            None => std::borrow::Cow::Owned(new_histogram()),
+        }
+    }
+
+    /// The failed operations of `op`.
+    pub fn errors_of(&self, op: Op) -> u64 {
+        self.errors.get(op.index()).copied().unwrap_or(0)
     }
 
     /// Records a completed operation.
     #[inline]
     pub fn record(&mut self, op: Op, nanos: u64) {
-        record(&mut self.latency[op.index()], nanos);
+        let i = op.index();
+        if i >= self.latency.len() {
+            self.grow(i);
+        }
+        record(&mut self.latency[i], nanos);
     }
 
     /// Records a failed operation.
     #[inline]
     pub fn record_error(&mut self, op: Op) {
-        self.errors[op.index()] += 1;
+        let i = op.index();
+        if i >= self.errors.len() {
+            self.grow(i);
+        }
+        self.errors[i] += 1;
+    }
+
+    /// Makes room for index `i` (a recorder made without room for every custom command; the
+    /// engine's are made with it, so this never runs in a measured loop).
+    #[cold]
+    fn grow(&mut self, i: usize) {
+        self.latency.resize_with(i + 1, new_histogram);
+        self.errors.resize(i + 1, 0);
     }
 
     fn merge(&mut self, other: &OpRecorder) {
+        if other.latency.len() > self.latency.len() {
+            self.grow(other.latency.len() - 1);
+        }
         for (a, b) in self.latency.iter_mut().zip(&other.latency) {
             // Both auto-resize, so adding cannot run out of range.
             let _ = a.add(b);
         }
-        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+        for (a, b) in self.errors.iter_mut().zip(&other.errors) {
             *a += b;
         }
     }
@@ -109,7 +142,7 @@ pub struct TierRecorder {
 impl TierRecorder {
     fn new() -> TierRecorder {
         TierRecorder {
-            calls: OpRecorder::new(),
+            calls: OpRecorder::new(0),
             hits: 0,
             misses: 0,
             errors: 0,
@@ -174,11 +207,17 @@ pub const WINDOW_NS: u64 = 100_000_000;
 pub const WINDOW_HORIZON_S: usize = 12;
 
 impl Recorder {
-    /// An empty recorder for a stack of `tiers` tiers.
+    /// An empty recorder for a stack of `tiers` tiers (and no custom commands).
     pub fn new(tiers: usize) -> Recorder {
+        Recorder::with_commands(tiers, 0)
+    }
+
+    /// An empty recorder for a stack of `tiers` tiers and a scenario of `commands` custom
+    /// commands (each gets its histogram up front, not in the measured loop).
+    pub fn with_commands(tiers: usize, commands: usize) -> Recorder {
         Recorder {
-            ops: OpRecorder::new(),
-            service: OpRecorder::new(),
+            ops: OpRecorder::new(commands),
+            service: OpRecorder::new(commands),
             seconds: Vec::new(),
             trace_parts: Vec::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),

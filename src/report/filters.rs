@@ -7,6 +7,8 @@
 //! - `percent`: fraction → `95.2%`
 //! - `seconds`: seconds → `2.00s`
 //! - `signed_percent`: fraction → `+3.1%` / `-0.4%`
+//! - `op_names`: an `operations` map → its names in display order: the built-in operations,
+//!   then custom commands by name, then `all`
 
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
@@ -25,6 +27,27 @@ pub fn register(env: &mut Environment<'_>) {
         show(&v, |f| format!("{:+.1}%", f * 100.0))
     });
     env.add_filter("seconds", |v: Value| show(&v, |s| format!("{s:.2}s")));
+    env.add_filter("op_names", op_names);
+}
+
+/// The keys of an `operations` map in display order: built-ins in their order, custom commands
+/// by name, `all` last.
+fn op_names(v: Value) -> Result<Vec<String>, Error> {
+    if v.is_undefined() {
+        return Err(undefined(&v));
+    }
+    let mut keys: Vec<String> = v
+        .try_iter()?
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    let builtin = ["get", "set", "delete", "touch", "mget", "mset", "mdelete"];
+    let rank = |k: &str| match builtin.iter().position(|b| *b == k) {
+        Some(i) => (0, i),
+        None if k == "all" => (2, 0),
+        None => (1, 0),
+    };
+    keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    Ok(keys)
 }
 
 /// Formats a number; `none` shows as `n/a`; an undefined value or a non-number is an error

@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use super::diagnostic::Problem;
 use super::locate::push_pointer;
 use super::model::{
-    DataFile, DistributionName, KeysFile, MemoryTierFile, ScenarioFile, ShapeName, SizeFile,
-    TierFile, ValuesFile,
+    CommandFile, DataFile, DistributionName, KeysFile, MemoryTierFile, ScenarioFile, ShapeName,
+    SizeFile, TierFile, ValuesFile,
 };
 use crate::tier::config::MemoryEngine;
 use crate::units::ByteSize;
@@ -167,6 +167,17 @@ impl Reader<'_> {
         file.timeout = self.field(root, "timeout").flatten();
         file.lost_after = self.field(root, "lost_after").flatten();
         file.profiles = self.field(root, "profiles").flatten();
+        if let Some(commands) = root.get("commands").and_then(Value::as_object) {
+            for (name, item) in commands {
+                // An unreadable command keeps its name (a mix naming it is not a second
+                // problem); its placeholder's own problems are covered by the prune.
+                let at = push_pointer("/commands", name);
+                let command = self
+                    .part::<CommandFile>(item.clone(), &at)
+                    .unwrap_or(CommandFile::Args(Vec::new()));
+                file.commands.insert(name.clone(), command);
+            }
+        }
         let mut named = true;
         match root.get("tiers").and_then(Value::as_array) {
             Some(items) => {
@@ -331,6 +342,7 @@ fn placeholder_file() -> ScenarioFile {
         defaults: Default::default(),
         workloads: Vec::new(),
         origin: Default::default(),
+        commands: Default::default(),
         keep: false,
         repeat: None,
         timeout: None,

@@ -39,6 +39,13 @@ pub struct ScenarioFile {
     /// The simulated backing store a stack loads from when every tier misses.
     #[serde(default)]
     pub origin: OriginFile,
+    /// Custom Redis commands by name, used in `mix` and `sequence` like built-in operations
+    /// and reported under their name: `{ hset_session: ["HSET", "{key}", "field:{field}",
+    /// "{value}"] }`. The first argument must be `{key}` (the operation's key, under the
+    /// prefix); `{value}` is the operation's value, `{field}` a field index in `0..fields`.
+    /// A workload using one must target a lone, non-cluster Redis tier.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub commands: std::collections::BTreeMap<String, CommandFile>,
     /// Keep what tierbench wrote (keys, rows, its table) after the run. Default: clean up.
     #[serde(default)]
     pub keep: bool,
@@ -252,14 +259,16 @@ pub struct WorkloadFile {
     /// timing nothing (no latency). Target tiers must be `kind: memory`; no latency thresholds.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub simulate: bool,
-    /// Operation weights, e.g. `{ get: 95, set: 5 }`. Weights are relative; at least one > 0.
+    /// Operation weights, e.g. `{ get: 95, set: 5 }`, custom commands by their name
+    /// (`{ hset_session: 3, get: 7 }`). Weights are relative; at least one > 0.
     /// Give `mix` or `sequence`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mix: Option<MixFile>,
     /// A per-key lifecycle instead of a mix: each step picks a key and runs these operations on
-    /// it in order, e.g. `[set, get, touch, get, delete]` (a session's life).
+    /// it in order, e.g. `[set, get, touch, get, delete]` (a session's life); custom commands
+    /// by their name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequence: Option<Vec<OpName>>,
+    pub sequence: Option<Vec<StepName>>,
     /// Replay a key/operation trace instead of a mix (keys get the scenario's prefix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceFile>,
@@ -290,9 +299,10 @@ pub struct WorkloadFile {
     pub phases: Option<Vec<PhaseFile>>,
     /// Pass/fail checks on this workload's results, `METRIC OP VALUE`:
     /// `get.p99 < 2ms`, `l1.hit_rate >= 40%`, `throughput > 10000/s`, `errors == 0`.
-    /// METRIC is `[TIER.]OP.STAT` (OP: get, set, delete, touch, all; STAT: min, mean, stddev, max,
-    /// p50, p90, p95, p99, p999 or p(N)), `served_by.TIER.STAT` (end-to-end latency of reads served
-    /// by TIER or `origin`), `TIER.hit_rate`, `TIER.entries`, `TIER.memory_per_entry`, `TIER.errors`,
+    /// METRIC is `[TIER.]OP.STAT` (OP: get, set, delete, touch, mget, mset, mdelete, a custom
+    /// command's name, all; STAT: min, mean, stddev, max, p50, p90, p95, p99, p999 or p(N)),
+    /// `OP.errors`, `served_by.TIER.STAT` (end-to-end latency of reads served by TIER or
+    /// `origin`), `TIER.hit_rate`, `TIER.entries`, `TIER.memory_per_entry`, `TIER.errors`,
     /// `TIER.stale`, `TIER.corrupt`, `throughput`, `errors` or `error_rate`.
     #[serde(default)]
     pub thresholds: Vec<String>,
@@ -360,29 +370,101 @@ pub enum OpName {
     Mdelete,
 }
 
-/// Relative operation weights.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+/// Relative operation weights: built-in operations and custom commands by name.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct MixFile(pub std::collections::BTreeMap<String, u32>);
+
+impl JsonSchema for MixFile {
+    fn schema_name() -> Cow<'static, str> {
+        "Mix".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let weight = |d: &str| json_schema!({ "type": "integer", "minimum": 0, "description": d });
+        json_schema!({
+            "description": "Relative operation weights, e.g. `{ get: 95, set: 5 }`; a custom command (declared under `commands`) by its name.",
+            "type": "object",
+            "properties": {
+                "get": weight("Weight of reads."),
+                "set": weight("Weight of writes (a value from the data's value pool)."),
+                "delete": weight("Weight of deletes."),
+                "touch": weight("Weight of touches (refresh a key's time to live)."),
+                "mget": weight("Weight of batch reads (`batch` keys each, one call per tier)."),
+                "mset": weight("Weight of batch writes."),
+                "mdelete": weight("Weight of batch deletes.")
+            },
+            "propertyNames": { "pattern": "^[a-z][a-z0-9_]*$" },
+            "additionalProperties": weight("Weight of the custom command of this name (declared under `commands`).")
+        })
+    }
+}
+
+/// A step of a `sequence`: a built-in operation or a custom command's name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct StepName(pub String);
+
+impl JsonSchema for StepName {
+    fn schema_name() -> Cow<'static, str> {
+        "Step".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let builtin = generator.subschema_for::<OpName>();
+        json_schema!({
+            "description": "A built-in operation, or the name of a custom command declared under `commands`.",
+            "anyOf": [
+                builtin,
+                { "type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "A custom command's name." }
+            ]
+        })
+    }
+}
+
+/// A custom Redis command: its arguments, or its arguments with settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CommandFile {
+    /// The command name, then its arguments: `["HSET", "{key}", "field:{field}", "{value}"]`.
+    Args(Vec<String>),
+    /// The command with settings: `{ command: ["HINCRBY", "{key}", "f{field}", "1"], fields: 16 }`.
+    Full(CommandSpecFile),
+}
+
+/// A custom command with settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MixFile {
-    /// Weight of reads.
-    #[serde(default)]
-    pub get: u32,
-    /// Weight of writes (a value from the data's value pool).
-    #[serde(default)]
-    pub set: u32,
-    /// Weight of deletes.
-    #[serde(default)]
-    pub delete: u32,
-    /// Weight of touches (refresh a key's time to live).
-    #[serde(default)]
-    pub touch: u32,
-    /// Weight of batch reads (`batch` keys each, one call per tier).
-    #[serde(default)]
-    pub mget: u32,
-    /// Weight of batch writes.
-    #[serde(default)]
-    pub mset: u32,
-    /// Weight of batch deletes.
-    #[serde(default)]
-    pub mdelete: u32,
+pub struct CommandSpecFile {
+    /// The command name, then its arguments.
+    pub command: Vec<String>,
+    /// How many field indices `{field}` ranges over (`0..fields`, uniform); required when an
+    /// argument uses `{field}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub fields: Option<u32>,
+}
+
+impl CommandFile {
+    /// The arguments, the command name first.
+    pub fn args(&self) -> &[String] {
+        match self {
+            CommandFile::Args(a) => a,
+            CommandFile::Full(f) => &f.command,
+        }
+    }
+
+    /// The pointer suffix of argument `i` (`/3` or `/command/3`).
+    pub fn arg_pointer(&self, i: usize) -> String {
+        match self {
+            CommandFile::Args(_) => format!("/{i}"),
+            CommandFile::Full(_) => format!("/command/{i}"),
+        }
+    }
+
+    /// `fields`, when given.
+    pub fn fields(&self) -> Option<u32> {
+        match self {
+            CommandFile::Args(_) => None,
+            CommandFile::Full(f) => f.fields,
+        }
+    }
 }

@@ -146,4 +146,6 @@ pub struct Workload {
     pub thresholds: Vec<Threshold>,
     /// Keys per batch operation, when the workload has batch operations.
     pub batch: Option<crate::workload::batch::BatchSizes>,
+    /// The scenario's custom commands, indexed like `Op::Command` (shared by its workloads).
+    pub commands: std::sync::Arc<[crate::workload::command::CustomCommand]>,
 }

@@ -145,7 +145,9 @@ fn check(
     }
     let (keys, values) = super::data_checks::check_data(&file.data, problems);
     super::hash_checks::check_hash_tiers(file, &mut tiers, values.as_ref(), problems);
-    let workloads = super::workload_checks::check_workloads(file, workload_index, dir, problems);
+    let commands = super::command_checks::check_commands(file, problems);
+    let workloads =
+        super::workload_checks::check_workloads(file, workload_index, dir, &commands, problems);
     Checked {
         tiers,
         keys,

@@ -3,8 +3,9 @@
 
 use std::collections::HashSet;
 
+use super::command_checks::{Commands, check_command_workload, resolve_mix, resolve_sequence};
 use super::diagnostic::Problem;
-use super::model::{OpName, ScenarioFile, TargetFile, TierFile, WorkloadFile};
+use super::model::{ScenarioFile, TargetFile, TierFile, WorkloadFile};
 use super::plan::{Phase, Rate, Stop, Workload};
 use crate::units::parse_rate;
 use crate::verdict::thresholds::{self, Metric, ThresholdContext};
@@ -13,7 +14,7 @@ use crate::verdict::thresholds::{self, Metric, ThresholdContext};
 /// a run whose operations fail does not pass by saying nothing about errors.
 pub const DEFAULT_ERROR_THRESHOLD: &str = "error_rate <= 1%";
 use crate::workload::op::Op;
-use crate::workload::ops::{OpMix, OpSource};
+use crate::workload::ops::OpSource;
 use crate::workload::trace::{TraceFormat, validate_trace};
 
 /// Checks every workload and plans the valid ones. `index` is the document's index of each of
@@ -22,6 +23,7 @@ pub(super) fn check_workloads(
     file: &ScenarioFile,
     index: &[usize],
     dir: &std::path::Path,
+    commands: &Commands,
     problems: &mut Vec<Problem>,
 ) -> Vec<Workload> {
     let mut seen = HashSet::new();
@@ -52,7 +54,7 @@ pub(super) fn check_workloads(
                     .hint("remove the tier's `pipeline`, or the workload's `rate`/`verify`/`trace`"),
             );
         }
-        let source = resolve_ops(w, &base, dir, problems);
+        let source = resolve_ops(w, &base, dir, commands, problems);
         let batch = super::batch_checks::resolve_batch(w, source.as_ref(), &base, problems);
         let has_batch = batch.is_some();
         super::hash_checks::check_hash_workload(file, w, &target, has_batch, &base, problems);
@@ -66,9 +68,11 @@ pub(super) fn check_workloads(
         let phases = resolve_phases(file, w, &base, concurrency.max(1) as usize, problems);
         let names: Vec<String> = target.iter().map(|&t| tier_names[t].to_string()).collect();
         let ops: Vec<Op> = source.as_ref().map(OpSource::ops).unwrap_or_default();
+        check_command_workload(file, w, &target, stacked, &ops, &base, problems);
         let ctx = ThresholdContext {
             tiers: &names,
             ops: &ops,
+            commands: &commands.names,
         };
         let mut parsed = Vec::new();
         for (j, text) in w.thresholds.iter().enumerate() {
@@ -106,6 +110,10 @@ pub(super) fn check_workloads(
                 phases,
                 thresholds: parsed,
                 batch,
+                commands: commands
+                    .checked
+                    .clone()
+                    .unwrap_or_else(|| Vec::new().into()),
             });
         }
     }
@@ -277,6 +285,7 @@ fn resolve_ops(
     w: &WorkloadFile,
     base: &str,
     dir: &std::path::Path,
+    commands: &Commands,
     problems: &mut Vec<Problem>,
 ) -> Option<OpSource> {
     if let Some(trace) = &w.trace {
@@ -325,24 +334,7 @@ fn resolve_ops(
             );
             None
         }
-        (Some(mix), None) => {
-            let m = OpMix::new([
-                mix.get,
-                mix.set,
-                mix.delete,
-                mix.touch,
-                mix.mget,
-                mix.mset,
-                mix.mdelete,
-            ]);
-            if m.is_none() {
-                problems.push(
-                    Problem::new(format!("{base}/mix"), "every weight is zero")
-                        .hint("give at least one operation a positive weight, e.g. `mix: { get: 90, set: 10 }`"),
-                );
-            }
-            m.map(OpSource::Mix)
-        }
+        (Some(mix), None) => resolve_mix(mix, commands, base, problems).map(OpSource::Mix),
         (None, Some(seq)) if seq.is_empty() => {
             problems.push(Problem::new(
                 format!("{base}/sequence"),
@@ -350,19 +342,9 @@ fn resolve_ops(
             ));
             None
         }
-        (None, Some(seq)) => Some(OpSource::Sequence(
-            seq.iter()
-                .map(|op| match op {
-                    OpName::Get => Op::Get,
-                    OpName::Set => Op::Set,
-                    OpName::Delete => Op::Delete,
-                    OpName::Touch => Op::Touch,
-                    OpName::Mget => Op::MGet,
-                    OpName::Mset => Op::MSet,
-                    OpName::Mdelete => Op::MDelete,
-                })
-                .collect(),
-        )),
+        (None, Some(seq)) => {
+            resolve_sequence(seq, commands, base, problems).map(OpSource::Sequence)
+        }
     }
 }
 

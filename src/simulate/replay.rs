@@ -81,8 +81,10 @@ impl Replayer {
     /// Applies one request.
     #[inline]
     pub fn request(&mut self, key: &str, op: Op) {
-        if self.counting {
-            self.counts.ops[op.index()] += 1;
+        if self.counting
+            && let Some(n) = self.counts.ops.get_mut(op.index())
+        {
+            *n += 1;
         }
         match op.per_key() {
             Op::Get | Op::MGet => self.get(key),
@@ -111,6 +113,8 @@ impl Replayer {
                     tier.touch(key);
                 }
             }
+            // Simulation refuses custom commands (validation): nothing to replay.
+            Op::Command(_) => {}
         }
     }
 

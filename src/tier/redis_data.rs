@@ -98,6 +98,12 @@ pub(super) fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms:
             resp::arg(out, b"EXISTS");
             resp::arg(out, key.as_bytes());
         }
+        // Custom commands go through `custom` (validation keeps them off the pipelined path);
+        // should one arrive here, PING touches no key.
+        (Op::Command(_), _) => {
+            resp::command(out, 1);
+            resp::arg(out, b"PING");
+        }
     }
 }
 
@@ -111,6 +117,8 @@ pub(super) fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) ->
         (Op::Delete | Op::MDelete, _) => cmd.arg("DEL").arg(key),
         (Op::Touch, Some(ms)) => cmd.arg("PEXPIRE").arg(key).arg(ms),
         (Op::Touch, None) => cmd.arg("EXISTS").arg(key),
+        // Custom commands go through `custom`, never here (see `encode`).
+        (Op::Command(_), _) => cmd.arg("PING"),
     };
     cmd
 }

@@ -281,6 +281,9 @@ impl Stack {
             Op::Delete | Op::MDelete => tier.delete(key, lane, &mut wait).await,
             Op::Touch => tier.touch(key, lane, &mut wait).await.map(drop),
             Op::Get | Op::MGet => tier.get(key, lane, &mut wait).await.map(drop),
+            Op::Command(_) => Err(TierError::Operation(
+                "a custom command goes through `Stack::custom`".into(),
+            )),
         };
         self.settle(rec, i, op, start, wait, result)
     }
@@ -351,6 +354,36 @@ impl Stack {
             self.call(i, Op::Delete, key, &[], lane, rec).await?;
         }
         Ok(())
+    }
+
+    /// Runs a custom Redis command (`op` is its `Op::Command`) on the stack's lone Redis tier:
+    /// validation refuses a workload with custom commands on any other target. Its error fails
+    /// the operation and is counted as the tier's.
+    #[allow(clippy::too_many_arguments)] // the operation's parts, borrowed from the worker's slot
+    pub async fn custom(
+        &self,
+        op: Op,
+        template: &crate::workload::command::CommandTemplate,
+        key: &str,
+        value: &[u8],
+        field: u64,
+        lane: usize,
+        rec: &mut Recorder,
+    ) -> Result<(), TierError> {
+        let result = match (self.policy.stacked, self.tiers.as_slice()) {
+            (false, [tier]) => match tier.as_ref() {
+                Tier::Redis(r) => r.custom(lane, template, key, value, field).await,
+                _ => Err(TierError::Operation(format!(
+                    "custom command `{}` needs a lone Redis tier",
+                    template.name
+                ))),
+            },
+            _ => Err(TierError::Operation(format!(
+                "custom command `{}` needs a lone Redis tier, not a stack",
+                template.name
+            ))),
+        };
+        self.settle(rec, 0, op, 0, 0, result)
     }
 
     /// Refreshes a key's time to live in every tier.

@@ -25,6 +25,7 @@ impl Metric {
             Metric::TierFigure { tier, figure } => format!("{tier}.{}", figure.name()),
             Metric::Throughput => "throughput".into(),
             Metric::Errors => "errors".into(),
+            Metric::OpErrors { op } => format!("{}.errors", op.name()),
             Metric::ErrorRate => "error_rate".into(),
         }
     }
@@ -40,7 +41,7 @@ impl Metric {
             } => "bytes",
             Metric::TierFigure { .. } => "count",
             Metric::Throughput => "ops/s",
-            Metric::Errors => "count",
+            Metric::Errors | Metric::OpErrors { .. } => "count",
         }
     }
 
@@ -84,6 +85,7 @@ impl Metric {
             }
             Metric::Throughput => Some(w.throughput),
             Metric::Errors => Some(w.errors as f64),
+            Metric::OpErrors { op } => Some(w.operations.get(op.name())?.errors as f64),
             Metric::ErrorRate => Some(w.error_rate),
         }
     }

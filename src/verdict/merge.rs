@@ -238,14 +238,24 @@ fn merge_workload(parts: &[&WorkloadResult]) -> WorkloadResult {
 
 /// Thresholds judged again on the merged workload (their text is in every shard's document).
 fn judge(w: &mut WorkloadResult) {
+    // Custom commands are the operations that are not built-ins (nor `all`), indexed in name
+    // order here: a threshold names them, it never sees their index.
+    let commands: Vec<String> = w
+        .operations
+        .keys()
+        .filter(|k| *k != "all" && Op::from_name(k).is_none())
+        .cloned()
+        .collect();
     let ops: Vec<Op> = w
         .operations
         .keys()
         .filter_map(|k| Op::from_name(k))
+        .chain((0..commands.len()).map(|i| Op::Command(i as u16)))
         .collect();
     let ctx = ThresholdContext {
         tiers: &w.target,
         ops: &ops,
+        commands: &commands,
     };
     let judged: Vec<_> = w
         .thresholds

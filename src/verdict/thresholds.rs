@@ -25,19 +25,22 @@ pub enum Stat {
 }
 
 /// Which operations a latency metric covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpSelector {
-    /// One kind.
+    /// One built-in kind.
     One(Op),
+    /// One custom command, by name.
+    Command(String),
     /// All kinds together.
     All,
 }
 
 impl OpSelector {
-    /// As written in a threshold: `get`, `all`.
-    pub fn name(self) -> &'static str {
+    /// As written in a threshold: `get`, `hset_session`, `all`.
+    pub fn name(&self) -> &str {
         match self {
             OpSelector::One(op) => op.name(),
+            OpSelector::Command(name) => name,
             OpSelector::All => "all",
         }
     }
@@ -88,6 +91,11 @@ pub enum Metric {
     Throughput,
     /// Failed operations.
     Errors,
+    /// Failed operations of one kind (`hset_session.errors`).
+    OpErrors {
+        /// Operations covered.
+        op: OpSelector,
+    },
     /// Failed / all operations.
     ErrorRate,
 }
@@ -187,6 +195,8 @@ pub struct ThresholdContext<'a> {
     pub tiers: &'a [String],
     /// Operations the mix issues.
     pub ops: &'a [Op],
+    /// The scenario's custom command names, indexed like `Op::Command`.
+    pub commands: &'a [String],
 }
 
 const STATS_HINT: &str = "stats: min, mean, stddev, max, p50, p90, p95, p99, p999, p(N)";
@@ -286,6 +296,9 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
             },
             stat: parse_stat(stat)?,
         }),
+        [op, "errors"] if !ctx.tiers.iter().any(|t| t == op) => Ok(Metric::OpErrors {
+            op: parse_op(op, ctx)?,
+        }),
         [tier, figure] if TierFigure::ALL.iter().any(|(n, _)| n == figure) => {
             Ok(Metric::TierFigure {
                 tier: check_tier(tier)?,
@@ -361,6 +374,15 @@ fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, Thresh
     if name == "all" {
         return Ok(OpSelector::All);
     }
+    if let Some(i) = ctx.commands.iter().position(|c| c == name) {
+        return match ctx.ops.contains(&Op::Command(i as u16)) {
+            true => Ok(OpSelector::Command(name.to_string())),
+            false => Err(err(
+                format!("this workload issues no `{name}` commands"),
+                "give the command a weight in `mix` (or a step in `sequence`), or use `all`",
+            )),
+        };
+    }
     match Op::from_name(name) {
         Some(op) if ctx.ops.contains(&op) => Ok(OpSelector::One(op)),
         Some(op) => Err(err(
@@ -372,24 +394,20 @@ fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, Thresh
                 "`{name}` is not an operation or tier here{}",
                 did_you_mean(
                     name,
-                    &[
-                        "get",
-                        "set",
-                        "delete",
-                        "touch",
-                        "mget",
-                        "mset",
-                        "mdelete",
-                        "all",
-                        "throughput",
-                        "errors",
-                        "error_rate",
-                        "served_by"
-                    ]
+                    &crate::workload::command::BUILT_IN_NAMES
+                        .into_iter()
+                        .chain(["all", "throughput", "errors", "error_rate", "served_by"])
+                        .chain(ctx.commands.iter().map(String::as_str))
+                        .collect::<Vec<_>>()
                 )
             ),
             format!(
-                "operations: get, set, delete, touch, all; tiers of this workload: {}",
+                "operations: get, set, delete, touch, mget, mset, mdelete, all{}; tiers of this workload: {}",
+                ctx.commands
+                    .iter()
+                    .filter(|c| Op::from_name(c).is_none())
+                    .map(|c| format!(", {c}"))
+                    .collect::<String>(),
                 ctx.tiers.join(", ")
             ),
         )),
@@ -440,7 +458,7 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
             parse_bytes(text).map(|b| b as f64),
             "sizes are bytes: 512B, 1KiB",
         ),
-        Metric::Errors | Metric::TierFigure { .. } => (
+        Metric::Errors | Metric::OpErrors { .. } | Metric::TierFigure { .. } => (
             text.parse::<u64>()
                 .map(|n| n as f64)
                 .map_err(|_| format!("`{text}` is not a whole number")),

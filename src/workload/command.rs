@@ -34,6 +34,27 @@ pub struct CommandTemplate {
     pub args: Box<[TemplateArg]>,
 }
 
+/// A declared custom command, ready to run: its checked template and how many field indices
+/// `{field}` ranges over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomCommand {
+    /// The checked template (its `name` is the command's name in `mix`, results and thresholds).
+    pub template: CommandTemplate,
+    /// `{field}` takes the values `0..fields` (1 when the template has no `{field}`).
+    pub fields: u32,
+}
+
+impl CustomCommand {
+    /// The field index of an operation whose value pool slot is `pool`: uniform over
+    /// `0..fields`, from the slot's bits mixed (so it is not the value's own index), with no
+    /// further random draw (the operation sequence of a seed stays what it was).
+    #[inline]
+    pub fn field(&self, pool: u32) -> u64 {
+        let mixed = pool.wrapping_mul(0x9e37_79b9).rotate_left(16);
+        (u64::from(mixed) * u64::from(self.fields.max(1))) >> 32
+    }
+}
+
 /// Why a template was refused: which argument, what was expected, and a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandError {
@@ -342,6 +363,22 @@ mod tests {
             [Segment::Literal(b"{a}".to_vec().into())]
         );
         assert_eq!(braces.args[3][..], [Segment::Literal(Box::new([]))]);
+    }
+
+    #[test]
+    fn fields_spread_over_their_range() {
+        let t = CommandTemplate::parse("hs", &args(&["HSET", "{key}", "{field}", "v"])).unwrap();
+        let c = CustomCommand {
+            template: t,
+            fields: 16,
+        };
+        let mut seen = [0u32; 16];
+        for pool in 0..16_000u32 {
+            seen[c.field(pool) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| (800..1200).contains(&n)), "{seen:?}");
+        let one = CustomCommand { fields: 1, ..c };
+        assert!((0..1000).all(|p| one.field(p) == 0));
     }
 
     #[test]

@@ -10,44 +10,52 @@ use super::op::Op;
 /// Relative weights of the operations, sampled per step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpMix {
-    /// Cumulative weights, indexed like `Op::ALL`.
-    cumulative: [u64; Op::COUNT],
+    /// Cumulative weights, indexed like `Op::index`: the built-ins, then the custom commands.
+    cumulative: Box<[u64]>,
 }
 
 impl OpMix {
-    /// A mix from weights indexed like `Op::ALL`. `None` if every weight is zero.
-    pub fn new(weights: [u32; Op::COUNT]) -> Option<OpMix> {
-        let mut cumulative = [0u64; Op::COUNT];
+    /// A mix from weights indexed like `Op::index` (the built-ins' `Op::COUNT`, then one per
+    /// custom command; missing built-ins weigh 0). `None` if every weight is zero.
+    pub fn new(weights: &[u32]) -> Option<OpMix> {
         let mut total = 0u64;
-        for (slot, w) in cumulative.iter_mut().zip(weights) {
-            total += u64::from(w);
-            *slot = total;
-        }
+        let cumulative: Box<[u64]> = (0..weights.len().max(Op::COUNT))
+            .map(|i| {
+                total += u64::from(weights.get(i).copied().unwrap_or(0));
+                total
+            })
+            .collect();
         (total > 0).then_some(OpMix { cumulative })
     }
 
     /// The weight of one operation.
     pub fn weight(&self, op: Op) -> u64 {
         let i = op.index();
-        self.cumulative[i] - if i == 0 { 0 } else { self.cumulative[i - 1] }
+        let below = match i.checked_sub(1) {
+            Some(j) => self.cumulative.get(j).copied().unwrap_or(0),
+            None => 0,
+        };
+        self.cumulative.get(i).map_or(0, |c| c - below)
     }
 
-    /// Operations with a non-zero weight.
+    /// Operations with a non-zero weight, in `Op::index` order.
     pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
-        Op::ALL.into_iter().filter(|&op| self.weight(op) > 0)
+        (0..self.cumulative.len())
+            .map(Op::from_index)
+            .filter(|&op| self.weight(op) > 0)
     }
 
     /// Picks an operation with probability proportional to its weight.
     #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Op {
-        let total = self.cumulative[Op::COUNT - 1];
-        let x = rng.random_range(0..total);
+        let last = self.cumulative.len() - 1;
+        let x = rng.random_range(0..self.cumulative[last]);
         for (i, &c) in self.cumulative.iter().enumerate() {
             if x < c {
-                return Op::ALL[i];
+                return Op::from_index(i);
             }
         }
-        Op::ALL[Op::COUNT - 1]
+        Op::from_index(last)
     }
 }
 
@@ -68,11 +76,16 @@ pub enum OpSource {
 }
 
 impl OpSource {
-    /// The operations this source issues, in `Op::ALL` order.
+    /// The operations this source issues, in `Op::index` order.
     pub fn ops(&self) -> Vec<Op> {
         match self {
             OpSource::Mix(m) => m.ops().collect(),
-            OpSource::Sequence(seq) => Op::ALL.into_iter().filter(|op| seq.contains(op)).collect(),
+            OpSource::Sequence(seq) => {
+                let mut ops = seq.clone();
+                ops.sort_by_key(|op| op.index());
+                ops.dedup();
+                ops
+            }
             // A trace replays recorded batches key by key (see `trace::parse_line`).
             OpSource::Trace { .. } => Op::ALL.into_iter().filter(|op| !op.is_batch()).collect(),
         }
@@ -98,7 +111,7 @@ mod tests {
 
     #[test]
     fn mix_follows_weights() {
-        let mix = OpMix::new([90, 10, 0, 0, 0, 0, 0]).unwrap();
+        let mix = OpMix::new(&[90, 10, 0, 0, 0, 0, 0]).unwrap();
         let mut rng = SmallRng::seed_from_u64(7);
         let mut counts = [0u32; Op::COUNT];
         for _ in 0..100_000 {
@@ -107,6 +120,18 @@ mod tests {
         assert!((89_000..91_000).contains(&counts[0]), "{counts:?}");
         assert_eq!(counts[2], 0);
         assert_eq!(mix.ops().collect::<Vec<_>>(), vec![Op::Get, Op::Set]);
-        assert!(OpMix::new([0, 0, 0, 0, 0, 0, 0]).is_none());
+        assert!(OpMix::new(&[0, 0, 0, 0, 0, 0, 0]).is_none());
+    }
+
+    #[test]
+    fn custom_commands_follow_the_built_ins() {
+        let mix = OpMix::new(&[3, 0, 0, 0, 0, 0, 0, 0, 1]).unwrap();
+        assert_eq!(mix.ops().collect::<Vec<_>>(), vec![Op::Get, Op::Command(1)]);
+        let mut rng = SmallRng::seed_from_u64(3);
+        let commands = (0..40_000)
+            .filter(|_| mix.sample(&mut rng) == Op::Command(1))
+            .count();
+        assert!((9_000..11_000).contains(&commands), "{commands}");
+        assert_eq!(mix.weight(Op::Command(7)), 0);
     }
 }

@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn batches_give_the_sequence_a_draw_per_operation_gives() {
-        let mix = OpMix::new([10, 1, 1, 0, 0, 0, 0]).unwrap();
+        let mix = OpMix::new(&[10, 1, 1, 0, 0, 0, 0]).unwrap();
         for dist in [
             KeyDistribution::Zipf { exponent: 0.99 },
             KeyDistribution::Uniform,
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn latest_follows_each_write_before_the_next_draw() {
         let sampler = KeySampler::new(&KeyDistribution::Latest, 100_000, 0, 1).unwrap();
-        let mix = OpMix::new([1, 0, 0, 0, 0, 0, 0]).unwrap();
+        let mix = OpMix::new(&[1, 0, 0, 0, 0, 0, 0]).unwrap();
         let mut planner = Planner::new(3, sampler, &OpSource::Mix(mix));
         let mut near = 0;
         for k in 0..200u64 {

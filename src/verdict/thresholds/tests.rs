@@ -15,6 +15,7 @@ fn parse_ok(text: &str) -> Threshold {
         &ThresholdContext {
             tiers: &tiers,
             ops: &ops,
+            commands: &[],
         },
     )
     .unwrap()
@@ -27,6 +28,7 @@ fn parse_err(text: &str) -> ThresholdError {
         &ThresholdContext {
             tiers: &tiers,
             ops: &ops,
+            commands: &[],
         },
     )
     .unwrap_err()
@@ -190,4 +192,43 @@ fn thresholds_evaluate_against_results() {
     let missing = check("set.p99 < 1ms");
     assert_eq!(missing.observed, None);
     assert!(!missing.passed, "an unmeasured metric fails");
+}
+
+#[test]
+fn custom_commands_are_operations_of_thresholds() {
+    let tiers = vec!["redis".to_string()];
+    let commands = vec!["bump".to_string(), "load".to_string()];
+    let ops = [Op::Get, Op::Command(0)];
+    let ctx = ThresholdContext {
+        tiers: &tiers,
+        ops: &ops,
+        commands: &commands,
+    };
+    let t = parse("bump.p99 < 2ms", &ctx).unwrap();
+    assert_eq!(
+        t.metric,
+        Metric::Latency {
+            tier: None,
+            op: OpSelector::Command("bump".into()),
+            stat: Stat::Percentile(99.0)
+        }
+    );
+    assert_eq!(t.metric.name(), "bump.p(99)");
+    let e = parse("bump.errors == 0", &ctx).unwrap();
+    assert_eq!(e.metric.name(), "bump.errors");
+    assert_eq!(parse("get.errors <= 3", &ctx).unwrap().limit, 3.0);
+    // Declared but not in the mix; misspelt.
+    let unused = parse("load.p99 < 2ms", &ctx).unwrap_err();
+    assert!(unused.message.contains("issues no `load`"), "{unused}");
+    let typo = parse("bmup.p99 < 2ms", &ctx).unwrap_err();
+    assert!(typo.message.contains("did you mean `bump`"), "{typo}");
+    // Judged on the command's own figures.
+    let mut w = result();
+    let mut bump = w.operations["get"].clone();
+    bump.errors = 2;
+    w.operations.insert("bump".into(), bump);
+    assert!(t.evaluate(&w).passed);
+    let judged = e.evaluate(&w);
+    assert!(!judged.passed);
+    assert_eq!(judged.observed, Some(2.0));
 }
