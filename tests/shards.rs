@@ -321,14 +321,16 @@ fn redis_shards_keep_each_others_keys_and_merge_cleans_up_once() {
 #[test]
 fn a_shard_leaves_the_verdict_to_the_merge() {
     // A threshold nothing can meet: each shard records it missed on its share and still exits 0
-    // (a share is not the whole); the merge judges the whole and exits 1.
+    // (a share is not the whole); the merge judges the whole and exits 1. A duration, not a
+    // count: a few thousand in-process gets take well under a millisecond, and the shards'
+    // windows must overlap for the merge (their starts differ by the processes' own jitter).
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_scenario(
         dir.path(),
         "strict.yaml",
         "name: strict\nseed: 9\ntiers: [{ name: l1, kind: memory, max_entries: 1000 }]\n\
          data: { keys: { count: 500, prefix: \"verdict:\" }, values: { size: 16 } }\n\
-         workloads:\n  - { name: reads, target: l1, ops: 3000, warmup: 0, concurrency: 2, \
+         workloads:\n  - { name: reads, target: l1, duration: 1s, warmup: 0, concurrency: 2, \
          mix: { get: 1 }, thresholds: [\"get.p99 < 1ns\"] }\n",
     );
     let parts = run_shards(dir.path(), &path, 2, false);
