@@ -1,11 +1,13 @@
 //! After an L2-only run, Redis's own `INFO commandstats` agrees with what tierbench reports.
-//! (Alone in its test binary, so no other test's traffic lands in the counters.)
+//! (Against a redis-server of its own on a free port, so no other traffic lands in the counters.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
 
 mod support;
 
 use std::collections::HashMap;
+
+use support::private_redis::{PrivateRedis, free_port};
 
 fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
     let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
@@ -28,7 +30,11 @@ fn redis_counts_exactly_the_operations_tierbench_reports() {
 }
 
 fn check(pipeline: u32) {
-    let mut conn = support::redis();
+    let redis = PrivateRedis::start(free_port());
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_scenario(
         dir.path(),
@@ -37,7 +43,7 @@ fn check(pipeline: u32) {
             "name: l2-count\nseed: 3\ntiers: [{{ name: l2, kind: redis, url: \"{}\", connections: 2, pipeline: {pipeline} }}]\n\
              data: {{ keys: {{ count: 300, prefix: \"tbtest:cmdstats:\" }}, values: {{ size: 32 }} }}\n\
              workloads:\n  - {{ name: mixed, target: l2, ops: 3000, warmup: 0, concurrency: 7, mix: {{ get: 6, set: 3, delete: 1 }} }}\n",
-            support::redis_url()
+            redis.url()
         ),
     );
     let results = dir.path().join("results.json");
