@@ -8,18 +8,9 @@
 
 mod support;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use support::commandstats;
 
-fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
-        })
-        .collect()
-}
+use std::collections::{HashSet, VecDeque};
 
 /// An exact LRU of `capacity` keys, as the `lru` engine keeps it.
 struct Lru {

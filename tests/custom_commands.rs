@@ -5,22 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
 
+mod support;
+
+use support::commandstats;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use tierbench::tier::redis::{RedisSettings, RedisTier};
 use tierbench::workload::command::CommandTemplate;
-
-fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
-        })
-        .collect()
-}
 
 fn template(name: &str, args: &[&str]) -> CommandTemplate {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cluster::{Cluster, commandstats, free_port, keys_left, redis_cli, run, slots_of};
+use support::cluster::{Cluster, free_port, keys_left, redis_cli, run, slots_of};
+use support::commandstats;
 
 #[test]
 fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {

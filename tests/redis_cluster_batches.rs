@@ -13,7 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cluster::{Cluster, commandstats, keys_left, redis_cli, run, slots_of};
+use support::cluster::{Cluster, keys_left, redis_cli, run, slots_of};
+use support::commandstats;
 
 /// Each node's calls of `cmd` between two `commandstats` readings.
 fn deltas(before: &[HashMap<String, u64>], after: &[HashMap<String, u64>], cmd: &str) -> Vec<u64> {

@@ -5,20 +5,9 @@
 
 mod support;
 
-use std::collections::HashMap;
+use support::commandstats;
 
 use support::private_redis::{PrivateRedis, free_port};
-
-fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
-        })
-        .collect()
-}
 
 #[test]
 fn redis_counts_exactly_the_operations_tierbench_reports() {

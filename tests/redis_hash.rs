@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::commandstats;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -24,17 +26,6 @@ fn connection(server: &PrivateRedis) -> redis::Connection {
         .unwrap()
         .get_connection()
         .unwrap()
-}
-
-fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
-        })
-        .collect()
 }
 
 fn keys(conn: &mut redis::Connection, pattern: &str) -> Vec<String> {

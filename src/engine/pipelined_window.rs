@@ -45,6 +45,8 @@ pub(super) async fn run_window(
     let mut ended = false;
     // The phase starts when every worker is set up (see `StartGate`).
     job.start_raw = ctx.gate.arrive(ctx).await;
+    // The latest clock reading: a send's, else the last read's.
+    let mut now = job.start_raw;
     loop {
         if let Some(pause) = stream.take_pause() {
             super::schedule::pause(ctx, pause).await;
@@ -71,6 +73,7 @@ pub(super) async fn run_window(
         let mut outcome = Ok(());
         if fresh > 0 {
             let start = clock.raw();
+            now = start;
             window
                 .iter_mut()
                 .rev()
@@ -79,11 +82,13 @@ pub(super) async fn run_window(
             outcome = pipe.send().await;
         }
         if outcome.is_ok() {
-            // The oldest operation in flight bounds the wait for the next replies.
-            let waited = Duration::from_nanos(clock.delta_as_nanos(window[0].1, clock.raw()));
+            // The oldest operation in flight bounds the wait for the next replies (as of the
+            // last clock reading: no extra reading per round).
+            let waited = Duration::from_nanos(clock.delta_as_nanos(window[0].1, now));
             outcome = pipe.receive(timeout.saturating_sub(waited)).await;
         }
         let end = clock.raw();
+        now = end;
         let tenth = job.tenth(clock, end);
         let timing_from = |start: u64| Timing {
             nanos: clock.delta_as_nanos(start, end),

@@ -32,11 +32,11 @@ use super::redis_tls::{LaneTls, Stream, open_stream};
 use super::resp::{self, Reply};
 
 /// First pause between two connect attempts after a connection failed; doubles with each.
-const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
+pub(super) const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
 /// Longest pause between two connect attempts.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+pub(super) const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Input buffer size; a reply larger than this grows it.
-const READ_BUFFER: usize = 64 * 1024;
+pub(super) const READ_BUFFER: usize = 64 * 1024;
 /// Read/write rounds of the driver before it yields to the runtime's other tasks.
 const DRIVER_BUDGET: usize = 32;
 

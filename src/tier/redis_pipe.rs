@@ -18,17 +18,10 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::redis_lane::{Target, open};
+use super::redis_lane::{MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, READ_BUFFER, Target, open};
 use super::redis_tls::Stream;
 use super::resp::{self, Reply};
 use crate::workload::op::Op;
-
-/// First pause between two connect attempts after a connection failed; doubles with each.
-const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
-/// Longest pause between two connect attempts.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
-/// Input buffer size; a reply larger than this grows it.
-const READ_BUFFER: usize = 64 * 1024;
 
 /// One reply, as a pipelining worker needs it.
 #[derive(Debug, PartialEq, Eq)]

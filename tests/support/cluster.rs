@@ -1,7 +1,6 @@
 //! A private 3-node Redis Cluster on free ports (no replicas), started by a test and killed
 //! when dropped, with helpers to read its nodes: the cluster tests share it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -172,17 +171,6 @@ impl Cluster {
     pub fn url(&self) -> String {
         format!("{}://127.0.0.1:{}", self.scheme(), self.ports[0])
     }
-}
-
-pub fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
-    info.lines()
-        .filter_map(|l| {
-            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
-        })
-        .collect()
 }
 
 pub fn run(dir: &Path, yaml: &str) -> (std::process::Output, Option<serde_json::Value>) {

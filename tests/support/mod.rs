@@ -9,8 +9,21 @@ pub mod certs;
 pub mod cluster;
 pub mod private_redis;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+
+/// Calls per command from Redis' own `INFO commandstats` (`cmdstat_get:calls=12,...` → `get: 12`).
+pub fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
+    let info: String = redis::cmd("INFO").arg("commandstats").query(conn).unwrap();
+    info.lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
+            Some((name.to_string(), calls.parse().ok()?))
+        })
+        .collect()
+}
 
 /// Redis URL for tests.
 pub fn redis_url() -> String {
