@@ -146,13 +146,18 @@ where
     Ok(out)
 }
 
-/// The recorder an aborted worker handed over (an empty one if it had not made its own yet).
+/// What an aborted worker handed over, merged (a task driving several workers hands over one
+/// recorder each, all under its index; an empty one if it had not made its own yet).
 pub fn kept_recorder(ctx: &WorkloadContext, worker: usize) -> Recorder {
+    let mut out = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
     let Ok(mut kept) = ctx.abandoned.lock() else {
-        return Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
+        return out;
     };
-    match kept.iter().position(|(w, _)| *w == worker) {
-        Some(i) => kept.swap_remove(i).1,
-        None => Recorder::with_commands(ctx.stack.len(), ctx.commands.len()),
-    }
+    kept.retain(|(w, rec)| {
+        if *w == worker {
+            out.merge(rec);
+        }
+        *w != worker
+    });
+    out
 }

@@ -5,6 +5,7 @@
 //! tasks. Both run the same worker loop. Warmup and preload are not recorded; the measured
 //! phase's per-worker recorders are merged at the end.
 
+mod connection_group;
 pub mod context;
 pub mod driver;
 mod fan_out;
@@ -389,31 +390,33 @@ async fn run_phase(
         Stop::Duration(d) => (u64::MAX, d.as_nanos() as u64),
     };
     let rate = phase.rate;
-    fan_out(
-        ctx,
-        workers,
-        move |ctx, w| {
-            let share = match (ops, rate) {
+    let jobs: Arc<[WorkerJob]> = (0..workers)
+        .map(|w| WorkerJob {
+            worker: w,
+            workers,
+            seed: worker_seed(seed, index, w, seed_phase),
+            ops: match (ops, rate) {
                 (u64::MAX, _) => u64::MAX,
                 // Open loop: the phase's op count is global; each worker takes every `workers`-th.
                 (n, Some(_)) => n,
                 (n, None) => n / workers as u64 + u64::from((w as u64) < n % workers as u64),
-            };
-            let job = WorkerJob {
-                worker: w,
-                workers,
-                seed: worker_seed(seed, index, w, seed_phase),
-                ops: share,
-                start_raw,
-                deadline_ns,
-                rate,
-                series_origin,
-                phase: match seed_phase {
-                    SeedPhase::Warmup => 0,
-                    SeedPhase::Measure(p) => p + 1,
-                },
-            };
-            async move { worker::run_phase_worker(&ctx, job).await }
+            },
+            start_raw,
+            deadline_ns,
+            rate,
+            series_origin,
+            phase: match seed_phase {
+                SeedPhase::Warmup => 0,
+                SeedPhase::Measure(p) => p + 1,
+            },
+        })
+        .collect();
+    fan_out(
+        ctx,
+        workers,
+        move |ctx, w| {
+            let jobs = Arc::clone(&jobs);
+            async move { worker::run_phase_worker(&ctx, &jobs, w).await }
         },
         kept_recorder,
     )

@@ -25,14 +25,33 @@ use crate::workload::key_buf::KeyBuf;
 use crate::workload::op::Op;
 use crate::workload::trace::TraceWriter;
 
-/// Runs one worker's share of a phase (closed or open loop) and returns what it recorded.
-pub async fn run_phase_worker(ctx: &WorkloadContext, mut job: WorkerJob) -> Recorder {
-    if job.rate.is_none()
-        && ctx.verify.is_none()
-        && ctx.record.is_none()
-        && ctx.batch.is_none()
-        && let Some((redis, depth)) = ctx.stack.pipelined()
+/// Runs worker `w`'s share of a phase (closed or open loop; `jobs`: every worker's) and returns
+/// what it recorded.
+pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usize) -> Recorder {
+    let mut job = jobs[w];
+    let plain =
+        job.rate.is_none() && ctx.verify.is_none() && ctx.record.is_none() && ctx.batch.is_none();
+    if plain
+        && ctx.commands.is_empty()
+        && let Some((redis, connections)) = ctx.stack.lone_redis()
     {
+        // One task per connection drives the workers that share it (`connection_group.rs`);
+        // the others only arrive at the start gate.
+        let groups = connections.min(job.workers).max(1);
+        if w >= groups {
+            ctx.gate.arrive(ctx).await;
+            return Recorder::new(1);
+        }
+        if let Some(pipe) = redis.open_pipe().await {
+            let members: Vec<WorkerJob> = jobs
+                .iter()
+                .filter(|j| j.worker % groups == w)
+                .copied()
+                .collect();
+            return super::connection_group::run_group(ctx, &members, pipe).await;
+        }
+    }
+    if plain && let Some((redis, depth)) = ctx.stack.pipelined() {
         let pipe = match redis {
             crate::tier::Tier::Redis(r) => r.open_pipe().await,
             _ => None,

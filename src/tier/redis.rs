@@ -8,6 +8,8 @@
 //! from the URL and are sent (AUTH, SELECT) on every new connection of both.
 //!
 //! Many workers share one multiplexed connection; worker `i` uses connection `i % connections`.
+//! Alone over TCP (no stack, pipelining, hashes), one task drives each connection's workers on a
+//! connection of its own instead (`engine/connection_group.rs`, `open_group_pipe`).
 //! Every operation is bounded by the tier's `timeout`, explicit: the answer, and with the
 //! crate's connections the wait for a new connection during an outage. A connection that fails
 //! fails the operations waiting on it and reconnects in the background with back-off (2 ms
@@ -359,6 +361,17 @@ impl RedisTier {
     pub async fn open_pipe(&self) -> Option<Pipe> {
         let target = self.own.clone()?;
         Some(Pipe::open(target, self.ttl_ms, self.timeout).await)
+    }
+
+    /// Whether one task may drive each connection's workers at depth 1 on a connection of its
+    /// own (`engine/connection_group.rs`): not on the crate's path (unix sockets) nor for hashes.
+    pub fn drives_groups(&self) -> bool {
+        self.own.is_some() && self.hash.is_none()
+    }
+
+    /// How many connections the workers share (`connections`).
+    pub fn connection_count(&self) -> usize {
+        self.data.connection_count()
     }
 
     /// Sends a batch of operations in one round trip. Each operation's outcome goes into

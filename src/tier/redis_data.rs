@@ -172,6 +172,14 @@ pub(super) fn lean_target(
 }
 
 impl DataPath {
+    /// How many connections carry the measured operations.
+    pub fn connection_count(&self) -> usize {
+        match self {
+            DataPath::Lean(lanes) => lanes.len(),
+            DataPath::Crate(connections) => connections.len(),
+        }
+    }
+
     /// GET: the value, if the key exists.
     pub async fn get(
         &self,

@@ -100,6 +100,25 @@ impl Stack {
         }
     }
 
+    /// A lone Redis server tier (not a cluster) without explicit pipelining or compression whose
+    /// connections one task each may drive (`RedisTier::drives_groups`): the tier and how many
+    /// connections its workers share.
+    pub fn lone_redis(&self) -> Option<(&super::redis::RedisTier, usize)> {
+        match (
+            self.policy.stacked,
+            self.tiers.as_slice(),
+            self.compression.as_slice(),
+        ) {
+            (false, [tier], [None]) => match &**tier {
+                Tier::Redis(r) if r.pipeline_depth() == 1 && r.drives_groups() => {
+                    Some((r, r.connection_count()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The tier itself when this stack is one in-process tier storing values as given (not
     /// stacked, no compression): the worker then calls it directly and synchronously, without
     /// the two async layers (`Stack::get`, `Tier::get`) whose bookkeeping would sit inside the

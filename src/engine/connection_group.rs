@@ -1,0 +1,225 @@
+//! The closed loop of the workers that share one connection to a lone Redis tier (no explicit
+//! pipelining), driven by one task: each worker keeps its one operation in flight, and the
+//! task writes every operation ready in one write and reads every reply in one read.
+//!
+//! Why: on a shared connection (`tier/redis_lane.rs`) each worker is a task of its own that
+//! hands its command to the connection's driver task and waits on a reply slot: per operation
+//! two task wake-ups, a lock and the driver's yield, which cost most of the client's CPU at
+//! depth 1 (docs/performance.md). memtier_benchmark drives all the connections of a thread from
+//! one event loop; here one task drives all the workers of a connection. Nothing a user sees
+//! changes: each worker still has its own operation stream (seed, keys, share of the phase),
+//! its own recorder and progress, at most one operation in flight, and its next operation
+//! planned only after its previous one settled. Each operation is timed from the write that
+//! sent it to the read that brought its reply (one clock reading per write and one per read,
+//! shared by the operations each carried), as in the pipelined window.
+//!
+//! Faults, as on the worker's own pipelined connection (`tier/redis_pipe.rs`): a failed
+//! connection fails every operation in flight on it, each an error of its worker; a reply later
+//! than the tier's timeout fails them and closes the connection. After a failure the group
+//! backs off once, for the longest back-off any of its workers asks for.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::context::{WorkerJob, WorkloadContext};
+use super::fan_out::KeptRecorder;
+use super::stream::{OpStream, Outcome, Slot, Timing};
+use crate::metrics::recorder::Recorder;
+use crate::tier::TierError;
+use crate::tier::redis_pipe::{Pipe, Piped};
+use crate::tier::stack::Served;
+use crate::workload::op::Op;
+
+/// One worker of the group: its stream, its planned operation, what it recorded.
+struct Member<'c> {
+    job: WorkerJob,
+    stream: OpStream<'c>,
+    slot: Slot,
+    rec: KeptRecorder<'c>,
+    issued: u64,
+    done: u64,
+}
+
+/// Counts, when the task is dropped mid-phase (a stop gave up on a frozen server), the workers
+/// whose operation was in flight besides the one `fan_out` counts for the task itself.
+struct InFlight<'c> {
+    ctx: &'c WorkloadContext,
+    count: usize,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.count > 1 {
+            (self.ctx.abandoned_in_flight).fetch_add(self.count - 1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs `jobs` (the workers sharing `pipe`, the group's leader first) through one phase and
+/// returns what they recorded, merged. Every recorder is kept under the leader's index, so a
+/// cancelled task hands all of them over (see `fan_out::kept_recorder`).
+pub(super) async fn run_group(
+    ctx: &WorkloadContext,
+    jobs: &[WorkerJob],
+    mut pipe: Pipe,
+) -> Recorder {
+    let leader = jobs.first().map_or(0, |j| j.worker);
+    let mut members: Vec<Member<'_>> = jobs
+        .iter()
+        .map(|job| {
+            let mut rec = KeptRecorder::new(Recorder::new(1), leader, ctx);
+            rec.series_origin = job.series_origin;
+            if job.phase > 0 {
+                // Measured phases: finished seconds go to the workload's shared series.
+                rec.series_sink = Some(std::sync::Arc::clone(&ctx.series));
+            }
+            Member {
+                job: *job,
+                stream: OpStream::new(ctx, job),
+                slot: Slot::new(&ctx.prefix),
+                rec,
+                issued: 0,
+                done: 0,
+            }
+        })
+        .collect();
+    // Workers ready to issue (in the order their replies came), and the operations in flight,
+    // oldest first: member and the raw clock reading of their send.
+    let mut ready: Vec<usize> = (0..members.len()).collect();
+    let mut window: VecDeque<(usize, u64)> = VecDeque::with_capacity(members.len());
+    let mut in_flight = InFlight { ctx, count: 0 };
+    let clock = &ctx.clock;
+    let timeout = pipe.timeout();
+    // The phase starts when every worker is set up (see `StartGate`); the group's other
+    // workers arrived in their own tasks.
+    let start = ctx.gate.arrive(ctx).await;
+    for m in &mut members {
+        m.job.start_raw = start;
+    }
+    let mut ended = false;
+    let mut now = start;
+    loop {
+        let pause = members
+            .iter_mut()
+            .filter_map(|m| m.stream.take_pause())
+            .max();
+        if let Some(pause) = pause {
+            super::schedule::pause(ctx, pause).await;
+        }
+        // Every ready worker with operations left plans and writes its next one.
+        let mut fresh = 0;
+        if !ended && !ctx.halted() {
+            for &i in &ready {
+                let m = &mut members[i];
+                if m.issued >= m.job.ops || !m.stream.plan(&mut m.slot) {
+                    continue;
+                }
+                let slot = &m.slot;
+                pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
+                m.issued += 1;
+                window.push_back((i, 0));
+                fresh += 1;
+            }
+        }
+        ready.clear();
+        if window.is_empty() {
+            break;
+        }
+        let mut outcome = Ok(());
+        if fresh > 0 {
+            let sent = clock.raw();
+            now = sent;
+            window.iter_mut().rev().take(fresh).for_each(|w| w.1 = sent);
+            in_flight.count = window.len();
+            outcome = pipe.send().await;
+        }
+        if outcome.is_ok() {
+            // The oldest operation in flight bounds the wait (as of the latest clock reading).
+            let waited = Duration::from_nanos(clock.delta_as_nanos(window[0].1, now));
+            outcome = pipe.receive(timeout.saturating_sub(waited)).await;
+        }
+        let end = clock.raw();
+        now = end;
+        let timing_from = |m: &Member<'_>, sent: u64| Timing {
+            nanos: clock.delta_as_nanos(sent, end),
+            service: None,
+            tenth: m.job.tenth(clock, end),
+            end,
+        };
+        let mut extra = 0usize;
+        let settled = match outcome {
+            Ok(()) => pipe.drain(|reply| {
+                let Some((i, sent)) = window.pop_front() else {
+                    extra += 1; // a reply no command asked for: the connection is out of step
+                    return;
+                };
+                let m = &mut members[i];
+                let timing = timing_from(m, sent);
+                let Member {
+                    stream, slot, rec, ..
+                } = m;
+                match reply {
+                    Piped::Error(said) => {
+                        let e = TierError::Operation(format!(
+                            "Redis said: {:?}",
+                            String::from_utf8_lossy(said)
+                        ));
+                        rec.note_tier_error(0, &e, clock);
+                        stream.settle(slot, Outcome::Failed(&e), timing, rec);
+                    }
+                    reply if slot.op == Op::Get => {
+                        let hit = reply == Piped::Answered;
+                        rec.tiers[0].count_lookup(hit);
+                        let served = if hit { Served::Tier(0) } else { Served::Miss };
+                        stream.settle(slot, Outcome::Read(served, None), timing, rec);
+                    }
+                    _ => stream.settle(slot, Outcome::Done, timing, rec),
+                }
+                m.done += 1;
+                ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
+                ready.push(i);
+            }),
+            Err(why) => Err(why),
+        };
+        let failed = match settled {
+            Ok(_) if extra > 0 => {
+                Some(pipe.abandon(format!("{extra} Redis replies no command asked for")))
+            }
+            Ok(_) => None,
+            Err(why) => Some(why),
+        };
+        if let Some(why) = failed {
+            // The connection failed: every operation in flight failed with it.
+            let e = TierError::Operation(why);
+            if window.is_empty()
+                && let Some(m) = members.first_mut()
+            {
+                m.rec.note_tier_error(0, &e, clock);
+            }
+            for (i, sent) in window.drain(..) {
+                let m = &mut members[i];
+                let timing = timing_from(m, sent);
+                m.rec.note_tier_error(0, &e, clock);
+                m.stream
+                    .settle(&m.slot, Outcome::Failed(&e), timing, &mut m.rec);
+                m.done += 1;
+                ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
+                ready.push(i);
+            }
+        }
+        in_flight.count = window.len();
+        // Every worker of the group shares the phase's start and deadline.
+        if members
+            .first()
+            .is_some_and(|m| m.job.past_deadline(clock, end))
+        {
+            ended = true;
+        }
+    }
+    let mut merged = Recorder::new(1);
+    for m in members {
+        merged.merge(&m.rec.finish());
+    }
+    merged
+}

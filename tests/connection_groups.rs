@@ -1,0 +1,157 @@
+//! Workers that share a Redis connection are driven by one task per connection
+//! (`engine/connection_group.rs`). What users rely on stays as it was with a task per worker:
+//! each worker issues exactly its own operation stream (seed, keys, share of the phase), Redis
+//! counts exactly the operations reported, and a server's errors are each worker's errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+mod support;
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::private_redis::{PrivateRedis, free_port};
+use support::{all_output, tierbench, write_scenario};
+
+const PREFIX: &str = "tbgroup:";
+
+fn scenario(url: &str) -> String {
+    format!(
+        "name: groups\nseed: 11\n\
+         tiers: [{{ name: l2, kind: redis, url: \"{url}\", connections: 2 }}]\n\
+         data: {{ keys: {{ count: 500, prefix: \"{PREFIX}\", distribution: zipf, zipf_exponent: 0.9 }}, values: {{ size: 24 }} }}\n\
+         workloads:\n  - {{ name: rw, target: l2, warmup: 0, preload: false, ops: 2003, concurrency: 5, \
+         mix: {{ get: 6, set: 3, delete: 1 }} }}\n"
+    )
+}
+
+/// (op, key) → how many times, from `redis-cli monitor` lines under the prefix.
+fn monitored(text: &str) -> HashMap<(String, String), usize> {
+    let mut seen = HashMap::new();
+    for line in text.lines() {
+        let Some((_, command)) = line.split_once("] ") else {
+            continue;
+        };
+        let words: Vec<&str> = command.split(' ').map(|w| w.trim_matches('"')).collect();
+        let op = match words.first().map(|w| w.to_ascii_uppercase()) {
+            Some(w) if w == "GET" => "get",
+            Some(w) if w == "SET" => "set",
+            Some(w) if w == "DEL" => "delete",
+            _ => continue,
+        };
+        let Some(key) = words.get(1).and_then(|k| k.strip_prefix(PREFIX)) else {
+            continue;
+        };
+        *seen.entry((op.to_string(), key.to_string())).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// (op, key) → how many times, from a recorded trace.
+fn traced(text: &str) -> HashMap<(String, String), usize> {
+    let mut seen = HashMap::new();
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        *seen
+            .entry((cols[1].to_string(), cols[0].to_string()))
+            .or_insert(0) += 1;
+    }
+    seen
+}
+
+#[test]
+fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
+    let redis = PrivateRedis::start(free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), "groups.yaml", &scenario(&redis.url()));
+    // Run 1, watched by MONITOR: 5 workers on 2 connections, one task per connection.
+    let log = dir.path().join("monitor.log");
+    let mut monitor = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "monitor"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-cli (apt-get install redis-tools)");
+    std::thread::sleep(Duration::from_millis(300));
+    let results = dir.path().join("groups.json");
+    let out = tierbench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--report",
+        &format!("json={}", results.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let on_the_wire = monitored(&std::fs::read_to_string(&log).unwrap());
+    // Run 2 records a trace, which takes the loop of one task per worker: the same workers'
+    // streams, written down as each worker issues them.
+    let trace = dir.path().join("groups.csv");
+    let out = tierbench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--record-trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let planned = traced(&std::fs::read_to_string(&trace).unwrap());
+    assert_eq!(on_the_wire.values().sum::<usize>(), 2003, "{on_the_wire:?}");
+    assert_eq!(on_the_wire, planned);
+    // And the report counts what Redis saw.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let ops = &doc["workloads"][0]["operations"];
+    for op in ["get", "set", "delete"] {
+        let wire: usize = on_the_wire
+            .iter()
+            .filter(|((o, _), _)| o == op)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(ops[op]["count"].as_u64(), Some(wire as u64), "{op}: {ops}");
+    }
+}
+
+#[test]
+fn an_error_reply_is_its_workers_error_and_the_others_go_on() {
+    let redis = PrivateRedis::start(free_port());
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    // Two of the keys hold a list: every GET of them is answered WRONGTYPE.
+    for k in ["1", "2"] {
+        let _: () = redis::cmd("RPUSH")
+            .arg(format!("{PREFIX}{k}"))
+            .arg("x")
+            .query(&mut conn)
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(&redis.url())
+        .replace("get: 6, set: 3, delete: 1", "get: 1")
+        .replace("zipf, zipf_exponent: 0.9", "uniform")
+        .replace("count: 500", "count: 10");
+    let path = write_scenario(dir.path(), "errors.yaml", &yaml);
+    let results = dir.path().join("errors.json");
+    let out = tierbench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--report",
+        &format!("json={}", results.display()),
+    ]);
+    let text = all_output(&out);
+    // Errors fail the run closed, with Redis' own words.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert!(doc.to_string().contains("WRONGTYPE"), "{doc}");
+    let get = &doc["workloads"][0]["operations"]["get"];
+    let errors = get["errors"].as_u64().unwrap();
+    let count = get["count"].as_u64().unwrap();
+    let stats = support::commandstats(&mut conn);
+    // Every GET Redis answered is reported, as a success or as an error of its own.
+    assert_eq!(count + errors, stats["get"], "{get}");
+    assert!(errors > 0 && count > errors, "{get}");
+}
