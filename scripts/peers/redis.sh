@@ -10,7 +10,8 @@
 # The work: 50 operations in flight, 32-byte values, 100k uniform keys, 1:10 set:get, OPS
 # operations (default 1,000,000) per run.
 #   depth 1:  memtier -t 2 -c 25 (one request in flight per connection), redis-benchmark -c 50,
-#             tierbench concurrency 50 (2 multiplexed connections, the default)
+#             tierbench concurrency 50 (2 connections, the default: one task drives each
+#             connection's 25 workers, each with one request in flight)
 #   tierbench runs twice per round: one runtime thread per core (the default) and --threads 1
 #   depth 10: memtier -t 1 -c 5 --pipeline=10, redis-benchmark -c 5 -P 10, tierbench pipeline 10
 #             × concurrency 5 over 5 connections (one per worker, as memtier's); and redis-benchmark -c 50 -P 16 GET as the server's ceiling
