@@ -323,3 +323,62 @@ fn gives_up_on_a_frozen_server(shape: fn(String) -> String) {
         .unwrap();
     assert!(left.is_empty(), "{} keys left", left.len());
 }
+
+#[test]
+fn a_frozen_server_times_operations_out_and_the_run_goes_on_when_it_thaws() {
+    survives_a_freeze(|yaml| yaml);
+}
+
+#[test]
+fn a_frozen_server_times_pipelined_operations_out_and_the_run_goes_on_when_it_thaws() {
+    survives_a_freeze(pipelined);
+}
+
+/// A server that stops answering for 1.5 s (SIGSTOP: connections stay open) and comes back:
+/// operations in flight fail after the tier's 300 ms timeout, each one an error that says so,
+/// the connection they waited on is closed (a late reply must not be taken for the next
+/// command's), and the run goes on against the thawed server.
+fn survives_a_freeze(shape: fn(String) -> String) {
+    let redis = PrivateRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = support::write_scenario(
+        dir.path(),
+        "freeze.yaml",
+        &shape(redis_scenario(&redis.url(), "tbtest:freeze:", "", "5s")),
+    );
+    let results = dir.path().join("freeze.json");
+    let run = spawn_run(&scenario, &results);
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = redis.child.as_ref().unwrap().id().to_string();
+    let signal = |sig: &str| {
+        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
+        assert!(status.success());
+    };
+    signal("-STOP");
+    std::thread::sleep(Duration::from_millis(1500));
+    signal("-CONT");
+    let out = run.wait_with_output().unwrap();
+    let text = support::all_output(&out);
+    let doc = read_json(&results);
+    let w = &doc["workloads"][0];
+    let messages = w["error_messages"].to_string();
+    assert!(
+        messages.contains("the tier's timeout"),
+        "{messages}\n{text}"
+    );
+    let errors = w["errors"].as_u64().unwrap();
+    assert!(errors > 0 && errors < 10_000, "{errors} errors\n{text}");
+    let series = w["timeseries"].as_array().unwrap();
+    let last_full = &series[series.len().saturating_sub(2)];
+    assert!(
+        last_full["ops"].as_u64().unwrap() > 100 && last_full["errors"].as_u64() == Some(0),
+        "the run did not recover: {last_full}\n{text}"
+    );
+    // Errors fail the run closed unless they stay within the implicit error_rate <= 1%.
+    let rate = w["error_rate"].as_f64().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(if rate <= 0.01 { 0 } else { 1 }),
+        "{text}"
+    );
+}
