@@ -24,6 +24,10 @@
 # to a single query's), tierbench's of a get. tierbench holds one connection per worker (the
 # pool only replaces a connection that broke): its `pool_wait` is the time to take the held
 # connection (and to re-acquire one after a fault); printed apart.
+# tierbench runs twice per round: one runtime thread per core (the default) and --threads 1.
+# Transport: each client's default. libpq (pgbench) and sqlx both prefer TLS, so on a PostgreSQL
+# with `ssl = on` (Debian's default) both encrypt; sysbench and sqlx on a MariaDB without SSL
+# (`have_ssl = DISABLED` here) both go in the clear.
 # Servers: PGURL (default postgres://postgres@127.0.0.1:5432) and MYURL (default
 # mysql://root@127.0.0.1:3306). The peers' databases are created when absent and kept (they hold
 # only the peers' tables); tierbench drops its table at the end of each run.
@@ -91,19 +95,22 @@ timed() { # timed OUT CMD... : runs CMD, output to OUT; prints "wall user sys"
   cat "$work/time"
 }
 
-tierbench() { # tierbench DB ROUND
-  read -r _ _ _ < <(timed "$work/tb.out" "$BIN" run "$work/tb-$1.yaml" --no-progress \
-    --report "json=$work/tb.json")
-  python3 - "$work/tb.json" "$1" "$2" >>"$rows" <<'PY'
+tierbench() { # tierbench DB ROUND: one runtime thread per core (the default), then --threads 1
+  for threads in default 1; do
+    if [[ $threads == default ]]; then tool=tierbench; extra=(); else tool=tierbench-t1; extra=(--threads 1); fi
+    read -r _ _ _ < <(timed "$work/tb.out" "$BIN" run "$work/tb-$1.yaml" --no-progress \
+      "${extra[@]}" --report "json=$work/tb.json")
+    python3 - "$work/tb.json" "$1" "$2" "$tool" >>"$rows" <<'PY'
 import json, sys
 w = json.load(open(sys.argv[1]))["workloads"][0]
 phase = w["phases"][-1]
 cpu = phase["client_cpu_s"] / phase["ops"] * 1e6
 wait = next((t["pool_wait"] for t in w["tiers"] if t.get("pool_wait")), None)
 wait_mean = wait["latency"]["mean_ns"] / 1e3 if wait else 0.0
-print(sys.argv[2], "tierbench", sys.argv[3], w["throughput"], cpu,
+print(sys.argv[2], sys.argv[4], sys.argv[3], w["throughput"], cpu,
       w["operations"]["get"]["latency"]["p99_ns"] / 1e6, wait_mean)
 PY
+  done
 }
 
 rows="$work/rows" # db tool round ops/s cpu_per_1M p99_ms [pool_wait_mean_us]
@@ -153,17 +160,19 @@ f2 = lambda v: f"{v:.2f}"
 print(f"\n{sys.argv[2]} clients, {sys.argv[3]} s, 100,000 rows, primary-key lookups")
 print("| server | client | ops/s | client CPU-s per 1M ops | p99 (ms) |\n|---|---|---:|---:|---:|")
 for db, peer in (("postgres", "pgbench -S -M prepared"), ("mysql", "sysbench oltp_point_select")):
-    for tool, name in ((peer.split()[0], peer), ("tierbench", "tierbench kind: sql, get only")):
+    for tool, name in ((peer.split()[0], peer), ("tierbench", "tierbench kind: sql, get only"),
+                       ("tierbench-t1", "tierbench, --threads 1")):
         r = runs.get((db, tool))
         if r:
             print(f"| {'PostgreSQL' if db == 'postgres' else 'MariaDB'} | {name} | "
                   f"{span([v[0] for v in r.values()], k)} | {span([v[1] for v in r.values()], f2)} | "
                   f"{span([v[2] for v in r.values()], f2)} |")
 for db, peer in (("postgres", "pgbench"), ("mysql", "sysbench")):
-    tb, pr = runs.get((db, "tierbench"), {}), runs.get((db, peer), {})
+  for mine in ("tierbench", "tierbench-t1"):
+    tb, pr = runs.get((db, mine), {}), runs.get((db, peer), {})
     rounds = sorted(set(tb) & set(pr))
     if rounds:
-        print(f"{db}: tierbench / {peer}, round by round: throughput "
+        print(f"{db}: {mine} / {peer}, round by round: throughput "
               f"{span([tb[i][0] / pr[i][0] for i in rounds], f2)}x, client CPU per op "
               f"{span([tb[i][1] / pr[i][1] for i in rounds], f2)}x; tierbench pool_wait mean "
               f"{span([tb[i][3] for i in rounds], f2)} µs")

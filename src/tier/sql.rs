@@ -35,7 +35,7 @@ use super::error::{TierError, sql_message};
 use super::marker::{SQL_MARKER_KEY, count, run_token, say};
 use super::sql_lanes::{Lanes, create_in_wal_mode, measuring_pool, probe};
 use super::sql_text::{
-    Queries, columns_query, create_table, dialect, like_prefix, marker_queries, queries, sql,
+    Queries, columns_query, create_table, dialect, marker_queries, prefix_pattern, queries, sql,
 };
 pub use super::sql_tls::{SqlTls, SqlTlsMode};
 use super::sql_tls::{explain, mysql_options, pg_options};
@@ -394,7 +394,7 @@ impl SqlTier {
     /// Rows under the prefix (the marker row left out).
     pub async fn entries(&self) -> Result<u64, TierError> {
         self.release().await;
-        let pattern = like_prefix(&self.prefix);
+        let pattern = prefix_pattern(self.dialect(), &self.prefix);
         let n: i64 = within(MAINTENANCE_TIMEOUT, async {
             with_pool!(&self.pool, p => sqlx::query_scalar(self.queries.count.clone()).bind(&pattern).fetch_one(p).await)
         })
@@ -464,7 +464,7 @@ impl SqlTier {
     /// Deletes the rows under the prefix (the marker row stays).
     pub async fn clear(&self) -> Result<(), TierError> {
         self.release().await;
-        let pattern = like_prefix(&self.prefix);
+        let pattern = prefix_pattern(self.dialect(), &self.prefix);
         within(MAINTENANCE_TIMEOUT, async {
             with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
         })

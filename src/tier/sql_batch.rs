@@ -73,7 +73,7 @@ pub(crate) fn delete_in(dialect: &str, table: &str, n: usize) -> String {
 }
 
 impl SqlTier {
-    fn dialect(&self) -> &'static str {
+    pub(super) fn dialect(&self) -> &'static str {
         match self.pool {
             Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
@@ -96,7 +96,8 @@ impl SqlTier {
         let text = sql(select_in(self.dialect(), &self.table, which.len()));
         let start = self.clock.raw();
         let now = now_ms();
-        let rows: Vec<(String, Vec<u8>)> = within(self.timeout, async {
+        // Keys as bytes: MySQL's key column is VARBINARY (see `sql_text::create_table`).
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = within(self.timeout, async {
             on_lane!(self, lane, start, wait_ns, c => {
                 let mut q = sqlx::query_as(text);
                 for &i in which {
@@ -107,7 +108,10 @@ impl SqlTier {
         })
         .await?;
         for (k, v) in rows {
-            if let Some(j) = which.iter().position(|&i| keys.key(i as usize) == k) {
+            if let Some(j) = which
+                .iter()
+                .position(|&i| keys.key(i as usize).as_bytes() == k.as_slice())
+            {
                 found[j] = Some(Bytes::from(v));
             }
         }

@@ -1,4 +1,4 @@
-//! The SQL text of each dialect: the tier's statements, its table, the LIKE pattern of a prefix.
+//! The SQL text of each dialect: the tier's statements, its table, the pattern of a prefix.
 //!
 //! Every statement is built once at setup from a validated table name (an identifier) and fixed
 //! text. Counting and clearing the prefix's rows leave the marker row (`marker`) out.
@@ -15,9 +15,9 @@ pub(super) struct Queries {
     pub set: SqlStr,
     pub delete: SqlStr,
     pub touch: SqlStr,
-    /// Rows under a LIKE pattern, the marker row left out.
+    /// Rows under the prefix's pattern (`prefix_pattern`), the marker row left out.
     pub count: SqlStr,
-    /// Deletes the rows under a LIKE pattern, the marker row left out.
+    /// Deletes the rows under the prefix's pattern, the marker row left out.
     pub delete_prefix: SqlStr,
 }
 
@@ -67,11 +67,15 @@ pub(super) fn queries(dialect: &str, t: &str) -> Queries {
             "INSERT INTO {t} (k, v, expires_at) VALUES ({p1}, {p2}, {p3}) ON CONFLICT (k) DO UPDATE SET v = excluded.v, expires_at = excluded.expires_at"
         ),
     };
-    // SQLite has no default LIKE escape character; MySQL's is `\` already (and `\` escapes in its strings).
-    let escape = if dialect == "mysql" {
-        ""
-    } else {
-        " ESCAPE '\\'"
+    // Keys are bytes: the prefix's rows are matched case- and byte-exactly in every dialect,
+    // also in a table tierbench did not create (a case-insensitive collation must not let
+    // `TB:x` pass for `tb:`): PostgreSQL's LIKE is case-sensitive, MySQL's compares bytes
+    // against a BINARY pattern (its escape is `\` already), and SQLite's GLOB is
+    // case-sensitive where its LIKE is not (`prefix_pattern` escapes for each).
+    let under = match dialect {
+        "postgres" => format!("k LIKE {p1} ESCAPE '\\'"),
+        "mysql" => format!("k LIKE BINARY {p1}"),
+        _ => format!("k GLOB {p1}"),
     };
     Queries {
         get: sql(format!(
@@ -81,21 +85,25 @@ pub(super) fn queries(dialect: &str, t: &str) -> Queries {
         delete: sql(format!("DELETE FROM {t} WHERE k = {p1}")),
         touch: sql(format!("UPDATE {t} SET expires_at = {p1} WHERE k = {p2}")),
         count: sql(format!(
-            "SELECT COUNT(*) FROM {t} WHERE k LIKE {p1}{escape} AND k <> '{SQL_MARKER_KEY}'"
+            "SELECT COUNT(*) FROM {t} WHERE {under} AND k <> '{SQL_MARKER_KEY}'"
         )),
         delete_prefix: sql(format!(
-            "DELETE FROM {t} WHERE k LIKE {p1}{escape} AND k <> '{SQL_MARKER_KEY}'"
+            "DELETE FROM {t} WHERE {under} AND k <> '{SQL_MARKER_KEY}'"
         )),
     }
 }
 
+/// The table tierbench creates. Keys compare as bytes, as a cache's keys do (Redis' and the
+/// in-process tiers'): PostgreSQL's `COLLATE "C"` (no locale rules, and a LIKE prefix can use
+/// the index), MySQL's VARBINARY (its default collations ignore case and trailing spaces, so
+/// `User:1` and `user:1` would be one row), SQLite's TEXT (BINARY collation).
 pub(super) fn create_table(dialect: &str, t: &str) -> String {
     match dialect {
-        "postgres" => {
-            format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)")
-        }
+        "postgres" => format!(
+            "CREATE TABLE {t} (k TEXT COLLATE \"C\" PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
+        ),
         "mysql" => format!(
-            "CREATE TABLE {t} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
+            "CREATE TABLE {t} (k VARBINARY(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
         ),
         _ => format!("CREATE TABLE {t} (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"),
     }
@@ -113,16 +121,26 @@ pub(super) fn columns_query(dialect: &str) -> &'static str {
     }
 }
 
-/// A LIKE pattern matching `prefix` literally, then anything (`\` escapes).
-pub(super) fn like_prefix(prefix: &str) -> String {
+/// The pattern matching `prefix` literally, then anything, in the dialect's prefix condition
+/// (see `queries`): SQLite's GLOB (`*`, `?` and `[` escaped as one-character classes), else LIKE
+/// (`\` escapes).
+pub(super) fn prefix_pattern(dialect: &str, prefix: &str) -> String {
     let mut out = String::new();
     for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        match (dialect, c) {
+            ("sqlite", '*' | '?' | '[') => {
+                out.push('[');
+                out.push(c);
+                out.push(']');
+                continue;
+            }
+            ("sqlite", _) => {}
+            (_, '%' | '_' | '\\') => out.push('\\'),
+            _ => {}
         }
         out.push(c);
     }
-    out.push('%');
+    out.push(if dialect == "sqlite" { '*' } else { '%' });
     out
 }
 
@@ -140,7 +158,9 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_wildcards() {
-        assert_eq!(like_prefix("tb:"), "tb:%");
-        assert_eq!(like_prefix("a_b%"), "a\\_b\\%%");
+        assert_eq!(prefix_pattern("postgres", "tb:"), "tb:%");
+        assert_eq!(prefix_pattern("mysql", "a_b%"), "a\\_b\\%%");
+        assert_eq!(prefix_pattern("sqlite", "a_b%"), "a_b%*");
+        assert_eq!(prefix_pattern("sqlite", "k*[1]?"), "k[*][[]1][?]*");
     }
 }
