@@ -23,9 +23,15 @@ fn placeholder(out: &mut String, dialect: &str, n: usize) {
     }
 }
 
-/// `SELECT k, v FROM t WHERE k IN (p1..pn) AND (expires_at IS NULL OR expires_at > p(n+1))`.
+/// `SELECT key, v FROM t WHERE k IN (p1..pn) AND (expires_at IS NULL OR expires_at > p(n+1))`,
+/// the key returned as its bytes in every dialect (whatever type the column has).
 pub(crate) fn select_in(dialect: &str, table: &str, n: usize) -> String {
-    let mut s = format!("SELECT k, v FROM {table} WHERE k IN (");
+    let key = match dialect {
+        "postgres" => "convert_to(k, 'UTF8')",
+        "mysql" => "CAST(k AS BINARY)",
+        _ => "CAST(k AS BLOB)",
+    };
+    let mut s = format!("SELECT {key}, v FROM {table} WHERE k IN (");
     for i in 1..=n {
         if i > 1 {
             s.push_str(", ");
@@ -96,7 +102,7 @@ impl SqlTier {
         let text = sql(select_in(self.dialect(), &self.table, which.len()));
         let start = self.clock.raw();
         let now = now_ms();
-        // Keys as bytes: MySQL's key column is VARBINARY (see `sql_text::create_table`).
+        // Keys as bytes (see `select_in`): MySQL's key column is VARBINARY.
         let rows: Vec<(Vec<u8>, Vec<u8>)> = within(self.timeout, async {
             on_lane!(self, lane, start, wait_ns, c => {
                 let mut q = sqlx::query_as(text);
@@ -179,7 +185,7 @@ mod tests {
     fn statements_follow_each_dialect() {
         assert_eq!(
             select_in("postgres", "t", 2),
-            "SELECT k, v FROM t WHERE k IN ($1, $2) AND (expires_at IS NULL OR expires_at > $3)"
+            "SELECT convert_to(k, 'UTF8'), v FROM t WHERE k IN ($1, $2) AND (expires_at IS NULL OR expires_at > $3)"
         );
         assert_eq!(
             upsert_many("sqlite", "t", 2),
