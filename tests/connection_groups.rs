@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::private_redis::{PrivateRedis, free_port};
-use support::{all_output, tierbench, write_scenario};
+use support::{all_output, run_for_json, tierbench, write_scenario};
 
 const PREFIX: &str = "tbgroup:";
 
@@ -74,13 +74,7 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
         .spawn()
         .expect("redis-cli (apt-get install redis-tools)");
     std::thread::sleep(Duration::from_millis(300));
-    let results = dir.path().join("groups.json");
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
+    let (out, doc) = run_for_json(&path);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     std::thread::sleep(Duration::from_millis(300));
     monitor.kill().unwrap();
@@ -100,8 +94,6 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
     assert_eq!(on_the_wire.values().sum::<usize>(), 2003, "{on_the_wire:?}");
     assert_eq!(on_the_wire, planned);
     // And the report counts what Redis saw.
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let ops = &doc["workloads"][0]["operations"];
     for op in ["get", "set", "delete"] {
         let wire: usize = on_the_wire
@@ -134,18 +126,9 @@ fn an_error_reply_is_its_workers_error_and_the_others_go_on() {
         .replace("zipf, zipf_exponent: 0.9", "uniform")
         .replace("count: 500", "count: 10");
     let path = write_scenario(dir.path(), "errors.yaml", &yaml);
-    let results = dir.path().join("errors.json");
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
-    let text = all_output(&out);
+    let (out, doc) = run_for_json(&path);
     // Errors fail the run closed, with Redis' own words.
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert!(doc.to_string().contains("WRONGTYPE"), "{doc}");
     let get = &doc["workloads"][0]["operations"]["get"];
     let errors = get["errors"].as_u64().unwrap();

@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{all_output, tierbench, write_scenario};
+use support::{all_output, run_for_json, tierbench, write_scenario};
 
 const PREFIX: &str = "tbkeys:";
 
@@ -27,16 +27,8 @@ fn case_replay(url: &str, table: &str) -> (u64, u64) {
          trace: {{ path: case.csv }} }}]\n"
     );
     let path = write_scenario(dir.path(), "keys.yaml", &yaml);
-    let results = dir.path().join("keys.json");
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
+    let (out, doc) = run_for_json(&path);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let tier = &doc["workloads"][0]["tiers"][0];
     (
         tier["hits"].as_u64().unwrap(),

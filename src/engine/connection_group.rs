@@ -20,16 +20,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use super::context::{WorkerJob, WorkloadContext};
 use super::fan_out::KeptRecorder;
+use super::pipelined_window::{exchange, settle_reply};
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
-use crate::tier::redis_pipe::{Pipe, Piped};
-use crate::tier::stack::Served;
-use crate::workload::op::Op;
+use crate::tier::redis_pipe::Pipe;
 
 /// One worker of the group: its stream, its planned operation, what it recorded.
 struct Member<'c> {
@@ -90,7 +88,6 @@ pub(super) async fn run_group(
     let mut window: VecDeque<(usize, u64)> = VecDeque::with_capacity(members.len());
     let mut in_flight = InFlight { ctx, count: 0 };
     let clock = &ctx.clock;
-    let timeout = pipe.timeout();
     // The phase starts when every worker is set up (see `StartGate`); the group's other
     // workers arrived in their own tasks.
     let start = ctx.gate.arrive(ctx).await;
@@ -126,21 +123,9 @@ pub(super) async fn run_group(
         if window.is_empty() {
             break;
         }
-        let mut outcome = Ok(());
-        if fresh > 0 {
-            let sent = clock.raw();
-            now = sent;
-            window.iter_mut().rev().take(fresh).for_each(|w| w.1 = sent);
-            in_flight.count = window.len();
-            outcome = pipe.send().await;
-        }
-        if outcome.is_ok() {
-            // The oldest operation in flight bounds the wait (as of the latest clock reading).
-            let waited = Duration::from_nanos(clock.delta_as_nanos(window[0].1, now));
-            outcome = pipe.receive(timeout.saturating_sub(waited)).await;
-        }
-        let end = clock.raw();
-        now = end;
+        in_flight.count = window.len();
+        let outcome = exchange(&mut pipe, &mut window, fresh, clock, &mut now).await;
+        let end = now;
         let timing_from = |m: &Member<'_>, sent: u64| Timing {
             nanos: clock.delta_as_nanos(sent, end),
             service: None,
@@ -156,40 +141,14 @@ pub(super) async fn run_group(
                 };
                 let m = &mut members[i];
                 let timing = timing_from(m, sent);
-                let Member {
-                    stream, slot, rec, ..
-                } = m;
-                match reply {
-                    Piped::Error(said) => {
-                        let e = TierError::Operation(format!(
-                            "Redis said: {:?}",
-                            String::from_utf8_lossy(said)
-                        ));
-                        rec.note_tier_error(0, &e, clock);
-                        stream.settle(slot, Outcome::Failed(&e), timing, rec);
-                    }
-                    reply if slot.op == Op::Get => {
-                        let hit = reply == Piped::Answered;
-                        rec.tiers[0].count_lookup(hit);
-                        let served = if hit { Served::Tier(0) } else { Served::Miss };
-                        stream.settle(slot, Outcome::Read(served, None), timing, rec);
-                    }
-                    _ => stream.settle(slot, Outcome::Done, timing, rec),
-                }
+                settle_reply(&mut m.stream, &m.slot, reply, timing, &mut m.rec, clock);
                 m.done += 1;
                 ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
                 ready.push(i);
             }),
             Err(why) => Err(why),
         };
-        let failed = match settled {
-            Ok(_) if extra > 0 => {
-                Some(pipe.abandon(format!("{extra} Redis replies no command asked for")))
-            }
-            Ok(_) => None,
-            Err(why) => Some(why),
-        };
-        if let Some(why) = failed {
+        if let Some(why) = pipe.failure(settled, extra) {
             // The connection failed: every operation in flight failed with it.
             let e = TierError::Operation(why);
             if window.is_empty()

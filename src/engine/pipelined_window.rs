@@ -40,7 +40,6 @@ pub(super) async fn run_window(
     let mut window: VecDeque<(usize, u64)> = VecDeque::with_capacity(depth);
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
-    let timeout = pipe.timeout();
     let (mut issued, mut done) = (0u64, 0u64);
     let mut ended = false;
     // The phase starts when every worker is set up (see `StartGate`).
@@ -70,25 +69,8 @@ pub(super) async fn run_window(
         if window.is_empty() {
             break;
         }
-        let mut outcome = Ok(());
-        if fresh > 0 {
-            let start = clock.raw();
-            now = start;
-            window
-                .iter_mut()
-                .rev()
-                .take(fresh)
-                .for_each(|w| w.1 = start);
-            outcome = pipe.send().await;
-        }
-        if outcome.is_ok() {
-            // The oldest operation in flight bounds the wait for the next replies (as of the
-            // last clock reading: no extra reading per round).
-            let waited = Duration::from_nanos(clock.delta_as_nanos(window[0].1, now));
-            outcome = pipe.receive(timeout.saturating_sub(waited)).await;
-        }
-        let end = clock.raw();
-        now = end;
+        let outcome = exchange(&mut pipe, &mut window, fresh, clock, &mut now).await;
+        let end = now;
         let tenth = job.tenth(clock, end);
         let timing_from = |start: u64| Timing {
             nanos: clock.delta_as_nanos(start, end),
@@ -103,38 +85,20 @@ pub(super) async fn run_window(
                     extra += 1; // a reply no command asked for: the connection is out of step
                     return;
                 };
-                let slot = &slots[i];
-                let timing = timing_from(start);
-                match reply {
-                    Piped::Error(said) => {
-                        let e = TierError::Operation(format!(
-                            "Redis said: {:?}",
-                            String::from_utf8_lossy(said)
-                        ));
-                        rec.note_tier_error(0, &e, clock);
-                        stream.settle(slot, Outcome::Failed(&e), timing, &mut rec);
-                    }
-                    reply if slot.op == Op::Get => {
-                        let hit = reply == Piped::Answered;
-                        rec.tiers[0].count_lookup(hit);
-                        let served = if hit { Served::Tier(0) } else { Served::Miss };
-                        stream.settle(slot, Outcome::Read(served, None), timing, &mut rec);
-                    }
-                    _ => stream.settle(slot, Outcome::Done, timing, &mut rec),
-                }
+                settle_reply(
+                    &mut stream,
+                    &slots[i],
+                    reply,
+                    timing_from(start),
+                    &mut rec,
+                    clock,
+                );
                 free.push(i);
                 done += 1;
             }),
             Err(why) => Err(why),
         };
-        let failed = match settled {
-            Ok(_) if extra > 0 => {
-                Some(pipe.abandon(format!("{extra} Redis replies no command asked for")))
-            }
-            Ok(_) => None,
-            Err(why) => Some(why),
-        };
-        if let Some(why) = failed {
+        if let Some(why) = pipe.failure(settled, extra) {
             // The connection failed: every operation in flight failed with it.
             let e = TierError::Operation(why);
             if window.is_empty() {
@@ -153,4 +117,58 @@ pub(super) async fn run_window(
         }
     }
     rec.finish()
+}
+
+/// Settles one operation by its reply, read on a connection the loop owns: an error reply fails
+/// only its operation; a GET's nil is a miss, any other reply a hit; other replies are done.
+#[inline]
+pub(super) fn settle_reply(
+    stream: &mut OpStream<'_>,
+    slot: &Slot,
+    reply: Piped<'_>,
+    timing: Timing,
+    rec: &mut Recorder,
+    clock: &quanta::Clock,
+) {
+    match reply {
+        Piped::Error(said) => {
+            let e =
+                TierError::Operation(format!("Redis said: {:?}", String::from_utf8_lossy(said)));
+            rec.note_tier_error(0, &e, clock);
+            stream.settle(slot, Outcome::Failed(&e), timing, rec);
+        }
+        reply if slot.op == Op::Get => {
+            let hit = reply == Piped::Answered;
+            rec.tiers[0].count_lookup(hit);
+            let served = if hit { Served::Tier(0) } else { Served::Miss };
+            stream.settle(slot, Outcome::Read(served, None), timing, rec);
+        }
+        _ => stream.settle(slot, Outcome::Done, timing, rec),
+    }
+}
+
+/// One round on a connection the loop owns: sends the `fresh` operations pushed last (stamping
+/// their send in `window`, oldest first), then waits for more replies, at most what is left of
+/// the tier's timeout for the oldest operation in flight (as of the latest clock reading: no
+/// extra reading per round). `now` is that reading, updated to the round's end.
+pub(super) async fn exchange(
+    pipe: &mut Pipe,
+    window: &mut VecDeque<(usize, u64)>,
+    fresh: usize,
+    clock: &quanta::Clock,
+    now: &mut u64,
+) -> Result<(), String> {
+    let mut outcome = Ok(());
+    if fresh > 0 {
+        let sent = clock.raw();
+        *now = sent;
+        window.iter_mut().rev().take(fresh).for_each(|w| w.1 = sent);
+        outcome = pipe.send().await;
+    }
+    if outcome.is_ok() {
+        let waited = Duration::from_nanos(clock.delta_as_nanos(window[0].1, *now));
+        outcome = pipe.receive(pipe.timeout().saturating_sub(waited)).await;
+    }
+    *now = clock.raw();
+    outcome
 }

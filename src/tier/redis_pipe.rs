@@ -182,9 +182,17 @@ impl Pipe {
         Ok(())
     }
 
-    /// Closes the connection for `why` (the caller found it out of step); returns `why`.
-    pub fn abandon(&mut self, why: String) -> String {
-        self.fail(why)
+    /// Why the connection failed after a round, if it did: `drained` is what `receive` and
+    /// `drain` said, `unasked` how many replies came that no command in flight asked for (the
+    /// connection is out of step: it is closed).
+    pub fn failure(&mut self, drained: Result<usize, String>, unasked: usize) -> Option<String> {
+        match drained {
+            Ok(_) if unasked > 0 => {
+                Some(self.fail(format!("{unasked} Redis replies no command asked for")))
+            }
+            Ok(_) => None,
+            Err(why) => Some(why),
+        }
     }
 
     /// Closes the connection for `why`, dropping what was pushed or read; returns `why`.

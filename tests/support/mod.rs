@@ -93,6 +93,22 @@ pub fn tierbench(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `tierbench run SCENARIO` with a JSON report beside it; the output, and the JSON result
+/// document (`Null` when the run wrote none).
+pub fn run_for_json(scenario: &Path) -> (Output, serde_json::Value) {
+    let results = scenario.with_extension("results.json");
+    let out = tierbench(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--report",
+        &format!("json={}", results.display()),
+    ]);
+    let doc = std::fs::read_to_string(&results).map_or(serde_json::Value::Null, |text| {
+        serde_json::from_str(&text).unwrap()
+    });
+    (out, doc)
+}
+
 /// stdout and stderr together, as text.
 pub fn all_output(out: &Output) -> String {
     format!(
