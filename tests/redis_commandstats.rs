@@ -35,20 +35,12 @@ fn check(pipeline: u32) {
             redis.url()
         ),
     );
-    let results = dir.path().join("results.json");
     let before = commandstats(&mut conn);
-    let out = support::tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
+    let (out, doc) = support::run_for_json(&path);
     assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
     let after = commandstats(&mut conn);
     let delta =
         |cmd: &str| after.get(cmd).copied().unwrap_or(0) - before.get(cmd).copied().unwrap_or(0);
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let ops = &doc["workloads"][0]["operations"];
     let reported =
         |op: &str| ops[op]["count"].as_u64().unwrap() + ops[op]["errors"].as_u64().unwrap();

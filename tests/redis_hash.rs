@@ -36,15 +36,9 @@ fn keys(conn: &mut redis::Connection, pattern: &str) -> Vec<String> {
 fn run(yaml: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_scenario(dir.path(), "hash.yaml", yaml);
-    let results = dir.path().join("results.json");
-    let out = support::tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
+    let (out, doc) = support::run_for_json(&path);
     assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
-    serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap()
+    doc
 }
 
 fn n(v: &serde_json::Value) -> u64 {

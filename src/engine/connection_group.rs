@@ -65,21 +65,13 @@ pub(super) async fn run_group(
     let leader = jobs.first().map_or(0, |j| j.worker);
     let mut members: Vec<Member<'_>> = jobs
         .iter()
-        .map(|job| {
-            let mut rec = KeptRecorder::new(Recorder::new(1), leader, ctx);
-            rec.series_origin = job.series_origin;
-            if job.phase > 0 {
-                // Measured phases: finished seconds go to the workload's shared series.
-                rec.series_sink = Some(std::sync::Arc::clone(&ctx.series));
-            }
-            Member {
-                job: *job,
-                stream: OpStream::new(ctx, job),
-                slot: Slot::new(&ctx.prefix),
-                rec,
-                issued: 0,
-                done: 0,
-            }
+        .map(|job| Member {
+            job: *job,
+            stream: OpStream::new(ctx, job),
+            slot: Slot::new(&ctx.prefix),
+            rec: KeptRecorder::for_job(Recorder::new(1), job, leader, ctx),
+            issued: 0,
+            done: 0,
         })
         .collect();
     // Workers ready to issue (in the order their replies came), and the operations in flight,

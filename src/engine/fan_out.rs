@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::context::WorkloadContext;
+use super::context::{WorkerJob, WorkloadContext};
 use super::driver;
 use crate::metrics::recorder::Recorder;
 
@@ -43,6 +43,23 @@ impl<'a> KeptRecorder<'a> {
             ctx,
             finished: false,
         }
+    }
+
+    /// `rec` for `job`'s share of a phase, kept under worker `keep_as`: its time series counts
+    /// from the workload's origin, and a measured phase's finished seconds go to the workload's
+    /// shared series.
+    pub fn for_job(
+        rec: Recorder,
+        job: &WorkerJob,
+        keep_as: usize,
+        ctx: &'a WorkloadContext,
+    ) -> KeptRecorder<'a> {
+        let mut kept = KeptRecorder::new(rec, keep_as, ctx);
+        kept.series_origin = job.series_origin;
+        if job.phase > 0 {
+            kept.series_sink = Some(Arc::clone(&ctx.series));
+        }
+        kept
     }
 
     /// The recorder, when the worker ended on its own.

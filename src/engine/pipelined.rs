@@ -27,12 +27,7 @@ pub(super) async fn run_pipelined(
     redis: &Tier,
     depth: usize,
 ) -> Recorder {
-    let mut rec = KeptRecorder::new(Recorder::new(1), job.worker, ctx);
-    rec.series_origin = job.series_origin;
-    if job.phase > 0 {
-        // Measured phases: finished seconds go to the workload's shared series.
-        rec.series_sink = Some(std::sync::Arc::clone(&ctx.series));
-    }
+    let mut rec = KeptRecorder::for_job(Recorder::new(1), &job, job.worker, ctx);
     let mut stream = OpStream::new(ctx, &job);
     let mut slots: Vec<Slot> = (0..depth).map(|_| Slot::new(&ctx.prefix)).collect();
     let mut batch: Batch<'static> = Vec::with_capacity(depth);

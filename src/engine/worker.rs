@@ -33,7 +33,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         job.rate.is_none() && ctx.verify.is_none() && ctx.record.is_none() && ctx.batch.is_none();
     if plain
         && ctx.commands.is_empty()
-        && let Some((redis, connections)) = ctx.stack.lone_redis()
+        && let Some((target, connections)) = ctx.stack.lone_redis()
     {
         // One task per connection drives the workers that share it (`connection_group.rs`);
         // the others only arrive at the start gate.
@@ -42,18 +42,19 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
             ctx.gate.arrive(ctx).await;
             return Recorder::new(1);
         }
-        if let Some(pipe) = redis.open_pipe().await {
-            let members: Vec<WorkerJob> = jobs
-                .iter()
-                .filter(|j| j.worker % groups == w)
-                .copied()
-                .collect();
-            return super::connection_group::run_group(ctx, &members, pipe).await;
-        }
+        let members: Vec<WorkerJob> = jobs
+            .iter()
+            .filter(|j| j.worker % groups == w)
+            .copied()
+            .collect();
+        return super::connection_group::run_group(ctx, &members, target.open().await).await;
     }
     if plain && let Some((redis, depth)) = ctx.stack.pipelined() {
         let pipe = match redis {
-            crate::tier::Tier::Redis(r) => r.open_pipe().await,
+            crate::tier::Tier::Redis(r) => match r.pipe_target() {
+                Some(target) => Some(target.open().await),
+                None => None,
+            },
             _ => None,
         };
         return match pipe {
@@ -61,16 +62,12 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
             None => super::pipelined::run_pipelined(ctx, job, redis, depth).await,
         };
     }
-    let mut rec = KeptRecorder::new(
+    let mut rec = KeptRecorder::for_job(
         Recorder::with_commands(ctx.stack.len(), ctx.commands.len()),
+        &job,
         job.worker,
         ctx,
     );
-    rec.series_origin = job.series_origin;
-    if job.phase > 0 {
-        // Measured phases: finished seconds go to the workload's shared series.
-        rec.series_sink = Some(std::sync::Arc::clone(&ctx.series));
-    }
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
     let in_process = ctx.stack.lone_memory();

@@ -35,7 +35,7 @@ use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
 use super::redis_data::{BatchReply, DataPath, lean_target};
 use super::redis_hash::{HashLayout, HashStore};
 use super::redis_lane::{Lane, Target};
-use super::redis_pipe::Pipe;
+use super::redis_pipe::PipeTarget;
 pub use super::redis_tls::RedisTls;
 use super::redis_tls::{self, explain};
 use crate::redact::redact_url;
@@ -356,17 +356,17 @@ impl RedisTier {
         self.pipeline
     }
 
-    /// A connection of its own for one pipelining worker, kept full as replies come
+    /// Where a pipelining worker opens a connection of its own, kept full as replies come
     /// (`redis_pipe.rs`); none on the crate's path, whose workers send round trips of `P`.
-    pub async fn open_pipe(&self) -> Option<Pipe> {
+    pub fn pipe_target(&self) -> Option<PipeTarget> {
         let target = self.own.clone()?;
-        Some(Pipe::open(target, self.ttl_ms, self.timeout).await)
+        Some(PipeTarget::new(target, self.ttl_ms, self.timeout))
     }
 
-    /// Whether one task may drive each connection's workers at depth 1 on a connection of its
-    /// own (`engine/connection_group.rs`): not on the crate's path (unix sockets) nor for hashes.
-    pub fn drives_groups(&self) -> bool {
-        self.own.is_some() && self.hash.is_none()
+    /// Where one task driving each connection's workers at depth 1 opens its connection
+    /// (`engine/connection_group.rs`); none on the crate's path (unix sockets) or for hashes.
+    pub fn group_target(&self) -> Option<PipeTarget> {
+        self.hash.is_none().then(|| self.pipe_target()).flatten()
     }
 
     /// How many connections the workers share (`connections`).

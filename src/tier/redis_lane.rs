@@ -398,16 +398,7 @@ impl Io {
                     Poll::Pending => {}
                 }
             }
-            if self.filled == self.rbuf.len() {
-                // Full: move the unread part to the front, or grow for a reply this large.
-                if self.parsed > 0 {
-                    self.rbuf.copy_within(self.parsed..self.filled, 0);
-                    self.filled -= self.parsed;
-                    self.parsed = 0;
-                } else {
-                    self.rbuf.resize(self.rbuf.len() * 2, 0);
-                }
-            }
+            resp::make_room(&mut self.rbuf, &mut self.parsed, &mut self.filled);
             let mut read = ReadBuf::new(&mut self.rbuf[self.filled..]);
             match Pin::new(&mut *stream).poll_read(cx, &mut read) {
                 Poll::Ready(Ok(())) => {

@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::redis_lane::{MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, READ_BUFFER, Target, open};
 use super::redis_tls::Stream;
-use super::resp::{self, Reply};
+use super::resp::{self, Reply, make_room};
 use crate::workload::op::Op;
 
 /// One reply, as a pipelining worker needs it.
@@ -32,6 +32,29 @@ pub enum Piped<'a> {
     Answered,
     /// The server's error: its message, borrowed from the input buffer.
     Error(&'a [u8]),
+}
+
+/// Where and how to open a `Pipe`: the server, the tier's ttl and timeout.
+#[derive(Clone)]
+pub struct PipeTarget {
+    target: Target,
+    ttl_ms: Option<u64>,
+    timeout: Duration,
+}
+
+impl PipeTarget {
+    pub(super) fn new(target: Target, ttl_ms: Option<u64>, timeout: Duration) -> PipeTarget {
+        PipeTarget {
+            target,
+            ttl_ms,
+            timeout,
+        }
+    }
+
+    /// Connects; a failure leaves the pipe down, and its first send tries again.
+    pub async fn open(self) -> Pipe {
+        Pipe::open(self.target, self.ttl_ms, self.timeout).await
+    }
 }
 
 /// A worker's own connection: commands pushed, sent together, replies read in order.
@@ -51,7 +74,7 @@ pub struct Pipe {
 
 impl Pipe {
     /// Connects; a failure leaves the pipe down, and the first send tries again.
-    pub(super) async fn open(target: Target, ttl_ms: Option<u64>, timeout: Duration) -> Pipe {
+    async fn open(target: Target, ttl_ms: Option<u64>, timeout: Duration) -> Pipe {
         let mut pipe = Pipe {
             target,
             ttl_ms,
@@ -105,16 +128,7 @@ impl Pipe {
         let Some(stream) = self.stream.as_mut() else {
             return Err(self.fail("not connected".into()));
         };
-        if self.filled == self.rbuf.len() {
-            // Full: move the unread part to the front, or grow for a reply this large.
-            if self.parsed > 0 {
-                self.rbuf.copy_within(self.parsed..self.filled, 0);
-                self.filled -= self.parsed;
-                self.parsed = 0;
-            } else {
-                self.rbuf.resize(self.rbuf.len() * 2, 0);
-            }
-        }
+        make_room(&mut self.rbuf, &mut self.parsed, &mut self.filled);
         let read = tokio::time::timeout(wait, stream.read(&mut self.rbuf[self.filled..])).await;
         match read {
             Ok(Ok(0)) => Err(self.fail("the server closed the connection".into())),

@@ -123,6 +123,21 @@ pub fn parse(buf: &[u8], at: usize) -> Result<Option<(Reply<'_>, usize)>, Protoc
     }
 }
 
+/// Makes room to read into a full input buffer (`parsed..filled` unread): moves the unread part
+/// to the front, or doubles the buffer for a reply this large.
+pub fn make_room(rbuf: &mut Vec<u8>, parsed: &mut usize, filled: &mut usize) {
+    if *filled < rbuf.len() {
+        return;
+    }
+    if *parsed > 0 {
+        rbuf.copy_within(*parsed..*filled, 0);
+        *filled -= *parsed;
+        *parsed = 0;
+    } else {
+        rbuf.resize(rbuf.len() * 2, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,17 +101,17 @@ impl Stack {
     }
 
     /// A lone Redis server tier (not a cluster) without explicit pipelining or compression whose
-    /// connections one task each may drive (`RedisTier::drives_groups`): the tier and how many
-    /// connections its workers share.
-    pub fn lone_redis(&self) -> Option<(&super::redis::RedisTier, usize)> {
+    /// connections one task each may drive (`RedisTier::group_target`): where each such task
+    /// opens its connection, and how many connections the workers share.
+    pub fn lone_redis(&self) -> Option<(super::redis_pipe::PipeTarget, usize)> {
         match (
             self.policy.stacked,
             self.tiers.as_slice(),
             self.compression.as_slice(),
         ) {
             (false, [tier], [None]) => match &**tier {
-                Tier::Redis(r) if r.pipeline_depth() == 1 && r.drives_groups() => {
-                    Some((r, r.connection_count()))
+                Tier::Redis(r) if r.pipeline_depth() == 1 => {
+                    Some((r.group_target()?, r.connection_count()))
                 }
                 _ => None,
             },
