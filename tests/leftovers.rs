@@ -237,10 +237,10 @@ impl Db {
                 "CREATE TABLE {table} (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"
             ),
             Db::Postgres(_) => format!(
-                "CREATE TABLE {table} (k TEXT PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
+                "CREATE TABLE {table} (k TEXT COLLATE \"C\" PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
             ),
             Db::MySql(_) => format!(
-                "CREATE TABLE {table} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
+                "CREATE TABLE {table} (k VARBINARY(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
             ),
         }
     }

@@ -1,7 +1,8 @@
 //! SQL tiers treat keys as bytes, as a cache does: on PostgreSQL, MariaDB and SQLite, keys
-//! that differ only in case are different rows (MariaDB's default collation ignores case), and
+//! that differ only in case are different rows (MariaDB's default collation ignores case);
 //! cleaning up the prefix's rows leaves a user's row whose key matches the prefix only when case
-//! is ignored (MariaDB's and SQLite's LIKE ignore it).
+//! is ignored (SQLite's LIKE ignores it); and a user's table whose key column is not byte-exact
+//! is refused before anything is written to it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
 
@@ -67,39 +68,102 @@ fn keys_that_differ_in_case_are_different_rows_on_mariadb() {
     assert_eq!(case_replay(&support::mysql_url(), &table), (1, 2));
 }
 
+/// The refusal a run on a table with a loose key column must give: exit 3, the reason and a fix,
+/// before anything is written.
+fn assert_refused(out: &std::process::Output, reason: &str, fix: &str) {
+    let text = all_output(out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("key column `k`"), "{text}");
+    assert!(text.contains(reason), "{text}");
+    assert!(text.contains(fix), "{text}");
+}
+
 #[tokio::test]
-async fn cleanup_keeps_a_row_that_matches_the_prefix_only_without_case_on_mariadb() {
+async fn a_user_table_whose_key_ignores_case_is_refused_and_left_untouched_on_mariadb() {
     let my = support::mysql().await;
     let table = format!("tb_keys_user_{}", std::process::id());
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
-        .execute(&my)
-        .await
-        .unwrap();
-    // The user's table: a case-insensitive key column (the server's default collation).
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let run_sql = |statement: String| {
+        let my = my.clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&my)
+                .await
+                .unwrap();
+        }
+    };
+    run_sql(format!("DROP TABLE IF EXISTS {table}")).await;
+    // The user's table: a case-insensitive key column (the server's default collation), holding
+    // a row that tierbench's key `tbkeys:1` would hit without case: before the check, the
+    // preload's upsert replaced its value, and the byte-exact cleanup left it behind.
+    run_sql(format!(
         "CREATE TABLE {table} (k VARCHAR(255) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
-    )))
-    .execute(&my)
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO {table} VALUES ('TBKEYS:user', x'6d696e65', NULL)"
-    )))
-    .execute(&my)
-    .await
-    .unwrap();
+    ))
+    .await;
+    run_sql(format!(
+        "INSERT INTO {table} VALUES ('TBKEYS:1', x'6d696e65', NULL)"
+    ))
+    .await;
     let out = cleanup_scenario(&support::mysql_url(), &table);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let rows: Vec<String> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT k FROM {table}")))
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT k, v FROM {table}")))
             .fetch_all(&my)
             .await
             .unwrap();
+    run_sql(format!("DROP TABLE {table}")).await;
+    assert_refused(&out, "ignores case", "MODIFY k VARBINARY(512)");
+    assert_eq!(rows, vec![("TBKEYS:1".to_string(), b"mine".to_vec())]);
+}
+
+#[tokio::test]
+async fn a_user_table_whose_key_pads_with_spaces_is_refused_on_postgres() {
+    let pg = support::postgres().await;
+    let table = format!("tb_keys_char_{}", std::process::id());
+    for statement in [
+        format!("DROP TABLE IF EXISTS {table}"),
+        format!(
+            "CREATE TABLE {table} (k CHARACTER(40) PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&pg)
+            .await
+            .unwrap();
+    }
+    let out = cleanup_scenario(&support::postgres_url(), &table);
+    let rows: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&pg)
+            .await
+            .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
-        .execute(&my)
+        .execute(&pg)
         .await
         .unwrap();
-    assert_eq!(rows, vec!["TBKEYS:user".to_string()]);
+    assert_refused(&out, "character(40)", "TYPE TEXT COLLATE \"C\"");
+    assert_eq!(rows, 0, "nothing may be written to a refused table");
+}
+
+#[tokio::test]
+async fn a_user_table_whose_key_is_nocase_is_refused_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nocase.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::query(
+        "CREATE TABLE user_cache (k TEXT COLLATE NOCASE PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let out = cleanup_scenario(&format!("sqlite:{}", db.display()), "user_cache");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_cache")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_refused(&out, "COLLATE NOCASE", "no COLLATE clause");
+    assert_eq!(rows, 0, "nothing may be written to a refused table");
 }
 
 #[tokio::test]

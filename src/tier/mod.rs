@@ -25,6 +25,7 @@ mod redis_tls;
 mod resp;
 pub mod sql;
 mod sql_lanes;
+mod sql_schema;
 mod sql_text;
 mod sql_tls;
 pub mod stack;

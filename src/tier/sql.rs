@@ -6,8 +6,8 @@
 //! a connection between its operations (`sql_lanes.rs`), and the time to take it (waiting for
 //! the lane's other workers, or a pool acquire after a fault) is returned apart from the query
 //! time as the tier's `pool_wait`. tierbench creates its table when absent (and drops it at the
-//! end only if it created it), refuses an existing table whose columns differ, and otherwise
-//! deletes only its own keys.
+//! end only if it created it), refuses an existing table whose columns differ or whose key
+//! column is not byte-exact (`sql_schema.rs`), and otherwise deletes only its own keys.
 //!
 //! Leftovers: a table tierbench creates carries a marker row (`marker`) until it is dropped. A
 //! setup that finds an existing table with that row (a run was killed before dropping it) takes
@@ -34,8 +34,9 @@ use sqlx::{MySql, Postgres, Sqlite};
 use super::error::{TierError, sql_message};
 use super::marker::{SQL_MARKER_KEY, count, run_token, say};
 use super::sql_lanes::{Lanes, create_in_wal_mode, measuring_pool, probe};
+use super::sql_schema::{Existing, inspect_mysql, inspect_postgres, inspect_sqlite};
 use super::sql_text::{
-    Queries, columns_query, create_table, dialect, marker_queries, prefix_pattern, queries, sql,
+    Queries, create_table, dialect, marker_queries, prefix_pattern, queries, sql,
 };
 pub use super::sql_tls::{SqlTls, SqlTlsMode};
 use super::sql_tls::{explain, mysql_options, pg_options};
@@ -224,42 +225,33 @@ impl SqlTier {
                 ))
             }
         };
-        let columns: Vec<String> =
-            with_pool!(&pool, p => sqlx::query_scalar(columns_query(dialect))
-            .bind(&s.table)
-            .fetch_all(p)
-            .await)
-            .map_err(|e| {
-                setup(format!(
-                    "cannot inspect table `{}`: {}",
-                    s.table,
-                    sql_message(&e)
-                ))
-            })?;
-        let created = if columns.is_empty() {
-            let sql = sql(create_table(dialect, &s.table));
-            with_pool!(&pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop)).map_err(
-                |e| {
-                    setup(format!(
-                        "cannot create table `{}`: {}",
-                        s.table,
-                        sql_message(&e)
-                    ))
-                },
-            )?;
-            true
-        } else {
-            let mut found: Vec<String> = columns.iter().map(|c| c.to_ascii_lowercase()).collect();
-            found.sort();
-            if found != ["expires_at", "k", "v"] {
-                return Err(setup(format!(
-                    "table `{}` exists with columns ({}), not tierbench's (k, v, expires_at); \
-                     tierbench will not use it. Choose another `table:`",
-                    s.table,
-                    columns.join(", ")
-                )));
+        let existing = match &pool {
+            Pool::Sqlite(lanes) => inspect_sqlite(lanes.pool(), &s.table).await,
+            Pool::Postgres(lanes) => inspect_postgres(lanes.pool(), &s.table).await,
+            Pool::MySql(lanes) => inspect_mysql(lanes.pool(), &s.table).await,
+        }
+        .map_err(|e| {
+            setup(format!(
+                "cannot inspect table `{}`: {}",
+                s.table,
+                sql_message(&e)
+            ))
+        })?;
+        let created = match existing {
+            Existing::Absent => {
+                let sql = sql(create_table(dialect, &s.table));
+                with_pool!(&pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
+                    .map_err(|e| {
+                        setup(format!(
+                            "cannot create table `{}`: {}",
+                            s.table,
+                            sql_message(&e)
+                        ))
+                    })?;
+                true
             }
-            false
+            Existing::Fits => false,
+            Existing::Refused(why) => return Err(setup(why)),
         };
         let mut tier = SqlTier {
             pool,
