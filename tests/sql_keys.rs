@@ -200,3 +200,41 @@ async fn cleanup_keeps_a_row_that_matches_the_prefix_only_without_case_on_sqlite
         vec!["TBKEYS:user".to_string(), "tbkeys*other".to_string()]
     );
 }
+
+#[tokio::test]
+async fn a_mixed_case_table_name_is_the_table_postgres_resolves_it_to() {
+    // PostgreSQL folds the unquoted `TbKeysMixed_N` to `tbkeysmixed_N`, as tierbench's statements
+    // are written: setup must find the user's table under that name (it used to look for the
+    // name as written, find nothing and fail creating a table that exists).
+    let pg = support::postgres().await;
+    let table = format!("tbkeysmixed_{}", std::process::id());
+    for statement in [
+        format!("DROP TABLE IF EXISTS {table}"),
+        format!(
+            "CREATE TABLE {table} (k TEXT COLLATE \"C\" PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
+        ),
+        format!("INSERT INTO {table} VALUES ('user:1', '\\x6d696e65', NULL)"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&pg)
+            .await
+            .unwrap();
+    }
+    let written = format!("TbKeysMixed_{}", std::process::id());
+    let out = cleanup_scenario(&support::postgres_url(), &written);
+    let rows: Vec<String> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT k FROM {table}")))
+            .fetch_all(&pg)
+            .await
+            .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+        .execute(&pg)
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(
+        rows,
+        vec!["user:1".to_string()],
+        "the user's table and row stay"
+    );
+}

@@ -112,7 +112,9 @@ pub(super) fn create_table(dialect: &str, t: &str) -> String {
 pub(super) fn columns_query(dialect: &str) -> &'static str {
     match dialect {
         "postgres" => {
-            "SELECT column_name::TEXT FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1"
+            // The table the statements will use: the name resolved as they resolve it (unquoted:
+            // folded to lower case, looked up along the search path).
+            "SELECT attname::TEXT FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped"
         }
         "mysql" => {
             "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?"
