@@ -238,3 +238,41 @@ async fn a_mixed_case_table_name_is_the_table_postgres_resolves_it_to() {
         "the user's table and row stay"
     );
 }
+
+#[tokio::test]
+async fn an_older_tierbench_table_whose_key_ignores_case_is_refused_and_its_marker_said() {
+    // As an interrupted run of an earlier tierbench left its table: a VARCHAR key with the
+    // server's default collation, the marker row, some rows under the prefix.
+    let my = support::mysql().await;
+    let table = format!("tb_keys_older_{}", std::process::id());
+    for statement in [
+        format!("DROP TABLE IF EXISTS {table}"),
+        format!(
+            "CREATE TABLE {table} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
+        ),
+        format!(
+            "INSERT INTO {table} VALUES ('__tierbench_created__', x'6f6c64', NULL), \
+             ('{PREFIX}1', x'01', NULL), ('{PREFIX}2', x'02', NULL)"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&my)
+            .await
+            .unwrap();
+    }
+    let out = cleanup_scenario(&support::mysql_url(), &table);
+    let rows: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&my)
+            .await
+            .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+        .execute(&my)
+        .await
+        .unwrap();
+    assert_refused(&out, "ignores case", "MODIFY k VARBINARY(512)");
+    let text = all_output(&out);
+    assert!(text.contains("marker row"), "{text}");
+    assert!(text.contains(&format!("DROP TABLE {table}")), "{text}");
+    assert_eq!(rows, 3, "nothing removed or written");
+}

@@ -11,7 +11,10 @@
 
 use sqlx::{MySqlPool, PgPool, SqlitePool};
 
-use super::sql_text::columns_query;
+use std::future::Future;
+
+use super::marker::SQL_MARKER_KEY;
+use super::sql_text::{columns_query, marker_queries};
 
 /// What setup found under the tier's table name.
 pub(super) enum Existing {
@@ -23,38 +26,41 @@ pub(super) enum Existing {
     Refused(String),
 }
 
-/// The table `table` of a SQLite database.
-pub(super) async fn inspect_sqlite(
-    pool: &SqlitePool,
-    table: &str,
-) -> Result<Existing, sqlx::Error> {
-    let columns = sqlx::query_scalar(columns_query("sqlite"))
-        .bind(table)
-        .fetch_all(pool)
-        .await?;
-    decide(table, "sqlite", &columns, || loose_key_sqlite(pool, table)).await
+/// Defines `inspect_*`: what setup finds under the table name in one dialect (the same steps
+/// for each pool type: the columns, the key column, the marker row).
+macro_rules! inspect {
+    ($(#[$doc:meta])* $name:ident, $pool:ty, $dialect:literal, $loose:ident) => {
+        $(#[$doc])*
+        pub(super) async fn $name(pool: &$pool, table: &str) -> Result<Existing, sqlx::Error> {
+            let columns = sqlx::query_scalar(columns_query($dialect))
+                .bind(table)
+                .fetch_all(pool)
+                .await?;
+            let marked = || async move {
+                let found: Option<Vec<u8>> =
+                    sqlx::query_scalar(marker_queries($dialect, table).read)
+                        .bind(SQL_MARKER_KEY)
+                        .fetch_optional(pool)
+                        .await?;
+                Ok(found.is_some())
+            };
+            decide(table, $dialect, &columns, || $loose(pool, table), marked).await
+        }
+    };
 }
 
-/// The table `table` of a PostgreSQL database (the current schema).
-pub(super) async fn inspect_postgres(pool: &PgPool, table: &str) -> Result<Existing, sqlx::Error> {
-    let columns = sqlx::query_scalar(columns_query("postgres"))
-        .bind(table)
-        .fetch_all(pool)
-        .await?;
-    decide(table, "postgres", &columns, || {
-        loose_key_postgres(pool, table)
-    })
-    .await
-}
-
-/// The table `table` of a MariaDB/MySQL database (the connection's database).
-pub(super) async fn inspect_mysql(pool: &MySqlPool, table: &str) -> Result<Existing, sqlx::Error> {
-    let columns = sqlx::query_scalar(columns_query("mysql"))
-        .bind(table)
-        .fetch_all(pool)
-        .await?;
-    decide(table, "mysql", &columns, || loose_key_mysql(pool, table)).await
-}
+inspect!(
+    /// The table `table` of a SQLite database.
+    inspect_sqlite, SqlitePool, "sqlite", loose_key_sqlite
+);
+inspect!(
+    /// The table `table` of a PostgreSQL database (resolved as the statements resolve it).
+    inspect_postgres, PgPool, "postgres", loose_key_postgres
+);
+inspect!(
+    /// The table `table` of a MariaDB/MySQL database (the connection's database).
+    inspect_mysql, MySqlPool, "mysql", loose_key_mysql
+);
 
 /// `Absent` for no columns, `Refused` for columns (as the database names them) other than
 /// tierbench's `k`, `v`, `expires_at`; `None` when they are tierbench's.
@@ -74,23 +80,34 @@ fn shape(table: &str, columns: &[String]) -> Option<Existing> {
 }
 
 /// What to make of `table`: its `columns`, then (when they are tierbench's) its key column, as
-/// `loose` describes it (`None`: byte-exact).
-async fn decide<F>(
+/// `loose` describes it (`None`: byte-exact); `marked` tells a refused table that carries
+/// tierbench's marker row (an interrupted run of an earlier tierbench created it).
+async fn decide<F, G>(
     table: &str,
     dialect: &str,
     columns: &[String],
     loose: impl FnOnce() -> F,
+    marked: impl FnOnce() -> G,
 ) -> Result<Existing, sqlx::Error>
 where
-    F: std::future::Future<Output = Result<Option<String>, sqlx::Error>>,
+    F: Future<Output = Result<Option<String>, sqlx::Error>>,
+    G: Future<Output = Result<bool, sqlx::Error>>,
 {
     if let Some(found) = shape(table, columns) {
         return Ok(found);
     }
-    Ok(match loose().await? {
-        None => Existing::Fits,
-        Some(why) => Existing::Refused(loose_key_refusal(table, dialect, &why)),
-    })
+    let Some(why) = loose().await? else {
+        return Ok(Existing::Fits);
+    };
+    let mut refusal = loose_key_refusal(table, dialect, &why);
+    if marked().await? {
+        refusal.push_str(&format!(
+            ". The table carries tierbench's marker row: an interrupted run of an earlier \
+             tierbench created it, and dropping it (DROP TABLE {table}) loses nothing of yours \
+             unless you added rows to it"
+        ));
+    }
+    Ok(Existing::Refused(refusal))
 }
 
 /// The refusal of `table`, whose key column compares as `why` says.
