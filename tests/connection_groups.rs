@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::private_redis::{PrivateRedis, free_port};
-use support::{all_output, run_for_json, tierbench, write_scenario};
+use support::{all_output, record_trace, run_for_json, write_scenario};
 
 const PREFIX: &str = "tbgroup:";
 
@@ -82,15 +82,7 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
     let on_the_wire = monitored(&std::fs::read_to_string(&log).unwrap());
     // Run 2 records a trace, which takes the loop of one task per worker: the same workers'
     // streams, written down as each worker issues them.
-    let trace = dir.path().join("groups.csv");
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--record-trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let planned = traced(&std::fs::read_to_string(&trace).unwrap());
+    let planned = traced(&record_trace(&path));
     assert_eq!(on_the_wire.values().sum::<usize>(), 2003, "{on_the_wire:?}");
     assert_eq!(on_the_wire, planned);
     // And the report counts what Redis saw.

@@ -7,7 +7,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use support::{all_output, tierbench, write_scenario};
+use support::{record_trace, write_scenario};
 
 fn keys_touched(concurrency: usize, rate: &str) -> HashMap<String, usize> {
     let dir = tempfile::tempdir().unwrap();
@@ -18,15 +18,7 @@ fn keys_touched(concurrency: usize, rate: &str) -> HashMap<String, usize> {
          concurrency: {concurrency}, mix: {{ get: 1 }}{rate} }}\n"
     );
     let path = write_scenario(dir.path(), "seq.yaml", &yaml);
-    let trace = dir.path().join("seq.csv");
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--record-trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let text = std::fs::read_to_string(trace).unwrap();
+    let text = record_trace(&path);
     let mut seen = HashMap::new();
     for line in text.lines().skip(1) {
         let key = line.split(',').next().unwrap().to_string();

@@ -68,6 +68,39 @@ fn keys_that_differ_in_case_are_different_rows_on_mariadb() {
     assert_eq!(case_replay(&support::mysql_url(), &table), (1, 2));
 }
 
+/// Runs each statement on `$pool` (any sqlx pool), in order.
+macro_rules! execute {
+    ($pool:expr, $($statement:expr),+ $(,)?) => {
+        $(
+            sqlx::query(sqlx::AssertSqlSafe($statement))
+                .execute(&$pool)
+                .await
+                .unwrap();
+        )+
+    };
+}
+
+/// The rows of `$table` in `$pool`.
+macro_rules! count_rows {
+    ($pool:expr, $table:expr) => {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}",
+            $table
+        )))
+        .fetch_one(&$pool)
+        .await
+        .unwrap()
+    };
+}
+
+/// A pool on the SQLite database file `path` (created).
+async fn sqlite_file(path: &std::path::Path) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    sqlx::SqlitePool::connect_with(options).await.unwrap()
+}
+
 /// The refusal a run on a table with a loose key column must give: exit 3, the reason and a fix,
 /// before anything is written.
 fn assert_refused(out: &std::process::Output, reason: &str, fix: &str) {
@@ -82,34 +115,24 @@ fn assert_refused(out: &std::process::Output, reason: &str, fix: &str) {
 async fn a_user_table_whose_key_ignores_case_is_refused_and_left_untouched_on_mariadb() {
     let my = support::mysql().await;
     let table = format!("tb_keys_user_{}", std::process::id());
-    let run_sql = |statement: String| {
-        let my = my.clone();
-        async move {
-            sqlx::query(sqlx::AssertSqlSafe(statement))
-                .execute(&my)
-                .await
-                .unwrap();
-        }
-    };
-    run_sql(format!("DROP TABLE IF EXISTS {table}")).await;
     // The user's table: a case-insensitive key column (the server's default collation), holding
     // a row that tierbench's key `tbkeys:1` would hit without case: before the check, the
     // preload's upsert replaced its value, and the byte-exact cleanup left it behind.
-    run_sql(format!(
-        "CREATE TABLE {table} (k VARCHAR(255) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
-    ))
-    .await;
-    run_sql(format!(
-        "INSERT INTO {table} VALUES ('TBKEYS:1', x'6d696e65', NULL)"
-    ))
-    .await;
+    execute!(
+        my,
+        format!("DROP TABLE IF EXISTS {table}"),
+        format!(
+            "CREATE TABLE {table} (k VARCHAR(255) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
+        ),
+        format!("INSERT INTO {table} VALUES ('TBKEYS:1', x'6d696e65', NULL)"),
+    );
     let out = cleanup_scenario(&support::mysql_url(), &table);
     let rows: Vec<(String, Vec<u8>)> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT k, v FROM {table}")))
             .fetch_all(&my)
             .await
             .unwrap();
-    run_sql(format!("DROP TABLE {table}")).await;
+    execute!(my, format!("DROP TABLE {table}"));
     assert_refused(&out, "ignores case", "MODIFY k VARBINARY(512)");
     assert_eq!(rows, vec![("TBKEYS:1".to_string(), b"mine".to_vec())]);
 }
@@ -118,27 +141,16 @@ async fn a_user_table_whose_key_ignores_case_is_refused_and_left_untouched_on_ma
 async fn a_user_table_whose_key_pads_with_spaces_is_refused_on_postgres() {
     let pg = support::postgres().await;
     let table = format!("tb_keys_char_{}", std::process::id());
-    for statement in [
+    execute!(
+        pg,
         format!("DROP TABLE IF EXISTS {table}"),
         format!(
             "CREATE TABLE {table} (k CHARACTER(40) PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
         ),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&pg)
-            .await
-            .unwrap();
-    }
+    );
     let out = cleanup_scenario(&support::postgres_url(), &table);
-    let rows: i64 =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&pg)
-            .await
-            .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
-        .execute(&pg)
-        .await
-        .unwrap();
+    let rows = count_rows!(pg, table);
+    execute!(pg, format!("DROP TABLE {table}"));
     assert_refused(&out, "character(40)", "TYPE TEXT COLLATE \"C\"");
     assert_eq!(rows, 0, "nothing may be written to a refused table");
 }
@@ -147,21 +159,13 @@ async fn a_user_table_whose_key_pads_with_spaces_is_refused_on_postgres() {
 async fn a_user_table_whose_key_is_nocase_is_refused_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("nocase.db");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&db)
-        .create_if_missing(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    sqlx::query(
-        "CREATE TABLE user_cache (k TEXT COLLATE NOCASE PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let pool = sqlite_file(&db).await;
+    execute!(
+        pool,
+        "CREATE TABLE user_cache (k TEXT COLLATE NOCASE PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"
+    );
     let out = cleanup_scenario(&format!("sqlite:{}", db.display()), "user_cache");
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_cache")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let rows = count_rows!(pool, "user_cache");
     assert_refused(&out, "COLLATE NOCASE", "no COLLATE clause");
     assert_eq!(rows, 0, "nothing may be written to a refused table");
 }
@@ -170,24 +174,13 @@ async fn a_user_table_whose_key_is_nocase_is_refused_on_sqlite() {
 async fn cleanup_keeps_a_row_that_matches_the_prefix_only_without_case_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("user.db");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&db)
-        .create_if_missing(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    sqlx::query(
-        "CREATE TABLE user_cache (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    let pool = sqlite_file(&db).await;
     // Also a key with GLOB's special characters after the prefix's letters.
-    for k in ["TBKEYS:user", "tbkeys*other"] {
-        sqlx::query("INSERT INTO user_cache VALUES (?, x'01', NULL)")
-            .bind(k)
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    execute!(
+        pool,
+        "CREATE TABLE user_cache (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)",
+        "INSERT INTO user_cache VALUES ('TBKEYS:user', x'01', NULL), ('tbkeys*other', x'01', NULL)",
+    );
     let out = cleanup_scenario(&format!("sqlite:{}", db.display()), "user_cache");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let mut rows: Vec<String> = sqlx::query_scalar("SELECT k FROM user_cache")
@@ -208,18 +201,14 @@ async fn a_mixed_case_table_name_is_the_table_postgres_resolves_it_to() {
     // name as written, find nothing and fail creating a table that exists).
     let pg = support::postgres().await;
     let table = format!("tbkeysmixed_{}", std::process::id());
-    for statement in [
+    execute!(
+        pg,
         format!("DROP TABLE IF EXISTS {table}"),
         format!(
             "CREATE TABLE {table} (k TEXT COLLATE \"C\" PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
         ),
         format!("INSERT INTO {table} VALUES ('user:1', '\\x6d696e65', NULL)"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&pg)
-            .await
-            .unwrap();
-    }
+    );
     let written = format!("TbKeysMixed_{}", std::process::id());
     let out = cleanup_scenario(&support::postgres_url(), &written);
     let rows: Vec<String> =
@@ -227,10 +216,7 @@ async fn a_mixed_case_table_name_is_the_table_postgres_resolves_it_to() {
             .fetch_all(&pg)
             .await
             .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
-        .execute(&pg)
-        .await
-        .unwrap();
+    execute!(pg, format!("DROP TABLE {table}"));
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(
         rows,
@@ -245,7 +231,8 @@ async fn an_older_tierbench_table_whose_key_ignores_case_is_refused_and_its_mark
     // server's default collation, the marker row, some rows under the prefix.
     let my = support::mysql().await;
     let table = format!("tb_keys_older_{}", std::process::id());
-    for statement in [
+    execute!(
+        my,
         format!("DROP TABLE IF EXISTS {table}"),
         format!(
             "CREATE TABLE {table} (k VARCHAR(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
@@ -254,22 +241,10 @@ async fn an_older_tierbench_table_whose_key_ignores_case_is_refused_and_its_mark
             "INSERT INTO {table} VALUES ('__tierbench_created__', x'6f6c64', NULL), \
              ('{PREFIX}1', x'01', NULL), ('{PREFIX}2', x'02', NULL)"
         ),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&my)
-            .await
-            .unwrap();
-    }
+    );
     let out = cleanup_scenario(&support::mysql_url(), &table);
-    let rows: i64 =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&my)
-            .await
-            .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
-        .execute(&my)
-        .await
-        .unwrap();
+    let rows = count_rows!(my, table);
+    execute!(my, format!("DROP TABLE {table}"));
     assert_refused(&out, "ignores case", "MODIFY k VARBINARY(512)");
     let text = all_output(&out);
     assert!(text.contains("marker row"), "{text}");

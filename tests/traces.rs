@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{all_output, tierbench, write_scenario};
+use support::{record_trace, write_scenario};
 
 fn scenario(workload: &str) -> String {
     format!(
@@ -16,16 +16,7 @@ fn scenario(workload: &str) -> String {
 }
 
 fn record(dir: &std::path::Path, name: &str, yaml: &str) -> String {
-    let path = write_scenario(dir, &format!("{name}.yaml"), yaml);
-    let trace = dir.join(format!("{name}.csv"));
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--record-trace",
-        trace.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    std::fs::read_to_string(trace).unwrap()
+    record_trace(&write_scenario(dir, &format!("{name}.yaml"), yaml))
 }
 
 #[test]

@@ -118,12 +118,9 @@ pub(super) async fn run_group(
         in_flight.count = window.len();
         let outcome = exchange(&mut pipe, &mut window, fresh, clock, &mut now).await;
         let end = now;
-        let timing_from = |m: &Member<'_>, sent: u64| Timing {
-            nanos: clock.delta_as_nanos(sent, end),
-            service: None,
-            tenth: m.job.tenth(clock, end),
-            end,
-        };
+        // The group's workers share the phase's series origin: one tenth for the round.
+        let tenth = members.first().map_or(0, |m| m.job.tenth(clock, end));
+        let timing_from = |sent: u64| Timing::closed(clock.delta_as_nanos(sent, end), tenth, end);
         let mut extra = 0usize;
         let settled = match outcome {
             Ok(()) => pipe.drain(|reply| {
@@ -132,7 +129,7 @@ pub(super) async fn run_group(
                     return;
                 };
                 let m = &mut members[i];
-                let timing = timing_from(m, sent);
+                let timing = timing_from(sent);
                 settle_reply(&mut m.stream, &m.slot, reply, timing, &mut m.rec, clock);
                 m.done += 1;
                 ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
@@ -150,7 +147,7 @@ pub(super) async fn run_group(
             }
             for (i, sent) in window.drain(..) {
                 let m = &mut members[i];
-                let timing = timing_from(m, sent);
+                let timing = timing_from(sent);
                 m.rec.note_tier_error(0, &e, clock);
                 m.stream
                     .settle(&m.slot, Outcome::Failed(&e), timing, &mut m.rec);

@@ -64,12 +64,7 @@ pub(super) async fn run_pipelined(
         let result = redis.run_batch(job.worker, &reused, &mut replies).await;
         let end = clock.raw();
         batch = recycle(reused);
-        let timing = Timing {
-            nanos: clock.delta_as_nanos(start, end),
-            service: None,
-            tenth: job.tenth(clock, end),
-            end,
-        };
+        let timing = Timing::closed(clock.delta_as_nanos(start, end), job.tenth(clock, end), end);
         match result {
             Ok(()) => {
                 for (slot, reply) in slots.iter().zip(replies.drain(..)) {

@@ -67,12 +67,7 @@ pub(super) async fn run_window(
         let outcome = exchange(&mut pipe, &mut window, fresh, clock, &mut now).await;
         let end = now;
         let tenth = job.tenth(clock, end);
-        let timing_from = |start: u64| Timing {
-            nanos: clock.delta_as_nanos(start, end),
-            service: None,
-            tenth,
-            end,
-        };
+        let timing_from = |start: u64| Timing::closed(clock.delta_as_nanos(start, end), tenth, end);
         let mut extra = 0usize;
         let settled = match outcome {
             Ok(()) => pipe.drain(|reply| {

@@ -129,6 +129,19 @@ pub struct Timing {
     pub end: u64,
 }
 
+impl Timing {
+    /// A closed-loop operation's timing: its latency is its service time, `nanos`.
+    #[inline]
+    pub fn closed(nanos: u64, tenth: usize, end: u64) -> Timing {
+        Timing {
+            nanos,
+            service: None,
+            tenth,
+            end,
+        }
+    }
+}
+
 /// A worker's operation stream.
 pub struct OpStream<'c> {
     ctx: &'c WorkloadContext,

@@ -167,12 +167,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
                 tenth: job.tenth(clock, end),
                 end,
             },
-            None => Timing {
-                nanos: service,
-                service: None,
-                tenth: job.tenth(clock, end),
-                end,
-            },
+            None => Timing::closed(service, job.tenth(clock, end), end),
         };
         let outcome = match &outcome {
             Ok(Some((served, found))) => Outcome::Read(*served, found.as_deref()),

@@ -109,6 +109,20 @@ pub fn run_for_json(scenario: &Path) -> (Output, serde_json::Value) {
     (out, doc)
 }
 
+/// Runs `tierbench run SCENARIO --record-trace` (the trace beside the scenario); asserts the run
+/// passed and returns the trace's CSV text.
+pub fn record_trace(scenario: &Path) -> String {
+    let trace = scenario.with_extension("csv");
+    let out = tierbench(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--record-trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    std::fs::read_to_string(trace).unwrap()
+}
+
 /// stdout and stderr together, as text.
 pub fn all_output(out: &Output) -> String {
     format!(
