@@ -10,6 +10,15 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Sends `signal` (`-INT`, `-STOP`, ...) to process `pid` with kill(1).
+fn send_signal(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
 /// A private redis-server on a free port, killed when dropped.
 struct PrivateRedis {
     port: u16,
@@ -219,11 +228,7 @@ fn interrupt_with(signal: &str, code: i32) {
     let run = spawn_run(&scenario, &results);
     std::thread::sleep(Duration::from_millis(2500));
     let sent = Instant::now();
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &run.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    send_signal(&format!("-{signal}"), run.id());
     let out = run.wait_with_output().unwrap();
     let text = support::all_output(&out);
     assert_eq!(out.status.code(), Some(code), "{text}");
@@ -285,23 +290,14 @@ fn gives_up_on_a_frozen_server(shape: fn(String) -> String) {
     let results = dir.path().join("frozen.json");
     let run = spawn_run(&scenario, &results);
     std::thread::sleep(Duration::from_millis(2000));
-    let pid = redis.child.as_ref().unwrap().id().to_string();
-    let signal = |sig: &str, pid: &str| {
-        assert!(
-            Command::new("kill")
-                .args([sig, pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
+    let pid = redis.child.as_ref().unwrap().id();
     // Frozen, not gone: connections stay open and every operation sent waits for an answer.
-    signal("-STOP", &pid);
+    send_signal("-STOP", pid);
     std::thread::sleep(Duration::from_millis(300));
-    signal("-INT", &run.id().to_string());
+    send_signal("-INT", run.id());
     // Long enough for the one-second grace, far shorter than the 30 s timeout.
     std::thread::sleep(Duration::from_secs(4));
-    signal("-CONT", &pid);
+    send_signal("-CONT", pid);
     let out = run.wait_with_output().unwrap();
     let text = support::all_output(&out);
     assert_eq!(out.status.code(), Some(130), "{text}");
@@ -349,14 +345,10 @@ fn survives_a_freeze(shape: fn(String) -> String) {
     let results = dir.path().join("freeze.json");
     let run = spawn_run(&scenario, &results);
     std::thread::sleep(Duration::from_millis(1500));
-    let pid = redis.child.as_ref().unwrap().id().to_string();
-    let signal = |sig: &str| {
-        let status = Command::new("kill").args([sig, &pid]).status().unwrap();
-        assert!(status.success());
-    };
-    signal("-STOP");
+    let pid = redis.child.as_ref().unwrap().id();
+    send_signal("-STOP", pid);
     std::thread::sleep(Duration::from_millis(1500));
-    signal("-CONT");
+    send_signal("-CONT", pid);
     let out = run.wait_with_output().unwrap();
     let text = support::all_output(&out);
     let doc = read_json(&results);
