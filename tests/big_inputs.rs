@@ -1,5 +1,6 @@
 //! Big inputs in bounded memory: a long CSV trace is read once and replays every record with a
-//! small peak RSS, and a key space of 10^9 keys (verify mode included) allocates nothing per key.
+//! small peak RSS, a key space of 10^9 keys (verify mode included) allocates nothing per key, and
+//! a thousand workers cost what they record (not every operation's histogram, sized up front).
 //!
 //! The test binary is a debug build, so the trace here has 2M lines (about 10 s);
 //! `scripts/big-trace.sh` runs the full 10M-line check against a release build (figures in
@@ -14,7 +15,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::{all_output, write_scenario};
+use support::{all_output, redis_url, write_scenario};
 
 /// Peak resident set size allowed for either run.
 const MAX_RSS_KIB: u64 = 64 * 1024;
@@ -148,5 +149,37 @@ fn a_billion_keys_cost_nothing_per_key() {
     assert!(
         rss <= MAX_RSS_KIB,
         "peak RSS {rss} KiB over {MAX_RSS_KIB} KiB"
+    );
+}
+
+/// Peak resident set size allowed for a thousand workers against Redis: about 1 MiB a worker.
+/// Each worker used to hold ~6 MiB of histograms sized up front (every operation's, its tier's,
+/// 120 sample windows): 6 GiB here, 12 GiB for `concurrency: 2000`.
+const MAX_RSS_KIB_1000_WORKERS: u64 = 1024 * 1024;
+
+#[test]
+fn a_thousand_workers_cost_what_they_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "many.yaml",
+        &format!(
+            "name: many-workers\nseed: 1\n\
+             tiers: [{{ name: l2, kind: redis, url: \"{}\" }}]\n\
+             data: {{ keys: {{ count: 10000, prefix: \"tbtest:many:\" }}, values: {{ size: 32 }} }}\n\
+             workloads:\n\
+             \x20 - {{ name: mix, target: l2, warmup: 0, ops: 20000, concurrency: 1000, mix: {{ get: 10, set: 1 }} }}\n",
+            redis_url()
+        ),
+    );
+    let json = dir.path().join("result.json");
+    let report = format!("json={}", json.display());
+    let (out, rss) = run_measured(&["run", scenario.to_str().unwrap(), "--report", &report]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    eprintln!("peak RSS: {rss} KiB");
+    assert_eq!(completed_ops(&json, 0), 20_000);
+    assert!(
+        rss <= MAX_RSS_KIB_1000_WORKERS,
+        "peak RSS {rss} KiB over {MAX_RSS_KIB_1000_WORKERS} KiB for 1000 workers"
     );
 }

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod batch_result;
 pub mod comparison;
+pub mod error_log;
 pub mod errors;
 pub mod figures;
 pub mod host;

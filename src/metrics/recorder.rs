@@ -1,19 +1,23 @@
 //! Per-worker recorders: HDR histograms (nanoseconds) and counters, merged after the run.
 //!
 //! Each worker owns its recorder outright, so recording is a plain array increment with no lock
-//! and no atomic; workers' recorders are merged with `Histogram::add` at the end. Histograms are
-//! sized up front for latencies up to 1 ms and grow (rarely: once per new power of two of the
-//! maximum) beyond that, so memory stays flat however many operations run.
+//! and no atomic; workers' recorders are merged with `Histogram::add` at the end. Histograms start
+//! at the smallest size that keeps full resolution up to 2 µs (16 KB) and grow with the largest
+//! value they hold (rarely: once per new power of two of the maximum), and an operation's
+//! histograms exist only once the worker has issued it: a worker costs what it records, not
+//! every operation's histogram sized for 1 ms (~90 KB each, ~6 MB a worker, 12 GiB for
+//! `concurrency: 2000` before this). Memory stays flat however many operations run.
 
 use hdrhistogram::Histogram;
 
+pub use super::error_log::{ErrorEntry, ErrorLog};
 use super::second::{SecondBucket, SeriesSink};
 use crate::workload::op::Op;
 
 /// Significant digits kept by every histogram (0.1% resolution).
 pub const SIGNIFICANT_DIGITS: u8 = 3;
-/// Highest value tracked before growing: 1 ms in nanoseconds (about 90 KB per histogram).
-const INITIAL_HIGHEST_NS: u64 = 1_000_000;
+/// Highest value tracked before growing: 2 µs in nanoseconds (one bucket: 16 KB per histogram).
+const INITIAL_HIGHEST_NS: u64 = 2_000;
 
 /// A fresh latency histogram in nanoseconds.
 #[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts; no input reaches them
@@ -28,7 +32,7 @@ pub fn new_histogram() -> Histogram<u64> {
 #[derive(Clone)]
 pub struct OpRecorder {
     /// One histogram per operation, indexed by `Op::index`: the built-ins, then the custom
-    /// commands (made up front by [`Recorder::with_commands`]).
+    /// commands; made the first time an operation of that index (or a higher one) is recorded.
     pub latency: Vec<Histogram<u64>>,
     /// Failed operations per kind (not in the histograms), indexed like `latency`.
     pub errors: Vec<u64>,
@@ -37,7 +41,7 @@ pub struct OpRecorder {
 impl OpRecorder {
     fn new(commands: usize) -> OpRecorder {
         OpRecorder {
-            latency: (0..Op::COUNT + commands).map(|_| new_histogram()).collect(),
+            latency: Vec::new(),
             errors: vec![0; Op::COUNT + commands],
         }
     }
@@ -77,15 +81,21 @@ impl OpRecorder {
 
     /// Makes room for index `i` (a recorder made without room for every custom command; the
     /// engine's are made with it, so this never runs in a measured loop).
+    /// Makes room for operation `i` (its histogram is made the first time it is recorded).
     #[cold]
     fn grow(&mut self, i: usize) {
-        self.latency.resize_with(i + 1, new_histogram);
-        self.errors.resize(i + 1, 0);
+        if self.latency.len() <= i {
+            self.latency.resize_with(i + 1, new_histogram);
+        }
+        if self.errors.len() <= i {
+            self.errors.resize(i + 1, 0);
+        }
     }
 
     fn merge(&mut self, other: &OpRecorder) {
-        if other.latency.len() > self.latency.len() {
-            self.grow(other.latency.len() - 1);
+        let kinds = other.latency.len().max(other.errors.len());
+        if kinds > 0 {
+            self.grow(kinds - 1);
         }
         for (a, b) in self.latency.iter_mut().zip(&other.latency) {
             // Both auto-resize, so adding cannot run out of range.
@@ -213,7 +223,7 @@ impl Recorder {
     }
 
     /// An empty recorder for a stack of `tiers` tiers and a scenario of `commands` custom
-    /// commands (each gets its histogram up front, not in the measured loop).
+    /// commands (their error counts are sized up front; histograms come with the first record).
     pub fn with_commands(tiers: usize, commands: usize) -> Recorder {
         Recorder {
             ops: OpRecorder::new(commands),
@@ -277,7 +287,7 @@ impl Recorder {
         }
         if other.window_base < self.window_base {
             let shift = (self.window_base - other.window_base) as usize;
-            let mut grown: Vec<SecondBucket> = (0..shift).map(|_| SecondBucket::new()).collect();
+            let mut grown: Vec<SecondBucket> = (0..shift).map(|_| SecondBucket::empty()).collect();
             grown.append(&mut self.windows);
             self.windows = grown;
             self.window_base = other.window_base;
@@ -285,10 +295,11 @@ impl Recorder {
         let offset = (other.window_base - self.window_base) as usize;
         if self.windows.len() < offset + other.windows.len() {
             self.windows
-                .resize_with(offset + other.windows.len(), SecondBucket::new);
+                .resize_with(offset + other.windows.len(), SecondBucket::empty);
         }
+        // Workers' finished windows come packed; their sum stays open (one recorder's 120).
         for (a, b) in self.windows[offset..].iter_mut().zip(&other.windows) {
-            a.absorb(b);
+            a.absorb_open(b);
         }
     }
 
@@ -345,6 +356,15 @@ impl Recorder {
         }
     }
 
+    /// A new window begins: the last one is over and is packed in place (once a tenth of a
+    /// second per worker), so a worker holds one open window histogram, not 120.
+    #[cold]
+    fn window_over(&mut self) {
+        if let Some(last) = self.windows.last_mut() {
+            last.pack();
+        }
+    }
+
     /// Counts an operation in the tenth-of-a-second window it completed in.
     #[inline]
     fn record_window(&mut self, index: u64, nanos: Option<u64>, read: Option<usize>) {
@@ -355,7 +375,8 @@ impl Recorder {
             return;
         };
         if i >= self.windows.len() {
-            self.windows.resize_with(i + 1, SecondBucket::new);
+            self.window_over();
+            self.windows.resize_with(i + 1, SecondBucket::empty);
         }
         self.windows[i].count(nanos, read);
     }
@@ -368,6 +389,16 @@ impl Recorder {
     /// Failed operations, all kinds.
     pub fn errors(&self) -> u64 {
         self.ops.errors.iter().sum()
+    }
+}
+
+/// Adds a per-second series into another, growing it as needed.
+fn add_series(into: &mut Vec<u64>, from: &[u64]) {
+    if into.len() < from.len() {
+        into.resize(from.len(), 0);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
     }
 }
 
@@ -392,89 +423,41 @@ mod tests {
         let max = a.ops.latency[Op::Set.index()].max();
         assert!((49_900_000_000..50_100_000_000).contains(&max), "{max}");
     }
-}
 
-/// Adds a per-second series into another, growing it as needed.
-fn add_series(into: &mut Vec<u64>, from: &[u64]) {
-    if into.len() < from.len() {
-        into.resize(from.len(), 0);
+    /// Bytes of counts a histogram holds.
+    fn bytes(h: &Histogram<u64>) -> usize {
+        h.distinct_values() * 8
     }
-    for (a, b) in into.iter_mut().zip(from) {
-        *a += b;
+
+    #[test]
+    fn a_worker_holds_histograms_only_for_what_it_recorded() {
+        let mut rec = Recorder::with_commands(2, 3);
+        assert!(rec.ops.latency.is_empty() && rec.service.latency.is_empty());
+        let tiers: usize = (rec.tiers.iter())
+            .map(|t| bytes(&t.pool_wait) + bytes(&t.served) + bytes(&t.compress))
+            .sum();
+        assert!(tiers <= 6 * 16 * 1024, "{tiers} bytes of tier histograms");
+        rec.ops.record(Op::Get, 120);
+        assert_eq!(rec.ops.latency.len(), Op::Get.index() + 1);
+        assert_eq!(bytes(&rec.ops.latency[0]), 16 * 1024, "sized for 2 µs");
+        rec.ops.record_error(Op::Command(2));
+        assert_eq!(rec.ops.errors_of(Op::Command(2)), 1);
+        assert_eq!(rec.ops.latency_of(Op::Set).len(), 0);
+        let mut merged = Recorder::new(2);
+        merged.merge(&rec);
+        assert_eq!((merged.completed(), merged.errors()), (1, 1));
     }
-}
 
-/// Distinct error messages seen in a workload, deduplicated, with counts.
-#[derive(Clone, Debug, Default)]
-pub struct ErrorLog {
-    /// Each distinct (tier, message), in order of first appearance.
-    pub entries: Vec<ErrorEntry>,
-    /// Errors whose message was not kept because `MAX_DISTINCT` messages were already kept.
-    pub other: u64,
-}
-
-/// One distinct error message.
-#[derive(Clone, Debug)]
-pub struct ErrorEntry {
-    /// Index of the tier in the workload's stack.
-    pub tier: usize,
-    /// The message.
-    pub message: String,
-    /// How many times it was seen.
-    pub count: u64,
-    /// First and last second of the time series it was seen in.
-    pub first_second: usize,
-    /// Last second it was seen in.
-    pub last_second: usize,
-}
-
-impl ErrorLog {
-    /// Distinct messages kept per workload; the rest are counted in `other`.
-    pub const MAX_DISTINCT: usize = 32;
-
-    /// Notes one error.
-    pub fn note(&mut self, tier: usize, message: &dyn std::fmt::Display, second: usize) {
-        use std::fmt::Write;
-        let mut text = String::new();
-        let _ = write!(text, "{message}");
-        if let Some(e) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.tier == tier && e.message == text)
-        {
-            e.count += 1;
-            e.first_second = e.first_second.min(second);
-            e.last_second = e.last_second.max(second);
-        } else if self.entries.len() < Self::MAX_DISTINCT {
-            self.entries.push(ErrorEntry {
-                tier,
-                message: text,
-                count: 1,
-                first_second: second,
-                last_second: second,
-            });
-        } else {
-            self.other += 1;
+    #[test]
+    fn finished_sample_windows_are_packed() {
+        let mut rec = Recorder::new(1);
+        for tenth in 0..(WINDOW_HORIZON_S * 10) {
+            rec.record_tick(tenth, Some(1_000 + tenth as u64), Some(0));
         }
-    }
-
-    /// Adds another worker's log.
-    pub fn merge(&mut self, other: &ErrorLog) {
-        for e in &other.entries {
-            if let Some(mine) = self
-                .entries
-                .iter_mut()
-                .find(|m| m.tier == e.tier && m.message == e.message)
-            {
-                mine.count += e.count;
-                mine.first_second = mine.first_second.min(e.first_second);
-                mine.last_second = mine.last_second.max(e.last_second);
-            } else if self.entries.len() < Self::MAX_DISTINCT {
-                self.entries.push(e.clone());
-            } else {
-                self.other += e.count;
-            }
-        }
-        self.other += other.other;
+        let (last, done) = rec.windows.split_last().unwrap();
+        assert!(done.iter().all(SecondBucket::is_packed) && !last.is_packed());
+        assert_eq!(done[7].ops, 1);
+        let max = done[7].latency().max();
+        assert!((1_000..1_020).contains(&max), "{max}");
     }
 }

@@ -2,19 +2,22 @@
 //! finished second is kept small.
 //!
 //! Each worker keeps a latency histogram per second of its time series. Open, such a histogram
-//! is an array of counts of ~13–18 KB; kept that way, a 30-minute run with 8 workers would hold
-//! ~200 MB of them, growing by the second. So when a worker moves on to a new second, the
-//! finished one is packed into HdrHistogram's V2 encoding (run-length zeros, varint counts: a
-//! few hundred bytes), once per second, off the per-operation path; it is unpacked only to
-//! merge or summarize it after the run. Memory then stays flat over a long run.
+//! is an array of counts of 5–18 KB (it starts at 2 µs and grows with its largest latency); kept
+//! that way, a 30-minute run with 8 workers would hold ~200 MB of them, growing by the second.
+//! So when a worker moves on to a new second, the finished one is packed into HdrHistogram's V2
+//! encoding (run-length zeros, varint counts: a few hundred bytes), once per second, off the
+//! per-operation path; it is unpacked only to merge or summarize it after the run. Memory then
+//! stays flat over a long run. Sample windows (a tenth of a second each, the first 12 seconds)
+//! are packed the same way when the next one begins: a worker holds one open window, not 120.
 
 use std::borrow::Cow;
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 
-/// Highest value tracked before a bucket's histogram grows: 1 ms in nanoseconds.
-const INITIAL_HIGHEST_NS: u64 = 1_000_000;
+/// Highest value tracked before a bucket's histogram grows: 2 µs in nanoseconds (5 KB; it
+/// grows with the largest latency it holds).
+const INITIAL_HIGHEST_NS: u64 = 2_000;
 
 /// One second (or window) of a time series.
 #[derive(Clone)]
@@ -156,6 +159,15 @@ impl SecondBucket {
     /// Adds another bucket of the same second or window; the sum stays packed when either was.
     pub fn absorb(&mut self, other: &SecondBucket) {
         let packed = self.is_packed() || other.is_packed();
+        self.absorb_open(other);
+        if packed {
+            self.pack();
+        }
+    }
+
+    /// Adds another bucket of the same second or window, leaving the sum open (for the few
+    /// buckets one recorder gathers from many workers: no pack and unpack per worker).
+    pub fn absorb_open(&mut self, other: &SecondBucket) {
         self.ops += other.ops;
         self.errors += other.errors;
         let theirs = other.latency();
@@ -165,9 +177,6 @@ impl SecondBucket {
         }
         for (a, b) in self.reads.iter_mut().zip(&other.reads) {
             *a += b;
-        }
-        if packed {
-            self.pack();
         }
     }
 
