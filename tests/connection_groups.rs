@@ -1,7 +1,8 @@
 //! Workers that share a Redis connection are driven by one task per connection
 //! (`engine/connection_group.rs`). What users rely on stays as it was with a task per worker:
 //! each worker issues exactly its own operation stream (seed, keys, share of the phase), Redis
-//! counts exactly the operations reported, and a server's errors are each worker's errors.
+//! counts exactly the operations reported, a server's errors are each worker's errors, and so is
+//! the back-off after one (the connection's other workers go on).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
 
@@ -129,4 +130,84 @@ fn an_error_reply_is_its_workers_error_and_the_others_go_on() {
     // Every GET Redis answered is reported, as a success or as an error of its own.
     assert_eq!(count + errors, stats["get"], "{get}");
     assert!(errors > 0 && count > errors, "{get}");
+}
+
+/// The GETs under the prefix in `redis-cli monitor` lines: (seconds, key) in arrival order.
+fn monitored_gets(text: &str) -> Vec<(f64, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let (time, rest) = line.split_once(' ')?;
+            let (_, command) = rest.split_once("] ")?;
+            let (op, rest) = command.split_once(' ')?;
+            if !op.trim_matches('"').eq_ignore_ascii_case("GET") {
+                return None;
+            }
+            let key = rest.split(' ').next()?.trim_matches('"');
+            Some((time.parse().ok()?, key.strip_prefix(PREFIX)?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_worker_backing_off_after_an_error_does_not_hold_up_the_others() {
+    let redis = PrivateRedis::start(free_port());
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    // One key of 50 holds a list: a GET of it is answered WRONGTYPE, and its worker backs off
+    // (at least 1 ms). Four workers share one connection.
+    let _: () = redis::cmd("RPUSH")
+        .arg(format!("{PREFIX}7"))
+        .arg("x")
+        .query(&mut conn)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(&redis.url())
+        .replace("get: 6, set: 3, delete: 1", "get: 1")
+        .replace("zipf, zipf_exponent: 0.9", "uniform")
+        .replace("count: 500", "count: 50")
+        .replace("connections: 2", "connections: 1")
+        .replace("ops: 2003, concurrency: 5", "ops: 3000, concurrency: 4");
+    let path = write_scenario(dir.path(), "backoff.yaml", &yaml);
+    let log = dir.path().join("monitor.log");
+    let mut monitor = Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "monitor"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-cli (apt-get install redis-tools)");
+    std::thread::sleep(Duration::from_millis(300));
+    let (out, doc) = run_for_json(&path);
+    std::thread::sleep(Duration::from_millis(300));
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    // Errors above the 1% budget fail the run closed.
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let errors = doc["workloads"][0]["operations"]["get"]["errors"]
+        .as_u64()
+        .unwrap();
+    let wire = monitored_gets(&std::fs::read_to_string(&log).unwrap());
+    assert_eq!(wire.len(), 3000, "every operation reached Redis once");
+    // After each failed GET, the GETs Redis received in the next 0.8 ms. Had the whole
+    // group paused with the failed worker, that could only be the (at most 3) commands written
+    // together with it; the others going on send more in some of these windows.
+    let failed: Vec<usize> = (0..wire.len()).filter(|&i| wire[i].1 == "7").collect();
+    assert_eq!(failed.len() as u64, errors);
+    let most_after = failed
+        .iter()
+        .map(|&i| {
+            wire[i + 1..]
+                .iter()
+                .take_while(|(t, _)| *t <= wire[i].0 + 0.0008)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    eprintln!("most GETs within 0.8 ms after a failed one: {most_after}");
+    assert!(
+        most_after > 3,
+        "at most {most_after} GETs followed a failed GET within 0.8 ms, over {} failures",
+        failed.len()
+    );
 }

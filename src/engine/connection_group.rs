@@ -15,11 +15,15 @@
 //!
 //! Faults, as on the worker's own pipelined connection (`tier/redis_pipe.rs`): a failed
 //! connection fails every operation in flight on it, each an error of its worker; a reply later
-//! than the tier's timeout fails them and closes the connection. After a failure the group
-//! backs off once, for the longest back-off any of its workers asks for.
+//! than the tier's timeout fails them and closes the connection. A worker whose operation
+//! failed backs off on its own, as it would on a task of its own: its next operation waits out
+//! its pause while the group's other workers go on (an error reply for one key does not stall
+//! the connection's other workers); when only pausing workers are left, the task sleeps until
+//! the first pause ends.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::context::{WorkerJob, WorkloadContext};
 use super::fan_out::KeptRecorder;
@@ -37,6 +41,8 @@ struct Member<'c> {
     rec: KeptRecorder<'c>,
     issued: u64,
     done: u64,
+    /// While backing off after a failure: the end of its pause (ns since the phase's start).
+    resume_ns: u64,
 }
 
 /// Counts, when the task is dropped mid-phase (a stop gave up on a frozen server), the workers
@@ -72,6 +78,7 @@ pub(super) async fn run_group(
             rec: KeptRecorder::for_job(Recorder::new(1), job, leader, ctx),
             issued: 0,
             done: 0,
+            resume_ns: 0,
         })
         .collect();
     // Workers ready to issue (in the order their replies came), and the operations in flight,
@@ -89,31 +96,46 @@ pub(super) async fn run_group(
     let mut ended = false;
     let mut now = start;
     loop {
-        let pause = members
-            .iter_mut()
-            .filter_map(|m| m.stream.take_pause())
-            .max();
-        if let Some(pause) = pause {
-            super::schedule::pause(ctx, pause).await;
-        }
-        // Every ready worker with operations left plans and writes its next one.
-        let mut fresh = 0;
-        if !ended && !ctx.halted() {
-            for &i in &ready {
-                let m = &mut members[i];
-                if m.issued >= m.job.ops || !m.stream.plan(&mut m.slot) {
-                    continue;
-                }
-                let slot = &m.slot;
-                pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
-                m.issued += 1;
-                window.push_back((i, 0));
-                fresh += 1;
+        // A worker whose last operation failed starts its pause now.
+        let now_ns = clock.delta_as_nanos(start, now);
+        for m in &mut members {
+            if let Some(pause) = m.stream.take_pause() {
+                m.resume_ns = now_ns.saturating_add(pause.as_nanos() as u64);
             }
         }
-        ready.clear();
+        // Every ready worker with operations left plans and writes its next one; a pausing
+        // worker keeps its turn for a later round.
+        let mut fresh = 0;
+        let stopping = ended || ctx.halted();
+        ready.retain(|&i| {
+            let m = &mut members[i];
+            if stopping {
+                return false;
+            }
+            if m.resume_ns > now_ns {
+                return true;
+            }
+            if m.issued >= m.job.ops || !m.stream.plan(&mut m.slot) {
+                return false;
+            }
+            let slot = &m.slot;
+            pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
+            m.issued += 1;
+            window.push_back((i, 0));
+            fresh += 1;
+            false
+        });
         if window.is_empty() {
-            break;
+            // Nothing in flight: wait for the first pause to end, or the group is done.
+            match ready.iter().map(|&i| members[i].resume_ns).min() {
+                Some(resume) => {
+                    let wait = Duration::from_nanos(resume.saturating_sub(now_ns));
+                    super::schedule::pause(ctx, wait).await;
+                    now = clock.raw();
+                    continue;
+                }
+                None => break,
+            }
         }
         in_flight.count = window.len();
         let outcome = exchange(&mut pipe, &mut window, fresh, clock, &mut now).await;
