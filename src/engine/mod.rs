@@ -311,6 +311,7 @@ pub async fn run_workload(
     }
     let elapsed = started.elapsed();
     ctx.series.drain_into(&mut recorder.seconds);
+    recorder.absorb_windows(0, &ctx.series.take_windows());
     warnings.extend(self_check::timer_warning(
         &recorder,
         self_check::timer_cost_ns(&ctx.clock),

@@ -277,28 +277,34 @@ impl Recorder {
 
     /// Adds another recorder's windows, aligned by absolute window index.
     fn merge_windows(&mut self, other: &Recorder) {
-        if other.windows.is_empty() {
+        self.absorb_windows(other.window_base, &other.windows);
+    }
+
+    /// Adds `windows`, the first of which is absolute window `base` (the workload's shared
+    /// windows come with base 0).
+    pub fn absorb_windows(&mut self, base: u64, windows: &[SecondBucket]) {
+        if windows.is_empty() {
             return;
         }
         if self.windows.is_empty() {
-            self.windows = other.windows.clone();
-            self.window_base = other.window_base;
+            self.windows = windows.to_vec();
+            self.window_base = base;
             return;
         }
-        if other.window_base < self.window_base {
-            let shift = (self.window_base - other.window_base) as usize;
+        if base < self.window_base {
+            let shift = (self.window_base - base) as usize;
             let mut grown: Vec<SecondBucket> = (0..shift).map(|_| SecondBucket::empty()).collect();
             grown.append(&mut self.windows);
             self.windows = grown;
-            self.window_base = other.window_base;
+            self.window_base = base;
         }
-        let offset = (other.window_base - self.window_base) as usize;
-        if self.windows.len() < offset + other.windows.len() {
+        let offset = (base - self.window_base) as usize;
+        if self.windows.len() < offset + windows.len() {
             self.windows
-                .resize_with(offset + other.windows.len(), SecondBucket::empty);
+                .resize_with(offset + windows.len(), SecondBucket::empty);
         }
-        // Workers' finished windows come packed; their sum stays open (one recorder's 120).
-        for (a, b) in self.windows[offset..].iter_mut().zip(&other.windows) {
+        // Workers' finished windows may come packed; their sum stays open (one recorder's 120).
+        for (a, b) in self.windows[offset..].iter_mut().zip(windows) {
             a.absorb_open(b);
         }
     }
@@ -356,13 +362,26 @@ impl Recorder {
         }
     }
 
-    /// A new window begins: the last one is over and is packed in place (once a tenth of a
-    /// second per worker), so a worker holds one open window histogram, not 120.
+    /// A new window begins at absolute `index`: the last one is over. In a measured phase it
+    /// goes to the workload's shared windows and its bucket is cleared and reused for `index`
+    /// (no allocation, no packing: once a tenth of a second per worker); otherwise it is packed
+    /// in place. Returns `index`'s place in `windows`.
     #[cold]
-    fn window_over(&mut self) {
+    fn window_over(&mut self, index: u64) -> usize {
+        if let Some(sink) = &self.series_sink
+            && let [last] = self.windows.as_mut_slice()
+        {
+            sink.add_window(self.window_base as usize, last);
+            last.clear();
+            self.window_base = index;
+            return 0;
+        }
         if let Some(last) = self.windows.last_mut() {
             last.pack();
         }
+        let i = (index - self.window_base) as usize;
+        self.windows.resize_with(i + 1, SecondBucket::empty);
+        i
     }
 
     /// Counts an operation in the tenth-of-a-second window it completed in.
@@ -371,12 +390,11 @@ impl Recorder {
         if self.windows.is_empty() {
             self.window_base = index;
         }
-        let Some(i) = index.checked_sub(self.window_base).map(|i| i as usize) else {
+        let Some(mut i) = index.checked_sub(self.window_base).map(|i| i as usize) else {
             return;
         };
         if i >= self.windows.len() {
-            self.window_over();
-            self.windows.resize_with(i + 1, SecondBucket::empty);
+            i = self.window_over(index);
         }
         self.windows[i].count(nanos, read);
     }
@@ -403,61 +421,4 @@ fn add_series(into: &mut Vec<u64>, from: &[u64]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recorders_merge_counts_and_histograms() {
-        let mut a = Recorder::new(1);
-        let mut b = Recorder::new(1);
-        a.ops.record(Op::Get, 100);
-        b.ops.record(Op::Get, 300);
-        b.ops.record(Op::Set, 50_000_000_000); // 50 s: beyond the initial range, grows
-        b.ops.record_error(Op::Delete);
-        b.tiers[0].count_lookup(true);
-        a.merge(&b);
-        assert_eq!(a.ops.latency[Op::Get.index()].len(), 2);
-        assert_eq!(a.completed(), 3);
-        assert_eq!(a.errors(), 1);
-        assert_eq!(a.tiers[0].hits, 1);
-        let max = a.ops.latency[Op::Set.index()].max();
-        assert!((49_900_000_000..50_100_000_000).contains(&max), "{max}");
-    }
-
-    /// Bytes of counts a histogram holds.
-    fn bytes(h: &Histogram<u64>) -> usize {
-        h.distinct_values() * 8
-    }
-
-    #[test]
-    fn a_worker_holds_histograms_only_for_what_it_recorded() {
-        let mut rec = Recorder::with_commands(2, 3);
-        assert!(rec.ops.latency.is_empty() && rec.service.latency.is_empty());
-        let tiers: usize = (rec.tiers.iter())
-            .map(|t| bytes(&t.pool_wait) + bytes(&t.served) + bytes(&t.compress))
-            .sum();
-        assert!(tiers <= 6 * 16 * 1024, "{tiers} bytes of tier histograms");
-        rec.ops.record(Op::Get, 120);
-        assert_eq!(rec.ops.latency.len(), Op::Get.index() + 1);
-        assert_eq!(bytes(&rec.ops.latency[0]), 16 * 1024, "sized for 2 µs");
-        rec.ops.record_error(Op::Command(2));
-        assert_eq!(rec.ops.errors_of(Op::Command(2)), 1);
-        assert_eq!(rec.ops.latency_of(Op::Set).len(), 0);
-        let mut merged = Recorder::new(2);
-        merged.merge(&rec);
-        assert_eq!((merged.completed(), merged.errors()), (1, 1));
-    }
-
-    #[test]
-    fn finished_sample_windows_are_packed() {
-        let mut rec = Recorder::new(1);
-        for tenth in 0..(WINDOW_HORIZON_S * 10) {
-            rec.record_tick(tenth, Some(1_000 + tenth as u64), Some(0));
-        }
-        let (last, done) = rec.windows.split_last().unwrap();
-        assert!(done.iter().all(SecondBucket::is_packed) && !last.is_packed());
-        assert_eq!(done[7].ops, 1);
-        let max = done[7].latency().max();
-        assert!((1_000..1_020).contains(&max), "{max}");
-    }
-}
+mod tests;

@@ -132,6 +132,17 @@ impl SecondBucket {
         }
     }
 
+    /// Empties the bucket for reuse, keeping its histogram's memory (an open one is zeroed).
+    pub fn clear(&mut self) {
+        self.ops = 0;
+        self.errors = 0;
+        self.reads.iter_mut().for_each(|r| *r = 0);
+        match &mut self.latency {
+            Latency::Open(h) => h.reset(),
+            Latency::Packed(bytes) => bytes.clear(),
+        }
+    }
+
     /// Packs the latency histogram (the bucket's second is over). Nothing recorded is lost.
     pub fn pack(&mut self) {
         if let Latency::Open(h) = &self.latency {
@@ -190,9 +201,13 @@ impl SecondBucket {
 /// The workload's time series, shared by its workers: when a worker's second is over it adds
 /// the bucket here (a lock once a second per worker, never per operation), so a long run keeps
 /// one packed histogram per second, not one per worker and second.
+///
+/// Finished sample windows (tenths of a second, the first 12 seconds) come here too, kept open
+/// and indexed by absolute window: at most 120 for the workload, while each worker reuses one.
 #[derive(Default)]
 pub struct SeriesSink {
     seconds: std::sync::Mutex<Vec<SecondBucket>>,
+    windows: std::sync::Mutex<Vec<SecondBucket>>,
 }
 
 impl SeriesSink {
@@ -206,6 +221,25 @@ impl SeriesSink {
         }
         seconds[index].absorb(bucket);
         seconds[index].pack();
+    }
+
+    /// Adds a finished sample window as absolute window `index` (kept open).
+    pub fn add_window(&self, index: usize, bucket: &SecondBucket) {
+        let Ok(mut windows) = self.windows.lock() else {
+            return;
+        };
+        if index >= windows.len() {
+            windows.resize_with(index + 1, SecondBucket::empty);
+        }
+        windows[index].absorb_open(bucket);
+    }
+
+    /// The windows collected (the first is absolute window 0), emptying the sink.
+    pub fn take_windows(&self) -> Vec<SecondBucket> {
+        self.windows
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 
     /// Adds everything collected to `into`, second by second, and empties the sink.
