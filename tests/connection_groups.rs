@@ -17,6 +17,16 @@ use support::{all_output, record_trace, run_for_json, write_scenario};
 
 const PREFIX: &str = "tbgroup:";
 
+/// One test at a time: each starts its own Redis on a free port, and two tests picking a port
+/// at once could pick the same one.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn scenario(url: &str) -> String {
     format!(
         "name: groups\nseed: 11\n\
@@ -61,13 +71,31 @@ fn traced(text: &str) -> HashMap<(String, String), usize> {
     seen
 }
 
-#[test]
-fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
+/// A private Redis, a connection to it, and `lists` of the keys (suffixes) holding a list: every
+/// GET of them is answered WRONGTYPE.
+fn redis_with_lists(lists: &[&str]) -> (PrivateRedis, redis::Connection) {
     let redis = PrivateRedis::start(free_port());
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_scenario(dir.path(), "groups.yaml", &scenario(&redis.url()));
-    // Run 1, watched by MONITOR: 5 workers on 2 connections, one task per connection.
-    let log = dir.path().join("monitor.log");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for k in lists {
+        let _: () = redis::cmd("RPUSH")
+            .arg(format!("{PREFIX}{k}"))
+            .arg("x")
+            .query(&mut conn)
+            .unwrap();
+    }
+    (redis, conn)
+}
+
+/// Runs `scenario` for its JSON result while `redis-cli monitor` watches `redis`; returns both
+/// and what MONITOR printed.
+fn run_monitored(
+    redis: &PrivateRedis,
+    scenario: &std::path::Path,
+) -> (std::process::Output, serde_json::Value, String) {
+    let log = scenario.with_extension("monitor.log");
     let mut monitor = Command::new("redis-cli")
         .args(["-p", &redis.port.to_string(), "monitor"])
         .stdout(std::fs::File::create(&log).unwrap())
@@ -75,12 +103,23 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
         .spawn()
         .expect("redis-cli (apt-get install redis-tools)");
     std::thread::sleep(Duration::from_millis(300));
-    let (out, doc) = run_for_json(&path);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let (out, doc) = run_for_json(scenario);
     std::thread::sleep(Duration::from_millis(300));
     monitor.kill().unwrap();
     monitor.wait().unwrap();
-    let on_the_wire = monitored(&std::fs::read_to_string(&log).unwrap());
+    (out, doc, std::fs::read_to_string(&log).unwrap())
+}
+
+#[test]
+fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
+    let _serial = serial();
+    let redis = PrivateRedis::start(free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), "groups.yaml", &scenario(&redis.url()));
+    // Run 1, watched by MONITOR: 5 workers on 2 connections, one task per connection.
+    let (out, doc, log) = run_monitored(&redis, &path);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let on_the_wire = monitored(&log);
     // Run 2 records a trace, which takes the loop of one task per worker: the same workers'
     // streams, written down as each worker issues them.
     let planned = traced(&record_trace(&path));
@@ -100,19 +139,9 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
 
 #[test]
 fn an_error_reply_is_its_workers_error_and_the_others_go_on() {
-    let redis = PrivateRedis::start(free_port());
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let _serial = serial();
     // Two of the keys hold a list: every GET of them is answered WRONGTYPE.
-    for k in ["1", "2"] {
-        let _: () = redis::cmd("RPUSH")
-            .arg(format!("{PREFIX}{k}"))
-            .arg("x")
-            .query(&mut conn)
-            .unwrap();
-    }
+    let (redis, mut conn) = redis_with_lists(&["1", "2"]);
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(&redis.url())
         .replace("get: 6, set: 3, delete: 1", "get: 1")
@@ -150,18 +179,10 @@ fn monitored_gets(text: &str) -> Vec<(f64, String)> {
 
 #[test]
 fn a_worker_backing_off_after_an_error_does_not_hold_up_the_others() {
-    let redis = PrivateRedis::start(free_port());
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let _serial = serial();
     // One key of 50 holds a list: a GET of it is answered WRONGTYPE, and its worker backs off
     // (at least 1 ms). Four workers share one connection.
-    let _: () = redis::cmd("RPUSH")
-        .arg(format!("{PREFIX}7"))
-        .arg("x")
-        .query(&mut conn)
-        .unwrap();
+    let (redis, _conn) = redis_with_lists(&["7"]);
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(&redis.url())
         .replace("get: 6, set: 3, delete: 1", "get: 1")
@@ -170,24 +191,13 @@ fn a_worker_backing_off_after_an_error_does_not_hold_up_the_others() {
         .replace("connections: 2", "connections: 1")
         .replace("ops: 2003, concurrency: 5", "ops: 3000, concurrency: 4");
     let path = write_scenario(dir.path(), "backoff.yaml", &yaml);
-    let log = dir.path().join("monitor.log");
-    let mut monitor = Command::new("redis-cli")
-        .args(["-p", &redis.port.to_string(), "monitor"])
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-cli (apt-get install redis-tools)");
-    std::thread::sleep(Duration::from_millis(300));
-    let (out, doc) = run_for_json(&path);
-    std::thread::sleep(Duration::from_millis(300));
-    monitor.kill().unwrap();
-    monitor.wait().unwrap();
+    let (out, doc, log) = run_monitored(&redis, &path);
     // Errors above the 1% budget fail the run closed.
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     let errors = doc["workloads"][0]["operations"]["get"]["errors"]
         .as_u64()
         .unwrap();
-    let wire = monitored_gets(&std::fs::read_to_string(&log).unwrap());
+    let wire = monitored_gets(&log);
     assert_eq!(wire.len(), 3000, "every operation reached Redis once");
     // After each failed GET, the GETs Redis received in the next 0.8 ms. Had the whole
     // group paused with the failed worker, that could only be the (at most 3) commands written
