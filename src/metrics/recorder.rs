@@ -79,9 +79,8 @@ impl OpRecorder {
         self.errors[i] += 1;
     }
 
-    /// Makes room for index `i` (a recorder made without room for every custom command; the
-    /// engine's are made with it, so this never runs in a measured loop).
-    /// Makes room for operation `i` (its histogram is made the first time it is recorded).
+    /// Makes room for operation `i`: its histogram is made the first time it is recorded (once
+    /// per kind and worker, a cold path after the timer stopped).
     #[cold]
     fn grow(&mut self, i: usize) {
         if self.latency.len() <= i {
@@ -203,6 +202,7 @@ pub struct Recorder {
     pub series_sink: Option<std::sync::Arc<SeriesSink>>,
     /// Tenth-of-a-second windows of the first `WINDOW_HORIZON_S` seconds, by absolute window
     /// index (`window_base` is the index of the first): the samples a short run is judged by.
+    /// With a `series_sink` (measured phases) only the current one: finished ones go there.
     pub windows: Vec<SecondBucket>,
     /// Index of `windows[0]` (tenths of a second since the time series' second 0).
     pub window_base: u64,

@@ -8,7 +8,8 @@
 //! encoding (run-length zeros, varint counts: a few hundred bytes), once per second, off the
 //! per-operation path; it is unpacked only to merge or summarize it after the run. Memory then
 //! stays flat over a long run. Sample windows (a tenth of a second each, the first 12 seconds)
-//! are packed the same way when the next one begins: a worker holds one open window, not 120.
+//! of a measured phase go to the workload's shared windows when the next one begins, and the
+//! worker reuses its bucket: a worker holds one open window, not 120 (a warmup packs them).
 
 use std::borrow::Cow;
 
@@ -216,11 +217,9 @@ impl SeriesSink {
         let Ok(mut seconds) = self.seconds.lock() else {
             return;
         };
-        if index >= seconds.len() {
-            seconds.resize_with(index + 1, SecondBucket::empty);
-        }
-        seconds[index].absorb(bucket);
-        seconds[index].pack();
+        let second = at(&mut seconds, index);
+        second.absorb(bucket);
+        second.pack();
     }
 
     /// Adds a finished sample window as absolute window `index` (kept open).
@@ -228,10 +227,7 @@ impl SeriesSink {
         let Ok(mut windows) = self.windows.lock() else {
             return;
         };
-        if index >= windows.len() {
-            windows.resize_with(index + 1, SecondBucket::empty);
-        }
-        windows[index].absorb_open(bucket);
+        at(&mut windows, index).absorb_open(bucket);
     }
 
     /// The windows collected (the first is absolute window 0), emptying the sink.
@@ -254,6 +250,14 @@ impl SeriesSink {
             a.absorb(&b);
         }
     }
+}
+
+/// Bucket `index` of a series, grown with empty placeholders to reach it.
+fn at(series: &mut Vec<SecondBucket>, index: usize) -> &mut SecondBucket {
+    if index >= series.len() {
+        series.resize_with(index + 1, SecondBucket::empty);
+    }
+    &mut series[index]
 }
 
 #[cfg(test)]
