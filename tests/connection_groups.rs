@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::private_redis::{PrivateRedis, free_port};
-use support::{all_output, record_trace, run_for_json, write_scenario};
+use support::{all_output, record_trace, run_for_json_with, write_scenario};
 
 const PREFIX: &str = "tbgroup:";
 
@@ -71,22 +71,26 @@ fn traced(text: &str) -> HashMap<(String, String), usize> {
     seen
 }
 
-/// A private Redis, a connection to it, and `lists` of the keys (suffixes) holding a list: every
-/// GET of them is answered WRONGTYPE.
-fn redis_with_lists(lists: &[&str]) -> (PrivateRedis, redis::Connection) {
+/// A private Redis and a connection to it.
+fn private_redis() -> (PrivateRedis, redis::Connection) {
     let redis = PrivateRedis::start(free_port());
-    let mut conn = redis::Client::open(redis.url())
+    let conn = redis::Client::open(redis.url())
         .unwrap()
         .get_connection()
         .unwrap();
-    for k in lists {
-        let _: () = redis::cmd("RPUSH")
-            .arg(format!("{PREFIX}{k}"))
-            .arg("x")
-            .query(&mut conn)
-            .unwrap();
-    }
     (redis, conn)
+}
+
+/// What makes some GETs fail: `lists` of the run's keys (suffixes) are made lists once the run
+/// has claimed its names, so every GET of them is answered WRONGTYPE. Returns the `--start-at`
+/// arguments for the run.
+fn lists_after_the_claim(redis: &PrivateRedis, lists: &[&str]) -> [String; 2] {
+    let lists: Vec<String> = lists.iter().map(|k| format!("{PREFIX}{k}")).collect();
+    support::after_the_claim(redis.url(), PREFIX, move |conn| {
+        for key in lists {
+            let _: () = redis::cmd("RPUSH").arg(key).arg("x").query(conn).unwrap();
+        }
+    })
 }
 
 /// Runs `scenario` for its JSON result while `redis-cli monitor` watches `redis`; returns both
@@ -94,6 +98,7 @@ fn redis_with_lists(lists: &[&str]) -> (PrivateRedis, redis::Connection) {
 fn run_monitored(
     redis: &PrivateRedis,
     scenario: &std::path::Path,
+    extra: &[&str],
 ) -> (std::process::Output, serde_json::Value, String) {
     let log = scenario.with_extension("monitor.log");
     let mut monitor = Command::new("redis-cli")
@@ -103,7 +108,7 @@ fn run_monitored(
         .spawn()
         .expect("redis-cli (apt-get install redis-tools)");
     std::thread::sleep(Duration::from_millis(300));
-    let (out, doc) = run_for_json(scenario);
+    let (out, doc) = run_for_json_with(scenario, extra);
     std::thread::sleep(Duration::from_millis(300));
     monitor.kill().unwrap();
     monitor.wait().unwrap();
@@ -117,7 +122,7 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_scenario(dir.path(), "groups.yaml", &scenario(&redis.url()));
     // Run 1, watched by MONITOR: 5 workers on 2 connections, one task per connection.
-    let (out, doc, log) = run_monitored(&redis, &path);
+    let (out, doc, log) = run_monitored(&redis, &path, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let on_the_wire = monitored(&log);
     // Run 2 records a trace, which takes the loop of one task per worker: the same workers'
@@ -141,14 +146,15 @@ fn workers_sharing_a_connection_issue_exactly_their_own_streams() {
 fn an_error_reply_is_its_workers_error_and_the_others_go_on() {
     let _serial = serial();
     // Two of the keys hold a list: every GET of them is answered WRONGTYPE.
-    let (redis, mut conn) = redis_with_lists(&["1", "2"]);
+    let (redis, mut conn) = private_redis();
+    let start = lists_after_the_claim(&redis, &["1", "2"]);
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(&redis.url())
         .replace("get: 6, set: 3, delete: 1", "get: 1")
         .replace("zipf, zipf_exponent: 0.9", "uniform")
         .replace("count: 500", "count: 10");
     let path = write_scenario(dir.path(), "errors.yaml", &yaml);
-    let (out, doc) = run_for_json(&path);
+    let (out, doc) = run_for_json_with(&path, &[&start[0], &start[1]]);
     // Errors fail the run closed, with Redis' own words.
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert!(doc.to_string().contains("WRONGTYPE"), "{doc}");
@@ -182,7 +188,8 @@ fn a_worker_backing_off_after_an_error_does_not_hold_up_the_others() {
     let _serial = serial();
     // One key of 50 holds a list: a GET of it is answered WRONGTYPE, and its worker backs off
     // (at least 1 ms). Four workers share one connection.
-    let (redis, _conn) = redis_with_lists(&["7"]);
+    let (redis, _conn) = private_redis();
+    let start = lists_after_the_claim(&redis, &["7"]);
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(&redis.url())
         .replace("get: 6, set: 3, delete: 1", "get: 1")
@@ -191,7 +198,7 @@ fn a_worker_backing_off_after_an_error_does_not_hold_up_the_others() {
         .replace("connections: 2", "connections: 1")
         .replace("ops: 2003, concurrency: 5", "ops: 3000, concurrency: 4");
     let path = write_scenario(dir.path(), "backoff.yaml", &yaml);
-    let (out, doc, log) = run_monitored(&redis, &path);
+    let (out, doc, log) = run_monitored(&redis, &path, &[&start[0], &start[1]]);
     // Errors above the 1% budget fail the run closed.
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     let errors = doc["workloads"][0]["operations"]["get"]["errors"]

@@ -12,6 +12,7 @@ use support::commandstats;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use tierbench::tier::key_names::KeyNames;
 use tierbench::tier::redis::{RedisSettings, RedisTier};
 use tierbench::workload::command::CommandTemplate;
 
@@ -34,7 +35,9 @@ async fn custom_commands_are_sent_as_written_and_counted_by_redis() {
         seeds: Vec::new(),
         hash: None,
     };
-    let tier = RedisTier::connect("l2", &settings, &prefix).await.unwrap();
+    let tier = RedisTier::connect("l2", &settings, &KeyNames::generated(&prefix, 1000))
+        .await
+        .unwrap();
     let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
     let mut conn = client.get_connection().unwrap();
 

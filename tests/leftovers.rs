@@ -11,7 +11,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::AssertSqlSafe;
+use support::db::Db;
 use support::{all_output, tierbench, write_scenario};
 
 /// The marker a run sets under its prefix.
@@ -43,6 +43,8 @@ fn plant_redis(redis: &mut redis::Connection, prefix: &str, marker: bool) {
             .arg(format!("{prefix}{REDIS_MARKER}"))
             .arg("run")
             .arg(OLD_TOKEN)
+            .arg("count")
+            .arg(KEYS)
             .query::<()>(redis)
             .unwrap();
     }
@@ -124,14 +126,15 @@ fn redis_keys_of_an_interrupted_run_are_removed_before_measuring_and_said() {
 }
 
 #[test]
-fn redis_keys_without_a_marker_are_not_removed_at_setup() {
+fn redis_keys_without_a_marker_are_the_users_and_stop_the_run() {
     let mut redis = support::redis();
     let prefix = prefix("nomarker");
     plant_redis(&mut redis, &prefix, false);
     let url = support::redis_url();
     let dir = tempfile::tempdir().unwrap();
-    let (out, doc) = run(
+    let path = write_scenario(
         dir.path(),
+        "s.yaml",
         &scenario(
             &format!("  - {{ name: l2, kind: redis, url: \"{url}\" }}\n"),
             "l2",
@@ -139,17 +142,26 @@ fn redis_keys_without_a_marker_are_not_removed_at_setup() {
             false,
         ),
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("interrupted tierbench run"), "{stderr}");
-    let l2 = tier(&doc, "l2");
-    assert_eq!(l2["hits"], 1000, "keys without a marker stay: {l2}");
-    assert_eq!(l2["entries"], KEYS, "counted without the marker: {l2}");
-    // The end of the run removes everything under the prefix, as before.
-    assert!(redis_keys(&mut redis, &prefix).is_empty());
+    let out = tierbench(&["run", path.to_str().unwrap()]);
+    let left = redis_keys(&mut redis, &prefix);
+    let _: () = redis::cmd("DEL").arg(&left).query(&mut redis).unwrap();
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "the key \"{prefix}0\" exists and tierbench did not write it"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        left.len() as u64,
+        KEYS,
+        "keys without a marker are not tierbench's: {left:?}"
+    );
 }
 
 #[test]
-fn keep_leaves_the_keys_but_not_the_marker() {
+fn kept_keys_carry_the_marker_and_the_next_run_removes_them() {
     let mut redis = support::redis();
     let prefix = prefix("keep");
     let url = support::redis_url();
@@ -163,88 +175,32 @@ fn keep_leaves_the_keys_but_not_the_marker() {
     .replace("mix: { get: 1 }", "mix: { set: 1 }");
     let (out, _) = run(dir.path(), &yaml);
     let left = redis_keys(&mut redis, &prefix);
-    let _: () = redis::cmd("DEL").arg(&left).query(&mut redis).unwrap();
-    assert!(!left.is_empty(), "{}", all_output(&out));
-    assert!(
-        !left.contains(&format!("{prefix}{REDIS_MARKER}")),
-        "a finished run leaves no marker, even with keep: {left:?}"
+    let kept: Option<String> = redis::cmd("HGET")
+        .arg(format!("{prefix}{REDIS_MARKER}"))
+        .arg("kept")
+        .query(&mut redis)
+        .unwrap();
+    // The next run (without keep) knows them as tierbench's: removed, said, and gone at its end.
+    let (next, _) = run(dir.path(), &yaml.replace("keep: true", "keep: false"));
+    let after = redis_keys(&mut redis, &prefix);
+    if !after.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&after).query(&mut redis).unwrap();
+    }
+    assert!(left.len() > 1, "{}", all_output(&out));
+    assert_eq!(
+        kept.as_deref(),
+        Some("1"),
+        "the marker says the keys were kept: {left:?}"
     );
-}
-
-/// A connection to one of the three SQL servers.
-enum Db {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-    MySql(sqlx::MySqlPool),
+    assert!(
+        all_output(&next).contains("by an earlier tierbench run (keep: true)"),
+        "{}",
+        all_output(&next)
+    );
+    assert!(after.is_empty(), "{after:?}");
 }
 
 impl Db {
-    async fn execute(&self, statement: String) {
-        macro_rules! on {
-            ($p:expr) => {
-                sqlx::query(AssertSqlSafe(statement))
-                    .execute($p)
-                    .await
-                    .map(drop)
-            };
-        }
-        match self {
-            Db::Sqlite(p) => on!(p),
-            Db::Postgres(p) => on!(p),
-            Db::MySql(p) => on!(p),
-        }
-        .unwrap();
-    }
-
-    async fn count(&self, statement: String) -> i64 {
-        macro_rules! on {
-            ($p:expr) => {
-                sqlx::query_scalar(AssertSqlSafe(statement))
-                    .fetch_one($p)
-                    .await
-            };
-        }
-        match self {
-            Db::Sqlite(p) => on!(p),
-            Db::Postgres(p) => on!(p),
-            Db::MySql(p) => on!(p),
-        }
-        .unwrap()
-    }
-
-    /// True when `table` exists.
-    async fn has_table(&self, table: &str) -> bool {
-        let statement = match self {
-            Db::Sqlite(_) => {
-                format!(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
-                )
-            }
-            Db::Postgres(_) => format!(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
-            ),
-            Db::MySql(_) => format!(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
-            ),
-        };
-        self.count(statement).await > 0
-    }
-
-    /// The table as tierbench creates it.
-    fn create(&self, table: &str) -> String {
-        match self {
-            Db::Sqlite(_) => format!(
-                "CREATE TABLE {table} (k TEXT PRIMARY KEY, v BLOB NOT NULL, expires_at INTEGER)"
-            ),
-            Db::Postgres(_) => format!(
-                "CREATE TABLE {table} (k TEXT COLLATE \"C\" PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
-            ),
-            Db::MySql(_) => format!(
-                "CREATE TABLE {table} (k VARBINARY(512) PRIMARY KEY, v LONGBLOB NOT NULL, expires_at BIGINT)"
-            ),
-        }
-    }
-
     /// A table as a killed run leaves it: created, marked (when `marker`), rows 0..KEYS under
     /// the prefix; plus one row outside the prefix.
     async fn plant(&self, table: &str, prefix: &str, marker: bool) {
@@ -295,7 +251,7 @@ async fn sql_table_of_an_interrupted_run_is_tierbench_s(db: Db, url: &str, name:
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "note: tier `l3`: removed {} rows left in table `{table}` by an interrupted tierbench run",
+            "note: tier `l3`: removed {} rows left in table `{table}` by an earlier tierbench run",
             KEYS + 1
         )),
         "{stderr}"
@@ -335,49 +291,6 @@ async fn sqlite_table_of_an_interrupted_run_is_cleared_and_dropped() {
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
     let url = format!("sqlite:{}", db.display());
     sql_table_of_an_interrupted_run_is_tierbench_s(Db::Sqlite(pool), &url, "lite").await;
-}
-
-#[tokio::test]
-async fn a_table_without_the_marker_is_the_users_and_only_its_prefix_rows_go() {
-    let db = Db::MySql(support::mysql().await);
-    let prefix = prefix("users");
-    let table = format!("tbleft_users_{}", std::process::id());
-    db.plant(&table, &prefix, false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = support::mysql_url();
-    let (out, doc) = run(
-        dir.path(),
-        &scenario(
-            &format!("  - {{ name: l3, kind: sql, url: \"{url}\", table: {table} }}\n"),
-            "l3",
-            &prefix,
-            false,
-        ),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let exists = db.has_table(&table).await;
-    let rows = if exists {
-        let rows = db.count(format!("SELECT COUNT(*) FROM {table}")).await;
-        let other = db
-            .count(format!("SELECT COUNT(*) FROM {table} WHERE k = 'other:1'"))
-            .await;
-        db.execute(format!("DROP TABLE {table}")).await;
-        assert_eq!(other, 1, "a row outside the prefix is untouched");
-        rows
-    } else {
-        0
-    };
-    assert!(exists, "a table tierbench did not create is never dropped");
-    assert_eq!(
-        rows, 1,
-        "only tierbench's rows under the prefix are deleted"
-    );
-    assert!(!stderr.contains("interrupted tierbench run"), "{stderr}");
-    let l3 = tier(&doc, "l3");
-    assert_eq!(
-        l3["hits"], 1000,
-        "rows without a marker are not removed at setup: {l3}"
-    );
 }
 
 /// The real thing: an L1 → Redis → PostgreSQL run killed (SIGKILL) mid-run leaves its keys,

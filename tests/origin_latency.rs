@@ -49,6 +49,55 @@ fn a_constant_origin_latency_is_reproduced() {
     );
 }
 
+/// Little's law, as a user checks it: with `concurrency: N` in a closed loop, throughput × mean
+/// latency = N operations in flight, also for an in-process stack whose misses wait on a 1 ms
+/// origin (workers must not be OS threads sleeping through the origin, two at a time on two
+/// cores); and the origin's configured latency is kept.
+#[test]
+fn concurrency_is_the_operations_in_flight_with_an_in_process_stack_and_an_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    for workers in [8u64, 64] {
+        let yaml = format!(
+            "name: little\nseed: 3\ntiers: [{{ name: l1, kind: memory, engine: lru, max_entries: 100 }}]\n\
+             data: {{ keys: {{ count: 5000, distribution: uniform }}, values: {{ size: 64 }} }}\n\
+             origin: {{ latency: 1ms }}\n\
+             workloads:\n  - {{ name: reads, target: [l1], warmup: 0, duration: 2s, concurrency: {workers}, mix: {{ get: 1 }} }}\n"
+        );
+        let path = write_scenario(dir.path(), "little.yaml", &yaml);
+        let results = dir.path().join("little.json");
+        let out = tierbench(&[
+            "run",
+            path.to_str().unwrap(),
+            "--report",
+            &format!("json={}", results.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+        let w = &doc["workloads"][0];
+        let throughput = w["throughput"].as_f64().unwrap();
+        let mean_s = w["operations"]["get"]["latency"]["mean_ns"]
+            .as_f64()
+            .unwrap()
+            / 1e9;
+        let in_flight = throughput * mean_s;
+        let ratio = in_flight / workers as f64;
+        assert!(
+            (0.9..=1.05).contains(&ratio),
+            "{workers} workers: {throughput:.0} ops/s × {:.3} ms = {in_flight:.2} in flight",
+            mean_s * 1e3
+        );
+        let origin_ms = w["served_by"]["origin"]["latency"]["mean_ns"]
+            .as_f64()
+            .unwrap()
+            / 1e6;
+        assert!(
+            (1.0..1.1).contains(&origin_ms),
+            "{workers} workers: the origin's 1 ms measured {origin_ms:.3} ms"
+        );
+    }
+}
+
 fn planned(latency: &str) -> OriginLatency {
     let yaml = scenario(latency, "");
     let plan =

@@ -10,14 +10,16 @@ use std::path::Path;
 
 /// Runs a lone-Redis scenario and returns its result document.
 fn run(dir: &Path, name: &str, yaml: &str) -> serde_json::Value {
+    run_with(dir, name, yaml, &[])
+}
+
+fn run_with(dir: &Path, name: &str, yaml: &str, extra: &[&str]) -> serde_json::Value {
     let path = support::write_scenario(dir, &format!("{name}.yaml"), yaml);
     let results = dir.join(format!("{name}.json"));
-    let out = support::tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
+    let report = format!("json={}", results.display());
+    let mut args = vec!["run", path.to_str().unwrap(), "--report", &report];
+    args.extend_from_slice(extra);
+    let out = support::tierbench(&args);
     assert!(
         results.is_file(),
         "no results: {}",
@@ -44,14 +46,17 @@ fn an_error_inside_a_batch_counts_once_per_failed_operation() {
     let mut counts = Vec::new();
     for pipeline in [1, 8] {
         unlink(&mut conn, &format!("{prefix}*"));
-        // Key 3 holds a hash: every GET of it gets a WRONGTYPE error reply, and only it.
-        let _: () = redis::cmd("HSET")
-            .arg(format!("{prefix}3"))
-            .arg("f")
-            .arg("v")
-            .query(&mut conn)
-            .unwrap();
-        let doc = run(
+        // Key 3 holds a hash once the run has claimed its keys: every GET of it gets a
+        // WRONGTYPE error reply, and only it.
+        let start = support::after_the_claim(support::redis_url(), prefix, move |conn| {
+            let _: () = redis::cmd("HSET")
+                .arg(format!("{prefix}3"))
+                .arg("f")
+                .arg("v")
+                .query(conn)
+                .unwrap();
+        });
+        let doc = run_with(
             dir.path(),
             &format!("p{pipeline}"),
             &format!(
@@ -61,6 +66,7 @@ fn an_error_inside_a_batch_counts_once_per_failed_operation() {
                  workloads:\n  - {{ name: reads, target: l2, ops: 2000, warmup: 0, concurrency: 1, mix: {{ get: 1 }} }}\n",
                 support::redis_url()
             ),
+            &[&start[0], &start[1]],
         );
         let w = &doc["workloads"][0];
         let errors = w["operations"]["get"]["errors"].as_u64().unwrap();

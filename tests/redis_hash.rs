@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use support::private_redis::{PrivateRedis, free_port};
 use tierbench::tier::Tier;
 use tierbench::tier::config::{TierConfig, TierKindConfig};
+use tierbench::tier::key_names::KeyNames;
 use tierbench::tier::redis::RedisSettings;
 use tierbench::tier::redis_hash::HashLayout;
 use tierbench::workload::fields::spans;
@@ -142,9 +143,10 @@ fn a_stored_key_is_a_hash_of_the_values_json_fields() {
     let made = keys(&mut conn, "tbtest:hashfields:*");
     assert_eq!(
         made.len(),
-        300,
-        "the data, and no marker after a finished run"
+        301,
+        "the data, and the marker saying it was kept: {made:?}"
     );
+    assert!(made.contains(&"tbtest:hashfields:__tierbench__".to_string()));
 }
 
 #[test]
@@ -188,7 +190,9 @@ fn values_promoted_through_a_stack_into_and_out_of_a_hash_tier_are_the_same_byte
     );
     // Every session Redis holds is the one SQLite holds, field for field.
     let sqlite = rusqlite_rows(&db);
-    let stored = keys(&mut conn, "tbtest:hashstack:*");
+    let mut stored = keys(&mut conn, "tbtest:hashstack:*");
+    // The marker a kept run leaves is not one of the sessions.
+    stored.retain(|k| !k.ends_with("__tierbench__"));
     assert!(!stored.is_empty());
     for key in &stored {
         let value = &sqlite[key];
@@ -251,7 +255,9 @@ async fn a_read_returns_the_bytes_written_whatever_order_redis_keeps_the_fields_
             fields: shape.field_names().unwrap(),
         });
     }
-    let tier = Tier::connect(&config, "tbhashbytes:").await.unwrap();
+    let tier = Tier::connect(&config, &KeyNames::generated("tbhashbytes:", 1000))
+        .await
+        .unwrap();
     tier.use_values(&values);
     let mut conn = connection(&server);
     let mut reordered = 0;
@@ -341,9 +347,12 @@ fn hash_tier(url: String) -> TierConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hash_tier_fails_while_the_server_is_away_and_serves_when_it_is_back() {
     let server = PrivateRedis::start(free_port());
-    let tier = Tier::connect(&hash_tier(server.url()), "tbfaulthash:")
-        .await
-        .unwrap();
+    let tier = Tier::connect(
+        &hash_tier(server.url()),
+        &KeyNames::generated("tbfaulthash:", 1000),
+    )
+    .await
+    .unwrap();
     let value = br#"{"a":1,"b":"two"}"#;
     tier.set("tbfaulthash:1", value, 0, &mut 0).await.unwrap();
     let got = tier.get("tbfaulthash:1", 1, &mut 0).await.unwrap();
@@ -413,7 +422,7 @@ async fn over_a_unix_socket_a_hash_tier_stores_and_reads_the_same() {
     }
     let tier = Tier::connect(
         &hash_tier(format!("unix://{}", socket.display())),
-        "tbunixhash:",
+        &KeyNames::generated("tbunixhash:", 1000),
     )
     .await
     .unwrap();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use sqlx::AssertSqlSafe;
 use tierbench::tier::Tier;
 use tierbench::tier::config::{TierConfig, TierKindConfig};
+use tierbench::tier::key_names::KeyNames;
 use tierbench::tier::sql::SqlSettings;
 
 /// How long the tier may take to serve again once the lock is gone (a failure limit, not a goal).
@@ -37,7 +38,9 @@ async fn tier(table: &str, pool: u32, timeout: Duration) -> Tier {
         }),
         compression: None,
     };
-    Tier::connect(&config, "tbspeed:").await.unwrap()
+    Tier::connect(&config, &KeyNames::generated("tbspeed:", 1000))
+        .await
+        .unwrap()
 }
 
 async fn get(tier: &Tier, key: &str, lane: usize, wait: &mut u64) -> Option<Vec<u8>> {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::AssertSqlSafe;
 use tierbench::tier::config::{TierConfig, TierKindConfig};
+use tierbench::tier::key_names::KeyNames;
 use tierbench::tier::redis::RedisSettings;
 use tierbench::tier::sql::SqlSettings;
 use tierbench::tier::{Tier, TierError};
@@ -106,9 +107,12 @@ async fn until_served(tier: &Tier, key: &str, lane: usize) -> usize {
 async fn redis_connections_fail_fast_while_the_server_is_away_and_reconnect_when_it_is_back() {
     let timeout = Duration::from_millis(500);
     let server = PrivateRedis::start(free_port());
-    let tier = Tier::connect(&redis_config(server.url(), timeout), "tbfault:")
-        .await
-        .unwrap();
+    let tier = Tier::connect(
+        &redis_config(server.url(), timeout),
+        &KeyNames::generated("tbfault:", 1000),
+    )
+    .await
+    .unwrap();
     round_trip(&tier, "tbfault:before:", 20).await;
 
     let port = server.kill();
@@ -144,9 +148,12 @@ async fn redis_connections_fail_fast_while_the_server_is_away_and_reconnect_when
 async fn a_redis_tier_whose_server_stops_answering_fails_each_operation_within_the_timeout() {
     let timeout = Duration::from_millis(300);
     let server = PrivateRedis::start(free_port());
-    let tier = Tier::connect(&redis_config(server.url(), timeout), "tbfault:")
-        .await
-        .unwrap();
+    let tier = Tier::connect(
+        &redis_config(server.url(), timeout),
+        &KeyNames::generated("tbfault:", 1000),
+    )
+    .await
+    .unwrap();
     let mut admin = redis::Client::open(server.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -226,9 +233,12 @@ async fn a_postgres_pool_recovers_from_connections_killed_by_the_server() {
         .unwrap();
     let pool = 3;
     let url = with_param(&support::postgres_url(), &format!("application_name={app}"));
-    let tier = Tier::connect(&sql_config(url, table, pool), "tbfault:")
-        .await
-        .unwrap();
+    let tier = Tier::connect(
+        &sql_config(url, table, pool),
+        &KeyNames::generated("tbfault:", 1000),
+    )
+    .await
+    .unwrap();
     round_trip(&tier, "tbfault:pg:", 10).await;
 
     let backends = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
@@ -274,9 +284,12 @@ async fn a_postgres_pool_recovers_from_connections_killed_by_the_server() {
     );
 
     // The default application_name lets users find tierbench's connections too.
-    let plain = Tier::connect(&sql_config(support::postgres_url(), table, 1), "tbfault:")
-        .await
-        .unwrap();
+    let plain = Tier::connect(
+        &sql_config(support::postgres_url(), table, 1),
+        &KeyNames::generated("tbfault:", 1000),
+    )
+    .await
+    .unwrap();
     let named: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tierbench'",
     )
@@ -325,9 +338,12 @@ async fn a_mariadb_pool_recovers_from_connections_killed_by_the_server() {
     let outcome = async move {
         let (admin, user) = (checker, who);
         let pool = 3;
-        let tier = Tier::connect(&sql_config(url, table, pool), "tbfault:")
-            .await
-            .unwrap();
+        let tier = Tier::connect(
+            &sql_config(url, table, pool),
+            &KeyNames::generated("tbfault:", 1000),
+        )
+        .await
+        .unwrap();
         round_trip(&tier, "tbfault:my:", 10).await;
         let ids: Vec<u64> = sqlx::query_scalar(
             "SELECT CAST(ID AS UNSIGNED) FROM information_schema.PROCESSLIST WHERE USER = ?",

@@ -2,13 +2,13 @@
 
 mod baselines;
 mod ci_outputs;
-mod cluster_nodes;
 mod finish;
 pub mod interrupt;
 mod merge;
 mod new_scenario;
 pub mod output;
 pub mod run;
+mod server_counts;
 mod shards;
 mod simulated;
 pub mod summarize;

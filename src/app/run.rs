@@ -127,7 +127,7 @@ pub async fn run_with(
             continue;
         }
         let stack = shared.stack_for(workload);
-        let nodes_before = super::cluster_nodes::read(&stack).await;
+        let counters_before = super::server_counts::read(&stack).await;
         let (measurement, repetitions) = match shared.measure(index, &stack, &mut sampler).await {
             Ok(Some(measured)) => measured,
             Ok(None) => break,
@@ -137,10 +137,9 @@ pub async fn run_with(
             }
         };
         trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
-        let mut result = shared
-            .result_of(workload, &stack, &measurement, repetitions)
+        let result = shared
+            .result_of(workload, &stack, &measurement, repetitions, counters_before)
             .await;
-        super::cluster_nodes::attach(&stack, nodes_before, &mut result).await;
         document.workloads.push(result);
         // Results so far are on disk after each workload: a later failure loses nothing.
         save_so_far(specs, &document);
@@ -378,6 +377,7 @@ impl Shared<'_> {
         stack: &Stack,
         measurement: &engine::Measurement,
         repetitions: Vec<RepetitionFigures>,
+        counters_before: Vec<super::server_counts::Counters>,
     ) -> WorkloadResult {
         let mut entries = Vec::new();
         for tier in stack.tiers() {
@@ -386,6 +386,7 @@ impl Shared<'_> {
         let mut result = summarize(self.scenario, workload, measurement, entries);
         result.statistics = repetition_statistics(&repetitions);
         result.repetitions = repetitions;
+        super::server_counts::attach(stack, counters_before, &mut result).await;
         note_outliers(&mut result);
         evaluate(workload, &mut result);
         result
@@ -459,8 +460,9 @@ fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
 /// Sets up every declared tier, in order; the first that fails ends the run.
 pub(super) async fn connect_all(scenario: &Scenario) -> Result<Vec<Arc<Tier>>, TierError> {
     let mut tiers = Vec::with_capacity(scenario.tiers.len());
+    let names = scenario.key_names();
     for config in &scenario.tiers {
-        match Tier::connect(config, &scenario.keys.prefix).await {
+        match Tier::connect(config, &names).await {
             Ok(tier) => tiers.push(Arc::new(tier)),
             Err(e) => {
                 // The tiers already set up carry this run's marker (and maybe a table it

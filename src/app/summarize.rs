@@ -212,6 +212,7 @@ pub fn summarize(
                     op_results(&rec.calls, workload)
                 },
                 batch: TierBatchResult::from_counts(&rec.batch),
+                evictions: None,
                 nodes: None,
             }
         })

@@ -350,6 +350,10 @@ pub struct TierResult {
     /// Batch calls, and batches served whole (absent without batch operations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<super::batch_result::TierBatchResult>,
+    /// Keys the server evicted during the workload (Redis `INFO stats` `evicted_keys`, after
+    /// minus before; a cluster's primaries summed); absent for tiers that do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evictions: Option<u64>,
     /// A Redis Cluster tier: each primary's `INFO commandstats` calls over the workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<Vec<super::nodes::NodeCounts>>,

@@ -14,6 +14,25 @@ pub const DEFAULT_PREFIX: &str = "tierbench:";
 /// The default exponent of `zipf` and `scrambled_zipf`.
 pub const DEFAULT_ZIPF_EXPONENT: f64 = 0.99;
 
+/// A prefix must name a space of its own: an empty one is every key of the server, and one
+/// made only of glob characters reads as a pattern wherever someone looks at it.
+fn check_prefix(prefix: &str, problems: &mut Vec<Problem>) {
+    let why = if prefix.is_empty() {
+        "an empty prefix would put tierbench's keys among every other key of the server"
+    } else if prefix.chars().all(|c| matches!(c, '*' | '?' | '[' | ']')) {
+        "a prefix made only of glob characters (`*`, `?`, `[`) reads as a pattern for all keys"
+    } else {
+        return;
+    };
+    problems.push(
+        Problem::new("/data/keys/prefix", why)
+            .expected("a prefix that names a key space of its own, e.g. \"tierbench:<scenario name>:\"")
+            .hint(format!(
+                "leave `prefix` out for the default \"{DEFAULT_PREFIX}\", or write one such as \"tierbench:checkout:\""
+            )),
+    );
+}
+
 pub(super) fn check_data(
     data: &DataFile,
     problems: &mut Vec<Problem>,
@@ -66,6 +85,9 @@ pub(super) fn check_data(
             stddev: keys.stddev.unwrap_or(0.1),
         },
     };
+    if let Some(prefix) = &keys.prefix {
+        check_prefix(prefix, problems);
+    }
     let mut key_space = None;
     match distribution.validate(keys.count) {
         Ok(()) => {

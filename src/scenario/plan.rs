@@ -149,3 +149,24 @@ pub struct Workload {
     /// The scenario's custom commands, indexed like `Op::Command` (shared by its workloads).
     pub commands: std::sync::Arc<[crate::workload::command::CustomCommand]>,
 }
+
+impl Scenario {
+    /// Exactly the names this run writes: the prefix plus each key index, and the prefix plus
+    /// each key of the traces its workloads replay (what the shared tiers claim and clean up).
+    pub fn key_names(&self) -> crate::tier::key_names::KeyNames {
+        let traces = self
+            .workloads
+            .iter()
+            .filter_map(|w| match &w.ops {
+                OpSource::Trace { path, format } => Some((path.clone(), *format)),
+                _ => None,
+            })
+            .collect();
+        crate::tier::key_names::KeyNames::new(
+            &self.keys.prefix,
+            self.keys.count,
+            traces,
+            self.values.size.mean() as u64,
+        )
+    }
+}

@@ -1,19 +1,21 @@
 //! How a run marks what it creates, so that a later run recognises what an interrupted
 //! tierbench left behind (a killed process never reaches its cleanup).
 //!
-//! - Redis: a key `{prefix}__tierbench__` is set at setup and removed last at the end (also with
-//!   `keep: true`), so it exists only while a run of that prefix is going on or after one that
-//!   did not finish. A run that finds it removes every key under the prefix before measuring.
-//!   Keys under the prefix without the marker are not tierbench's to remove.
+//! - Redis (and a SQL table of the user's): a marker `{prefix}__tierbench__` (a hash; a row)
+//!   is set at setup and removed last at the end, so it exists only while a run of that prefix
+//!   is going on, after one that did not finish, or after one that kept its keys (`keep: true`,
+//!   marked `kept`). It records the run and its key space (`key_names::MarkerRecord`): a run that
+//!   finds another run's marker removes exactly the names it records (`claim.rs`). Names
+//!   without a marker are not tierbench's: a run that would write one of them is refused.
 //! - SQL: a table tierbench creates carries a row whose key is `__tierbench_created__` until it
-//!   is dropped (or, with `keep: true`, until the end of the run). A run that finds an existing
-//!   table with that row knows the table is tierbench's own: it deletes the leftover rows and
-//!   drops the table at the end as if it had created it. A table without the row is the user's.
+//!   is dropped. A run that finds an existing table with that row knows the table is
+//!   tierbench's own: it deletes the leftover rows and drops the table at the end as if it had
+//!   created it.
 //!
 //! Generated keys are the prefix plus decimal digits, so neither marker can be read as a key;
-//! both are left out of entry counts. A marker's value names the process that wrote it (pid and
-//! start time), so two tiers of the same run sharing a prefix or a table do not take each other's
-//! marker for a leftover.
+//! both are left out of entry counts. A marker's value names the run that wrote it (pid and
+//! start time, or the token the shards of one run share), so two tiers of the same run sharing
+//! a prefix or a table, or two shards, do not take each other's names for leftovers.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -53,35 +55,6 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 pub fn say(note: String) -> String {
     eprintln!("note: {note}");
     note
-}
-
-/// What a Redis tier's setup does with the marker it found under its prefix (`found`, the
-/// marker's run token): nothing when there is none or it is this run's (another tier of this run,
-/// on the same server and prefix, set it); otherwise an interrupted run's keys are removed with
-/// `clear`, and the note to say about them is returned (none for a marker alone: a run that
-/// failed before writing anything is worth no note).
-pub async fn claim_leftovers<F>(
-    name: &str,
-    prefix: &str,
-    found: Option<Vec<u8>>,
-    clear: impl FnOnce() -> F,
-) -> Result<Option<String>, super::error::TierError>
-where
-    F: std::future::Future<Output = Result<u64, super::error::TierError>>,
-{
-    match found {
-        Some(value) if value != run_token().as_bytes() => {
-            let removed = clear().await?;
-            Ok((removed > 0).then(|| {
-                let keys = count(removed, "key", "keys");
-                say(format!(
-                    "tier `{name}`: removed {keys} left under `{prefix}` by an interrupted \
-                     tierbench run"
-                ))
-            }))
-        }
-        _ => Ok(None),
-    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! The tier owns its configuration (`config`): the scenario imports it, never the reverse, and
 //! nothing in `tier` imports `scenario`.
 
+mod claim;
 pub mod compression;
 pub mod config;
 pub mod error;
+pub mod key_names;
 pub mod marker;
 pub mod memory;
 pub mod origin;
@@ -35,6 +37,7 @@ use bytes::Bytes;
 
 use config::{TierConfig, TierKindConfig};
 pub use error::TierError;
+use key_names::KeyNames;
 use memory::MemoryTier;
 use redis::RedisTier;
 use redis_cluster::RedisClusterTier;
@@ -53,8 +56,10 @@ pub enum Tier {
 }
 
 impl Tier {
-    /// Sets a tier up from its configuration; `prefix` is the scenario's key prefix.
-    pub async fn connect(config: &TierConfig, prefix: &str) -> Result<Tier, TierError> {
+    /// Sets a tier up from its configuration. A shared tier first claims exactly the names the
+    /// run writes (`claim.rs`): when one of them is already there and not tierbench's, setup
+    /// fails with nothing written.
+    pub async fn connect(config: &TierConfig, names: &KeyNames) -> Result<Tier, TierError> {
         match &config.kind {
             TierKindConfig::Memory {
                 engine,
@@ -62,13 +67,13 @@ impl Tier {
                 ttl,
             } => Ok(Tier::Memory(MemoryTier::new(*engine, *max_entries, *ttl))),
             TierKindConfig::Redis(settings) if settings.cluster => Ok(Tier::RedisCluster(
-                RedisClusterTier::connect(&config.name, settings, prefix).await?,
+                RedisClusterTier::connect(&config.name, settings, names).await?,
             )),
             TierKindConfig::Redis(settings) => Ok(Tier::Redis(
-                RedisTier::connect(&config.name, settings, prefix).await?,
+                RedisTier::connect(&config.name, settings, names).await?,
             )),
             TierKindConfig::Sql(settings) => Ok(Tier::Sql(
-                SqlTier::connect(&config.name, settings, prefix).await?,
+                SqlTier::connect(&config.name, settings, names).await?,
             )),
         }
     }
@@ -209,6 +214,16 @@ impl Tier {
                 )
             }),
             Tier::Sql(t) => t.table_bytes().await,
+        }
+    }
+
+    /// Keys the server has evicted since it started (`INFO stats` `evicted_keys`), for a tier
+    /// that evicts on a server's own account (Redis); `None` for the others.
+    pub async fn evicted_keys(&self) -> Result<Option<u64>, TierError> {
+        match self {
+            Tier::Redis(t) => t.evicted_keys().await.map(Some),
+            Tier::RedisCluster(t) => t.evicted_keys().await.map(Some),
+            _ => Ok(None),
         }
     }
 

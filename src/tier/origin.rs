@@ -121,13 +121,12 @@ impl XorShift {
 
 /// How far before the end a tokio sleep stops (its timer rounds up to the next 1 ms tick).
 const TOKIO_MARGIN_NS: u64 = 1_500_000;
-/// How far before the end a thread sleep stops (Linux oversleeps by tens of microseconds).
-const THREAD_MARGIN_NS: u64 = 200_000;
 
-/// Waits `latency` from `start_raw`: a coarse sleep while far from the end, then yielding on the
-/// clock. `in_process`: the future is driven on a plain thread by a no-op waker, so the thread
-/// sleeps and spins; otherwise tokio sleeps and yields to the runtime.
-pub async fn wait(clock: &Clock, start_raw: u64, latency: Duration, in_process: bool) {
+/// Waits `latency` from `start_raw`: a tokio sleep while far from the end, then yielding to the
+/// runtime on the clock. Never a thread sleep: a stack with an origin runs its workers as tasks
+/// (`Stack::is_in_process` is false), and a blocked runtime thread would hold every other
+/// worker's load back, so `concurrency: N` would no longer mean N loads in flight.
+pub async fn wait(clock: &Clock, start_raw: u64, latency: Duration) {
     let target = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
     loop {
         let now = clock.delta_as_nanos(start_raw, clock.raw());
@@ -135,15 +134,10 @@ pub async fn wait(clock: &Clock, start_raw: u64, latency: Duration, in_process: 
             return;
         }
         let left = target - now;
-        match (in_process, left) {
-            (true, left) if left > THREAD_MARGIN_NS => {
-                std::thread::sleep(Duration::from_nanos(left - THREAD_MARGIN_NS))
-            }
-            (true, _) => std::thread::yield_now(),
-            (false, left) if left > TOKIO_MARGIN_NS => {
-                tokio::time::sleep(Duration::from_nanos(left - TOKIO_MARGIN_NS)).await
-            }
-            (false, _) => tokio::task::yield_now().await,
+        if left > TOKIO_MARGIN_NS {
+            tokio::time::sleep(Duration::from_nanos(left - TOKIO_MARGIN_NS)).await
+        } else {
+            tokio::task::yield_now().await
         }
     }
 }
@@ -335,16 +329,14 @@ mod tests {
     #[test]
     fn the_wait_lasts_the_latency() {
         let clock = Clock::new();
-        for in_process in [true, false] {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .unwrap();
-            let start = clock.raw();
-            runtime.block_on(wait(&clock, start, ms(3.0), in_process));
-            let took = clock.delta_as_nanos(start, clock.raw());
-            // Never shorter; the upper bound is generous for a loaded machine.
-            assert!((3_000_000..30_000_000).contains(&took), "{took} ns");
-        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let start = clock.raw();
+        runtime.block_on(wait(&clock, start, ms(3.0)));
+        let took = clock.delta_as_nanos(start, clock.raw());
+        // Never shorter; the upper bound is generous for a loaded machine.
+        assert!((3_000_000..30_000_000).contains(&took), "{took} ns");
     }
 }

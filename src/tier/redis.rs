@@ -16,13 +16,15 @@
 //! doubling up to 1 s); operations issued while it is down fail at once, so a dead server costs
 //! a few connect attempts a second, and the run goes on as soon as the server is back. A slow
 //! answer (a timeout) never drops a connection.
-//! Keys are the scenario's prefix plus the key: tierbench never touches another key, and cleanup
-//! is a `SCAN MATCH prefix*` + `UNLINK`, never a flush.
+//! Keys are exactly the run's names (`key_names.rs`: the prefix plus an index or a trace's
+//! key). Before the first write the tier claims them (`claim.rs`, `redis_claim.rs`): a name that
+//! already exists and is not tierbench's stops the run with nothing written, and so does a key
+//! space that would make an evicting server evict the user's keys. Counts and cleanup look up
+//! and UNLINK exactly those names: never a SCAN, a pattern or a flush.
 //!
-//! Leftovers: a marker key `{prefix}__tierbench__` lives from setup to the very end of the run
-//! (see `marker`). A setup that finds it (a run of this prefix was killed) removes every key
-//! under the prefix before measuring and says so; one that does not find it leaves the keys
-//! under the prefix as they are.
+//! Leftovers: a marker hash `{prefix}__tierbench__` lives from setup to the very end of the run
+//! and records the run and its key space. A setup that finds another run's marker (a run of
+//! this prefix was killed, or kept its keys) removes exactly the names it records and says so.
 
 use std::time::Duration;
 
@@ -30,8 +32,10 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, RedisError};
 
+use super::claim::{claim, count_existing, release, remove_all};
 use super::error::{TierError, redis_message};
-use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
+use super::key_names::KeyNames;
+use super::marker::REDIS_MARKER_SUFFIX;
 use super::redis_data::{BatchReply, DataPath, lean_target};
 use super::redis_hash::{HashLayout, HashStore};
 use super::redis_lane::{Lane, Target};
@@ -51,7 +55,8 @@ pub struct RedisTier {
     /// Bound of every operation (the tier's `timeout`).
     timeout: Duration,
     ttl_ms: Option<u64>,
-    prefix: String,
+    /// Exactly the names the run writes (`key_names.rs`): the claim, counts and cleanup.
+    names: KeyNames,
     /// `{prefix}__tierbench__`: set while the run goes on.
     marker: String,
     pipeline: usize,
@@ -121,7 +126,7 @@ impl RedisTier {
     pub async fn connect(
         name: &str,
         settings: &RedisSettings,
-        prefix: &str,
+        names: &KeyNames,
     ) -> Result<RedisTier, TierError> {
         let setup = |message: String| TierError::Setup {
             tier: name.to_string(),
@@ -211,34 +216,17 @@ impl RedisTier {
             data,
             timeout,
             ttl_ms: settings.ttl.map(|t| t.as_millis().max(1) as u64),
-            prefix: prefix.to_string(),
-            marker: format!("{prefix}{REDIS_MARKER_SUFFIX}"),
+            marker: format!("{}{REDIS_MARKER_SUFFIX}", names.prefix()),
+            names: names.clone(),
             pipeline: settings.pipeline.max(1),
             own,
             leftover_note: None,
             hash: settings.hash.as_ref().map(HashStore::new),
         };
-        tier.leftover_note = tier
-            .claim(name)
+        tier.leftover_note = claim(&tier, name, names)
             .await
-            .map_err(|e| setup(format!("cannot check for leftovers of an earlier run: {e}")))?;
+            .map_err(|r| r.into_setup(name, redact_url(&settings.url)))?;
         Ok(tier)
-    }
-
-    /// Removes the keys an interrupted run left (when its marker is there), then sets this run's
-    /// marker. Returns the note said about the leftovers.
-    async fn claim(&self, name: &str) -> Result<Option<String>, TierError> {
-        // The marker is a hash read and written with HGET/HMSET/UNLINK, so Redis' own counts
-        // of the workload's commands (GET, SET, DEL, and HSET/HGETALL of `store_as: hash`)
-        // stay exactly the workload's operations.
-        let found: Option<Vec<u8>> = self
-            .admin(redis::cmd("HGET").arg(&self.marker).arg("run"))
-            .await?;
-        let note = claim_leftovers(name, &self.prefix, found, || self.clear()).await?;
-        let token = run_token();
-        self.admin::<()>(redis::cmd("HMSET").arg(&self.marker).arg("run").arg(token))
-            .await?;
-        Ok(note)
     }
 
     /// What setup said about keys an interrupted run left behind (they were removed), if any.
@@ -389,15 +377,9 @@ impl RedisTier {
         self.data.batch(lane, batch, ttl, timeout, replies).await
     }
 
-    /// Keys under the prefix but the marker, by SCAN (outside any measured phase).
+    /// How many of the run's names exist (outside any measured phase): O(the run's keys).
     pub async fn entries(&self) -> Result<u64, TierError> {
-        let mut count = 0u64;
-        self.scan(|keys| {
-            count += keys.iter().filter(|k| **k != self.marker).count() as u64;
-            async { Ok(()) }
-        })
-        .await?;
-        Ok(count)
+        count_existing(self, &self.names).await
     }
 
     /// `used_memory` from `INFO memory`, bytes.
@@ -409,69 +391,20 @@ impl RedisTier {
             .ok_or_else(|| TierError::Operation("INFO memory has no used_memory".into()))
     }
 
-    /// Deletes every key under the prefix but the marker (UNLINK in batches). Returns how many.
+    /// Deletes the run's names (exactly those; the marker stays). Returns how many existed.
     pub async fn clear(&self) -> Result<u64, TierError> {
-        let mut removed = 0u64;
-        self.scan(|mut keys| {
-            keys.retain(|k| *k != self.marker);
-            removed += keys.len() as u64;
-            async move {
-                if keys.is_empty() {
-                    return Ok(());
-                }
-                self.admin::<()>(redis::cmd("UNLINK").arg(&keys)).await
-            }
-        })
-        .await?;
-        Ok(removed)
+        remove_all(self, &self.names).await
     }
 
-    /// The end of the run: deletes every key under the prefix (unless `keep`), then the marker,
-    /// so a run that finished leaves no marker. Returns how many keys were deleted.
+    /// The end of the run: deletes the run's names and then the marker, so a run that finished
+    /// leaves nothing; with `keep`, the names stay and the marker says they were kept.
     pub async fn cleanup(&self, keep: bool) -> Result<u64, TierError> {
-        let removed = if keep { 0 } else { self.clear().await? };
-        self.admin::<()>(redis::cmd("UNLINK").arg(&self.marker))
-            .await?;
-        Ok(removed)
-    }
-
-    /// Calls `each` with every batch of keys matching the prefix.
-    async fn scan<F, Fut>(&self, mut each: F) -> Result<(), TierError>
-    where
-        F: FnMut(Vec<String>) -> Fut,
-        Fut: std::future::Future<Output = Result<(), TierError>>,
-    {
-        let pattern = format!("{}*", escape_glob(&self.prefix));
-        let mut cursor: u64 = 0;
-        loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000);
-            let (next, keys): (u64, Vec<String>) = self.admin(&scan).await?;
-            each(keys).await?;
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
-        }
+        release(self, &self.names, keep).await
     }
 }
 
-/// Escapes Redis glob characters so a prefix matches only itself.
-pub(super) fn escape_glob(prefix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len());
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
+#[path = "redis_claim.rs"]
+pub(super) mod claim;
 #[path = "redis_multi.rs"]
 mod multi;
 
@@ -486,11 +419,5 @@ mod tests {
         assert_eq!(reconnect_attempts(Duration::from_millis(100)), 5);
         assert_eq!(reconnect_attempts(Duration::from_micros(500)), 1);
         assert_eq!(reconnect_attempts(Duration::from_secs(3600)), 16);
-    }
-
-    #[test]
-    fn glob_characters_in_prefixes_are_escaped() {
-        assert_eq!(escape_glob("tb:"), "tb:");
-        assert_eq!(escape_glob("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }

@@ -8,8 +8,8 @@
 //! cluster client refuses a pipeline whose keys span slots).
 //!
 //! Everything else runs on each primary, found by `CLUSTER SLOTS` whenever it is needed (so a
-//! primary that joined since setup is not missed): entries and cleanup by `SCAN MATCH prefix*`
-//! on every primary (UNLINK key by key, pipelined: keys of one batch lie in many slots), memory
+//! primary that joined since setup is not missed): the claim, entries and cleanup look up and
+//! UNLINK exactly the run's names on the primary serving each (`redis_cluster_claim.rs`), memory
 //! as the sum of every primary's `used_memory`, and per-node counts as each primary's `INFO
 //! commandstats` (`metrics::nodes`). The run's marker key lives on the primary of its slot,
 //! reached through the cluster client like any key.
@@ -21,9 +21,12 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo};
 
+use super::claim::{claim, count_existing, release, remove_all};
 use super::error::{TierError, redis_message};
-use super::marker::{REDIS_MARKER_SUFFIX, claim_leftovers, run_token};
-use super::redis::{RedisSettings, escape_glob};
+use super::key_names::KeyNames;
+use super::marker::REDIS_MARKER_SUFFIX;
+use super::redis::RedisSettings;
+use super::redis::claim::info_field;
 use super::redis_cluster_pipe::{NodePipes, node_info, seed_host, slot_ranges};
 use super::redis_data::{BatchReply, bounded, crate_cmd, crate_error};
 use super::redis_tls::{self, explain};
@@ -47,7 +50,8 @@ pub struct RedisClusterTier {
     timeout: Duration,
     connect_timeout: Duration,
     ttl_ms: Option<u64>,
-    prefix: String,
+    /// Exactly the names the run writes (`key_names.rs`).
+    names: KeyNames,
     /// `{prefix}__tierbench__`: set while the run goes on.
     marker: String,
     leftover_note: Option<String>,
@@ -62,11 +66,11 @@ struct Primary {
 
 impl RedisClusterTier {
     /// Checks that a seed answers and is a healthy cluster node, then opens the cluster
-    /// connections and claims the prefix (see `marker`).
+    /// connections and claims the run's names (`claim.rs`).
     pub async fn connect(
         name: &str,
         settings: &RedisSettings,
-        prefix: &str,
+        names: &KeyNames,
     ) -> Result<RedisClusterTier, TierError> {
         let setup = |message: String| TierError::Setup {
             tier: name.to_string(),
@@ -149,28 +153,19 @@ impl RedisClusterTier {
             timeout,
             connect_timeout,
             ttl_ms: settings.ttl.map(|t| t.as_millis().max(1) as u64),
-            prefix: prefix.to_string(),
-            marker: format!("{prefix}{REDIS_MARKER_SUFFIX}"),
+            marker: format!("{}{REDIS_MARKER_SUFFIX}", names.prefix()),
+            names: names.clone(),
             leftover_note: None,
         };
-        tier.leftover_note = tier
-            .claim(name)
+        let store = ClusterNames::open(&tier)
             .await
-            .map_err(|e| setup(format!("cannot check for leftovers of an earlier run: {e}")))?;
+            .map_err(|e| setup(format!("cannot reach the cluster's primaries: {e}")))?;
+        let note = claim(&store, name, names)
+            .await
+            .map_err(|r| r.into_setup(name, redact_url(&settings.url)))?;
+        drop(store);
+        tier.leftover_note = note;
         Ok(tier)
-    }
-
-    /// Removes the keys an interrupted run left (when its marker is there), then sets this
-    /// run's marker, as the single-server tier does.
-    async fn claim(&self, name: &str) -> Result<Option<String>, TierError> {
-        let found: Option<Vec<u8>> = self
-            .routed(redis::cmd("HGET").arg(&self.marker).arg("run"))
-            .await?;
-        let note = claim_leftovers(name, &self.prefix, found, || self.clear()).await?;
-        let token = run_token();
-        self.routed::<()>(redis::cmd("HMSET").arg(&self.marker).arg("run").arg(token))
-            .await?;
-        Ok(note)
     }
 
     /// What setup said about keys an interrupted run left behind, if any.
@@ -245,12 +240,25 @@ impl RedisClusterTier {
 
     /// Every primary serving slots now (`CLUSTER SLOTS`), with a direct connection to each.
     async fn primaries(&self) -> Result<Vec<Primary>, TierError> {
+        Ok(self.primaries_and_slots().await?.0)
+    }
+
+    /// The primaries, and which of them serves each slot range (`(first, last, primary)`).
+    async fn primaries_and_slots(
+        &self,
+    ) -> Result<(Vec<Primary>, Vec<(u16, u16, usize)>), TierError> {
         let slots: Vec<Vec<redis::Value>> = self.routed(redis::cmd("CLUSTER").arg("SLOTS")).await?;
         let mut addresses: Vec<(String, u16)> = Vec::new();
-        for (_, _, host, port) in slot_ranges(&slots, &seed_host(&self.seed)) {
-            if !addresses.contains(&(host.clone(), port)) {
-                addresses.push((host, port));
-            }
+        let mut ranges = Vec::new();
+        for (first, last, host, port) in slot_ranges(&slots, &seed_host(&self.seed)) {
+            let at = match addresses.iter().position(|a| *a == (host.clone(), port)) {
+                Some(at) => at,
+                None => {
+                    addresses.push((host, port));
+                    addresses.len() - 1
+                }
+            };
+            ranges.push((first, last, at));
         }
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
@@ -273,7 +281,7 @@ impl RedisClusterTier {
             })?;
             out.push(Primary { name, conn });
         }
-        Ok(out)
+        Ok((out, ranges))
     }
 
     /// One command on one primary, bounded by the timeout.
@@ -289,38 +297,9 @@ impl RedisClusterTier {
         .await
     }
 
-    /// One `SCAN cursor MATCH prefix* COUNT 1000` on `primary`: the next cursor (0 at the end)
-    /// and the keys of this batch.
-    async fn scan_page(
-        &self,
-        primary: &mut Primary,
-        cursor: u64,
-    ) -> Result<(u64, Vec<String>), TierError> {
-        let pattern = format!("{}*", escape_glob(&self.prefix));
-        let mut scan = redis::cmd("SCAN");
-        scan.arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000);
-        self.on(primary, &scan).await
-    }
-
-    /// Keys under the prefix but the marker, summed over the primaries.
+    /// How many of the run's names exist, looked up on the primaries serving them.
     pub async fn entries(&self) -> Result<u64, TierError> {
-        let mut total = 0u64;
-        for mut primary in self.primaries().await? {
-            let mut cursor = 0;
-            loop {
-                let (next, keys) = self.scan_page(&mut primary, cursor).await?;
-                total += keys.iter().filter(|k| **k != self.marker).count() as u64;
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-        }
-        Ok(total)
+        count_existing(&ClusterNames::open(self).await?, &self.names).await
     }
 
     /// `used_memory` of `INFO memory`, summed over the primaries, bytes.
@@ -356,44 +335,26 @@ impl RedisClusterTier {
         Ok(out)
     }
 
-    /// Deletes every key under the prefix but the marker, on every primary (SCAN, then one
-    /// pipelined UNLINK per key: a batch's keys lie in many slots). Returns how many.
+    /// Deletes the run's names (exactly those; the marker stays). Returns how many existed.
     pub async fn clear(&self) -> Result<u64, TierError> {
-        let mut removed = 0u64;
-        for mut primary in self.primaries().await? {
-            let mut cursor = 0;
-            loop {
-                let (next, mut keys) = self.scan_page(&mut primary, cursor).await?;
-                keys.retain(|k| *k != self.marker);
-                if !keys.is_empty() {
-                    removed += keys.len() as u64;
-                    let mut pipe = redis::pipe();
-                    for key in &keys {
-                        pipe.cmd("UNLINK").arg(key).ignore();
-                    }
-                    let name = primary.name.clone();
-                    bounded(
-                        self.timeout,
-                        pipe.query_async::<()>(&mut primary.conn),
-                        |e| TierError::Operation(format!("primary {name}: {}", redis_message(&e))),
-                    )
-                    .await?;
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-        }
-        Ok(removed)
+        remove_all(&ClusterNames::open(self).await?, &self.names).await
     }
 
-    /// The end of the run: deletes every key under the prefix (unless `keep`), then the marker.
+    /// The end of the run: deletes the run's names (unless `keep`), then the marker.
     pub async fn cleanup(&self, keep: bool) -> Result<u64, TierError> {
-        let removed = if keep { 0 } else { self.clear().await? };
-        self.routed::<()>(redis::cmd("UNLINK").arg(&self.marker))
-            .await?;
-        Ok(removed)
+        release(&ClusterNames::open(self).await?, &self.names, keep).await
+    }
+
+    /// `evicted_keys` of `INFO stats`, summed over the primaries.
+    pub async fn evicted_keys(&self) -> Result<u64, TierError> {
+        let mut total = 0;
+        for mut primary in self.primaries().await? {
+            let stats: String = self
+                .on(&mut primary, redis::cmd("INFO").arg("stats"))
+                .await?;
+            total += info_field(&stats, "evicted_keys").unwrap_or(0);
+        }
+        Ok(total)
     }
 }
 
@@ -477,3 +438,7 @@ fn host_port(addr: &ConnectionAddr) -> String {
 
 #[path = "redis_cluster_multi.rs"]
 mod multi;
+
+#[path = "redis_cluster_claim.rs"]
+mod names;
+use names::ClusterNames;

@@ -108,8 +108,14 @@ impl Pipe {
     /// Sends every pushed command in one write. Err (why): the connection is down or failed,
     /// and every command pushed or in flight failed with it.
     pub async fn send(&mut self) -> Result<(), String> {
-        if self.stream.is_none() {
-            self.reconnect().await?;
+        if self.stream.is_none()
+            && let Err(why) = self.reconnect().await
+        {
+            // The commands pushed for this round failed with the connection: they must not
+            // go out with a later round, whose replies they would take (the connection would
+            // stay out of step for good after the server came back).
+            self.out.clear();
+            return Err(why);
         }
         let Some(stream) = self.stream.as_mut() else {
             return Err(self.fail("not connected".into()));

@@ -7,13 +7,17 @@
 //! the lane's other workers, or a pool acquire after a fault) is returned apart from the query
 //! time as the tier's `pool_wait`. tierbench creates its table when absent (and drops it at the
 //! end only if it created it), refuses an existing table whose columns differ or whose key
-//! column is not byte-exact (`sql_schema.rs`), and otherwise deletes only its own keys.
+//! column is not byte-exact (`sql_schema.rs`).
+//!
+//! A table of the user's is used only when it holds none of the run's names: setup looks each
+//! one up (`claim.rs`, `sql_claim.rs`) and refuses, naming the row, when one is there; the run
+//! then deletes exactly its own names, never rows matched by a pattern.
 //!
 //! Leftovers: a table tierbench creates carries a marker row (`marker`) until it is dropped. A
-//! setup that finds an existing table with that row (a run was killed before dropping it) takes
-//! the table as its own: it deletes the rows left in it before measuring, says so, and drops the
-//! table at the end. A table without the row is the user's: never dropped, only the rows under
-//! the prefix are deleted.
+//! setup that finds an existing table with that row (a run was killed before dropping it, or
+//! kept it) takes the table as its own: it deletes the rows left in it before measuring, says
+//! so, and drops the table at the end. In the user's table a `{prefix}__tierbench__` row records
+//! a run going on and its key space, so a later run removes exactly an interrupted run's names.
 //!
 //! Faults: every operation (waiting for a connection, then the query) is bounded by the tier's
 //! `timeout`. A connection the server killed (`pg_terminate_backend`, `KILL`, a restart) fails
@@ -31,13 +35,12 @@ use quanta::Clock;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{MySql, Postgres, Sqlite};
 
+use super::claim::{count_existing, release, remove_all};
 use super::error::{TierError, sql_message};
-use super::marker::{SQL_MARKER_KEY, count, run_token, say};
+use super::key_names::KeyNames;
 use super::sql_lanes::{Lanes, create_in_wal_mode, measuring_pool, probe};
 use super::sql_schema::{Existing, inspect_mysql, inspect_postgres, inspect_sqlite};
-use super::sql_text::{
-    Queries, create_table, dialect, marker_queries, prefix_pattern, queries, sql,
-};
+use super::sql_text::{Queries, create_table, dialect, prefix_pattern, queries, sql};
 pub use super::sql_tls::{SqlTls, SqlTlsMode};
 use super::sql_tls::{explain, mysql_options, pg_options};
 use crate::redact::redact_url;
@@ -121,7 +124,8 @@ pub struct SqlTier {
     created: bool,
     keep: bool,
     ttl_ms: Option<i64>,
-    prefix: String,
+    /// Exactly the names the run writes (`key_names.rs`).
+    names: KeyNames,
     clock: Clock,
     /// Bound of every operation: the wait for a connection plus the query.
     timeout: Duration,
@@ -161,7 +165,11 @@ fn now_ms() -> i64 {
 
 impl SqlTier {
     /// Connects the pool, opens every connection, and prepares the table.
-    pub async fn connect(name: &str, s: &SqlSettings, prefix: &str) -> Result<SqlTier, TierError> {
+    pub async fn connect(
+        name: &str,
+        s: &SqlSettings,
+        names: &KeyNames,
+    ) -> Result<SqlTier, TierError> {
         let setup = |message: String| TierError::Setup {
             tier: name.to_string(),
             url: redact_url(&s.url),
@@ -260,50 +268,15 @@ impl SqlTier {
             created,
             keep: s.keep,
             ttl_ms: s.ttl.map(|t| t.as_millis() as i64),
-            prefix: prefix.to_string(),
+            names: names.clone(),
             clock: Clock::new(),
             timeout,
             leftover_note: None,
         };
-        tier.claim(name, dialect)
+        tier.claim(name)
             .await
-            .map_err(|e| setup(format!("cannot mark table `{}`: {e}", s.table)))?;
+            .map_err(|r| r.into_setup(name, redact_url(&s.url)))?;
         Ok(tier)
-    }
-
-    /// Marks a table this run created; takes an existing table carrying an earlier run's marker
-    /// as its own (its rows are that run's leftovers: deleted, and said).
-    async fn claim(&mut self, name: &str, dialect: &str) -> Result<(), TierError> {
-        let token = run_token();
-        if !self.created {
-            let marker = marker_queries(dialect, &self.table);
-            let found: Option<Vec<u8>> = within(MAINTENANCE_TIMEOUT, async {
-                with_pool!(&self.pool, p => sqlx::query_scalar(marker.read.clone()).bind(SQL_MARKER_KEY).fetch_optional(p).await)
-            })
-            .await?;
-            match found {
-                // No marker: the user's table. The marker of this very run: another tier of
-                // the run created the table and drops it.
-                None => return Ok(()),
-                Some(value) if value == token.as_bytes() => return Ok(()),
-                Some(_) => {}
-            }
-            let removed = within(MAINTENANCE_TIMEOUT, async {
-                with_pool!(&self.pool, p => sqlx::query(marker.delete_leftovers.clone()).execute(p).await.map(|r| r.rows_affected()))
-            })
-            .await?;
-            self.created = true;
-            self.leftover_note = Some(Box::from(say(format!(
-                "tier `{name}`: removed {} left in table `{}` by an interrupted tierbench run \
-                 (the table is tierbench's: it is dropped at the end)",
-                count(removed, "row", "rows"),
-                self.table
-            ))));
-        }
-        within(MAINTENANCE_TIMEOUT, async {
-            with_pool!(&self.pool, p => sqlx::query(self.queries.set.clone()).bind(SQL_MARKER_KEY).bind(token.as_bytes()).bind(None::<i64>).execute(p).await.map(drop))
-        })
-        .await
     }
 
     /// What setup said about rows an interrupted run left behind (they were removed), if any.
@@ -383,10 +356,14 @@ impl SqlTier {
         }
     }
 
-    /// Rows under the prefix (the marker row left out).
+    /// The run's rows: in a table tierbench created, every row but the marker; in the user's
+    /// table, exactly the run's names that exist.
     pub async fn entries(&self) -> Result<u64, TierError> {
         self.release().await;
-        let pattern = prefix_pattern(self.dialect(), &self.prefix);
+        if !self.created {
+            return count_existing(&SqlNames::new(self), &self.names).await;
+        }
+        let pattern = prefix_pattern(self.dialect(), self.names.prefix());
         let n: i64 = within(MAINTENANCE_TIMEOUT, async {
             with_pool!(&self.pool, p => sqlx::query_scalar(self.queries.count.clone()).bind(&pattern).fetch_one(p).await)
         })
@@ -453,40 +430,47 @@ impl SqlTier {
         }
     }
 
-    /// Deletes the rows under the prefix (the marker row stays).
+    /// Deletes the run's rows (the marker row stays): under the prefix in a table tierbench
+    /// created, exactly the run's names in the user's.
     pub async fn clear(&self) -> Result<(), TierError> {
         self.release().await;
-        let pattern = prefix_pattern(self.dialect(), &self.prefix);
+        if !self.created {
+            return remove_all(&SqlNames::new(self), &self.names)
+                .await
+                .map(drop);
+        }
+        let pattern = prefix_pattern(self.dialect(), self.names.prefix());
         within(MAINTENANCE_TIMEOUT, async {
             with_pool!(&self.pool, p => sqlx::query(self.queries.delete_prefix.clone()).bind(&pattern).execute(p).await.map(drop))
         })
         .await
     }
 
-    /// Drops the table if tierbench created it, else deletes only rows under the prefix. With
-    /// `keep`, only the marker row goes: the table kept is the user's from then on.
+    /// Drops the table if tierbench created it; in the user's table, deletes exactly the run's
+    /// names and its marker row. With `keep`, rows and markers stay (a created table keeps its
+    /// created-marker, the user's table a marker saying the names were kept), so the next run
+    /// knows them as tierbench's.
     pub async fn cleanup(&self) -> Result<(), TierError> {
         self.release().await;
+        if !self.created {
+            return release(&SqlNames::new(self), &self.names, self.keep)
+                .await
+                .map(drop);
+        }
         if self.keep {
-            if !self.created {
-                return Ok(());
-            }
-            return within(MAINTENANCE_TIMEOUT, async {
-                with_pool!(&self.pool, p => sqlx::query(self.queries.delete.clone()).bind(SQL_MARKER_KEY).execute(p).await.map(drop))
-            })
-            .await;
+            return Ok(());
         }
-        if self.created {
-            let sql = sql(format!("DROP TABLE {}", self.table));
-            within(MAINTENANCE_TIMEOUT, async {
-                with_pool!(&self.pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
-            })
-            .await
-        } else {
-            self.clear().await
-        }
+        let sql = sql(format!("DROP TABLE {}", self.table));
+        within(MAINTENANCE_TIMEOUT, async {
+            with_pool!(&self.pool, p => sqlx::query(sql.clone()).execute(p).await.map(drop))
+        })
+        .await
     }
 }
+
+#[path = "sql_claim.rs"]
+mod claim_names;
+use claim_names::SqlNames;
 
 #[path = "sql_batch.rs"]
 mod batch;

@@ -239,8 +239,7 @@ impl Stack {
             // Each miss draws its own latency: seeded by the key and this worker's loads so far.
             let start = self.clock.raw();
             let latency = origin.sample(OriginLatency::seed(key, rec.origin_served.len()));
-            let in_process = self.tiers.iter().all(|t| t.is_in_process());
-            super::origin::wait(&self.clock, start, latency, in_process).await;
+            super::origin::wait(&self.clock, start, latency).await;
         }
         let value = Bytes::copy_from_slice(origin_value);
         for i in 0..self.tiers.len() {

@@ -145,8 +145,7 @@ impl Stack {
             let first = keys.key(s.pending[0] as usize);
             let wait_start = self.clock.raw();
             let delay = latency.sample(OriginLatency::seed(first, rec.origin_served.len()));
-            let in_process = self.tiers.iter().all(|t| t.is_in_process());
-            super::super::origin::wait(&self.clock, wait_start, delay, in_process).await;
+            super::super::origin::wait(&self.clock, wait_start, delay).await;
         }
         let ready = self.clock.delta_as_nanos(start, self.clock.raw());
         let origin_index = self.tiers.len() as u8;

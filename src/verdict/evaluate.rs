@@ -81,6 +81,7 @@ impl Metric {
                     TierFigure::Errors => Some(t.errors as f64),
                     TierFigure::Stale => Some(t.stale as f64),
                     TierFigure::Corrupt => Some(t.corrupt as f64),
+                    TierFigure::Evictions => t.evictions.map(|e| e as f64),
                 }
             }
             Metric::Throughput => Some(w.throughput),

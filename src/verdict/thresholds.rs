@@ -113,15 +113,18 @@ pub enum TierFigure {
     Stale,
     /// Corrupt reads served (verify mode).
     Corrupt,
+    /// Keys the server evicted during the workload (Redis `evicted_keys`).
+    Evictions,
 }
 
 impl TierFigure {
-    const ALL: [(&'static str, TierFigure); 5] = [
+    const ALL: [(&'static str, TierFigure); 6] = [
         ("memory_per_entry", TierFigure::MemoryPerEntry),
         ("entries", TierFigure::Entries),
         ("errors", TierFigure::Errors),
         ("stale", TierFigure::Stale),
         ("corrupt", TierFigure::Corrupt),
+        ("evictions", TierFigure::Evictions),
     ];
 
     /// As written in a threshold.
@@ -336,7 +339,7 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
                     "`{figure}` is not a metric of tier `{tier}`{}",
                     did_you_mean(figure, &names)
                 ),
-                "tier metrics: TIER.hit_rate, TIER.batch_full_hit_rate, TIER.memory_per_entry, TIER.entries, TIER.errors, \
+                "tier metrics: TIER.hit_rate, TIER.batch_full_hit_rate, TIER.memory_per_entry, TIER.entries, TIER.errors, TIER.evictions, \
                  TIER.stale, TIER.corrupt, or TIER.OP.STAT (l2.get.p99)",
             ))
         }
@@ -353,7 +356,7 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         _ => Err(err(
             format!("`{text}` is not a metric"),
             "metrics: [TIER.]OP.STAT (get.p99), served_by.TIER.STAT, TIER.hit_rate, TIER.memory_per_entry, \
-             TIER.entries, TIER.errors, TIER.stale, TIER.corrupt, throughput, errors, error_rate",
+             TIER.entries, TIER.errors, TIER.evictions, TIER.stale, TIER.corrupt, throughput, errors, error_rate",
         )),
     }
 }

@@ -98,6 +98,19 @@ pub enum SizeSpec {
 }
 
 impl SizeSpec {
+    /// The mean size, bytes.
+    pub fn mean(&self) -> f64 {
+        match self {
+            SizeSpec::Fixed(n) => *n as f64,
+            SizeSpec::Range { min, max } => (*min as f64 + *max as f64) / 2.0,
+            SizeSpec::Weighted(w) => {
+                let total: f64 = w.iter().map(|&(_, x)| f64::from(x)).sum();
+                let sum: f64 = w.iter().map(|&(n, x)| n as f64 * f64::from(x)).sum();
+                if total > 0.0 { sum / total } else { 0.0 }
+            }
+        }
+    }
+
     /// Checks the spec.
     pub fn validate(&self) -> Result<(), String> {
         match self {

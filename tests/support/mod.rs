@@ -7,6 +7,7 @@
 
 pub mod certs;
 pub mod cluster;
+pub mod db;
 pub mod private_redis;
 
 use std::collections::HashMap;
@@ -96,13 +97,16 @@ pub fn tierbench(args: &[&str]) -> Output {
 /// Runs `tierbench run SCENARIO` with a JSON report beside it; the output, and the JSON result
 /// document (`Null` when the run wrote none).
 pub fn run_for_json(scenario: &Path) -> (Output, serde_json::Value) {
+    run_for_json_with(scenario, &[])
+}
+
+/// `run_for_json` with more arguments for `tierbench run`.
+pub fn run_for_json_with(scenario: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
     let results = scenario.with_extension("results.json");
-    let out = tierbench(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-    ]);
+    let report = format!("json={}", results.display());
+    let mut args = vec!["run", scenario.to_str().unwrap(), "--report", &report];
+    args.extend_from_slice(extra);
+    let out = tierbench(&args);
     let doc = std::fs::read_to_string(&results).map_or(serde_json::Value::Null, |text| {
         serde_json::from_str(&text).unwrap()
     });
@@ -130,4 +134,32 @@ pub fn all_output(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Lets a test change the run's own keys after the run has claimed them (before the claim they
+/// would be the user's, and the run would refuse to start): the run is to be started with the
+/// returned `--start-at` arguments, which make it wait 2.5 s after its setup; meanwhile, as soon
+/// as its marker is under `prefix` on the Redis at `url`, `change` runs on a connection there.
+pub fn after_the_claim(
+    url: String,
+    prefix: &str,
+    change: impl FnOnce(&mut redis::Connection) + Send + 'static,
+) -> [String; 2] {
+    let start = chrono::Utc::now() + chrono::Duration::milliseconds(2500);
+    let marker = format!("{prefix}__tierbench__");
+    std::thread::spawn(move || {
+        let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+        while !redis::cmd("EXISTS")
+            .arg(&marker)
+            .query::<bool>(&mut conn)
+            .unwrap()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        change(&mut conn);
+    });
+    [
+        "--start-at".into(),
+        start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    ]
 }

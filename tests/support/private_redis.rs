@@ -19,9 +19,11 @@ pub fn free_port() -> u16 {
 
 /// A `redis-server` of this test's own, killed when dropped.
 pub struct PrivateRedis {
-    child: Child,
+    child: Option<Child>,
     /// The port it listens on.
     pub port: u16,
+    /// The extra arguments it was started with (a restart uses them again).
+    extra: Vec<String>,
 }
 
 impl PrivateRedis {
@@ -32,9 +34,21 @@ impl PrivateRedis {
 
     /// Starts one on `port` with more `redis-server` arguments (`--unixsocket PATH`).
     pub fn start_with(port: u16, extra: &[&str]) -> PrivateRedis {
+        let mut server = PrivateRedis {
+            child: None,
+            port,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts the server again (after `stop`) on the same port, with the same arguments and
+    /// none of its data, and waits until it listens.
+    pub fn restart(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(extra)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(&self.extra)
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -42,15 +56,29 @@ impl PrivateRedis {
             .unwrap_or_else(|e| {
                 panic!("cannot start redis-server ({e}); install it (apt-get install redis-server)")
             });
+        self.child = Some(child);
         let deadline = Instant::now() + STARTUP;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "redis-server does not listen on {port}"
+                "redis-server does not listen on {}",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        PrivateRedis { child, port }
+    }
+
+    /// The server's process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// SIGKILL, as a crash would; `restart` brings it back.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Its URL.
@@ -60,15 +88,13 @@ impl PrivateRedis {
 
     /// SIGKILL, as a crash would: no goodbye to the clients.
     pub fn kill(mut self) -> u16 {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.stop();
         self.port
     }
 }
 
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

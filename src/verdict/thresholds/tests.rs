@@ -157,6 +157,7 @@ fn result() -> WorkloadResult {
             compression: None,
             operations,
             batch: None,
+            evictions: None,
             nodes: None,
         }],
         thresholds: Vec::new(),
