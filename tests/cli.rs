@@ -210,3 +210,20 @@ fn an_error_under_a_line_with_a_password_never_shows_the_password() {
         .stderr(predicate::str::contains("timeout"))
         .stderr(predicate::str::contains("hunter2").not());
 }
+
+/// `-q` with every report going to a file still says, on stderr, how the run ended.
+#[test]
+fn a_quiet_run_with_only_file_reports_prints_its_verdict_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "get.p99 < 1ns");
+    let json = dir.path().join("r.json");
+    tierbench()
+        .args(["run", path.to_str().unwrap(), "-q", "--report"])
+        .arg(format!("json={}", json.display()))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "result: FAILED: 1 of 2 thresholds held",
+        ));
+}

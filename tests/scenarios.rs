@@ -95,3 +95,33 @@ fn every_scenario_runs_small() {
         }
     }
 }
+
+/// Every shipped scenario, run as a user runs it (the binary, its own sizes, its thresholds),
+/// exits 0: a shipped scenario that fails its own thresholds is a defect. A sweep runs each of
+/// its points at the `development` profile (its grid of full runs is a minute on its own).
+#[test]
+fn every_scenario_passes_its_own_thresholds_as_shipped() {
+    let mut failed = Vec::new();
+    for path in shipped() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut args = vec!["run".to_string(), path.display().to_string(), "-q".into()];
+        if text.lines().any(|l| l.starts_with("sweep:")) {
+            args.extend(["--profile".into(), "development".into()]);
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierbench"))
+            .args(&args)
+            .env("CI", "1")
+            .output()
+            .unwrap();
+        if out.status.code() != Some(0) {
+            failed.push(format!(
+                "{}: exit {:?}\n{}{}",
+                path.display(),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -199,6 +199,11 @@ fn run_command(args: &RunArgs) -> u8 {
         eprintln!("error: {e}");
         return outcome.code.max(exit::INVALID_INPUT);
     }
+    if !output::prints_to_stdout(&specs)
+        && let Some(line) = output::verdict_line(&reporter, &outcome.document)
+    {
+        eprintln!("{line}");
+    }
     if outcome.code == exit::REGRESSION {
         eprintln!("{}", verdict_message(&outcome.document.summary));
     }

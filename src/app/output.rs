@@ -113,6 +113,23 @@ pub fn write_reports(
     Ok(())
 }
 
+/// True when one of `specs` prints to stdout (a report without a file).
+pub fn prints_to_stdout(specs: &[ReportSpec]) -> bool {
+    specs.iter().any(|spec| match spec {
+        ReportSpec::Format { path, .. } | ReportSpec::Template { path, .. } => path.is_none(),
+    })
+}
+
+/// The text report's verdict line (`result: PASSED: ...`), for a run whose reports all went to
+/// files: the terminal still says how it ended.
+pub fn verdict_line(reporter: &Reporter, doc: &ResultDocument) -> Option<String> {
+    let text = reporter.render_format("text", doc).ok()?;
+    text.lines()
+        .rev()
+        .find(|l| l.starts_with("result:"))
+        .map(str::to_string)
+}
+
 /// Writes a file through a temporary sibling and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let io = |source| ReportError::Io {

@@ -3,15 +3,53 @@
 //!
 //! Readings are taken after 10%, 55% and 100% of the keys are written. The figure is the slope
 //! over the last 90%: (bytes₃ − bytes₁) / (entries₃ − entries₁). Its uncertainty is half the gap
-//! between the two half-slopes. With few entries, connection buffers and allocator noise swamp
-//! the difference (1,000 keys on Redis gave −1.9 KiB), so the figure is withheld with a reason
-//! when too few entries were added, when memory did not grow, or when the two halves disagree by
-//! more than the figure itself.
+//! between the two half-slopes. How many entries the slope needs depends on how exact the byte
+//! count is:
+//! - an in-process tier counts jemalloc's allocated bytes, exact to the byte: a few hundred
+//!   entries are enough (`MIN_EXACT_ENTRIES`), so a 1,000-entry L1 reports its figure;
+//! - a server's `used_memory` or a table's pages move with connection buffers and page
+//!   granularity (1,000 keys on Redis gave −1.9 KiB): the slope needs `MIN_ENTRIES`; below
+//!   that, a Redis tier reports the mean of Redis' own `MEMORY USAGE` over a sample of the
+//!   run's keys (key, value, object header and dict entry), and others withhold the figure.
+//!
+//! The figure is withheld with a reason when too few entries were added, when memory did not
+//! grow, or when the two halves disagree by more than the figure itself.
 
 use super::context::WorkloadContext;
 
-/// The fewest entries added between the first and last reading for a figure to be reported.
+/// The fewest entries added between the first and last reading for a slope of a server's or a
+/// table's bytes to be reported.
 pub const MIN_ENTRIES: u64 = 10_000;
+
+/// The same for an in-process tier, whose bytes (jemalloc's allocated) are exact.
+pub const MIN_EXACT_ENTRIES: u64 = 200;
+
+/// The figure of `tier` from its three readings: the slope where it is reliable, else (a Redis
+/// tier with too few keys for the slope) its sampled `MEMORY USAGE`, else why there is none.
+pub(super) async fn figure_of(
+    tier: &crate::tier::Tier,
+    levels: [Reading; 3],
+) -> Result<Option<MemoryFigure>, String> {
+    let min = if tier.is_in_process() {
+        MIN_EXACT_ENTRIES
+    } else {
+        MIN_ENTRIES
+    };
+    let slope = figure_with(levels, min);
+    let too_few = matches!(&slope, Err(why) if why.starts_with("too few entries"));
+    if !too_few {
+        return slope;
+    }
+    match tier.sampled_entry_bytes().await {
+        Ok(Some((per_entry, sampled, method))) => Ok(Some(MemoryFigure {
+            per_entry,
+            entries_between: sampled,
+            method,
+        })),
+        Ok(None) => slope,
+        Err(e) => slope.map_err(|why| format!("{why}; sampling the keys failed: {e}")),
+    }
+}
 
 /// Bytes per entry of a tier, with how reliable it is.
 #[derive(Debug, Clone)]
@@ -41,8 +79,15 @@ pub(super) async fn readings(ctx: &WorkloadContext) -> Vec<Reading> {
     out
 }
 
-/// The figure from three readings, or why there is none (`Ok(None)`: the tier cannot tell).
-pub(super) fn figure(levels: [Reading; 3]) -> Result<Option<MemoryFigure>, String> {
+/// The figure from three readings of a server's or a table's bytes, or why there is none
+/// (`Ok(None)`: the tier cannot tell).
+#[cfg(test)]
+fn figure(levels: [Reading; 3]) -> Result<Option<MemoryFigure>, String> {
+    figure_with(levels, MIN_ENTRIES)
+}
+
+/// The figure from three readings when the slope needs at least `min` entries added.
+fn figure_with(levels: [Reading; 3], min: u64) -> Result<Option<MemoryFigure>, String> {
     let [Some(a), Some(b), Some(c)] = levels else {
         return Ok(None);
     };
@@ -51,18 +96,19 @@ pub(super) fn figure(levels: [Reading; 3]) -> Result<Option<MemoryFigure>, Strin
     // Entries stopped growing in the second half: the tier is full (a size limit below the
     // key count), so more keys cannot help and the second half says nothing.
     let full = e3 <= e2;
-    if added < MIN_ENTRIES {
+    if added < min {
+        let keys = min + min / 5;
         let hint = if full {
             format!(
-                "the tier holds at most ~{e3} entries (its size limit): give it room for 12,000 \
+                "the tier holds at most ~{e3} entries (its size limit): give it room for {keys} \
                  or more to measure memory per entry"
             )
         } else {
-            "use 12,000 keys or more".to_string()
+            format!("use {keys} keys or more")
         };
         return Err(format!(
             "too few entries to measure: {added} added between the readings; at least \
-             10,000 are needed ({hint})"
+             {min} are needed ({hint})"
         ));
     }
     if full {

@@ -199,10 +199,12 @@ pub async fn run_workload(
         bar.finish();
         let sharded = scenario.shard.is_some_and(|s| s.count > 1);
         for (i, slot) in memory.iter_mut().enumerate() {
+            let tier = &ctx.stack.tiers()[i];
             let figure = if sharded {
                 Err("other shards fill the same tiers at the same time".to_string())
             } else {
-                memory::figure([levels[0][i], levels[1][i], levels[2][i]])
+                let levels = [levels[0][i], levels[1][i], levels[2][i]];
+                memory::figure_of(tier, levels).await
             };
             match figure {
                 Ok(figure) => *slot = figure,

@@ -217,6 +217,16 @@ impl Tier {
         }
     }
 
+    /// Bytes per entry by the server's own account of a sample of the run's keys, for key
+    /// spaces too small for a slope of `used_memory` (Redis: `MEMORY USAGE`); the figure, how
+    /// many keys were sampled and the method. `None` for tiers that cannot tell.
+    pub async fn sampled_entry_bytes(&self) -> Result<Option<(f64, u64, String)>, TierError> {
+        match self {
+            Tier::Redis(t) => t.sampled_entry_bytes().await,
+            _ => Ok(None),
+        }
+    }
+
     /// Keys the server has evicted since it started (`INFO stats` `evicted_keys`), for a tier
     /// that evicts on a server's own account (Redis); `None` for the others.
     pub async fn evicted_keys(&self) -> Result<Option<u64>, TierError> {

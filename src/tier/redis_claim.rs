@@ -11,6 +11,9 @@ use super::super::key_names::{KeyNames, MarkerRecord};
 use super::RedisTier;
 use crate::tier::error::TierError;
 
+/// How many of the run's keys `sampled_entry_bytes` asks Redis about.
+const MEMORY_SAMPLE: u64 = 500;
+
 /// Bytes Redis spends per key beside its name and value (dict entry, object header, SDS
 /// headers, allocator rounding): the estimate the memory check uses.
 pub(crate) const REDIS_ENTRY_OVERHEAD: u64 = 80;
@@ -102,6 +105,46 @@ impl RedisTier {
             Ok(result) => result.map_err(super::op_error),
             Err(_) => Err(timed_out()),
         }
+    }
+
+    /// The mean of `MEMORY USAGE key SAMPLES 0` over up to [`MEMORY_SAMPLE`] of the run's keys
+    /// that exist (key, value, object header and dict entry, as Redis accounts them), how many
+    /// were sampled, and the method; `None` when none exists.
+    pub async fn sampled_entry_bytes(&self) -> Result<Option<(f64, u64, String)>, TierError> {
+        let mut batches = self.names.batches();
+        let mut batch = Vec::new();
+        let (mut total, mut sampled) = (0u64, 0u64);
+        while sampled < MEMORY_SAMPLE
+            && batches
+                .next_batch(&mut batch)
+                .map_err(|e| TierError::Operation(format!("cannot read a trace's keys: {e}")))?
+        {
+            let mut pipe = redis::pipe();
+            for name in &batch {
+                pipe.cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(name)
+                    .arg("SAMPLES")
+                    .arg(0);
+            }
+            let usage: Vec<Option<u64>> = self.admin_pipe(&pipe).await?;
+            for bytes in usage
+                .into_iter()
+                .flatten()
+                .take((MEMORY_SAMPLE - sampled) as usize)
+            {
+                total += bytes;
+                sampled += 1;
+            }
+        }
+        Ok((sampled > 0).then(|| {
+            let method = format!(
+                "Redis MEMORY USAGE (SAMPLES 0) of {sampled} of the run's keys: key, value, \
+                 object header and dict entry as Redis accounts them (the key space is too \
+                 small for a slope of used_memory)"
+            );
+            (total as f64 / sampled as f64, sampled, method)
+        }))
     }
 
     /// `evicted_keys` of `INFO stats`: keys the server evicted since it started.

@@ -137,12 +137,16 @@ impl SqlTier {
             return Ok(());
         }
         let text = sql(upsert_many(self.dialect(), &self.table, which.len()));
+        // Rows in key order: two batches upserting overlapping keys then lock them in the same
+        // order, where the workers' own orders made PostgreSQL detect deadlocks (40P01).
+        let mut ordered = which.to_vec();
+        ordered.sort_unstable_by(|&a, &b| keys.key(a as usize).cmp(keys.key(b as usize)));
         let start = self.clock.raw();
         let expires = self.expires_at();
         within(self.timeout, async {
             on_lane!(self, lane, start, wait_ns, c => {
                 let mut q = sqlx::query(text);
-                for &i in which {
+                for &i in &ordered {
                     q = q.bind(keys.key(i as usize)).bind(value(i as usize)).bind(expires);
                 }
                 q.execute(&mut *c).await.map(drop)
