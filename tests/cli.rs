@@ -225,5 +225,26 @@ fn a_quiet_run_with_only_file_reports_prints_its_verdict_line() {
         .stdout("")
         .stderr(predicate::str::contains(
             "result: FAILED: 1 of 2 thresholds held",
-        ));
+        ))
+        .stderr(predicate::str::contains("(grade F)"));
+}
+
+/// A report path that cannot be written fails before the run (exit 2), not after it with the
+/// verdict lost.
+#[test]
+fn an_unwritable_report_path_fails_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "get.p99 < 1s");
+    tierbench()
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--report",
+            "html=/proc/x.html",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("cannot write /proc/x.html"))
+        .stderr(predicate::str::contains("result:").not());
 }

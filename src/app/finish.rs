@@ -10,7 +10,7 @@ use crate::metrics::host::ProcessSampler;
 use crate::metrics::result::{ResultDocument, RunFailure, Summary};
 use crate::scenario::plan::Scenario;
 use crate::tier::config::TierKindConfig;
-use crate::verdict::score::grade;
+use crate::verdict::score::verdict_grade;
 
 /// The outcome of a run.
 pub struct RunOutcome {
@@ -55,12 +55,13 @@ pub(super) fn finish(
         timed_out,
         interrupted,
     } = ended;
+    let passed = failed == 0 && failure.is_none() && !timed_out && interrupted.is_none();
     document.summary = Summary {
-        passed: failed == 0 && failure.is_none() && !timed_out && interrupted.is_none(),
+        passed,
         thresholds,
         failed,
         score: overall,
-        grade: overall.map(grade),
+        grade: overall.map(|s| verdict_grade(s, passed)),
         timed_out,
         interrupted: interrupted.map(|(name, _)| name.to_string()),
         failure: failure.as_ref().map(|f| f.message.clone()),

@@ -116,6 +116,10 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some((mut reporter, specs)) = prepare_output(&args.output) else {
         return exit::INVALID_INPUT;
     };
+    if let Err(e) = output::check_destinations(&specs) {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
     let Some(rule) = or_report(rule(&args.verdict)) else {
         return exit::INVALID_INPUT;
     };

@@ -130,6 +130,78 @@ pub fn verdict_line(reporter: &Reporter, doc: &ResultDocument) -> Option<String>
         .map(str::to_string)
 }
 
+/// Checks, before a run, that every report file can be written (a report that fails only after
+/// the run loses its verdict): a file that exists must open for writing, a new one's nearest
+/// existing folder must take a file. Nothing is left behind.
+pub fn check_destinations(specs: &[ReportSpec]) -> Result<(), String> {
+    for spec in specs {
+        let (format, path) = match spec {
+            ReportSpec::Format { format, path } => (format.as_str(), path),
+            ReportSpec::Template { path, .. } => ("", path),
+        };
+        let Some(path) = path else { continue };
+        let paths = match format {
+            "gitlab" | "auto" => {
+                let (metrics, junit) = super::ci_outputs::gitlab_paths(Some(path));
+                vec![metrics, junit]
+            }
+            _ => vec![path.clone()],
+        };
+        for p in paths {
+            writable(&p).map_err(|why| {
+                format!(
+                    "--report {}: cannot write {}: {why}; choose another path",
+                    if format.is_empty() {
+                        "(template)"
+                    } else {
+                        format
+                    },
+                    p.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Why `path` cannot be written, if it cannot.
+fn writable(path: &Path) -> Result<(), String> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err("it is a folder".into());
+        }
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|e| e.to_string());
+    }
+    let mut folder = path.parent();
+    while let Some(dir) = folder {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if dir.exists() {
+            if !dir.is_dir() {
+                return Err(format!("{} is not a folder", dir.display()));
+            }
+            let probe = dir.join(format!(".tierbench-probe-{}", std::process::id()));
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+                .map(|_| {
+                    let _ = std::fs::remove_file(&probe);
+                })
+                .map_err(|e| format!("{} takes no new file ({e})", dir.display()));
+        }
+        folder = dir.parent();
+    }
+    Ok(())
+}
+
 /// Writes a file through a temporary sibling and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let io = |source| ReportError::Io {
@@ -168,6 +240,31 @@ mod tests {
             templates: Vec::new(),
             templates_dir: None,
         }
+    }
+
+    #[test]
+    fn report_destinations_are_checked_before_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("new/sub/r.html");
+        let spec = |format: &str, path: &Path| ReportSpec::Format {
+            format: format.into(),
+            path: Some(path.to_path_buf()),
+        };
+        assert_eq!(check_destinations(&[spec("html", &ok)]), Ok(()));
+        assert!(
+            !dir.path().join("new").exists(),
+            "the check makes no folder"
+        );
+        let proc = check_destinations(&[spec("html", Path::new("/proc/x.html"))]).unwrap_err();
+        assert!(proc.contains("cannot write /proc/x.html"), "{proc}");
+        let folder = check_destinations(&[spec("json", dir.path())]).unwrap_err();
+        assert!(folder.contains("it is a folder"), "{folder}");
+        assert_eq!(
+            check_destinations(&[spec("json", Path::new("/dev/null"))]),
+            Ok(())
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "the probe leaves nothing: {left:?}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
 use crate::verdict::compare::{Rule, apply, cannot_compare, compare};
 use crate::verdict::repetitions::{repetition_figures, repetition_statistics};
-use crate::verdict::score::{grade, score};
+use crate::verdict::score::{score, verdict_grade};
 use crate::verdict::stats::tukey;
 use crate::workload::values::ValuePool;
 
@@ -454,7 +454,7 @@ fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
         .collect();
     result.passed = result.thresholds.iter().all(|t| t.passed);
     result.score = score(&result.thresholds);
-    result.grade = result.score.map(grade);
+    result.grade = result.score.map(|s| verdict_grade(s, result.passed));
 }
 
 /// Sets up every declared tier, in order; the first that fails ends the run.

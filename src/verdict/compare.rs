@@ -99,6 +99,7 @@ pub fn cannot_compare(
         current.scenario.path
     );
     current.summary.passed = false;
+    current.summary.grade = current.summary.grade.as_ref().map(|_| "F".to_string());
     current.summary.failure = Some(message.clone());
     Some(message)
 }
@@ -226,6 +227,7 @@ pub fn apply(summary: &mut Summary, comparison: &Comparison, baseline: &str, rul
     summary.verdict_failed = fails;
     if fails {
         summary.passed = false;
+        summary.grade = summary.grade.as_ref().map(|_| "F".to_string());
     }
     fails
 }

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::merge_parts::{merge_ops, merge_series, merge_tiers};
-use super::score::{grade, score};
+use super::score::{score, verdict_grade};
 use super::thresholds::{ThresholdContext, parse};
 use crate::metrics::result::{ResultDocument, ShardInfo, Summary, WorkloadResult};
 use crate::workload::op::Op;
@@ -272,7 +272,7 @@ fn judge(w: &mut WorkloadResult) {
     w.thresholds = judged;
     w.passed = w.thresholds.iter().all(|t| t.passed) && w.failure.is_none();
     w.score = score(&w.thresholds);
-    w.grade = w.score.map(grade);
+    w.grade = w.score.map(|s| verdict_grade(s, w.passed));
 }
 
 /// The merged run's summary: thresholds counted on the whole, interruptions of any shard kept.
@@ -289,12 +289,13 @@ fn summary(merged: &ResultDocument, docs: &[ResultDocument]) -> Summary {
     let failure = docs.iter().find_map(|d| d.summary.failure.clone());
     let timed_out = docs.iter().any(|d| d.summary.timed_out);
     let interrupted = docs.iter().find_map(|d| d.summary.interrupted.clone());
+    let passed = failed == 0 && failure.is_none() && !timed_out && interrupted.is_none();
     Summary {
-        passed: failed == 0 && failure.is_none() && !timed_out && interrupted.is_none(),
+        passed,
         thresholds,
         failed,
         score: overall,
-        grade: overall.map(grade),
+        grade: overall.map(|s| verdict_grade(s, passed)),
         timed_out,
         interrupted,
         failure_detail: docs.iter().find_map(|d| d.summary.failure_detail.clone()),

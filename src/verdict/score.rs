@@ -49,9 +49,23 @@ pub fn grade(score: f64) -> String {
     .to_string()
 }
 
+/// The grade of a verdict: the score's letter when it passed, F when it did not (a failed
+/// threshold, an error, a regression): the grade never contradicts the verdict, and the score
+/// still tells how close the thresholds came.
+pub fn verdict_grade(score: f64, passed: bool) -> String {
+    if passed { grade(score) } else { "F".into() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_verdict_is_graded_f_whatever_its_score() {
+        assert_eq!(verdict_grade(94.0, true), "A");
+        assert_eq!(verdict_grade(94.0, false), "F");
+        assert_eq!(verdict_grade(10.0, true), "F");
+    }
 
     fn t(op: &str, observed: f64, limit: f64, passed: bool) -> ThresholdResult {
         ThresholdResult {
