@@ -44,6 +44,19 @@ fn a_cluster_run_counts_per_node_and_moving_slots_cost_nothing() {
     );
     let nodes = workload["tiers"][0]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 3, "{nodes:?}");
+    // The per-node figures are in the reports a user reads, not only in the JSON.
+    let document: tierbench::metrics::result::ResultDocument =
+        serde_json::from_value(doc.clone()).unwrap();
+    let reporter = tierbench::report::Reporter::new(None).unwrap();
+    for format in ["text", "markdown", "html"] {
+        let report = reporter.render_format(format, &document).unwrap();
+        for port in &cluster.ports {
+            assert!(
+                report.contains(&format!("127.0.0.1:{port}")),
+                "{format} lacks node {port}:\n{report}"
+            );
+        }
+    }
     let mut sums: HashMap<&str, u64> = HashMap::new();
     for (i, port) in cluster.ports.iter().enumerate() {
         let name = format!("127.0.0.1:{port}");

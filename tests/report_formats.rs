@@ -293,7 +293,15 @@ fn csv_reports_parse_and_round_trip_names() {
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         let seconds: usize = doc.workloads.iter().map(|w| w.timeseries.len()).sum();
         assert_eq!(rows.len(), seconds, "{name}");
-        assert!(rows.iter().all(|r| r.len() == 8));
+        assert!(rows.iter().all(|r| r.len() == 9));
+        // `partial` marks each workload's last second, the tail of the run.
+        let partial = rows.iter().filter(|r| &r[8] == "1").count();
+        let with_seconds = doc
+            .workloads
+            .iter()
+            .filter(|w| !w.timeseries.is_empty())
+            .count();
+        assert_eq!(partial, with_seconds, "{name}");
     }
 }
 

@@ -52,6 +52,16 @@ fn pipelined(yaml: String) -> String {
     yaml.replace("timeout: 300ms", "timeout: 300ms, pipeline: 10")
 }
 
+/// The tests that judge throughput, or load the machine, run one at a time: a restart test's
+/// seconds are compared with each other, and a neighbour's load would move them.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How tierbench is connected to Redis: every mode recovers the same way after a restart.
 #[derive(Clone, Copy, Debug)]
 enum Mode {
@@ -63,6 +73,8 @@ enum Mode {
     Connections,
     /// A unix socket (the `redis` crate's connections).
     UnixSocket,
+    /// TLS (`rediss://`), on tierbench's own connections under rustls.
+    Tls,
 }
 
 #[test]
@@ -85,24 +97,57 @@ fn a_redis_restart_recovers_within_a_second_over_a_unix_socket() {
     recovers_from_a_restart(Mode::UnixSocket);
 }
 
+#[test]
+fn a_redis_restart_recovers_within_a_second_over_tls() {
+    recovers_from_a_restart(Mode::Tls);
+}
+
 /// Redis is killed 2 s into an 8 s run and started again (empty) 1 s later. What the user
 /// sees: the seconds before the outage and the whole seconds from 1 s after the restart on
 /// have at least half the throughput of before, and no errors (a restarted server that lost
 /// its data gives misses, not errors); the outage shows as errors, and the exit code follows
 /// the error budget.
 fn recovers_from_a_restart(mode: Mode) {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("redis.sock");
     let socket_arg = socket.to_str().unwrap().to_string();
+    let port = free_port();
+    let port_arg = port.to_string();
     let mut redis = match mode {
         Mode::UnixSocket => PrivateRedis::start_with(
-            free_port(),
+            port,
             &["--unixsocket", &socket_arg, "--unixsocketperm", "700"],
         ),
-        _ => PrivateRedis::start(free_port()),
+        Mode::Tls => {
+            let d = dir.path();
+            support::certs::make_ca(d, "ca");
+            let (cert, key) = support::certs::make_server_cert(d, "ca");
+            let (cert, key) = (cert.display().to_string(), key.display().to_string());
+            let ca = d.join("ca.pem").display().to_string();
+            PrivateRedis::start_with(
+                port,
+                &[
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port_arg,
+                    "--tls-cert-file",
+                    &cert,
+                    "--tls-key-file",
+                    &key,
+                    "--tls-ca-cert-file",
+                    &ca,
+                    "--tls-auth-clients",
+                    "no",
+                ],
+            )
+        }
+        _ => PrivateRedis::start(port),
     };
     let url = match mode {
         Mode::UnixSocket => format!("unix://{socket_arg}"),
+        Mode::Tls => format!("rediss://127.0.0.1:{port}"),
         _ => redis.url(),
     };
     let yaml = redis_scenario(&url, "tbtest:restart:", "", "8s")
@@ -111,6 +156,13 @@ fn recovers_from_a_restart(mode: Mode) {
     let yaml = match mode {
         Mode::Pipelined => pipelined(yaml),
         Mode::Connections => yaml.replace("timeout: 500ms", "timeout: 500ms, connections: 3"),
+        Mode::Tls => yaml.replace(
+            "timeout: 500ms",
+            &format!(
+                "timeout: 500ms, tls: {{ ca_file: {:?} }}",
+                dir.path().join("ca.pem")
+            ),
+        ),
         _ => yaml,
     };
     let scenario = support::write_scenario(dir.path(), "restart.yaml", &yaml);
@@ -266,6 +318,63 @@ fn interrupt_with(signal: &str, code: i32) {
             .unwrap()
     });
     assert_eq!(tables, 0, "table {table} was left behind");
+}
+
+/// Ctrl-C while a large preload runs: the workload says it measured nothing, and judges nothing
+/// (no threshold passes on 0 operations, no grade, no capacity warning from the cut preload).
+#[test]
+fn ctrl_c_during_the_preload_reports_a_workload_that_did_not_measure() {
+    let _serial = serial();
+    let redis = PrivateRedis::start(free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = support::write_scenario(
+        dir.path(),
+        "preload.yaml",
+        &format!(
+            "name: cut\nseed: 6\ntiers: [{{ name: l2, kind: redis, url: \"{}\" }}]\n\
+             data: {{ keys: {{ count: 5000000, prefix: \"tbtest:cut:\" }}, values: {{ size: 64 }} }}\n\
+             workloads:\n  - {{ name: reads, target: l2, preload: true, ops: 1000, concurrency: 4, \
+             mix: {{ get: 1 }}, thresholds: [\"get.p99 < 1s\"] }}\n",
+            redis.url()
+        ),
+    );
+    let results = dir.path().join("cut.json");
+    let run = spawn_run(&scenario, &results);
+    // Once the preload is writing (after setup has claimed the 5M names).
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while redis::cmd("DBSIZE").query::<u64>(&mut conn).unwrap() < 10_000 {
+        assert!(Instant::now() < deadline, "the preload never began");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send_signal("-INT", run.id());
+    let out = run.wait_with_output().unwrap();
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    let doc = read_json(&results);
+    let w = &doc["workloads"][0];
+    assert_eq!(w["ops"], 0, "{w}");
+    assert!(
+        w["failure"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was measured"),
+        "{w}"
+    );
+    assert_eq!(
+        w["thresholds"].as_array().unwrap().len(),
+        0,
+        "nothing judged: {w}"
+    );
+    assert!(
+        w["grade"].is_null() && doc["summary"]["grade"].is_null(),
+        "{doc}"
+    );
+    assert!(!text.contains("holds at most"), "{text}");
+    assert!(!text.contains("PASS "), "{text}");
 }
 
 #[test]

@@ -68,6 +68,10 @@ pub async fn run_with(
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut sampler = ProcessSampler::new();
     let mut document = new_document(scenario, started_at, &mut sampler);
+    // Watching for Ctrl-C from before the tiers are set up: a signal during setup (the claim of
+    // a large key space takes a while) stops the run cleanly instead of killing it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupt = super::interrupt::Interrupt::watch(&stop, left_behind(scenario));
     let tiers = match connect_all(scenario).await {
         Ok(t) => t,
         Err(e) => {
@@ -81,6 +85,7 @@ pub async fn run_with(
                     tier,
                     ..failed("setup", None, format!("setup failed: {e}"))
                 }),
+                interrupted: interrupt.end(),
                 ..Ended::default()
             };
             return finish(document, started, &mut sampler, ended);
@@ -92,14 +97,13 @@ pub async fn run_with(
         progress,
         record: options.record,
         values: value_pool(scenario),
-        stop: Arc::new(AtomicBool::new(false)),
+        stop,
         tiers,
     };
     for tier in &shared.tiers {
         tier.use_values(&shared.values);
     }
     let deadline = Deadline::start(options.timeout.or(scenario.timeout), &shared.stop);
-    let interrupt = super::interrupt::Interrupt::watch(&shared.stop, left_behind(scenario));
     if let Some(start) = &options.start_at {
         if let Some(shard) = document.shard.as_mut() {
             shard.start_at = Some(start.text.clone());
@@ -137,9 +141,12 @@ pub async fn run_with(
             }
         };
         trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
-        let result = shared
+        let mut result = shared
             .result_of(workload, &stack, &measurement, repetitions, counters_before)
             .await;
+        if shared.stop.load(Ordering::Relaxed) && result.ops + result.errors == 0 {
+            not_measured(&mut result);
+        }
         document.workloads.push(result);
         // Results so far are on disk after each workload: a later failure loses nothing.
         save_so_far(specs, &document);
@@ -424,6 +431,24 @@ async fn clear(stack: &Stack) -> Result<(), TierError> {
         tier.clear().await?;
     }
     Ok(())
+}
+
+/// A workload stopped (Ctrl-C, the run's timeout) before its measured phase began: it says so,
+/// and judges nothing (no threshold passes on no operation, no grade, no capacity warning from a
+/// preload cut short).
+fn not_measured(result: &mut WorkloadResult) {
+    result.thresholds.clear();
+    result.passed = false;
+    result.score = None;
+    result.grade = None;
+    result
+        .warnings
+        .retain(|w| !w.contains("memory per entry not reported"));
+    result.failure = Some(
+        "stopped before its measured phase began (during setup, preload or warmup): nothing \
+         was measured and no threshold judged"
+            .into(),
+    );
 }
 
 /// Tukey outliers of the per-second throughput (whole seconds), reported and never dropped; a

@@ -92,6 +92,11 @@ impl StartGate {
         self.waiting.store(workers, Ordering::Release);
     }
 
+    /// The phase's start (a raw clock reading), once every worker has arrived.
+    pub fn started(&self) -> Option<u64> {
+        Some(self.start.load(Ordering::Acquire)).filter(|&s| s != 0)
+    }
+
     /// Waits until every worker has arrived and returns the phase's start (a raw clock
     /// reading). Waiting yields: to the runtime for a server tier, the thread otherwise.
     pub async fn arrive(&self, ctx: &WorkloadContext) -> u64 {

@@ -247,7 +247,6 @@ pub async fn run_workload(
     let started_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let started = std::time::Instant::now();
     for (p, phase) in workload.phases.iter().enumerate() {
         if ctx.lost.get().is_some() {
             break;
@@ -283,7 +282,13 @@ pub async fn run_workload(
         )
         .await
         .map_err(|message| worker_error(workload, message))?;
-        let elapsed = phase_started.elapsed();
+        // The measured span: from the gate that started every worker (after each set its
+        // connection up) to the end of the last operation. Throughput and every other figure
+        // of the phase and the workload use this one span.
+        let elapsed = match ctx.gate.started() {
+            Some(start) => Duration::from_nanos(ctx.clock.delta_as_nanos(start, ctx.clock.raw())),
+            None => phase_started.elapsed(),
+        };
         let client_cpu_s = cpu.cpu_seconds() - cpu_before;
         bar.finish();
         warnings.extend(self_check::saturation_warning(
@@ -311,7 +316,7 @@ pub async fn run_workload(
             client_cpu_s,
         });
     }
-    let elapsed = started.elapsed();
+    let elapsed = phases.iter().map(|p| p.elapsed).sum();
     ctx.series.drain_into(&mut recorder.seconds);
     recorder.absorb_windows(0, &ctx.series.take_windows());
     warnings.extend(self_check::timer_warning(

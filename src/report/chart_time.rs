@@ -48,16 +48,25 @@ fn over_repetitions(w: &WorkloadResult, what: &str) -> String {
     }
 }
 
+/// The whole seconds of a workload's time series: every chart leaves out the last second, which
+/// is partial (the tail of the run: its count is no rate, and its few operations would draw a
+/// spike in latency and a drop in hit rate), unless it is the only one.
+fn whole_seconds(w: &WorkloadResult) -> &[SecondResult] {
+    match w.timeseries.len() {
+        0 | 1 => &w.timeseries,
+        n => &w.timeseries[..n - 1],
+    }
+}
+
 fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
     let reps = repetitions(w);
     let at = |s: u64| s as f64 + 0.5;
+    let seconds = whole_seconds(w);
     match metric {
         "throughput" => {
-            // Whole seconds only: the last one is partial (the tail of the run), so its count
-            // is no rate. A run shorter than two seconds shows its overall throughput.
-            let whole = w.timeseries.len().saturating_sub(1);
-            let points = if whole >= 1 {
-                w.timeseries[..whole]
+            // A run shorter than two seconds shows its overall throughput.
+            let points = if w.timeseries.len() >= 2 {
+                seconds
                     .iter()
                     .map(|s| (at(s.second), s.ops as f64 / reps))
                     .collect()
@@ -98,8 +107,7 @@ fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
                 name: format!("{} hit rate", tier.name),
                 color: color(k),
                 dashed: false,
-                points: w
-                    .timeseries
+                points: seconds
                     .iter()
                     .filter_map(|s| Some((at(s.second), *s.hit_rates.get(&tier.name)?)))
                     .collect(),
@@ -116,8 +124,7 @@ fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
                     name: (*name).to_string(),
                     color: *c,
                     dashed: *name == "mean",
-                    points: w
-                        .timeseries
+                    points: seconds
                         .iter()
                         .filter(|s| s.ops > 0)
                         .map(|s| (at(s.second), f(s)))
@@ -130,8 +137,7 @@ fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
                 name: format!("failed operations{}", over_repetitions(w, "all")),
                 color: BAD,
                 dashed: false,
-                points: w
-                    .timeseries
+                points: seconds
                     .iter()
                     .map(|s| (at(s.second), s.errors as f64))
                     .collect(),
@@ -141,8 +147,7 @@ fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
                     name: format!("{} calls failed", tier.name),
                     color: color(k + 1),
                     dashed: true,
-                    points: w
-                        .timeseries
+                    points: seconds
                         .iter()
                         .map(|s| {
                             let n = s.tier_errors.get(&tier.name).copied().unwrap_or(0);
