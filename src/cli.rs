@@ -91,6 +91,11 @@ pub struct VerdictArgs {
     /// Significance level of Welch's test.
     #[arg(long, default_value_t = 0.05, value_name = "P")]
     pub significance: f64,
+    /// The smallest band per metric when each side is one run (its windows hold none of the
+    /// variance between runs): `throughput=5%,mean=5%,p50=5%,p99=10%,hit_rate=2%` (the
+    /// defaults; name only the ones to change).
+    #[arg(long, value_name = "METRIC=PERCENT,...")]
+    pub noise_floor: Option<String>,
     /// Exit 0 even when a metric regressed.
     #[arg(long)]
     pub no_fail_on_regression: bool,

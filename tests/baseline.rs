@@ -76,6 +76,9 @@ fn same_runs_do_not_regress_and_a_slower_origin_does() {
         a.to_str().unwrap(),
         c.to_str().unwrap(),
         "--no-fail-on-regression",
+        // A p99 of 5 repetitions of 300 operations may be likely worse and not shown beyond the
+        // band (inconclusive): accepted too.
+        "--allow-inconclusive",
     ]);
     assert_eq!(allowed.status.code(), Some(0));
 }

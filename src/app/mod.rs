@@ -32,7 +32,7 @@ use crate::scenario::overrides::Overrides;
 use crate::scenario::plan::Scenario;
 use crate::scenario::{self, schema};
 use crate::units::{parse_duration, parse_percent};
-use crate::verdict::compare::{Rule, apply, compare, incompatibility};
+use crate::verdict::compare::{NoiseFloor, Rule, apply, compare, incompatibility};
 
 /// Runs a command and returns the exit code. Messages go to stderr, reports to stdout or files.
 pub fn execute(command: Command) -> u8 {
@@ -87,11 +87,17 @@ fn rule(args: &VerdictArgs) -> Result<Rule, String> {
             args.significance
         ));
     }
+    let floor = match &args.noise_floor {
+        Some(text) => NoiseFloor::parse(text, parse_percent)
+            .map_err(|e| format!("--noise-floor {text}: {e}"))?,
+        None => NoiseFloor::default(),
+    };
     Ok(Rule {
         noise,
         significance: args.significance,
         allow_inconclusive: args.allow_inconclusive,
         fail_on_regression: !args.no_fail_on_regression,
+        floor,
     })
 }
 

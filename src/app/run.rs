@@ -15,9 +15,8 @@ use crate::scenario::plan::{Scenario, Workload};
 use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
 use crate::verdict::compare::{Rule, apply, cannot_compare, compare};
+use crate::verdict::judge::{judge_workload, not_measured, note_outliers};
 use crate::verdict::repetitions::{repetition_figures, repetition_statistics};
-use crate::verdict::score::{score, verdict_grade};
-use crate::verdict::stats::tukey;
 use crate::workload::values::ValuePool;
 
 pub use super::finish::RunOutcome;
@@ -119,7 +118,7 @@ pub async fn run_with(
         if workload.simulate {
             match super::simulated::result(scenario, index) {
                 Ok(mut result) => {
-                    evaluate(workload, &mut result);
+                    judge_workload(&workload.thresholds, &mut result);
                     document.workloads.push(result);
                 }
                 Err(e) => {
@@ -141,6 +140,14 @@ pub async fn run_with(
             }
         };
         trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
+        if repetitions.len() >= 2 && workload.preload {
+            document.notes.push(format!(
+                "workload `{}`: each of its {} repetitions started from the same tier state \
+                 (tierbench's keys cleared, the preload repeated): independent samples",
+                workload.name,
+                repetitions.len()
+            ));
+        }
         let mut result = shared
             .result_of(workload, &stack, &measurement, repetitions, counters_before)
             .await;
@@ -332,9 +339,12 @@ impl Shared<'_> {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
-            // Verified reads need every value to carry a version of this repetition's counter:
-            // start each repetition from no tierbench keys.
-            if workload.verify
+            // Verified reads need every value to carry a version of this repetition's counter,
+            // and a repetition after the first must start from the state the first started
+            // from (no tierbench keys, then its preload), or the repetitions are not samples of
+            // one distribution (the second finds the first's writes: higher hit rates): start
+            // each from no tierbench keys.
+            if (workload.verify || (rep > 0 && workload.preload))
                 && let Err(e) = clear(stack).await
             {
                 return Err(format!(
@@ -373,6 +383,18 @@ impl Shared<'_> {
                 break;
             }
         }
+        let mut measurement = measurement;
+        if let Some(m) = measurement.as_mut()
+            && repetitions.len() >= 2
+            && !workload.preload
+        {
+            m.warnings.push(format!(
+                "repetitions are not independent: `{}` has no preload, so each repetition found \
+                 the keys the previous ones wrote (hit rates and throughput drift upwards): add \
+                 `preload: true` to start each from the same state",
+                workload.name
+            ));
+        }
         Ok(measurement.map(|m| (m, repetitions)))
     }
 
@@ -395,7 +417,7 @@ impl Shared<'_> {
         result.repetitions = repetitions;
         super::server_counts::attach(stack, counters_before, &mut result).await;
         note_outliers(&mut result);
-        evaluate(workload, &mut result);
+        judge_workload(&workload.thresholds, &mut result);
         result
     }
 }
@@ -431,55 +453,6 @@ async fn clear(stack: &Stack) -> Result<(), TierError> {
         tier.clear().await?;
     }
     Ok(())
-}
-
-/// A workload stopped (Ctrl-C, the run's timeout) before its measured phase began: it says so,
-/// and judges nothing (no threshold passes on no operation, no grade, no capacity warning from a
-/// preload cut short).
-fn not_measured(result: &mut WorkloadResult) {
-    result.thresholds.clear();
-    result.passed = false;
-    result.score = None;
-    result.grade = None;
-    result
-        .warnings
-        .retain(|w| !w.contains("memory per entry not reported"));
-    result.failure = Some(
-        "stopped before its measured phase began (during setup, preload or warmup): nothing \
-         was measured and no threshold judged"
-            .into(),
-    );
-}
-
-/// Tukey outliers of the per-second throughput (whole seconds), reported and never dropped; a
-/// warning when any is severe: the run was noisy.
-fn note_outliers(result: &mut WorkloadResult) {
-    let seconds = result.timeseries.len().saturating_sub(1);
-    let samples: Vec<f64> = result.timeseries[..seconds]
-        .iter()
-        .map(|s| s.ops as f64)
-        .collect();
-    result.outliers = tukey(&samples);
-    if let Some(o) = &result.outliers
-        && o.low_severe + o.high_severe > 0
-    {
-        result.warnings.push(format!(
-            "noisy run: {} of {} per-second throughput samples are severe outliers (beyond 3 IQR)",
-            o.low_severe + o.high_severe,
-            samples.len()
-        ));
-    }
-}
-
-fn evaluate(workload: &Workload, result: &mut WorkloadResult) {
-    result.thresholds = workload
-        .thresholds
-        .iter()
-        .map(|t| t.evaluate(result))
-        .collect();
-    result.passed = result.thresholds.iter().all(|t| t.passed);
-    result.score = score(&result.thresholds);
-    result.grade = result.score.map(|s| verdict_grade(s, result.passed));
 }
 
 /// Sets up every declared tier, in order; the first that fails ends the run.

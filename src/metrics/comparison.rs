@@ -32,6 +32,10 @@ pub struct Comparison {
     pub summary: String,
     /// What to do about it.
     pub recommendations: Vec<String>,
+    /// What may make the comparison unfair or its samples unrepresentative: a time series
+    /// still drifting, different scenarios, durations or hosts, one side much noisier.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One metric's comparison.
@@ -56,6 +60,13 @@ pub struct MetricComparison {
     pub sample_kind: [String; 2],
     /// True when a larger value is better.
     pub higher_is_better: bool,
+    /// The noise band this metric was judged against (half-width, a fraction): `--noise`, or
+    /// with one run per side at least the metric's between-run noise floor.
+    #[serde(default)]
+    pub band: f64,
+    /// What the baseline and current figures are (the estimator the change compares).
+    #[serde(default)]
+    pub estimator: String,
 }
 
 /// The relative change of the mean of `new` against `old`, with its 95% confidence interval.
@@ -95,15 +106,17 @@ pub enum ChangeMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Significantly better, beyond the noise band.
+    /// Better: the whole 95% interval lies beyond the noise band on the good side.
     Improved,
-    /// Significantly worse, beyond the noise band.
+    /// Worse: the whole 95% interval lies beyond the noise band on the bad side.
     Regressed,
-    /// Not significant.
+    /// Unchanged: the interval's bad end lies inside the noise band (shown no worse than the
+    /// band), and the change is not significant.
     NoChange,
-    /// Significant, but the interval reaches into the noise band.
+    /// Unchanged as `no_change`, but significant: a real change smaller than the band.
     WithinNoise,
-    /// The change exceeds the noise band but the samples are too few to tell (fewer than
-    /// two on a side, or an underpowered test): it fails a comparison unless allowed.
+    /// The interval reaches past the noise band on the bad side without lying wholly beyond it
+    /// (or a point change beyond it with too few samples for an interval): a regression larger
+    /// than the band is possible and not shown. It fails a comparison unless allowed.
     Inconclusive,
 }

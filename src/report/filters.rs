@@ -27,7 +27,17 @@ pub fn register(env: &mut Environment<'_>) {
         show(&v, |f| format!("{:+.1}%", f * 100.0))
     });
     env.add_filter("seconds", |v: Value| show(&v, |s| format!("{s:.2}s")));
+    env.add_filter("p_value", |v: Value| show(&v, format_p_value));
     env.add_filter("op_names", op_names);
+}
+
+/// A p-value with its precision: `< 0.001` below it, else three decimals (never "0.0").
+pub fn format_p_value(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
 }
 
 /// The keys of an `operations` map in display order: built-ins in their order, custom commands

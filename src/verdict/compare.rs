@@ -9,16 +9,95 @@
 
 use std::collections::BTreeMap;
 
-use super::stats::{MIN_SAMPLES, judge, relative_change};
-use crate::metrics::comparison::{Comparison, MetricComparison, Verdict};
+use super::stats::{
+    MIN_SAMPLES, estimate, judge, open_on_the_bad_side, relative_change_of, samples_to_decide,
+};
+use crate::metrics::comparison::{ChangeMethod, Comparison, MetricComparison, Verdict};
 use crate::metrics::figures::{headline, samples};
 use crate::metrics::result::{ResultDocument, Summary, WorkloadResult};
 
 /// How intervals and p-values are computed, as reports print it.
 pub const METHOD: &str = "Welch's t-test on the logarithms of the samples (the change is the ratio of \
-geometric means; its 95% interval is exponentiated, so it stays above -100%); Welch on the values, the \
-interval clamped at -100%, where a sample is 0. Samples: repetitions when both runs have two or more, \
-else each run's windows (>= 10 windows of >= 1,000 operations), else whole seconds";
+geometric means, and the baseline and current columns are those geometric means; its 95% interval is \
+exponentiated, so it stays above -100%); Welch on the values, the interval clamped at -100%, where a \
+sample is 0. Samples: repetitions when both runs have two or more (independent runs: the band is \
+--noise); else one run per side, each run's windows (>= 10 windows of >= 1,000 operations) or whole \
+seconds, counted as their effective number (n(1-r)/(1+r), r the lag-1 autocorrelation), and judged \
+against a between-run noise floor per metric (--noise-floor), since one run's windows hold none of the \
+run-to-run variance. Verdicts: regressed/improved when the whole interval lies beyond the band, \
+inconclusive when the change is beyond the band on the bad side and its interval reaches back inside, \
+unchanged (no change, or within noise when significant) otherwise";
+
+/// The between-run noise floor of each metric: the smallest band a comparison of one run per
+/// side uses (a run's windows show none of the variance between runs: machine, server state,
+/// neighbours). Defaults from A/A runs on a shared 2-core machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoiseFloor {
+    /// `throughput`.
+    pub throughput: f64,
+    /// `all.mean_ns`.
+    pub mean: f64,
+    /// `all.p50_ns`.
+    pub p50: f64,
+    /// `all.p99_ns`.
+    pub p99: f64,
+    /// `TIER.hit_rate` (relative).
+    pub hit_rate: f64,
+}
+
+impl Default for NoiseFloor {
+    fn default() -> NoiseFloor {
+        NoiseFloor {
+            throughput: 0.05,
+            mean: 0.05,
+            p50: 0.05,
+            p99: 0.10,
+            hit_rate: 0.02,
+        }
+    }
+}
+
+impl NoiseFloor {
+    /// The floor of `metric`.
+    pub fn of(&self, metric: &str) -> f64 {
+        match metric {
+            "throughput" => self.throughput,
+            "all.mean_ns" => self.mean,
+            "all.p50_ns" => self.p50,
+            "all.p99_ns" => self.p99,
+            _ => self.hit_rate,
+        }
+    }
+
+    /// Reads `throughput=5%,p99=10%,...` over the defaults (names: throughput, mean, p50, p99,
+    /// hit_rate).
+    pub fn parse(
+        text: &str,
+        percent: impl Fn(&str) -> Result<f64, String>,
+    ) -> Result<Self, String> {
+        let mut floor = NoiseFloor::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: expected METRIC=PERCENT, e.g. p99=10%"))?;
+            let value = percent(value.trim()).map_err(|e| format!("`{part}`: {e}"))?;
+            let slot = match name.trim() {
+                "throughput" => &mut floor.throughput,
+                "mean" => &mut floor.mean,
+                "p50" => &mut floor.p50,
+                "p99" => &mut floor.p99,
+                "hit_rate" => &mut floor.hit_rate,
+                other => {
+                    return Err(format!(
+                        "`{other}` is not a compared metric (choose from: throughput, mean, p50, p99, hit_rate)"
+                    ));
+                }
+            };
+            *slot = value;
+        }
+        Ok(floor)
+    }
+}
 
 /// How strict a comparison is.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +110,8 @@ pub struct Rule {
     pub allow_inconclusive: bool,
     /// Fail on a regression (cleared by `--no-fail-on-regression`).
     pub fail_on_regression: bool,
+    /// The band's floor per metric when each side is one run (`--noise-floor`).
+    pub floor: NoiseFloor,
 }
 
 impl Default for Rule {
@@ -40,6 +121,7 @@ impl Default for Rule {
             significance: 0.05,
             allow_inconclusive: false,
             fail_on_regression: true,
+            floor: NoiseFloor::default(),
         }
     }
 }
@@ -151,11 +233,20 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
             };
             let ((sb, kb), (sc, kc)) = (pick(old), pick(w));
             let n = [sb.len(), sc.len()];
-            let change = relative_change(&sb, &sc);
+            // One run per side: its windows are neighbours in time (autocorrelated) and hold
+            // none of the variance between runs, so they count for fewer samples and the band
+            // is at least the metric's between-run noise floor.
+            let one_run = kb != "repetitions" || kc != "repetitions";
+            let band = if one_run {
+                rule.noise.max(rule.floor.of(&metric))
+            } else {
+                rule.noise
+            };
+            let change = relative_change_of(&sb, &sc, one_run);
             let v = match change {
-                Some(ch) => judge(&ch, n, rule.significance, rule.noise, higher_is_better),
+                Some(ch) => judge(&ch, n, rule.significance, band, higher_is_better),
                 // No samples, or a baseline of 0: nothing can be said about a real difference.
-                None if (c - b).abs() > rule.noise * b.abs().max(f64::MIN_POSITIVE) => {
+                None if (c - b).abs() > band * b.abs().max(f64::MIN_POSITIVE) => {
                     Verdict::Inconclusive
                 }
                 None => Verdict::NoChange,
@@ -164,22 +255,41 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
             // (0.002% to 0.001% is -50% of nothing).
             let v = if v == Verdict::Inconclusive
                 && metric.ends_with("hit_rate")
-                && (c - b).abs() <= rule.noise
+                && (c - b).abs() <= band
             {
                 Verdict::NoChange
             } else {
                 v
             };
+            // The baseline and current columns are what the change compares: the samples'
+            // (geometric) means, not the whole runs' figures.
+            let (baseline, current, estimator) = match change {
+                Some(ch) if ch.method != ChangeMethod::None => {
+                    let what = if ch.method == ChangeMethod::LogWelch {
+                        "geometric mean"
+                    } else {
+                        "mean"
+                    };
+                    (
+                        estimate(&sb, ch.method),
+                        estimate(&sc, ch.method),
+                        format!("{what} of the {kb} / {kc}"),
+                    )
+                }
+                _ => (b, c, "the whole run's figure".to_string()),
+            };
             metrics.push(MetricComparison {
                 workload: w.name.clone(),
                 metric,
-                baseline: b,
-                current: c,
+                baseline,
+                current,
                 change,
                 verdict: v,
                 samples: n,
                 sample_kind: [kb, kc],
                 higher_is_better,
+                band,
+                estimator,
             });
         }
     }
@@ -194,6 +304,7 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
         count(Verdict::NoChange)
     );
     let recommendations = recommend(&metrics);
+    let warnings = super::compare_warnings::warnings(baseline, current, &metrics);
     Comparison {
         baseline: format!(
             "{} (sha256 {}, started {})",
@@ -210,6 +321,7 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
         method: METHOD.into(),
         summary,
         recommendations,
+        warnings,
     }
 }
 
@@ -255,15 +367,68 @@ fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
         seen.entry(text).or_insert(());
     }
     out.extend(seen.into_keys());
-    if metrics.iter().any(|m| m.verdict == Verdict::Inconclusive) {
-        out.push(format!(
-            "inconclusive: a change beyond the noise band with too few samples to test it (fewer than \
-             {MIN_SAMPLES} on a side): run both sides with `repeat: 5`, or longer (a `duration` of 3 s \
-             or more gives >= 10 windows of >= 1,000 operations); `--allow-inconclusive` accepts it"
-        ));
-    } else if metrics
+    for m in metrics
         .iter()
-        .any(|m| m.samples[0] < MIN_SAMPLES || m.samples[1] < MIN_SAMPLES)
+        .filter(|m| m.verdict == Verdict::Inconclusive)
+    {
+        let n = m.samples[0].min(m.samples[1]);
+        let decide = m
+            .change
+            .as_ref()
+            .and_then(|c| samples_to_decide(c, n, m.band, m.higher_is_better));
+        let how = match decide {
+            Some(need) if m.sample_kind[0] == "repetitions" => {
+                format!("about {need} repetitions per side (`repeat: {need}`) would decide it")
+            }
+            Some(need) => format!(
+                "about {need} {} per side would decide it: run longer, or repeat both sides \
+                 (`--profile ci`), or use `tierbench ab`",
+                m.sample_kind[1]
+            ),
+            None => "more samples per side would decide it (`repeat: 5` on both sides)".into(),
+        };
+        out.push(format!(
+            "inconclusive: `{}` {}: the change is beyond the ±{:.0}% band on the bad side but its \
+             interval reaches back inside; {how}; `--allow-inconclusive` accepts it",
+            m.workload,
+            m.metric,
+            m.band * 100.0
+        ));
+    }
+    let open: Vec<String> = metrics
+        .iter()
+        .filter(|m| matches!(m.verdict, Verdict::NoChange | Verdict::WithinNoise))
+        .filter_map(|m| {
+            let c = m.change.as_ref()?;
+            // A rate moving less than the band in points is settled (0.1% to 0.05% is -50% of
+            // nothing).
+            let points = m.metric.ends_with("hit_rate") && (m.current - m.baseline).abs() <= m.band;
+            if points || !open_on_the_bad_side(c, m.band, m.higher_is_better) {
+                return None;
+            }
+            let need = samples_to_decide(
+                c,
+                m.samples[0].min(m.samples[1]),
+                m.band,
+                m.higher_is_better,
+            )?;
+            Some(format!(
+                "`{}` {} (~{need} {} per side)",
+                m.workload, m.metric, m.sample_kind[1]
+            ))
+        })
+        .collect();
+    if !open.is_empty() {
+        out.push(format!(
+            "no regression shown, and no equivalence either: the interval of {} still reaches past \
+             the band on the bad side; that many samples would show it inside",
+            open.join(", ")
+        ));
+    }
+    if !metrics.iter().any(|m| m.verdict == Verdict::Inconclusive)
+        && metrics
+            .iter()
+            .any(|m| m.samples[0] < MIN_SAMPLES || m.samples[1] < MIN_SAMPLES)
     {
         out.push(
             "few samples per side: use `repeat: 5` or a longer `duration` for tighter intervals"

@@ -6,7 +6,9 @@
 //! validation time, and `app` runs the rest after each workload.
 
 pub mod compare;
+mod compare_warnings;
 pub mod evaluate;
+pub mod judge;
 pub mod merge;
 mod merge_parts;
 pub mod repetitions;

@@ -109,21 +109,25 @@ pub fn summarize(samples: &[f64]) -> Option<Summary> {
     })
 }
 
-/// Welch's t statistic and degrees of freedom for two samples, `None` if it is undefined.
+/// Welch's t statistic, degrees of freedom and standard error for two samples, `None` if it is
+/// undefined.
 fn welch(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+    welch_n(a, b, a.len() as f64, b.len() as f64)
+}
+
+/// Welch's test when `a` is worth `na` independent samples and `b` `nb` (fewer than their
+/// lengths when neighbours are correlated: `effective_n`).
+fn welch_n(a: &[f64], b: &[f64], na: f64, nb: f64) -> Option<(f64, f64, f64)> {
     if a.len() < 2 || b.len() < 2 {
         return None;
     }
     let (ma, mb) = (mean(a), mean(b));
-    let (va, vb) = (
-        variance(a, ma) / a.len() as f64,
-        variance(b, mb) / b.len() as f64,
-    );
+    let (va, vb) = (variance(a, ma) / na, variance(b, mb) / nb);
     let se2 = va + vb;
     if se2 == 0.0 {
         return None;
     }
-    let df = se2 * se2 / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
+    let df = se2 * se2 / (va * va / (na - 1.0).max(1.0) + vb * vb / (nb - 1.0).max(1.0));
     Some(((mb - ma) / se2.sqrt(), df, se2.sqrt()))
 }
 
@@ -135,13 +139,41 @@ pub fn welch_p_value(a: &[f64], b: &[f64]) -> f64 {
         return 1.0;
     }
     match welch(a, b) {
-        Some((t, df, _)) => match StudentsT::new(0.0, 1.0, df) {
-            Ok(dist) => (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0),
-            Err(_) => 1.0,
-        },
+        Some((t, df, _)) => two_sided(t, df),
         None if a.len() >= 2 && b.len() >= 2 && mean(a) != mean(b) => 0.0,
         None => 1.0,
     }
+}
+
+/// The two-sided p-value of a t statistic with `df` degrees of freedom.
+fn two_sided(t: f64, df: f64) -> f64 {
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(dist) => (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0),
+        Err(_) => 1.0,
+    }
+}
+
+/// The lag-1 autocorrelation of `xs` (0 when it cannot be computed).
+fn lag1(xs: &[f64]) -> f64 {
+    if xs.len() < 3 {
+        return 0.0;
+    }
+    let m = mean(xs);
+    let denominator: f64 = xs.iter().map(|x| (x - m) * (x - m)).sum();
+    if denominator == 0.0 {
+        return 0.0;
+    }
+    let numerator: f64 = xs.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum();
+    numerator / denominator
+}
+
+/// How many independent samples a run's consecutive windows are worth: n(1 − r)/(1 + r), r
+/// their lag-1 autocorrelation (a slow drift makes neighbours alike, so ten windows may be
+/// worth three), at least 2 and at most n. Negative correlation counts as none.
+pub fn effective_n(xs: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let r = lag1(xs).clamp(0.0, 0.95);
+    (n * (1.0 - r) / (1.0 + r)).clamp(2.0_f64.min(n), n)
 }
 
 /// Relative change of `new` against `old` with a 95% interval that stays above −100%.
@@ -154,6 +186,12 @@ pub fn welch_p_value(a: &[f64], b: &[f64]) -> f64 {
 /// than two samples on a side there is no test: the change of the means with p = 1 and a
 /// zero-width interval (method `none`). `None` if either side is empty or the old mean is 0.
 pub fn relative_change(old: &[f64], new: &[f64]) -> Option<Change> {
+    relative_change_of(old, new, false)
+}
+
+/// `relative_change` for samples that are consecutive windows of one run each: each side counts
+/// as `effective_n` samples, so autocorrelated windows give the wider interval they deserve.
+pub fn relative_change_of(old: &[f64], new: &[f64], correlated: bool) -> Option<Change> {
     if old.is_empty() || new.is_empty() {
         return None;
     }
@@ -171,59 +209,131 @@ pub fn relative_change(old: &[f64], new: &[f64]) -> Option<Change> {
             method: ChangeMethod::None,
         });
     }
+    let sizes = |a: &[f64], b: &[f64]| {
+        if correlated {
+            (effective_n(a), effective_n(b))
+        } else {
+            (a.len() as f64, b.len() as f64)
+        }
+    };
     if old.iter().chain(new).all(|&x| x > 0.0 && x.is_finite()) {
         let (lo, ln): (Vec<f64>, Vec<f64>) = (
             old.iter().map(|x| x.ln()).collect(),
             new.iter().map(|x| x.ln()).collect(),
         );
         let d = mean(&ln) - mean(&lo);
-        let half = match welch(&lo, &ln) {
-            Some((_, df, se)) => t_quantile(0.975, df) * se,
-            None => 0.0,
+        let (na, nb) = sizes(&lo, &ln);
+        let (half, p_value) = match welch_n(&lo, &ln, na, nb) {
+            Some((t, df, se)) => (t_quantile(0.975, df) * se, two_sided(t, df)),
+            None => (0.0, if d == 0.0 { 1.0 } else { 0.0 }),
         };
         return Some(Change {
             relative: d.exp() - 1.0,
             ci_low: (d - half).exp() - 1.0,
             ci_high: (d + half).exp() - 1.0,
-            p_value: welch_p_value(&lo, &ln),
+            p_value,
             method: ChangeMethod::LogWelch,
         });
     }
-    let half = match welch(old, new) {
-        Some((_, df, se)) => t_quantile(0.975, df) * se,
-        None => 0.0,
+    let (na, nb) = sizes(old, new);
+    let (half, p_value) = match welch_n(old, new, na, nb) {
+        Some((t, df, se)) => (t_quantile(0.975, df) * se, two_sided(t, df)),
+        None => (0.0, if mn == mo { 1.0 } else { 0.0 }),
     };
     let diff = mn - mo;
     Some(Change {
         relative: (diff / mo.abs()).max(-1.0),
         ci_low: ((diff - half) / mo.abs()).max(-1.0),
         ci_high: ((diff + half) / mo.abs()).max(-1.0),
-        p_value: welch_p_value(old, new),
+        p_value,
         method: ChangeMethod::Welch,
     })
 }
 
-/// Fewer samples than this on a side make a test underpowered: a change beyond the noise band
-/// that the test cannot confirm is then "inconclusive", not "no change".
+/// The estimate a change is the ratio of: the geometric mean of the samples where the change is
+/// on logarithms, else their mean.
+pub fn estimate(samples: &[f64], method: ChangeMethod) -> f64 {
+    match method {
+        ChangeMethod::LogWelch => mean(&samples.iter().map(|x| x.ln()).collect::<Vec<_>>()).exp(),
+        _ => mean(samples),
+    }
+}
+
+/// Fewer samples than this on a side make a test weak: its interval is wide, and recommendations
+/// say to repeat or run longer.
 pub const MIN_SAMPLES: usize = 5;
 
-/// The verdict for a change measured with `samples` per side: criterion's rule (`verdict`), and
-/// "inconclusive" where that rule finds nothing but the test could not have found anything (fewer
-/// than `MIN_SAMPLES` on a side) while the change itself exceeds the noise band.
+/// The verdict on a change against a noise band of ±`band` (a fraction), from its 95% interval:
+///
+/// - **regressed** / **improved**: the whole interval lies beyond the band, on the bad / the
+///   good side;
+/// - **inconclusive**: the change itself is beyond the band on the bad side but its interval
+///   reaches back inside: likely worse, not shown (more samples decide). It fails a comparison
+///   unless allowed;
+/// - **within noise** / **no change**: the change lies inside the band on the bad side (or is
+///   an improvement not wholly beyond the band): nothing to act on, so an improvement is never a
+///   failure; "within noise" when the change is also significant at `significance`. When the
+///   interval still reaches past the band on the bad side, equivalence is not shown either, and
+///   the recommendations say how many more samples would show it (`samples_to_decide`).
+///
+/// A point change without an interval (fewer than two samples on a side) cannot be judged
+/// beyond the band: inconclusive on the bad side, no change otherwise.
 pub fn judge(
     change: &Change,
-    samples: [usize; 2],
+    _samples: [usize; 2],
     significance: f64,
-    noise: f64,
+    band: f64,
     higher_is_better: bool,
 ) -> Verdict {
-    let v = verdict(change, significance, noise, higher_is_better);
-    let underpowered = samples[0].min(samples[1]) < MIN_SAMPLES;
-    if matches!(v, Verdict::NoChange) && underpowered && change.relative.abs() > noise {
-        Verdict::Inconclusive
-    } else {
-        v
+    // Badness: positive is worse. Its interval is [best, worst].
+    let sign = if higher_is_better { -1.0 } else { 1.0 };
+    let (a, b) = (sign * change.ci_low, sign * change.ci_high);
+    let (best, worst) = (a.min(b), a.max(b));
+    let estimate = sign * change.relative;
+    if change.method == ChangeMethod::None {
+        return if estimate > band {
+            Verdict::Inconclusive
+        } else {
+            Verdict::NoChange
+        };
     }
+    if best > band {
+        Verdict::Regressed
+    } else if worst < -band {
+        Verdict::Improved
+    } else if estimate > band {
+        Verdict::Inconclusive
+    } else if change.p_value < significance {
+        Verdict::WithinNoise
+    } else {
+        Verdict::NoChange
+    }
+}
+
+/// True when a change's interval reaches past the band on the bad side: no regression beyond
+/// the band is shown, and no equivalence either.
+pub fn open_on_the_bad_side(change: &Change, band: f64, higher_is_better: bool) -> bool {
+    let sign = if higher_is_better { -1.0 } else { 1.0 };
+    (sign * change.ci_low).max(sign * change.ci_high) > band
+}
+
+/// How many samples per side would settle a change whose interval reaches past the band on the
+/// bad side: the interval's half-width shrinks as 1/√n, and it must shrink to the distance
+/// between the change and the band's bad edge (for a change inside the band: equivalence
+/// shown), or between the change and that edge from beyond (a regression shown).
+pub fn samples_to_decide(
+    change: &Change,
+    n: usize,
+    band: f64,
+    higher_is_better: bool,
+) -> Option<usize> {
+    let sign = if higher_is_better { -1.0 } else { 1.0 };
+    let half = (change.ci_high - change.ci_low) / 2.0;
+    let room = (band - sign * change.relative).abs();
+    if change.method == ChangeMethod::None || room <= 1e-9 || half <= 0.0 {
+        return None;
+    }
+    Some(((n as f64) * (half / room).powi(2)).ceil() as usize)
 }
 
 /// Quantile with linear interpolation between order statistics (numpy's default).
@@ -262,20 +372,6 @@ pub fn tukey(samples: &[f64]) -> Option<Outliers> {
         }
     }
     Some(o)
-}
-
-/// criterion's rule. `noise` is the band's half-width as a fraction (0.02 = ±2%);
-/// `higher_is_better` for throughput and hit rates, not for latency.
-pub fn verdict(change: &Change, significance: f64, noise: f64, higher_is_better: bool) -> Verdict {
-    if change.p_value >= significance {
-        return Verdict::NoChange;
-    }
-    let (up, down) = (change.ci_low > noise, change.ci_high < -noise);
-    match (up, down, higher_is_better) {
-        (true, _, true) | (_, true, false) => Verdict::Improved,
-        (true, _, false) | (_, true, true) => Verdict::Regressed,
-        _ => Verdict::WithinNoise,
-    }
 }
 
 #[cfg(test)]
@@ -378,17 +474,29 @@ mod tests {
     }
 
     #[test]
-    fn too_few_samples_beyond_the_band_are_inconclusive() {
+    fn a_point_change_beyond_the_band_on_the_bad_side_is_inconclusive() {
         let one = relative_change(&[10.0], &[4.0]).unwrap();
         assert_eq!(judge(&one, [1, 1], 0.05, 0.02, true), Verdict::Inconclusive);
+        assert_eq!(judge(&one, [1, 1], 0.05, 0.02, false), Verdict::NoChange);
         let tiny = relative_change(&[10.0], &[10.1]).unwrap();
         assert_eq!(judge(&tiny, [1, 1], 0.05, 0.02, true), Verdict::NoChange);
-        // Enough samples and no significance: no change, not inconclusive.
-        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let b = [1.5, 2.0, 3.5, 4.0, 5.0, 6.5];
-        let c = relative_change(&a, &b).unwrap();
-        assert_eq!(judge(&c, [6, 6], 0.05, 0.02, true), Verdict::NoChange);
-        assert_eq!(judge(&c, [3, 6], 0.05, 0.02, true), Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn autocorrelated_windows_count_for_fewer_samples() {
+        // A slow drift: neighbours alike, worth far fewer than 12 independent samples.
+        let drift: Vec<f64> = (0..12).map(|i| 100.0 + f64::from(i)).collect();
+        assert!(effective_n(&drift) < 4.0, "{}", effective_n(&drift));
+        let alternating: Vec<f64> = (0..12)
+            .map(|i| if i % 2 == 0 { 99.0 } else { 101.0 })
+            .collect();
+        assert_eq!(effective_n(&alternating), 12.0);
+        let old: Vec<f64> = drift.clone();
+        let new: Vec<f64> = drift.iter().map(|x| x * 1.03).collect();
+        let plain = relative_change_of(&old, &new, false).unwrap();
+        let fair = relative_change_of(&old, &new, true).unwrap();
+        assert!(fair.ci_high - fair.ci_low > plain.ci_high - plain.ci_low);
+        assert!((estimate(&[1.0, 100.0], ChangeMethod::LogWelch) - 10.0).abs() < 1e-9);
     }
 
     #[test]
@@ -410,7 +518,7 @@ mod tests {
     }
 
     #[test]
-    fn verdicts_follow_criterions_rule() {
+    fn verdicts_regress_beyond_the_band_and_never_fail_an_improvement() {
         let c = |relative: f64, lo: f64, hi: f64, p: f64| Change {
             relative,
             ci_low: lo,
@@ -418,29 +526,30 @@ mod tests {
             p_value: p,
             method: ChangeMethod::Welch,
         };
+        let v = |ch: Change, up_is_good: bool| judge(&ch, [10, 10], 0.05, 0.05, up_is_good);
+        // Latency +10% [+6%, +14%] beyond a 5% band: regressed; throughput +10%: improved.
+        assert_eq!(v(c(0.10, 0.06, 0.14, 0.001), false), Verdict::Regressed);
+        assert_eq!(v(c(0.10, 0.06, 0.14, 0.001), true), Verdict::Improved);
+        // A p99 that improved 2.2% [-9%, +4.6%]: its bad end is inside the band: no failure.
+        assert_eq!(v(c(-0.022, -0.09, 0.046, 0.5), false), Verdict::NoChange);
+        // Throughput -3% [-8%, +2%]: inside the band, nothing shown: no change (the interval
+        // still reaches past the band: the recommendations say how many samples would settle it).
+        assert_eq!(v(c(-0.03, -0.08, 0.02, 0.3), true), Verdict::NoChange);
+        assert!(open_on_the_bad_side(
+            &c(-0.03, -0.08, 0.02, 0.3),
+            0.05,
+            true
+        ));
+        // Throughput -8% [-14%, -2%]: likely worse, not shown beyond the band: inconclusive.
+        assert_eq!(v(c(-0.08, -0.14, -0.02, 0.01), true), Verdict::Inconclusive);
+        // Significant but small: within noise.
+        assert_eq!(v(c(0.02, 0.01, 0.03, 0.01), false), Verdict::WithinNoise);
+        // Improvement straddling the good edge: never inconclusive.
+        assert_eq!(v(c(0.06, 0.0, 0.12, 0.04), true), Verdict::WithinNoise);
+        let needed = samples_to_decide(&c(-0.03, -0.08, 0.02, 0.3), 10, 0.05, true).unwrap();
         assert_eq!(
-            verdict(&c(0.10, 0.05, 0.15, 0.001), 0.05, 0.02, false),
-            Verdict::Regressed
-        );
-        assert_eq!(
-            verdict(&c(0.10, 0.05, 0.15, 0.001), 0.05, 0.02, true),
-            Verdict::Improved
-        );
-        assert_eq!(
-            verdict(&c(-0.10, -0.15, -0.05, 0.001), 0.05, 0.02, false),
-            Verdict::Improved
-        );
-        assert_eq!(
-            verdict(&c(-0.10, -0.15, -0.05, 0.001), 0.05, 0.02, true),
-            Verdict::Regressed
-        );
-        assert_eq!(
-            verdict(&c(0.03, 0.01, 0.05, 0.01), 0.05, 0.02, false),
-            Verdict::WithinNoise
-        );
-        assert_eq!(
-            verdict(&c(0.30, -0.1, 0.7, 0.2), 0.05, 0.02, false),
-            Verdict::NoChange
+            needed, 63,
+            "half-width 5% must shrink to the 2% of room left"
         );
     }
 }
