@@ -383,7 +383,6 @@ impl Shared<'_> {
                 break;
             }
         }
-        let mut measurement = measurement;
         if let Some(m) = measurement.as_mut()
             && repetitions.len() >= 2
             && !workload.preload
