@@ -48,6 +48,12 @@ pub enum Command {
     /// Exit 5 when something regressed or is inconclusive, 2 when the documents share no workload.
     #[command(after_help = EXIT_CODES)]
     Compare(CompareArgs),
+    /// Interleaved A/B: run BASE and CANDIDATE alternately (ABBA), round after round, each
+    /// from the same tier state, and judge the paired per-round ratios (drift and neighbours
+    /// cancel). Exit 5 when the candidate regressed or is inconclusive, 2 when the scenarios
+    /// share no workload.
+    #[command(after_help = EXIT_CODES)]
+    Ab(AbArgs),
     /// List or export the built-in report templates (to copy and change them).
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -120,6 +126,27 @@ pub struct CompareArgs {
     pub output: OutputArgs,
 }
 
+/// `tierbench ab`.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// The base scenario (A).
+    pub base: PathBuf,
+    /// The candidate scenario (B): the same workloads, with what is being tried changed.
+    pub candidate: PathBuf,
+    /// Rounds: each runs A and B once (the order alternates, ABBA).
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub rounds: usize,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// The rule.
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
+    /// Where reports go (they render the last candidate run, with the comparison).
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// `tierbench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -152,6 +179,15 @@ pub struct RunArgs {
     /// interrupted or failed.
     #[arg(long, value_name = "NAME")]
     pub save_baseline: Option<String>,
+    /// How many of the last runs saved under a baseline name are kept for `--baseline NAME`,
+    /// which judges a run against their spread once 3 or more are saved.
+    #[arg(
+        long,
+        env = "TIERBENCH_BASELINE_KEEP",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub baseline_keep: usize,
     /// The verdict rule for --baseline.
     #[command(flatten)]
     pub verdict: VerdictArgs,

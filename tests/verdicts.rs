@@ -231,3 +231,139 @@ fn one_run_per_side_with_a_smaller_l1_regresses_its_hit_rate_by_windows() {
     assert_eq!(hit["sample_kind"][0], "windows", "{hit}");
     assert!(hit["samples"][0].as_u64().unwrap() >= 10, "{hit}");
 }
+
+/// A short, origin-bound scenario for the interleaved and history tests.
+fn short(dir: &std::path::Path, name: &str, latency: &str) -> std::path::PathBuf {
+    write_scenario(
+        dir,
+        name,
+        &SCENARIO
+            .replace("duration: 10s", "duration: 1s")
+            .replace("latency: 200us", &format!("latency: {latency}")),
+    )
+}
+
+#[test]
+fn ab_judges_paired_rounds_and_a_slower_candidate_regresses() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let base = short(dir.path(), "base.yaml", "200us");
+    let slow = short(dir.path(), "slow.yaml", "1ms");
+    let json_out = dir.path().join("ab.json");
+    let out = tierbench(&[
+        "ab",
+        base.to_str().unwrap(),
+        slow.to_str().unwrap(),
+        "--rounds",
+        "3",
+        "-q",
+        "--report",
+        &format!("json={}", json_out.display()),
+        "--report",
+        "comparison",
+    ]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    assert!(text.contains("interleaved A/B"), "{text}");
+    let doc = json(&json_out);
+    let metrics = doc["comparison"]["metrics"].as_array().unwrap();
+    let throughput = metrics
+        .iter()
+        .find(|m| m["metric"] == "throughput")
+        .unwrap();
+    assert_eq!(throughput["verdict"], "regressed", "{throughput}");
+    assert_eq!(throughput["sample_kind"][0], "rounds");
+    assert_eq!(throughput["samples"][0], 3);
+    assert_eq!(throughput["change"]["method"], "paired_log");
+    // Scenarios without a workload in common cannot be compared: exit 2.
+    let other = write_scenario(
+        dir.path(),
+        "other.yaml",
+        &SCENARIO
+            .replace("duration: 10s", "duration: 1s")
+            .replace("name: reads", "name: writes"),
+    );
+    let out = tierbench(&[
+        "ab",
+        base.to_str().unwrap(),
+        other.to_str().unwrap(),
+        "--rounds",
+        "2",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+}
+
+#[test]
+fn a_named_baseline_keeps_its_last_runs_and_judges_against_their_spread() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let base = short(dir.path(), "base.yaml", "200us");
+    let baselines = dir.path().join("baselines");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tierbench"))
+            .args(args)
+            .env("CI", "1")
+            .env("TIERBENCH_BASELINE_DIR", &baselines)
+            .output()
+            .unwrap();
+        (out.status.code(), all_output(&out))
+    };
+    for _ in 0..4 {
+        let (code, text) = run(&[
+            "run",
+            base.to_str().unwrap(),
+            "-q",
+            "--save-baseline",
+            "main",
+            "--baseline-keep",
+            "3",
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+    }
+    let kept = std::fs::read_dir(baselines.join("main.history"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 3, "the last 3 runs are kept");
+    let report = dir.path().join("r.json");
+    let (code, text) = run(&[
+        "run",
+        base.to_str().unwrap(),
+        "-q",
+        "--set",
+        "origin.latency=1ms",
+        "--baseline",
+        "main",
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    assert_eq!(code, Some(5), "{text}");
+    let doc = json(&report);
+    let cmp = &doc["comparison"];
+    assert!(
+        cmp["baseline"]
+            .as_str()
+            .unwrap()
+            .contains("the last 3 runs saved as `main`"),
+        "{cmp}"
+    );
+    assert!(
+        cmp["method"]
+            .as_str()
+            .unwrap()
+            .contains("prediction interval"),
+        "{cmp}"
+    );
+    let throughput = cmp["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "throughput")
+        .unwrap();
+    assert_eq!(throughput["verdict"], "regressed", "{throughput}");
+    assert_eq!(throughput["samples"][0], 3);
+}

@@ -5,6 +5,10 @@
 //! They live in `.tierbench/baselines/NAME.json` under the current directory, or in
 //! `$TIERBENCH_BASELINE_DIR` (a CI cache directory, say). A `--baseline` value that names an
 //! existing file, or looks like a path (a `/` or a `.json` ending), is a file, never a name.
+//!
+//! Each save also keeps the run in `NAME.history/` (the last `--baseline-keep` runs, 10 by
+//! default), so `--baseline NAME` can judge a run against the spread of several saved runs
+//! (`verdict::compare_history`) instead of one run's luck.
 
 use std::path::{Path, PathBuf};
 
@@ -79,8 +83,47 @@ fn saved(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Saves `doc` as baseline `name` (replacing an older one atomically); returns the file.
-pub fn save(name: &str, doc: &ResultDocument) -> Result<PathBuf, String> {
+/// The saved runs of baseline `name`, oldest first (none when it has no history).
+pub fn history(name: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir().join(format!("{name}.history")))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Keeps `doc` in the history of `name` and removes the oldest runs beyond `keep`.
+fn keep_in_history(
+    name: &str,
+    doc: &ResultDocument,
+    json: &[u8],
+    keep: usize,
+) -> Result<(), String> {
+    let folder = dir().join(format!("{name}.history"));
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| format!("--save-baseline: cannot create {}: {e}", folder.display()))?;
+    // Named by start time (RFC 3339 sorts as text) and pid: oldest first, never two alike.
+    let stamp: String = doc
+        .started_at
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let file = folder.join(format!("{stamp}-{}.json", std::process::id()));
+    write_atomic(&file, json).map_err(|e| format!("--save-baseline: {e}"))?;
+    let saved = history(name);
+    for old in &saved[..saved.len().saturating_sub(keep.max(1))] {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(())
+}
+
+/// Saves `doc` as baseline `name` (replacing an older one atomically) and keeps it among the
+/// last `keep` runs of the name; returns the file.
+pub fn save(name: &str, doc: &ResultDocument, keep: usize) -> Result<PathBuf, String> {
     check_name(name).map_err(|e| format!("--save-baseline: {e}"))?;
     let dir = dir();
     std::fs::create_dir_all(&dir)
@@ -89,6 +132,7 @@ pub fn save(name: &str, doc: &ResultDocument) -> Result<PathBuf, String> {
     let json = serde_json::to_string_pretty(doc)
         .map_err(|e| format!("--save-baseline: cannot serialize the results: {e}"))?;
     write_atomic(&file, json.as_bytes()).map_err(|e| format!("--save-baseline: {e}"))?;
+    keep_in_history(name, doc, json.as_bytes(), keep)?;
     Ok(file)
 }
 

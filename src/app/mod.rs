@@ -1,5 +1,6 @@
 //! The commands behind the CLI; each returns the process exit code.
 
+mod ab;
 mod baselines;
 mod ci_outputs;
 mod finish;
@@ -42,6 +43,7 @@ pub fn execute(command: Command) -> u8 {
         Command::Schema(args) => schema_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Compare(args) => compare_command(&args),
+        Command::Ab(args) => ab::command(&args),
         Command::New(args) => new_scenario::command(&args.file, &args.tiers, args.force),
         Command::Merge(args) => merge::command(&args),
         Command::Templates(args) => templates::command(&args),
@@ -79,7 +81,7 @@ fn or_report<T>(result: Result<T, String>) -> Option<T> {
 }
 
 /// The verdict rule from the command line.
-fn rule(args: &VerdictArgs) -> Result<Rule, String> {
+pub(super) fn rule(args: &VerdictArgs) -> Result<Rule, String> {
     let noise = parse_percent(&args.noise).map_err(|e| format!("--noise {}: {e}", args.noise))?;
     if !(0.0..1.0).contains(&args.significance) || args.significance == 0.0 {
         return Err(format!(
@@ -147,6 +149,18 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some(baseline) = or_report(baseline.map_err(|e| format!("--baseline: {e}"))) else {
         return exit::INVALID_INPUT;
     };
+    // A saved name's history: every saved run that reads (a damaged one is skipped).
+    let history: Vec<ResultDocument> = args
+        .baseline
+        .as_deref()
+        .filter(|b| baselines::check_name(b).is_ok() && !Path::new(b).is_file())
+        .map(|name| {
+            baselines::history(name)
+                .iter()
+                .filter_map(|p| read_results(p).ok())
+                .collect()
+        })
+        .unwrap_or_default();
     // One thread: a current-thread runtime (everything on the main thread, no parking and
     // waking of a second one); more: the multi-thread runtime with that many workers.
     let mut builder = match args.threads {
@@ -183,6 +197,7 @@ fn run_command(args: &RunArgs) -> u8 {
     let options = run::RunOptions {
         record: args.record_trace.as_deref(),
         baseline: baseline.map(|b| (b, args.baseline.clone().unwrap_or_default())),
+        history,
         rule,
         timeout,
         start_at,
@@ -222,7 +237,7 @@ fn run_command(args: &RunArgs) -> u8 {
         if summary.interrupted.is_some() || summary.failure.is_some() {
             eprintln!("baseline `{name}` not saved: the run did not complete");
         } else {
-            match baselines::save(name, &outcome.document) {
+            match baselines::save(name, &outcome.document, args.baseline_keep) {
                 Ok(path) => eprintln!("saved baseline `{name}` in {}", path.display()),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -262,7 +277,7 @@ fn simulate_everything(
 }
 
 /// What a failing baseline verdict says on stderr, and what to do about it.
-fn verdict_message(s: &crate::metrics::result::Summary) -> String {
+pub(super) fn verdict_message(s: &crate::metrics::result::Summary) -> String {
     let baseline = s.baseline.as_deref().unwrap_or("the baseline");
     let mut parts = Vec::new();
     if s.regressions > 0 {
@@ -340,7 +355,7 @@ fn compare_command(args: &CompareArgs) -> u8 {
 }
 
 /// Builds the reporter and parses the report options (printing any error).
-fn prepare_output(args: &OutputArgs) -> Option<(Reporter, Vec<output::ReportSpec>)> {
+pub(super) fn prepare_output(args: &OutputArgs) -> Option<(Reporter, Vec<output::ReportSpec>)> {
     let specs = match output::parse_outputs(args) {
         Ok(s) => s,
         Err(e) => {

@@ -15,6 +15,7 @@ use crate::scenario::plan::{Scenario, Workload};
 use crate::tier::stack::{Stack, StackPolicy};
 use crate::tier::{Tier, TierError};
 use crate::verdict::compare::{Rule, apply, cannot_compare, compare};
+use crate::verdict::compare_history::{MIN_HISTORY, compare_history};
 use crate::verdict::judge::{judge_workload, not_measured, note_outliers};
 use crate::verdict::repetitions::{repetition_figures, repetition_statistics};
 use crate::workload::values::ValuePool;
@@ -43,6 +44,9 @@ pub struct RunOptions<'a> {
     pub record: Option<&'a std::path::Path>,
     /// `--baseline`: the earlier run to compare with, and its file name.
     pub baseline: Option<(ResultDocument, String)>,
+    /// `--baseline NAME`: the saved runs of the name, oldest first (judged against once there
+    /// are `MIN_HISTORY`).
+    pub history: Vec<ResultDocument>,
     /// The comparison's noise band and significance, and what fails it.
     pub rule: Rule,
     /// `--timeout`: replaces the scenario's `timeout`.
@@ -193,7 +197,7 @@ pub async fn run_with(
     };
     let mut outcome = finish(document, started, &mut sampler, ended);
     if let Some((baseline, name)) = &options.baseline {
-        compare_with_baseline(&mut outcome, baseline, name, options.rule);
+        compare_with_baseline(&mut outcome, baseline, name, &options.history, options.rule);
     }
     outcome
 }
@@ -435,9 +439,24 @@ pub(super) fn compare_with_baseline(
     o: &mut RunOutcome,
     base: &ResultDocument,
     name: &str,
+    history: &[ResultDocument],
     rule: Rule,
 ) {
-    let comparison = compare(base, &o.document, rule);
+    let comparison = if history.len() >= MIN_HISTORY {
+        compare_history(name, history, &o.document, rule)
+    } else {
+        let mut c = compare(base, &o.document, rule);
+        if !history.is_empty() {
+            c.recommendations.push(format!(
+                "`{name}` has {} saved run{}: with {MIN_HISTORY} or more, a run is judged against \
+                 their spread instead of the latest alone (save {} more with --save-baseline {name})",
+                history.len(),
+                if history.len() == 1 { "" } else { "s" },
+                MIN_HISTORY - history.len()
+            ));
+        }
+        c
+    };
     if let Some(message) = cannot_compare(base, &mut o.document, &comparison, name) {
         (o.failure, o.code) = (Some(message), exit::INVALID_INPUT); // only a complete run
     }

@@ -112,7 +112,7 @@ pub(super) async fn run_sweep(
     document.sweep = Some(sweep);
     let mut outcome = finish(document, started, &mut sampler, ended);
     if let Some((baseline, name)) = &options.baseline {
-        compare_with_baseline(&mut outcome, baseline, name, options.rule);
+        compare_with_baseline(&mut outcome, baseline, name, &options.history, options.rule);
     }
     outcome
 }

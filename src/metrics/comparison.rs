@@ -100,6 +100,9 @@ pub enum ChangeMethod {
     Welch,
     /// Fewer than two samples on a side: no test, no interval (it is the point change only).
     None,
+    /// A paired t-test on the logarithms of per-round ratios (`tierbench ab`: the two sides ran
+    /// alternately, so the machine's drift and neighbours cancel in each pair).
+    PairedLog,
 }
 
 /// What a comparison concluded.

@@ -25,7 +25,7 @@ sample is 0. Samples: repetitions when both runs have two or more (independent r
 seconds, counted as their effective number (n(1-r)/(1+r), r the lag-1 autocorrelation), and judged \
 against a between-run noise floor per metric (--noise-floor), since one run's windows hold none of the \
 run-to-run variance. Verdicts: regressed/improved when the whole interval lies beyond the band, \
-inconclusive when the change is beyond the band on the bad side and its interval reaches back inside, \
+inconclusive when the change is significant and beyond the band on the bad side but its interval reaches back inside, \
 unchanged (no change, or within noise when significant) otherwise";
 
 /// The between-run noise floor of each metric: the smallest band a comparison of one run per
@@ -198,6 +198,37 @@ fn sample_kind(w: &WorkloadResult, metric: &str) -> String {
     .into()
 }
 
+/// The metrics compared for a workload, each with whether a larger value is better.
+pub(super) fn compared_metrics(w: &WorkloadResult) -> Vec<(String, bool)> {
+    let mut names = vec![
+        ("throughput".to_string(), true),
+        ("all.mean_ns".to_string(), false),
+        ("all.p50_ns".to_string(), false),
+        ("all.p99_ns".to_string(), false),
+    ];
+    names.extend(
+        w.tiers
+            .iter()
+            .map(|t| (format!("{}.hit_rate", t.name), true)),
+    );
+    names
+}
+
+/// Counts of regressed, improved and inconclusive metrics, and the one-line summary.
+pub(super) fn verdict_counts(metrics: &[MetricComparison]) -> (usize, usize, usize, String) {
+    let count = |v: Verdict| metrics.iter().filter(|m| m.verdict == v).count();
+    let (regressions, improvements) = (count(Verdict::Regressed), count(Verdict::Improved));
+    let inconclusive = count(Verdict::Inconclusive);
+    let summary = format!(
+        "{} metric{} compared: {regressions} regressed, {improvements} improved, {inconclusive} inconclusive, {} within noise, {} no change",
+        metrics.len(),
+        if metrics.len() == 1 { "" } else { "s" },
+        count(Verdict::WithinNoise),
+        count(Verdict::NoChange)
+    );
+    (regressions, improvements, inconclusive, summary)
+}
+
 /// Compares `current` with `baseline`, workload by workload (matched by name).
 pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) -> Comparison {
     let mut metrics = Vec::new();
@@ -205,18 +236,7 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
         let Some(old) = baseline.workloads.iter().find(|b| b.name == w.name) else {
             continue;
         };
-        let mut names = vec![
-            ("throughput".to_string(), true),
-            ("all.mean_ns".to_string(), false),
-            ("all.p50_ns".to_string(), false),
-            ("all.p99_ns".to_string(), false),
-        ];
-        names.extend(
-            w.tiers
-                .iter()
-                .map(|t| (format!("{}.hit_rate", t.name), true)),
-        );
-        for (metric, higher_is_better) in names {
+        for (metric, higher_is_better) in compared_metrics(w) {
             let (Some(b), Some(c)) = (headline(old, &metric), headline(w, &metric)) else {
                 continue;
             };
@@ -293,16 +313,7 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
             });
         }
     }
-    let count = |v: Verdict| metrics.iter().filter(|m| m.verdict == v).count();
-    let (regressions, improvements) = (count(Verdict::Regressed), count(Verdict::Improved));
-    let inconclusive = count(Verdict::Inconclusive);
-    let summary = format!(
-        "{} metric{} compared: {regressions} regressed, {improvements} improved, {inconclusive} inconclusive, {} within noise, {} no change",
-        metrics.len(),
-        if metrics.len() == 1 { "" } else { "s" },
-        count(Verdict::WithinNoise),
-        count(Verdict::NoChange)
-    );
+    let (regressions, improvements, inconclusive, summary) = verdict_counts(&metrics);
     let recommendations = recommend(&metrics);
     let warnings = super::compare_warnings::warnings(baseline, current, &metrics);
     Comparison {
@@ -344,7 +355,7 @@ pub fn apply(summary: &mut Summary, comparison: &Comparison, baseline: &str, rul
     fails
 }
 
-fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
+pub(super) fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen = BTreeMap::new();
     for m in metrics.iter().filter(|m| m.verdict == Verdict::Regressed) {
@@ -379,6 +390,9 @@ fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
         let how = match decide {
             Some(need) if m.sample_kind[0] == "repetitions" => {
                 format!("about {need} repetitions per side (`repeat: {need}`) would decide it")
+            }
+            Some(need) if m.sample_kind[0] == "rounds" => {
+                format!("about {need} rounds (`--rounds {need}`) would decide it")
             }
             Some(need) => format!(
                 "about {need} {} per side would decide it: run longer, or repeat both sides \

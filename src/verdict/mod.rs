@@ -6,6 +6,8 @@
 //! validation time, and `app` runs the rest after each workload.
 
 pub mod compare;
+pub mod compare_history;
+pub mod compare_paired;
 mod compare_warnings;
 pub mod evaluate;
 pub mod judge;

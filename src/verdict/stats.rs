@@ -267,9 +267,11 @@ pub const MIN_SAMPLES: usize = 5;
 ///
 /// - **regressed** / **improved**: the whole interval lies beyond the band, on the bad / the
 ///   good side;
-/// - **inconclusive**: the change itself is beyond the band on the bad side but its interval
-///   reaches back inside: likely worse, not shown (more samples decide). It fails a comparison
-///   unless allowed;
+/// - **inconclusive**: the change is significant (p < `significance`) and beyond the band on
+///   the bad side, but its interval reaches back inside: worse, not shown to be worse than the
+///   band (more samples decide). It fails a comparison unless allowed. A change that is not
+///   even significant is noise as far as the samples can tell: requiring significance keeps the
+///   false alarms of identical runs near `significance`;
 /// - **within noise** / **no change**: the change lies inside the band on the bad side (or is
 ///   an improvement not wholly beyond the band): nothing to act on, so an improvement is never a
 ///   failure; "within noise" when the change is also significant at `significance`. When the
@@ -301,7 +303,7 @@ pub fn judge(
         Verdict::Regressed
     } else if worst < -band {
         Verdict::Improved
-    } else if estimate > band {
+    } else if estimate > band && change.p_value < significance {
         Verdict::Inconclusive
     } else if change.p_value < significance {
         Verdict::WithinNoise
