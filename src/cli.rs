@@ -48,7 +48,7 @@ pub enum Command {
     /// Exit 5 when something regressed or is inconclusive, 2 when the documents share no workload.
     #[command(after_help = EXIT_CODES)]
     Compare(CompareArgs),
-    /// Interleaved A/B: run BASE and CANDIDATE alternately (ABBA), round after round, each
+    /// Interleaved A/B: run BASE and CANDIDATE in rounds (both each round, in a random order), each
     /// from the same tier state, and judge the paired per-round ratios (drift and neighbours
     /// cancel). Exit 5 when the candidate regressed or is inconclusive, 2 when the scenarios
     /// share no workload.
@@ -133,7 +133,7 @@ pub struct AbArgs {
     pub base: PathBuf,
     /// The candidate scenario (B): the same workloads, with what is being tried changed.
     pub candidate: PathBuf,
-    /// Rounds: each runs A and B once (the order alternates, ABBA).
+    /// Rounds: each runs A and B once, in a random order.
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub rounds: usize,
     /// No progress output.

@@ -407,3 +407,42 @@ async fn mariadb_users_table_is_refused_and_intact() {
     let db = Db::MySql(support::mysql().await);
     users_table_is_refused_and_intact(db, &support::mysql_url()).await;
 }
+
+/// A replayed trace's keys are the run's names too: a user's key that is the prefix plus one of
+/// the trace's keys stops the run, untouched, even when the trace's keys look nothing like an
+/// index.
+#[test]
+fn a_trace_key_that_collides_with_the_users_key_stops_the_run() {
+    let server = PrivateRedis::start(free_port());
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let users = HashMap::from([("shop:cart-42".to_string(), "the user's cart".to_string())]);
+    redis::cmd("SET")
+        .arg("shop:cart-42")
+        .arg("the user's cart")
+        .query::<()>(&mut conn)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "key,op\ncart-7,get\ncart-42,set\ncart-7,get\n",
+    )
+    .unwrap();
+    let yaml = format!(
+        "name: trace-names\nseed: 3\n\
+         tiers:\n  - {{ name: l2, kind: redis, url: \"{}\", timeout: 5s }}\n\
+         data: {{ keys: {{ count: 10, prefix: \"shop:\" }}, values: {{ size: 32 }} }}\n\
+         workloads:\n  - {{ name: replay, target: l2, trace: {{ path: t.csv }}, ops: 3, concurrency: 1 }}\n",
+        server.url()
+    );
+    let path = write_scenario(dir.path(), "s.yaml", &yaml);
+    let out = tierbench(&["run", path.to_str().unwrap()]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("the key \"shop:cart-42\" exists"), "{text}");
+    assert_intact(&mut conn, &users, "trace collision");
+    let size: u64 = redis::cmd("DBSIZE").query(&mut conn).unwrap();
+    assert_eq!(size, 1, "nothing was written");
+}

@@ -6,7 +6,10 @@
 //! history predicts for an unchanged system, shifted by the new figure. The verdicts then follow
 //! the same rule as any comparison (`stats::judge`): regressed when the new figure lies beyond
 //! the prediction interval by more than the noise band on the bad side, inconclusive when the
-//! change is beyond the band but the history's spread covers it, and unchanged otherwise.
+//! change is significant and beyond the band but the history's spread covers it, and unchanged
+//! otherwise. The band is at least the metric's noise floor (`--noise-floor`): runs saved one
+//! after another share the machine's state of the moment, so their spread understates the
+//! variance between runs made on other days.
 
 use super::compare::{Rule, compared_metrics, recommend, verdict_counts};
 use super::stats::{judge, t_quantile};
@@ -46,12 +49,16 @@ pub fn compare_history(
                 continue;
             }
             let change = predicted_change(&saved, now);
+            // Runs saved one after another share the machine's state of the moment: their
+            // spread understates the variance between runs on other days, so the band is at
+            // least the metric's noise floor here too.
+            let band = rule.noise.max(rule.floor.of(&metric));
             let verdict = match &change {
                 Some(c) => judge(
                     c,
                     [saved.len(), 1],
                     rule.significance,
-                    rule.noise,
+                    band,
                     higher_is_better,
                 ),
                 None => Verdict::NoChange,
@@ -60,7 +67,7 @@ pub fn compare_history(
             let mean = saved.iter().sum::<f64>() / saved.len() as f64;
             let verdict = if metric.ends_with("hit_rate")
                 && verdict == Verdict::Inconclusive
-                && (now - mean).abs() <= rule.noise
+                && (now - mean).abs() <= band
             {
                 Verdict::NoChange
             } else {
@@ -76,7 +83,7 @@ pub fn compare_history(
                 samples: [saved.len(), 1],
                 sample_kind: [format!("saved runs of {name}"), "this run".into()],
                 higher_is_better,
-                band: rule.noise,
+                band,
                 estimator: format!(
                     "geometric mean of the {} saved runs of `{name}` / this run's figure",
                     saved.len()

@@ -13,7 +13,7 @@ use crate::metrics::figures::headline;
 use crate::metrics::result::ResultDocument;
 
 /// How an A/B experiment is judged, as reports print it.
-pub const PAIRED_METHOD: &str = "interleaved A/B: the base and the candidate ran alternately (ABBA), \
+pub const PAIRED_METHOD: &str = "interleaved A/B: the base and the candidate ran in rounds, each round both in a random order, \
 each run from the same tier state; per round, the ratio candidate / base of each metric; a paired \
 t-test on the logarithms of the ratios (the change is their geometric mean, its 95% interval \
 exponentiated); regressed or improved when the whole interval lies beyond the noise band, \
