@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use super::stats::{
-    MIN_SAMPLES, estimate, judge, open_on_the_bad_side, relative_change_of, samples_to_decide,
-};
+use super::rule::{MIN_SAMPLES, judge, open_on_the_bad_side, samples_to_decide};
+use super::stats::{estimate, relative_change_of};
 use crate::metrics::comparison::{ChangeMethod, Comparison, MetricComparison, Verdict};
 use crate::metrics::figures::{headline, samples};
 use crate::metrics::result::{ResultDocument, Summary, WorkloadResult};

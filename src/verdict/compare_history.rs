@@ -4,7 +4,7 @@
 //! one new run (Student's t on the logarithms: mean ± t·s·√(1 + 1/n)); the change is the new
 //! figure against the saved runs' geometric mean, and its "interval" is the range of changes the
 //! history predicts for an unchanged system, shifted by the new figure. The verdicts then follow
-//! the same rule as any comparison (`stats::judge`): regressed when the new figure lies beyond
+//! the same rule as any comparison (`rule::judge`): regressed when the new figure lies beyond
 //! the prediction interval by more than the noise band on the bad side, inconclusive when the
 //! change is significant and beyond the band but the history's spread covers it, and unchanged
 //! otherwise. The band is at least the metric's noise floor (`--noise-floor`): runs saved one
@@ -12,7 +12,8 @@
 //! variance between runs made on other days.
 
 use super::compare::{Rule, compared_metrics, recommend, verdict_counts};
-use super::stats::{judge, t_quantile};
+use super::rule::judge;
+use super::stats::t_quantile;
 use crate::metrics::comparison::{Change, ChangeMethod, Comparison, MetricComparison, Verdict};
 use crate::metrics::figures::headline;
 use crate::metrics::result::ResultDocument;

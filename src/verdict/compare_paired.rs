@@ -3,11 +3,12 @@
 //! (the machine's clock, a neighbour, a server's caches) touches both sides of a round alike.
 //! Each round gives one ratio per metric, candidate over base; the verdict is a paired t-test
 //! on the logarithms of those ratios (hyperfine and tango-bench pair the same way), and the
-//! rule is any comparison's (`stats::judge`): the band is `--noise`, since pairs of whole runs
+//! rule is any comparison's (`rule::judge`): the band is `--noise`, since pairs of whole runs
 //! hold the variance between runs.
 
 use super::compare::{Rule, compared_metrics, recommend, verdict_counts};
-use super::stats::{judge, t_quantile};
+use super::rule::judge;
+use super::stats::t_quantile;
 use crate::metrics::comparison::{Change, ChangeMethod, Comparison, MetricComparison};
 use crate::metrics::figures::headline;
 use crate::metrics::result::ResultDocument;

@@ -14,6 +14,7 @@ pub mod judge;
 pub mod merge;
 mod merge_parts;
 pub mod repetitions;
+pub mod rule;
 pub mod score;
 pub mod stats;
 pub mod thresholds;
