@@ -228,6 +228,32 @@ pub(super) fn verdict_counts(metrics: &[MetricComparison]) -> (usize, usize, usi
     (regressions, improvements, inconclusive, summary)
 }
 
+/// A comparison of `metrics` against `baseline` (what it was compared with), with its counts,
+/// summary and recommendations: every way of comparing ends here.
+pub(super) fn assemble(
+    baseline: String,
+    rule: Rule,
+    metrics: Vec<MetricComparison>,
+    method: &str,
+    warnings: Vec<String>,
+) -> Comparison {
+    let (regressions, improvements, inconclusive, summary) = verdict_counts(&metrics);
+    let recommendations = recommend(&metrics);
+    Comparison {
+        baseline,
+        noise: rule.noise,
+        significance: rule.significance,
+        metrics,
+        regressions,
+        improvements,
+        inconclusive,
+        method: method.into(),
+        summary,
+        recommendations,
+        warnings,
+    }
+}
+
 /// Compares `current` with `baseline`, workload by workload (matched by name).
 pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) -> Comparison {
     let mut metrics = Vec::new();
@@ -312,27 +338,14 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
             });
         }
     }
-    let (regressions, improvements, inconclusive, summary) = verdict_counts(&metrics);
-    let recommendations = recommend(&metrics);
     let warnings = super::compare_warnings::warnings(baseline, current, &metrics);
-    Comparison {
-        baseline: format!(
-            "{} (sha256 {}, started {})",
-            baseline.scenario.name,
-            baseline.scenario.sha256.get(..12).unwrap_or_default(),
-            baseline.started_at
-        ),
-        noise: rule.noise,
-        significance: rule.significance,
-        metrics,
-        regressions,
-        improvements,
-        inconclusive,
-        method: METHOD.into(),
-        summary,
-        recommendations,
-        warnings,
-    }
+    let what = format!(
+        "{} (sha256 {}, started {})",
+        baseline.scenario.name,
+        baseline.scenario.sha256.get(..12).unwrap_or_default(),
+        baseline.started_at
+    );
+    assemble(what, rule, metrics, METHOD, warnings)
 }
 
 /// Writes a comparison's verdict into the run's summary (`baseline` names the baseline file);

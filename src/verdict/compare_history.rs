@@ -11,9 +11,9 @@
 //! after another share the machine's state of the moment, so their spread understates the
 //! variance between runs made on other days.
 
-use super::compare::{Rule, compared_metrics, recommend, verdict_counts};
+use super::compare::{Rule, assemble, compared_metrics};
 use super::rule::judge;
-use super::stats::t_quantile;
+use super::stats::{t_quantile, two_sided};
 use crate::metrics::comparison::{Change, ChangeMethod, Comparison, MetricComparison, Verdict};
 use crate::metrics::figures::headline;
 use crate::metrics::result::ResultDocument;
@@ -92,26 +92,12 @@ pub fn compare_history(
             });
         }
     }
-    let (regressions, improvements, inconclusive, summary) = verdict_counts(&metrics);
-    let recommendations = recommend(&metrics);
-    let last = history.last();
-    Comparison {
-        baseline: format!(
-            "the last {} runs saved as `{name}` (the latest started {})",
-            history.len(),
-            last.map_or("?", |d| d.started_at.as_str())
-        ),
-        noise: rule.noise,
-        significance: rule.significance,
-        metrics,
-        regressions,
-        improvements,
-        inconclusive,
-        method: HISTORY_METHOD.into(),
-        summary,
-        recommendations,
-        warnings: Vec::new(),
-    }
+    let what = format!(
+        "the last {} runs saved as `{name}` (the latest started {})",
+        history.len(),
+        history.last().map_or("?", |d| d.started_at.as_str())
+    );
+    assemble(what, rule, metrics, HISTORY_METHOD, Vec::new())
 }
 
 fn geometric_mean(xs: &[f64]) -> Option<f64> {
@@ -135,13 +121,7 @@ fn predicted_change(saved: &[f64], now: f64) -> Option<Change> {
     // The t statistic of one new observation against the history.
     let se = s * (1.0 + 1.0 / n).sqrt();
     let p_value = if se > 0.0 {
-        let t = d / se;
-        statrs::distribution::StudentsT::new(0.0, 1.0, n - 1.0)
-            .map(|dist| {
-                use statrs::distribution::ContinuousCDF;
-                (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0)
-            })
-            .unwrap_or(1.0)
+        two_sided(d / se, n - 1.0)
     } else if d == 0.0 {
         1.0
     } else {

@@ -6,9 +6,9 @@
 //! rule is any comparison's (`rule::judge`): the band is `--noise`, since pairs of whole runs
 //! hold the variance between runs.
 
-use super::compare::{Rule, compared_metrics, recommend, verdict_counts};
+use super::compare::{Rule, assemble, compared_metrics};
 use super::rule::judge;
-use super::stats::t_quantile;
+use super::stats::{t_quantile, two_sided};
 use crate::metrics::comparison::{Change, ChangeMethod, Comparison, MetricComparison};
 use crate::metrics::figures::headline;
 use crate::metrics::result::ResultDocument;
@@ -67,37 +67,18 @@ pub fn compare_paired(a: &[ResultDocument], b: &[ResultDocument], rule: Rule) ->
             });
         }
     }
-    let (regressions, improvements, inconclusive, summary) = verdict_counts(&metrics);
-    let recommendations = recommend(&metrics);
-    Comparison {
-        baseline: format!("the base scenario, {} interleaved rounds", a.len()),
-        noise: rule.noise,
-        significance: rule.significance,
-        metrics,
-        regressions,
-        improvements,
-        inconclusive,
-        method: PAIRED_METHOD.into(),
-        summary,
-        recommendations,
-        warnings: Vec::new(),
-    }
+    let what = format!("the base scenario, {} interleaved rounds", a.len());
+    assemble(what, rule, metrics, PAIRED_METHOD, Vec::new())
 }
 
 fn empty(rule: Rule) -> Comparison {
-    Comparison {
-        baseline: "the base scenario (no round ran)".into(),
-        noise: rule.noise,
-        significance: rule.significance,
-        metrics: Vec::new(),
-        regressions: 0,
-        improvements: 0,
-        inconclusive: 0,
-        method: PAIRED_METHOD.into(),
-        summary: "nothing compared".into(),
-        recommendations: Vec::new(),
-        warnings: Vec::new(),
-    }
+    assemble(
+        "the base scenario (no round ran)".into(),
+        rule,
+        Vec::new(),
+        PAIRED_METHOD,
+        Vec::new(),
+    )
 }
 
 /// The change over `pairs` (base, candidate) from the logarithms of their ratios; `None` with
@@ -112,14 +93,7 @@ fn paired_change(pairs: &[(f64, f64)]) -> Option<Change> {
     let sd = (d.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
     let se = sd / n.sqrt();
     let (half, p_value) = if se > 0.0 {
-        let t = m / se;
-        let p = statrs::distribution::StudentsT::new(0.0, 1.0, n - 1.0)
-            .map(|dist| {
-                use statrs::distribution::ContinuousCDF;
-                (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0)
-            })
-            .unwrap_or(1.0);
-        (t_quantile(0.975, n - 1.0) * se, p)
+        (t_quantile(0.975, n - 1.0) * se, two_sided(m / se, n - 1.0))
     } else {
         (0.0, if m == 0.0 { 1.0 } else { 0.0 })
     };

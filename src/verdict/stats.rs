@@ -146,7 +146,7 @@ pub fn welch_p_value(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// The two-sided p-value of a t statistic with `df` degrees of freedom.
-fn two_sided(t: f64, df: f64) -> f64 {
+pub fn two_sided(t: f64, df: f64) -> f64 {
     match StudentsT::new(0.0, 1.0, df) {
         Ok(dist) => (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0),
         Err(_) => 1.0,
