@@ -245,16 +245,29 @@ impl RedisTier {
     /// next command: the manager reconnects and the command (idempotent, every one of them) is
     /// sent once more.
     async fn admin<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, TierError> {
-        let mut conn = self.conn(0);
+        self.once_more_after_a_drop(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Sends with `send` on the crate's connection, bounded by the tier's timeout, and once
+    /// more when the connection had dropped (the manager reconnects): `admin` for a command,
+    /// `admin_pipe` for a pipeline.
+    async fn once_more_after_a_drop<T, Fut>(
+        &self,
+        send: impl Fn(ConnectionManager) -> Fut,
+    ) -> Result<T, TierError>
+    where
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         let timed_out = || {
             TierError::Operation(format!(
                 "no answer within {:?} (the tier's timeout)",
                 self.timeout
             ))
         };
-        match tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await {
+        match tokio::time::timeout(self.timeout, send(self.conn(0))).await {
             Ok(Err(e)) if e.is_connection_dropped() || e.is_io_error() => {
-                match tokio::time::timeout(self.timeout, cmd.query_async(&mut conn)).await {
+                match tokio::time::timeout(self.timeout, send(self.conn(0))).await {
                     Ok(result) => result.map_err(op_error),
                     Err(_) => Err(timed_out()),
                 }
@@ -385,9 +398,7 @@ impl RedisTier {
     /// `used_memory` from `INFO memory`, bytes.
     pub async fn used_memory(&self) -> Result<u64, TierError> {
         let info: String = self.admin(redis::cmd("INFO").arg("memory")).await?;
-        info.lines()
-            .find_map(|l| l.strip_prefix("used_memory:"))
-            .and_then(|v| v.trim().parse().ok())
+        claim::info_field(&info, "used_memory")
             .ok_or_else(|| TierError::Operation("INFO memory has no used_memory".into()))
     }
 

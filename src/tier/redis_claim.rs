@@ -24,26 +24,13 @@ impl NameStore for RedisTier {
     }
 
     async fn read_marker(&self) -> Result<Option<MarkerRecord>, TierError> {
-        let values: Vec<Option<String>> = self
-            .admin(
-                redis::cmd("HMGET")
-                    .arg(&self.marker)
-                    .arg(&MarkerRecord::FIELDS[..]),
-            )
-            .await?;
+        let values: Vec<Option<String>> = self.admin(&read_marker_cmd(&self.marker)).await?;
         Ok(MarkerRecord::from_values(&values))
     }
 
     async fn write_marker(&self, record: &MarkerRecord) -> Result<(), TierError> {
-        // The marker is a hash read and written with HMGET/HMSET/UNLINK (`store_as: hash`
-        // measures HSET and HGETALL), so Redis' own
-        // counts of the workload's commands stay exactly the workload's operations.
-        let mut cmd = redis::cmd("HMSET");
-        cmd.arg(&self.marker);
-        for (field, value) in record.fields() {
-            cmd.arg(field).arg(value);
-        }
-        self.admin::<()>(&cmd).await
+        self.admin::<()>(&write_marker_cmd(&self.marker, record))
+            .await
     }
 
     async fn remove_marker(&self) -> Result<(), TierError> {
@@ -88,23 +75,8 @@ impl RedisTier {
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, TierError> {
-        let mut conn = self.conn(0);
-        let timed_out = || {
-            TierError::Operation(format!(
-                "no answer within {:?} (the tier's timeout)",
-                self.timeout
-            ))
-        };
-        match tokio::time::timeout(self.timeout, pipe.query_async(&mut conn)).await {
-            Ok(Err(e)) if e.is_connection_dropped() || e.is_io_error() => {
-                match tokio::time::timeout(self.timeout, pipe.query_async(&mut conn)).await {
-                    Ok(result) => result.map_err(super::op_error),
-                    Err(_) => Err(timed_out()),
-                }
-            }
-            Ok(result) => result.map_err(super::op_error),
-            Err(_) => Err(timed_out()),
-        }
+        self.once_more_after_a_drop(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .await
     }
 
     /// The mean of `MEMORY USAGE key SAMPLES 0` over up to [`MEMORY_SAMPLE`] of the run's keys
@@ -153,6 +125,25 @@ impl RedisTier {
         info_field(&stats, "evicted_keys")
             .ok_or_else(|| TierError::Operation("INFO stats has no evicted_keys".into()))
     }
+}
+
+/// Reads the marker hash `key`: HMGET of its fields. The marker is read and written with
+/// HMGET/HMSET/UNLINK, none of the workload's commands (`store_as: hash` measures HSET and
+/// HGETALL), so Redis' own counts of the workload's commands stay exactly its operations.
+pub(crate) fn read_marker_cmd(key: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("HMGET");
+    cmd.arg(key).arg(&MarkerRecord::FIELDS[..]);
+    cmd
+}
+
+/// Writes `record` into the marker hash `key`: HMSET (see `read_marker_cmd`).
+pub(crate) fn write_marker_cmd(key: &str, record: &MarkerRecord) -> redis::Cmd {
+    let mut cmd = redis::cmd("HMSET");
+    cmd.arg(key);
+    for (field, value) in record.fields() {
+        cmd.arg(field).arg(value);
+    }
+    cmd
 }
 
 /// One `field:value` line of an INFO section, as a number.

@@ -5,7 +5,7 @@
 
 use super::super::claim::{NameStore, Refusal};
 use super::super::key_names::{KeyNames, MarkerRecord};
-use super::super::redis::claim::MemoryRoom;
+use super::super::redis::claim::{MemoryRoom, read_marker_cmd, write_marker_cmd};
 use super::super::redis_cluster_pipe::key_slot;
 use super::{Primary, RedisClusterTier};
 use crate::tier::error::{TierError, redis_message};
@@ -87,22 +87,15 @@ impl NameStore for ClusterNames<'_> {
     async fn read_marker(&self) -> Result<Option<MarkerRecord>, TierError> {
         let values: Vec<Option<String>> = self
             .tier
-            .routed(
-                redis::cmd("HMGET")
-                    .arg(&self.tier.marker)
-                    .arg(&MarkerRecord::FIELDS[..]),
-            )
+            .routed(&read_marker_cmd(&self.tier.marker))
             .await?;
         Ok(MarkerRecord::from_values(&values))
     }
 
     async fn write_marker(&self, record: &MarkerRecord) -> Result<(), TierError> {
-        let mut cmd = redis::cmd("HMSET");
-        cmd.arg(&self.tier.marker);
-        for (field, value) in record.fields() {
-            cmd.arg(field).arg(value);
-        }
-        self.tier.routed::<()>(&cmd).await
+        self.tier
+            .routed::<()>(&write_marker_cmd(&self.tier.marker, record))
+            .await
     }
 
     async fn remove_marker(&self) -> Result<(), TierError> {

@@ -289,7 +289,7 @@ pub fn compare(baseline: &ResultDocument, current: &ResultDocument, rule: Rule) 
             };
             let change = relative_change_of(&sb, &sc, one_run);
             let v = match change {
-                Some(ch) => judge(&ch, n, rule.significance, band, higher_is_better),
+                Some(ch) => judge(&ch, rule.significance, band, higher_is_better),
                 // No samples, or a baseline of 0: nothing can be said about a real difference.
                 None if (c - b).abs() > band * b.abs().max(f64::MIN_POSITIVE) => {
                     Verdict::Inconclusive

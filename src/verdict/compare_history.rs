@@ -55,13 +55,7 @@ pub fn compare_history(
             // least the metric's noise floor here too.
             let band = rule.noise.max(rule.floor.of(&metric));
             let verdict = match &change {
-                Some(c) => judge(
-                    c,
-                    [saved.len(), 1],
-                    rule.significance,
-                    band,
-                    higher_is_better,
-                ),
+                Some(c) => judge(c, rule.significance, band, higher_is_better),
                 None => Verdict::NoChange,
             };
             // A rate moving less than the band in points is settled.
@@ -149,8 +143,8 @@ mod tests {
         // Far outside: a latency 40% up is regressed against a ±2% band.
         let slow = predicted_change(&saved, 140.0).unwrap();
         assert!(slow.ci_low > 0.2, "{slow:?}");
-        assert_eq!(judge(&slow, [5, 1], 0.05, 0.02, false), Verdict::Regressed);
-        assert_eq!(judge(&same, [5, 1], 0.05, 0.02, false), Verdict::NoChange);
+        assert_eq!(judge(&slow, 0.05, 0.02, false), Verdict::Regressed);
+        assert_eq!(judge(&same, 0.05, 0.02, false), Verdict::NoChange);
         assert!((geometric_mean(&[1.0, 100.0]).unwrap() - 10.0).abs() < 1e-9);
     }
 }

@@ -43,13 +43,7 @@ pub fn compare_paired(a: &[ResultDocument], b: &[ResultDocument], rule: Rule) ->
                 continue;
             };
             let n = pairs.len();
-            let verdict = judge(
-                &change,
-                [n, n],
-                rule.significance,
-                rule.noise,
-                higher_is_better,
-            );
+            let verdict = judge(&change, rule.significance, rule.noise, higher_is_better);
             let gm =
                 |xs: Vec<f64>| (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp();
             metrics.push(MetricComparison {
@@ -123,7 +117,7 @@ mod tests {
         let c = paired_change(&pairs).unwrap();
         assert!((c.relative - 0.10).abs() < 0.01, "{c:?}");
         assert!(c.ci_low > 0.05 && c.ci_high < 0.15, "{c:?}");
-        assert_eq!(judge(&c, [6, 6], 0.05, 0.02, false), Verdict::Regressed);
+        assert_eq!(judge(&c, 0.05, 0.02, false), Verdict::Regressed);
         let same: Vec<(f64, f64)> = pairs.iter().map(|&(a, _)| (a, a)).collect();
         assert_eq!(paired_change(&same).unwrap().relative, 0.0);
         assert!(paired_change(&pairs[..1]).is_none());

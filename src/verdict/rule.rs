@@ -26,13 +26,7 @@ pub const MIN_SAMPLES: usize = 5;
 ///
 /// A point change without an interval (fewer than two samples on a side) cannot be judged
 /// beyond the band: inconclusive on the bad side, no change otherwise.
-pub fn judge(
-    change: &Change,
-    _samples: [usize; 2],
-    significance: f64,
-    band: f64,
-    higher_is_better: bool,
-) -> Verdict {
+pub fn judge(change: &Change, significance: f64, band: f64, higher_is_better: bool) -> Verdict {
     // Badness: positive is worse. Its interval is [best, worst].
     let sign = if higher_is_better { -1.0 } else { 1.0 };
     let (a, b) = (sign * change.ci_low, sign * change.ci_high);
@@ -92,10 +86,10 @@ mod tests {
     #[test]
     fn a_point_change_beyond_the_band_on_the_bad_side_is_inconclusive() {
         let one = relative_change(&[10.0], &[4.0]).unwrap();
-        assert_eq!(judge(&one, [1, 1], 0.05, 0.02, true), Verdict::Inconclusive);
-        assert_eq!(judge(&one, [1, 1], 0.05, 0.02, false), Verdict::NoChange);
+        assert_eq!(judge(&one, 0.05, 0.02, true), Verdict::Inconclusive);
+        assert_eq!(judge(&one, 0.05, 0.02, false), Verdict::NoChange);
         let tiny = relative_change(&[10.0], &[10.1]).unwrap();
-        assert_eq!(judge(&tiny, [1, 1], 0.05, 0.02, true), Verdict::NoChange);
+        assert_eq!(judge(&tiny, 0.05, 0.02, true), Verdict::NoChange);
     }
 
     #[test]
@@ -107,7 +101,7 @@ mod tests {
             p_value: p,
             method: ChangeMethod::Welch,
         };
-        let v = |ch: Change, up_is_good: bool| judge(&ch, [10, 10], 0.05, 0.05, up_is_good);
+        let v = |ch: Change, up_is_good: bool| judge(&ch, 0.05, 0.05, up_is_good);
         // Latency +10% [+6%, +14%] beyond a 5% band: regressed; throughput +10%: improved.
         assert_eq!(v(c(0.10, 0.06, 0.14, 0.001), false), Verdict::Regressed);
         assert_eq!(v(c(0.10, 0.06, 0.14, 0.001), true), Verdict::Improved);
