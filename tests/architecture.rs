@@ -217,7 +217,9 @@ fn references(code: &str) -> Vec<String> {
             let end = tail
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
                 .unwrap_or(tail.len());
-            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+            // `pub(in crate::tier)` names where an item is visible, not something it uses.
+            let visibility = rest[..i].ends_with("(in ");
+            if !visibility && !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 out.push(tail[..end].trim_end_matches(':').to_string());
             }
             rest = &tail[anchor.len()..];
@@ -286,8 +288,13 @@ fn graph() -> Graph {
         let mut to = BTreeSet::new();
         for reference in references(code_outside_tests) {
             let resolved = absolute(&reference, &here, &children);
+            // A child module may use its parent's items (an `impl` of the parent's type kept
+            // in a file of its own): the parent declaring and using the child is the
+            // direction that counts.
+            let parent = here.split_last().and_then(|(_, up)| file_of(up));
             if let Some(target) = resolved.as_deref().and_then(file_of)
                 && &target != file
+                && Some(&target) != parent.as_ref()
             {
                 to.insert(target);
             }
@@ -391,7 +398,7 @@ fn no_source_file_is_over_500_lines() {
 
 #[test]
 fn the_reader_resolves_paths_as_rust_does() {
-    let code = "let s = \"a\\\"\nuse crate::engine::x;\n\"; let c = '\"'; use crate::tier::Tier;\n// use crate::app::y;\nlet r = r#\"use crate::cli::z;\"#;";
+    let code = "pub(in crate::app) fn f() {}\nlet s = \"a\\\"\nuse crate::engine::x;\n\"; let c = '\"'; use crate::tier::Tier;\n// use crate::app::y;\nlet r = r#\"use crate::cli::z;\"#;";
     let found: BTreeSet<String> = references(code).into_iter().collect();
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["crate::tier::Tier"]);
     let mut out = Vec::new();

@@ -12,7 +12,7 @@ use tierbench::metrics::recorder::Recorder;
 use tierbench::tier::Tier;
 use tierbench::tier::config::{ErrorPolicy, MemoryEngine, WritePolicy};
 use tierbench::tier::memory::MemoryTier;
-use tierbench::tier::origin::OriginLatency;
+use tierbench::tier::stack::origin::OriginLatency;
 use tierbench::tier::stack::{BatchScratch, Stack, StackPolicy};
 use tierbench::workload::batch::BatchKeys;
 

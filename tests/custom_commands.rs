@@ -12,7 +12,7 @@ use support::commandstats;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tierbench::tier::key_names::KeyNames;
+use tierbench::tier::ownership::key_names::KeyNames;
 use tierbench::tier::redis::{RedisSettings, RedisTier};
 use tierbench::workload::command::CommandTemplate;
 

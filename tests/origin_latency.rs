@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::{all_output, tierbench, write_scenario};
 use tierbench::scenario::overrides::Overrides;
-use tierbench::tier::origin::OriginLatency;
+use tierbench::tier::stack::origin::OriginLatency;
 
 /// The tests that look at time (origin waits, Little's law, the schedule) run one at a time: on
 /// 2 cores each would otherwise measure the others' load.

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use support::private_redis::{PrivateRedis, free_port};
 use tierbench::tier::Tier;
 use tierbench::tier::config::{TierConfig, TierKindConfig};
-use tierbench::tier::key_names::KeyNames;
+use tierbench::tier::ownership::key_names::KeyNames;
 use tierbench::tier::redis::RedisSettings;
-use tierbench::tier::redis_hash::HashLayout;
+use tierbench::tier::redis::hash::HashLayout;
 use tierbench::workload::fields::spans;
 use tierbench::workload::values::{SizeSpec, ValuePool, ValueShape};
 

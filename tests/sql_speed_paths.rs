@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use sqlx::AssertSqlSafe;
 use tierbench::tier::Tier;
 use tierbench::tier::config::{TierConfig, TierKindConfig};
-use tierbench::tier::key_names::KeyNames;
+use tierbench::tier::ownership::key_names::KeyNames;
 use tierbench::tier::sql::SqlSettings;
 
 /// How long the tier may take to serve again once the lock is gone (a failure limit, not a goal).

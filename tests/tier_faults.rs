@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::AssertSqlSafe;
 use tierbench::tier::config::{TierConfig, TierKindConfig};
-use tierbench::tier::key_names::KeyNames;
+use tierbench::tier::ownership::key_names::KeyNames;
 use tierbench::tier::redis::RedisSettings;
 use tierbench::tier::sql::SqlSettings;
 use tierbench::tier::{Tier, TierError};

@@ -57,7 +57,7 @@ pub fn prepare(
                 shard.index, shard.count
             ));
         };
-        crate::tier::marker::share_run_token(format!(
+        crate::tier::ownership::marker::share_run_token(format!(
             "tierbench shards of {} starting {}",
             scenario.source.sha256, start.text
         ));

@@ -31,7 +31,7 @@ use super::pipelined_window::{exchange, settle_reply};
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
-use crate::tier::redis_pipe::Pipe;
+use crate::tier::redis::pipe::Pipe;
 
 /// One worker of the group: its stream, its planned operation, what it recorded.
 struct Member<'c> {

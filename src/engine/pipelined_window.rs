@@ -16,7 +16,7 @@ use super::fan_out::KeptRecorder;
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
-use crate::tier::redis_pipe::{Pipe, Piped};
+use crate::tier::redis::pipe::{Pipe, Piped};
 use crate::tier::stack::Served;
 use crate::workload::op::Op;
 

@@ -110,7 +110,7 @@ fn fill_tier(map: &mut Map<String, Value>, tier: &TierConfig) {
         }
     }
     if let Some(c) = &tier.compression
-        && c.algorithm == crate::tier::compression::Algorithm::Zstd
+        && c.algorithm == crate::tier::stack::compression::Algorithm::Zstd
         && let Some(compression) = map.get_mut("compression").and_then(Value::as_object_mut)
     {
         fill(compression, "level", c.level);

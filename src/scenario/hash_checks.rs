@@ -9,7 +9,7 @@ use super::diagnostic::Problem;
 use super::model::{ScenarioFile, TierFile, WorkloadFile};
 use super::plan::ValueConfig;
 use crate::tier::config::{TierConfig, TierKindConfig};
-use crate::tier::redis_hash::{HashLayout, StoreAs};
+use crate::tier::redis::hash::{HashLayout, StoreAs};
 
 /// True when tier `t` of the file stores hashes.
 fn stores_hashes(file: &ScenarioFile, t: usize) -> bool {

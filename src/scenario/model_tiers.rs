@@ -15,7 +15,7 @@ pub struct OriginFile {
     /// Time one load from the origin takes: `5ms`, `{ p50: 5ms, p99: 40ms }` (log-normal) or
     /// `{ uniform: 2ms..8ms }`; each miss draws its own. Default zero.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency: Option<crate::tier::origin::OriginLatency>,
+    pub latency: Option<crate::tier::stack::origin::OriginLatency>,
 }
 
 /// One cache tier. `kind` selects the implementation.
@@ -100,7 +100,7 @@ pub struct RedisTierFile {
     /// a session store keeps sessions. `hash` needs `values: { shape: json }`; not with
     /// `cluster`, `pipeline` above 1, `compression`, batch operations, `verify` or `trace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_as: Option<crate::tier::redis_hash::StoreAs>,
+    pub store_as: Option<crate::tier::redis::hash::StoreAs>,
 }
 
 /// A SQL table used as a cache tier.
@@ -162,7 +162,7 @@ pub struct MemoryTierFile {
 #[serde(deny_unknown_fields)]
 pub struct CompressionFile {
     /// `zstd` or `lz4`.
-    pub algorithm: crate::tier::compression::Algorithm,
+    pub algorithm: crate::tier::stack::compression::Algorithm,
     /// zstd level, 1..=22 (default 3); lz4 has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<i32>,

@@ -37,7 +37,7 @@ pub struct Scenario {
     /// Workloads in run order.
     pub workloads: Vec<Workload>,
     /// Latency of one load from the simulated origin behind a stack.
-    pub origin_latency: crate::tier::origin::OriginLatency,
+    pub origin_latency: crate::tier::stack::origin::OriginLatency,
     /// Keep what was written after the run.
     pub keep: bool,
     /// Repetitions of each workload.
@@ -153,7 +153,7 @@ pub struct Workload {
 impl Scenario {
     /// Exactly the names this run writes: the prefix plus each key index, and the prefix plus
     /// each key of the traces its workloads replay (what the shared tiers claim and clean up).
-    pub fn key_names(&self) -> crate::tier::key_names::KeyNames {
+    pub fn key_names(&self) -> crate::tier::ownership::key_names::KeyNames {
         let traces = self
             .workloads
             .iter()
@@ -162,7 +162,7 @@ impl Scenario {
                 _ => None,
             })
             .collect();
-        crate::tier::key_names::KeyNames::new(
+        crate::tier::ownership::key_names::KeyNames::new(
             &self.keys.prefix,
             self.keys.count,
             traces,

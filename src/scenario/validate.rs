@@ -14,10 +14,10 @@ use super::format::Document;
 use super::model::{ScenarioFile, TierFile};
 use super::plan::{KeySpace, Scenario, Source, ValueConfig, Workload};
 use super::schema;
-use crate::tier::compression::{Algorithm, Compression};
 use crate::tier::config::{MemoryEngine, TierConfig, TierKindConfig};
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
+use crate::tier::stack::compression::{Algorithm, Compression};
 
 pub use super::data_checks::DEFAULT_PREFIX;
 use super::effective::DEFAULT_LOST_AFTER;

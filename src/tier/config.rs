@@ -11,9 +11,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::compression::Compression;
-use super::redis::RedisSettings;
-use super::sql::SqlSettings;
+use crate::tier::redis::RedisSettings;
+use crate::tier::sql::SqlSettings;
+use crate::tier::stack::compression::Compression;
 
 /// A tier to set up.
 #[derive(Debug, Clone)]

@@ -7,40 +7,23 @@
 //! The tier owns its configuration (`config`): the scenario imports it, never the reverse, and
 //! nothing in `tier` imports `scenario`.
 
-mod claim;
-pub mod compression;
+mod batch;
 pub mod config;
 pub mod error;
-pub mod key_names;
-pub mod marker;
 pub mod memory;
-pub mod origin;
+pub mod ownership;
 pub mod redis;
-pub mod redis_cluster;
-mod redis_cluster_pipe;
-mod redis_command;
-mod redis_data;
-pub mod redis_hash;
-mod redis_lane;
-pub mod redis_pipe;
-mod redis_tls;
-mod resp;
 pub mod sql;
-mod sql_lanes;
-mod sql_schema;
-mod sql_text;
-mod sql_tls;
 pub mod stack;
-mod tier_batch;
 
 use bytes::Bytes;
 
 use config::{TierConfig, TierKindConfig};
 pub use error::TierError;
-use key_names::KeyNames;
 use memory::MemoryTier;
+use ownership::key_names::KeyNames;
 use redis::RedisTier;
-use redis_cluster::RedisClusterTier;
+use redis::cluster::RedisClusterTier;
 use sql::SqlTier;
 
 /// One set-up tier.

@@ -6,10 +6,10 @@
 //! is checked: a key space that may not fit under an evicting `maxmemory` would evict the
 //! user's keys, and is refused.
 
-use super::super::claim::{NameStore, Refusal};
-use super::super::key_names::{KeyNames, MarkerRecord};
 use super::RedisTier;
 use crate::tier::error::TierError;
+use crate::tier::ownership::claim::{NameStore, Refusal};
+use crate::tier::ownership::key_names::{KeyNames, MarkerRecord};
 
 /// How many of the run's keys `sampled_entry_bytes` asks Redis about.
 const MEMORY_SAMPLE: u64 = 500;

@@ -10,9 +10,9 @@ use bytes::Bytes;
 
 use super::RedisTier;
 use crate::tier::error::{TierError, redis_message};
-use crate::tier::redis_data::DataPath;
-use crate::tier::redis_lane::Answer;
-use crate::tier::resp::{self, Reply};
+use crate::tier::redis::data::DataPath;
+use crate::tier::redis::lane::Answer;
+use crate::tier::redis::resp::{self, Reply};
 use crate::workload::batch::BatchKeys;
 
 fn timed_out(timeout: std::time::Duration) -> TierError {

@@ -14,10 +14,10 @@ use bytes::Bytes;
 use redis::RedisError;
 use redis::aio::ConnectionManager;
 
-use super::error::{TierError, redis_message};
-use super::redis_lane::{Answer, Lane, Target};
-use super::redis_tls::{RedisTls, lane_tls};
-use super::resp;
+use crate::tier::error::{TierError, redis_message};
+use crate::tier::redis::lane::{Answer, Lane, Target};
+use crate::tier::redis::resp;
+use crate::tier::redis::tls::{RedisTls, lane_tls};
 use crate::workload::command::{CommandTemplate, Segment};
 use crate::workload::op::Op;
 
@@ -34,7 +34,7 @@ pub type BatchReply = Result<Option<bool>, TierError>;
 
 /// Runs `call` bounded by `timeout`.
 #[inline]
-pub(super) async fn bounded<T, E>(
+pub(in crate::tier) async fn bounded<T, E>(
     timeout: Duration,
     call: impl Future<Output = Result<T, E>>,
     error: impl FnOnce(E) -> TierError,
@@ -47,7 +47,7 @@ pub(super) async fn bounded<T, E>(
     }
 }
 
-pub(super) fn crate_error(e: RedisError) -> TierError {
+pub(in crate::tier) fn crate_error(e: RedisError) -> TierError {
     TierError::Operation(redis_message(&e))
 }
 
@@ -61,7 +61,13 @@ fn answered(answer: Answer) -> Result<Answer, TierError> {
 
 /// Writes one measured command: GET, SET [PX], DEL, PEXPIRE or EXISTS.
 #[inline]
-pub(super) fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
+pub(in crate::tier) fn encode(
+    out: &mut Vec<u8>,
+    op: Op,
+    key: &str,
+    value: &[u8],
+    ttl_ms: Option<u64>,
+) {
     match (op, ttl_ms) {
         (Op::Get | Op::MGet, _) => {
             resp::command(out, 2);
@@ -108,7 +114,12 @@ pub(super) fn encode(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms:
 }
 
 /// The same command for the `redis` crate.
-pub(super) fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) -> redis::Cmd {
+pub(in crate::tier) fn crate_cmd(
+    op: Op,
+    key: &str,
+    value: &[u8],
+    ttl_ms: Option<u64>,
+) -> redis::Cmd {
     let mut cmd = redis::Cmd::new();
     match (op, ttl_ms) {
         (Op::Get | Op::MGet, _) => cmd.arg("GET").arg(key),
@@ -126,7 +137,7 @@ pub(super) fn crate_cmd(op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) ->
 /// Where tierbench's own connections go, for a TCP server (with TLS for `rediss://`): the
 /// address, and the AUTH and SELECT commands the URL asks for. `Ok(None)` for what they do not
 /// speak (unix sockets).
-pub(super) fn lean_target(
+pub(in crate::tier) fn lean_target(
     client: &redis::Client,
     tls: Option<&RedisTls>,
     connect_timeout: Duration,
@@ -301,7 +312,7 @@ impl DataPath {
             DataPath::Lean(lanes) => {
                 let conn = &lanes[lane % lanes.len()];
                 let call = conn.one(false, |out| {
-                    super::redis_command::encode(template, out, key.as_bytes(), value, field)
+                    crate::tier::redis::command::encode(template, out, key.as_bytes(), value, field)
                 });
                 answered(bounded(timeout, call, TierError::Operation).await?).map(drop)
             }

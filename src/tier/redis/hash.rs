@@ -23,10 +23,10 @@ use bytes::Bytes;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::error::TierError;
-use super::redis_data::{DataPath, bounded, crate_error};
-use super::redis_lane::Answer;
-use super::resp::{self, Reply};
+use crate::tier::error::TierError;
+use crate::tier::redis::data::{DataPath, bounded, crate_error};
+use crate::tier::redis::lane::Answer;
+use crate::tier::redis::resp::{self, Reply};
 use crate::workload::fields::{FieldSpan, assemble, split_object};
 use crate::workload::values::ValuePool;
 
@@ -51,7 +51,7 @@ pub struct HashLayout {
 }
 
 /// What a hash tier keeps besides its connections.
-pub(super) struct HashStore {
+pub(in crate::tier) struct HashStore {
     /// Each field name's place in the values' order.
     order: HashMap<Box<[u8]>, u32>,
     /// The run's values, split into fields when generated (`RedisTier::use_values`).
@@ -84,7 +84,7 @@ fn not_an_object(why: String) -> TierError {
 }
 
 impl HashStore {
-    pub(super) fn new(layout: &HashLayout) -> HashStore {
+    pub(in crate::tier) fn new(layout: &HashLayout) -> HashStore {
         HashStore {
             order: (0u32..)
                 .zip(&layout.fields)
@@ -95,7 +95,7 @@ impl HashStore {
     }
 
     /// Remembers the run's value pool (the first one given; a tier serves one run).
-    pub(super) fn use_values(&self, values: &Arc<ValuePool>) {
+    pub(in crate::tier) fn use_values(&self, values: &Arc<ValuePool>) {
         let _ = self.values.set(Arc::clone(values));
     }
 
@@ -213,7 +213,7 @@ fn crate_bytes(v: &redis::Value) -> Result<&[u8], TierError> {
 
 impl DataPath {
     /// HSET of `value`'s fields (with PEXPIRE in the same round trip when `ttl_ms`).
-    pub(super) async fn hash_set(
+    pub(in crate::tier) async fn hash_set(
         &self,
         lane: usize,
         key: &str,
@@ -263,7 +263,7 @@ impl DataPath {
     }
 
     /// HGETALL: the value re-assembled from the hash's fields, if the hash exists.
-    pub(super) async fn hash_get(
+    pub(in crate::tier) async fn hash_get(
         &self,
         lane: usize,
         key: &str,

@@ -18,9 +18,11 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::redis_lane::{MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, READ_BUFFER, Target, open};
-use super::redis_tls::Stream;
-use super::resp::{self, Reply, make_room};
+use crate::tier::redis::lane::{
+    MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, READ_BUFFER, Target, open,
+};
+use crate::tier::redis::resp::{self, Reply, make_room};
+use crate::tier::redis::tls::Stream;
 use crate::workload::op::Op;
 
 /// One reply, as a pipelining worker needs it.
@@ -43,7 +45,11 @@ pub struct PipeTarget {
 }
 
 impl PipeTarget {
-    pub(super) fn new(target: Target, ttl_ms: Option<u64>, timeout: Duration) -> PipeTarget {
+    pub(in crate::tier) fn new(
+        target: Target,
+        ttl_ms: Option<u64>,
+        timeout: Duration,
+    ) -> PipeTarget {
         PipeTarget {
             target,
             ttl_ms,
@@ -102,7 +108,7 @@ impl Pipe {
     /// nothing is sent before `send`.
     #[inline]
     pub fn push(&mut self, op: Op, key: &str, value: &[u8]) {
-        super::redis_data::encode(&mut self.out, op, key, value, self.ttl_ms);
+        crate::tier::redis::data::encode(&mut self.out, op, key, value, self.ttl_ms);
     }
 
     /// Sends every pushed command in one write. Err (why): the connection is down or failed,

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::{Pool, SqlTier, now_ms, within};
 use crate::tier::error::TierError;
-use crate::tier::sql_text::sql;
+use crate::tier::sql::text::sql;
 use crate::workload::batch::BatchKeys;
 
 /// The dialect's `n`-th placeholder (1-based).

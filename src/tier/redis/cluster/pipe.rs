@@ -24,8 +24,8 @@ use redis::aio::MultiplexedConnection;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, RedisResult, Value};
 
-use super::error::{TierError, redis_message};
-use super::redis_data::{BatchReply, bounded, crate_cmd, crate_error};
+use crate::tier::error::{TierError, redis_message};
+use crate::tier::redis::data::{BatchReply, bounded, crate_cmd, crate_error};
 use crate::workload::op::Op;
 
 /// Hash slots of a Redis Cluster.
@@ -33,7 +33,7 @@ const SLOTS: usize = 16384;
 
 /// The slot of a key: CRC16 (XMODEM) of the key, or of its `{hash tag}` when it has a
 /// non-empty one, modulo 16384 (the Redis Cluster specification).
-pub(super) fn key_slot(key: &[u8]) -> u16 {
+pub(in crate::tier) fn key_slot(key: &[u8]) -> u16 {
     let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
         let rest = &key[open + 1..];
         rest.iter()
@@ -57,7 +57,10 @@ pub(super) fn key_slot(key: &[u8]) -> u16 {
 
 /// The slot ranges of a `CLUSTER SLOTS` reply with their primary's host and port (a primary
 /// announcing no host is the seed's host).
-pub(super) fn slot_ranges(slots: &[Vec<Value>], seed_host: &str) -> Vec<(u16, u16, String, u16)> {
+pub(in crate::tier) fn slot_ranges(
+    slots: &[Vec<Value>],
+    seed_host: &str,
+) -> Vec<(u16, u16, String, u16)> {
     let mut out = Vec::new();
     for range in slots {
         let (Some(Value::Int(start)), Some(Value::Int(end)), Some(Value::Array(node))) =
@@ -87,7 +90,7 @@ pub(super) fn slot_ranges(slots: &[Vec<Value>], seed_host: &str) -> Vec<(u16, u1
 }
 
 /// The seed's settings (user, password, TLS) for the node at `host:port`.
-pub(super) fn node_info(seed: &ConnectionInfo, host: String, port: u16) -> ConnectionInfo {
+pub(in crate::tier) fn node_info(seed: &ConnectionInfo, host: String, port: u16) -> ConnectionInfo {
     let addr = match seed.addr() {
         ConnectionAddr::TcpTls {
             insecure,
@@ -105,7 +108,7 @@ pub(super) fn node_info(seed: &ConnectionInfo, host: String, port: u16) -> Conne
 }
 
 /// The host of the seed's address (empty for others).
-pub(super) fn seed_host(seed: &ConnectionInfo) -> String {
+pub(in crate::tier) fn seed_host(seed: &ConnectionInfo) -> String {
     match seed.addr() {
         ConnectionAddr::Tcp(host, _) | ConnectionAddr::TcpTls { host, .. } => host.clone(),
         _ => String::new(),
@@ -140,13 +143,13 @@ struct Inner {
 }
 
 /// Per-primary pipelines of a cluster tier.
-pub(super) struct NodePipes {
+pub(in crate::tier) struct NodePipes {
     inner: Arc<Inner>,
 }
 
 impl NodePipes {
     /// Reads the slot map and connects to every primary (`per_node` connections each).
-    pub(super) async fn connect(
+    pub(in crate::tier) async fn connect(
         cluster: ClusterConnection,
         seed: ConnectionInfo,
         per_node: usize,
@@ -177,7 +180,7 @@ impl NodePipes {
     /// Sends `batch`, split by primary, one pipeline per primary, all at once; each command's
     /// outcome goes into `replies`, in order. A redirected command is sent again through the
     /// cluster client; a primary whose pipeline failed fails its commands only.
-    pub(super) async fn run(
+    pub(in crate::tier) async fn run(
         &self,
         lane: usize,
         batch: &[(Op, &str, &[u8])],

@@ -32,17 +32,17 @@ use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, RedisError};
 
-use super::claim::{claim, count_existing, release, remove_all};
 use super::error::{TierError, redis_message};
-use super::key_names::KeyNames;
-use super::marker::REDIS_MARKER_SUFFIX;
-use super::redis_data::{BatchReply, DataPath, lean_target};
-use super::redis_hash::{HashLayout, HashStore};
-use super::redis_lane::{Lane, Target};
-use super::redis_pipe::PipeTarget;
-pub use super::redis_tls::RedisTls;
-use super::redis_tls::{self, explain};
 use crate::redact::redact_url;
+use crate::tier::ownership::claim::{claim, count_existing, release, remove_all};
+use crate::tier::ownership::key_names::KeyNames;
+use crate::tier::ownership::marker::REDIS_MARKER_SUFFIX;
+use crate::tier::redis::data::{BatchReply, DataPath, lean_target};
+use crate::tier::redis::hash::{HashLayout, HashStore};
+use crate::tier::redis::lane::{Lane, Target};
+use crate::tier::redis::pipe::PipeTarget;
+pub use crate::tier::redis::tls::RedisTls;
+use crate::tier::redis::tls::explain;
 use crate::workload::op::Op;
 use crate::workload::values::ValuePool;
 
@@ -133,7 +133,7 @@ impl RedisTier {
             url: redact_url(&settings.url),
             message,
         };
-        let client = redis_tls::client(&settings.url, settings.tls.as_ref()).map_err(setup)?;
+        let client = tls::client(&settings.url, settings.tls.as_ref()).map_err(setup)?;
         if settings
             .tls
             .as_ref()
@@ -414,10 +414,16 @@ impl RedisTier {
     }
 }
 
-#[path = "redis_claim.rs"]
-pub(super) mod claim;
-#[path = "redis_multi.rs"]
+pub(in crate::tier) mod claim;
+pub mod cluster;
+pub(in crate::tier) mod command;
+pub(in crate::tier) mod data;
+pub mod hash;
+pub(in crate::tier) mod lane;
 mod multi;
+pub mod pipe;
+pub(in crate::tier) mod resp;
+pub(in crate::tier) mod tls;
 
 #[cfg(test)]
 mod tests {

@@ -28,15 +28,15 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::task::JoinHandle;
 
-use super::redis_tls::{LaneTls, Stream, open_stream};
-use super::resp::{self, Reply};
+use crate::tier::redis::resp::{self, Reply};
+use crate::tier::redis::tls::{LaneTls, Stream, open_stream};
 
 /// First pause between two connect attempts after a connection failed; doubles with each.
-pub(super) const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
+pub(in crate::tier) const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
 /// Longest pause between two connect attempts.
-pub(super) const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+pub(in crate::tier) const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Input buffer size; a reply larger than this grows it.
-pub(super) const READ_BUFFER: usize = 64 * 1024;
+pub(in crate::tier) const READ_BUFFER: usize = 64 * 1024;
 /// Read/write rounds of the driver before it yields to the runtime's other tasks.
 const DRIVER_BUDGET: usize = 32;
 
@@ -259,7 +259,7 @@ impl Drop for Held<'_> {
 }
 
 /// Opens a connection and sends the hello commands.
-pub(super) async fn open(target: &Target) -> Result<Stream, String> {
+pub(in crate::tier) async fn open(target: &Target) -> Result<Stream, String> {
     let attempt = async {
         let mut stream = open_stream(&target.host, target.port, target.tls.as_ref()).await?;
         if target.hello_replies > 0 {

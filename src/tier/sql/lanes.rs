@@ -22,12 +22,12 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::error::sql_message;
+use crate::tier::error::sql_message;
 
 /// Pool settings suited to measuring: every connection opened up front (min = max), no
 /// test-before-acquire (a broken connection is dropped when released, see the module's doc),
 /// no idle or lifetime churn; waiting for a connection is bounded by `timeout`.
-pub(super) fn measuring_pool<DB: sqlx::Database>(
+pub(in crate::tier) fn measuring_pool<DB: sqlx::Database>(
     size: u32,
     timeout: Duration,
 ) -> sqlx::pool::PoolOptions<DB> {
@@ -43,7 +43,7 @@ pub(super) fn measuring_pool<DB: sqlx::Database>(
 /// Creates a new SQLite database file in WAL mode with one connection, before the pool opens its
 /// connections: WAL persists in the file, whereas each pooled connection switching the journal
 /// mode itself raced the others for the lock ("database is locked" at setup).
-pub(super) async fn create_in_wal_mode(
+pub(in crate::tier) async fn create_in_wal_mode(
     options: &sqlx::sqlite::SqliteConnectOptions,
 ) -> Result<(), sqlx::Error> {
     use sqlx::{ConnectOptions, Connection};
@@ -57,7 +57,9 @@ pub(super) async fn create_in_wal_mode(
 
 /// One direct connection first: an unreachable server fails at once, where the pool would
 /// retry until its acquire timeout.
-pub(super) async fn probe<C: sqlx::Connection>(options: &C::Options) -> Result<(), String> {
+pub(in crate::tier) async fn probe<C: sqlx::Connection>(
+    options: &C::Options,
+) -> Result<(), String> {
     let conn = C::connect_with(options)
         .await
         .map_err(|e| format!("cannot connect: {}", sql_message(&e)))?;
@@ -67,21 +69,21 @@ pub(super) async fn probe<C: sqlx::Connection>(options: &C::Options) -> Result<(
 }
 
 /// A pool and the connection each lane holds.
-pub(super) struct Lanes<DB: Database> {
+pub(in crate::tier) struct Lanes<DB: Database> {
     pool: Pool<DB>,
     held: Box<[Mutex<Option<PoolConnection<DB>>>]>,
 }
 
 /// A lane's connection, taken for one operation: [`Taken::keep`] puts it back; dropping it
 /// instead returns it to the pool (tested there, replaced if broken).
-pub(super) struct Taken<'a, DB: Database> {
+pub(in crate::tier) struct Taken<'a, DB: Database> {
     slot: MutexGuard<'a, Option<PoolConnection<DB>>>,
     conn: PoolConnection<DB>,
 }
 
 impl<DB: Database> Lanes<DB> {
     /// `lanes` slots (at least one) over `pool`, all empty until first used.
-    pub(super) fn new(pool: Pool<DB>, lanes: usize) -> Self {
+    pub(in crate::tier) fn new(pool: Pool<DB>, lanes: usize) -> Self {
         Lanes {
             pool,
             held: (0..lanes.max(1)).map(|_| Mutex::new(None)).collect(),
@@ -89,13 +91,13 @@ impl<DB: Database> Lanes<DB> {
     }
 
     /// The pool, for statements outside the measured phases (call [`Lanes::release`] first).
-    pub(super) fn pool(&self) -> &Pool<DB> {
+    pub(in crate::tier) fn pool(&self) -> &Pool<DB> {
         &self.pool
     }
 
     /// Takes `lane`'s connection: waits for the lane's other workers, and acquires a connection
     /// from the pool when the lane holds none (its first use, or after a failed operation).
-    pub(super) async fn take(&self, lane: usize) -> Result<Taken<'_, DB>, sqlx::Error> {
+    pub(in crate::tier) async fn take(&self, lane: usize) -> Result<Taken<'_, DB>, sqlx::Error> {
         let mut slot = self.held[lane % self.held.len()].lock().await;
         let conn = match slot.take() {
             Some(conn) => conn,
@@ -109,7 +111,7 @@ impl<DB: Database> Lanes<DB> {
     }
 
     /// Returns every held connection to the pool (waiting for operations in progress).
-    pub(super) async fn release(&self) {
+    pub(in crate::tier) async fn release(&self) {
         for slot in self.held.iter() {
             drop(slot.lock().await.take());
         }
@@ -117,7 +119,7 @@ impl<DB: Database> Lanes<DB> {
 
     /// How many lanes hold a connection now.
     #[cfg(test)]
-    pub(super) async fn holding(&self) -> usize {
+    pub(in crate::tier) async fn holding(&self) -> usize {
         let mut n = 0;
         for slot in self.held.iter() {
             n += usize::from(slot.lock().await.is_some());
@@ -128,12 +130,12 @@ impl<DB: Database> Lanes<DB> {
 
 impl<DB: Database> Taken<'_, DB> {
     /// The connection, to run a statement on.
-    pub(super) fn conn(&mut self) -> &mut DB::Connection {
+    pub(in crate::tier) fn conn(&mut self) -> &mut DB::Connection {
         &mut self.conn
     }
 
     /// Puts the connection back in its lane (after a statement that succeeded).
-    pub(super) fn keep(self) {
+    pub(in crate::tier) fn keep(self) {
         let Taken { mut slot, conn } = self;
         *slot = Some(conn);
     }

@@ -10,10 +10,10 @@
 
 use bytes::Bytes;
 
-use super::super::origin::OriginLatency;
 use super::{Stack, note_wait};
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
+use crate::tier::stack::origin::OriginLatency;
 use crate::workload::batch::BatchKeys;
 use crate::workload::op::Op;
 
@@ -145,7 +145,7 @@ impl Stack {
             let first = keys.key(s.pending[0] as usize);
             let wait_start = self.clock.raw();
             let delay = latency.sample(OriginLatency::seed(first, rec.origin_served.len()));
-            super::super::origin::wait(&self.clock, wait_start, delay).await;
+            crate::tier::stack::origin::wait(&self.clock, wait_start, delay).await;
         }
         let ready = self.clock.delta_as_nanos(start, self.clock.raw());
         let origin_index = self.tiers.len() as u8;

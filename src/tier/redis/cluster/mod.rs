@@ -21,17 +21,17 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo};
 
-use super::claim::{claim, count_existing, release, remove_all};
-use super::error::{TierError, redis_message};
-use super::key_names::KeyNames;
-use super::marker::REDIS_MARKER_SUFFIX;
-use super::redis::RedisSettings;
-use super::redis::claim::info_field;
-use super::redis_cluster_pipe::{NodePipes, node_info, seed_host, slot_ranges};
-use super::redis_data::{BatchReply, bounded, crate_cmd, crate_error};
-use super::redis_tls::{self, explain};
 use crate::metrics::nodes::{NodeCounts, parse_commandstats};
 use crate::redact::redact_url;
+use crate::tier::error::{TierError, redis_message};
+use crate::tier::ownership::claim::{claim, count_existing, release, remove_all};
+use crate::tier::ownership::key_names::KeyNames;
+use crate::tier::ownership::marker::REDIS_MARKER_SUFFIX;
+use crate::tier::redis::RedisSettings;
+use crate::tier::redis::claim::info_field;
+use crate::tier::redis::cluster::pipe::{NodePipes, node_info, seed_host, slot_ranges};
+use crate::tier::redis::data::{BatchReply, bounded, crate_cmd, crate_error};
+use crate::tier::redis::tls::{self, explain};
 use crate::workload::op::Op;
 
 /// Shortest time given to one connect attempt, whatever the response timeout.
@@ -82,7 +82,7 @@ impl RedisClusterTier {
             .collect();
         let mut infos = Vec::with_capacity(urls.len());
         for url in &urls {
-            let client = redis_tls::client(url, settings.tls.as_ref())
+            let client = tls::client(url, settings.tls.as_ref())
                 .map_err(|e| setup(format!("`{}`: {e}", redact_url(url))))?;
             infos.push(client.get_connection_info().clone());
         }
@@ -109,7 +109,7 @@ impl RedisClusterTier {
         if let Some(certs) = settings
             .tls
             .as_ref()
-            .map(redis_tls::crate_certificates)
+            .map(tls::crate_certificates)
             .transpose()
             .map_err(setup)?
             .flatten()
@@ -436,9 +436,7 @@ fn host_port(addr: &ConnectionAddr) -> String {
     }
 }
 
-#[path = "redis_cluster_multi.rs"]
 mod multi;
-
-#[path = "redis_cluster_claim.rs"]
 mod names;
+pub(in crate::tier) mod pipe;
 use names::ClusterNames;

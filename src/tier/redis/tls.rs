@@ -103,11 +103,11 @@ fn provider() -> Arc<CryptoProvider> {
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
 }
 
-pub(super) fn read(field: &str, path: &str) -> Result<Vec<u8>, String> {
+pub(in crate::tier) fn read(field: &str, path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("tls.{field} `{path}`: cannot read it: {e}"))
 }
 
-pub(super) fn certificates(
+pub(in crate::tier) fn certificates(
     field: &str,
     path: &str,
     pem: &[u8],

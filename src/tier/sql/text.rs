@@ -5,12 +5,12 @@
 
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
-use super::marker::SQL_MARKER_KEY;
+use crate::tier::ownership::marker::SQL_MARKER_KEY;
 
 /// The statements of one dialect for one table.
 /// Each is built once from a validated table name and asserted safe once; cloning one per
 /// operation is a reference-count increment.
-pub(super) struct Queries {
+pub(in crate::tier) struct Queries {
     pub get: SqlStr,
     pub set: SqlStr,
     pub delete: SqlStr,
@@ -22,14 +22,14 @@ pub(super) struct Queries {
 }
 
 /// The statements setup needs to recognise an interrupted run's table (not kept afterwards).
-pub(super) struct MarkerQueries {
+pub(in crate::tier) struct MarkerQueries {
     /// The value of the row with the given key (the marker's).
     pub read: SqlStr,
     /// Deletes every row but the marker (the leftovers in a table tierbench created).
     pub delete_leftovers: SqlStr,
 }
 
-pub(super) fn marker_queries(dialect: &str, t: &str) -> MarkerQueries {
+pub(in crate::tier) fn marker_queries(dialect: &str, t: &str) -> MarkerQueries {
     let p1 = if dialect == "postgres" { "$1" } else { "?" };
     MarkerQueries {
         read: sql(format!("SELECT v FROM {t} WHERE k = {p1}")),
@@ -38,12 +38,12 @@ pub(super) fn marker_queries(dialect: &str, t: &str) -> MarkerQueries {
 }
 
 /// Marks SQL built from a validated identifier (the table name) and fixed text as safe.
-pub(super) fn sql(text: String) -> SqlStr {
+pub(in crate::tier) fn sql(text: String) -> SqlStr {
     AssertSqlSafe(std::sync::Arc::<str>::from(text)).into_sql_str()
 }
 
 /// The dialect named by a URL's scheme.
-pub(super) fn dialect(url: &str) -> Option<&'static str> {
+pub(in crate::tier) fn dialect(url: &str) -> Option<&'static str> {
     let scheme = url.split(':').next()?;
     match scheme {
         "sqlite" => Some("sqlite"),
@@ -53,7 +53,7 @@ pub(super) fn dialect(url: &str) -> Option<&'static str> {
     }
 }
 
-pub(super) fn queries(dialect: &str, t: &str) -> Queries {
+pub(in crate::tier) fn queries(dialect: &str, t: &str) -> Queries {
     let (p1, p2, p3) = if dialect == "postgres" {
         ("$1", "$2", "$3")
     } else {
@@ -97,7 +97,7 @@ pub(super) fn queries(dialect: &str, t: &str) -> Queries {
 /// in-process tiers'): PostgreSQL's `COLLATE "C"` (no locale rules, and a LIKE prefix can use
 /// the index), MySQL's VARBINARY (its default collations ignore case and trailing spaces, so
 /// `User:1` and `user:1` would be one row), SQLite's TEXT (BINARY collation).
-pub(super) fn create_table(dialect: &str, t: &str) -> String {
+pub(in crate::tier) fn create_table(dialect: &str, t: &str) -> String {
     match dialect {
         "postgres" => format!(
             "CREATE TABLE {t} (k TEXT COLLATE \"C\" PRIMARY KEY, v BYTEA NOT NULL, expires_at BIGINT)"
@@ -109,7 +109,7 @@ pub(super) fn create_table(dialect: &str, t: &str) -> String {
     }
 }
 
-pub(super) fn columns_query(dialect: &str) -> &'static str {
+pub(in crate::tier) fn columns_query(dialect: &str) -> &'static str {
     match dialect {
         "postgres" => {
             // The table the statements will use: the name resolved as they resolve it (unquoted:
@@ -126,7 +126,7 @@ pub(super) fn columns_query(dialect: &str) -> &'static str {
 /// The pattern matching `prefix` literally, then anything, in the dialect's prefix condition
 /// (see `queries`): SQLite's GLOB (`*`, `?` and `[` escaped as one-character classes), else LIKE
 /// (`\` escapes).
-pub(super) fn prefix_pattern(dialect: &str, prefix: &str) -> String {
+pub(in crate::tier) fn prefix_pattern(dialect: &str, prefix: &str) -> String {
     let mut out = String::new();
     for c in prefix.chars() {
         match (dialect, c) {

@@ -2,7 +2,7 @@
 //! reused output buffer: the template was split at plan time, so a write is the arguments'
 //! lengths, a few `extend_from_slice`s and one decimal field index: no allocation, no parsing.
 
-use super::resp;
+use crate::tier::redis::resp;
 use crate::workload::command::{CommandTemplate, Segment};
 
 /// Appends `template` with its placeholders filled in to `out`.

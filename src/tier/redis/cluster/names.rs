@@ -3,13 +3,13 @@
 //! the cluster client like any key. Before the first write the primaries' memory is checked as
 //! a single server's is (`redis_claim.rs`), summed over the primaries.
 
-use super::super::claim::{NameStore, Refusal};
-use super::super::key_names::{KeyNames, MarkerRecord};
-use super::super::redis::claim::{MemoryRoom, read_marker_cmd, write_marker_cmd};
-use super::super::redis_cluster_pipe::key_slot;
 use super::{Primary, RedisClusterTier};
 use crate::tier::error::{TierError, redis_message};
-use crate::tier::redis_data::bounded;
+use crate::tier::ownership::claim::{NameStore, Refusal};
+use crate::tier::ownership::key_names::{KeyNames, MarkerRecord};
+use crate::tier::redis::claim::{MemoryRoom, read_marker_cmd, write_marker_cmd};
+use crate::tier::redis::cluster::pipe::key_slot;
+use crate::tier::redis::data::bounded;
 
 /// The cluster's primaries as they are now, for one claim, count or cleanup.
 pub(super) struct ClusterNames<'a> {

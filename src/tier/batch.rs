@@ -7,8 +7,8 @@
 
 use bytes::Bytes;
 
-use super::redis_data::BatchReply;
 use super::{Tier, TierError};
+use crate::tier::redis::data::BatchReply;
 use crate::workload::batch::BatchKeys;
 use crate::workload::op::Op;
 

@@ -4,12 +4,12 @@
 //! no row of the user's is ever matched by a pattern. (A table tierbench created is its own:
 //! it is dropped at the end, and its `__tierbench_created__` row says so to a later run.)
 
-use super::super::claim::{NameStore, Refusal, claim};
-use super::super::key_names::{MarkerRecord, NAME_BATCH};
-use super::super::marker::{REDIS_MARKER_SUFFIX, SQL_MARKER_KEY, count, run_token, say};
-use super::super::sql_text::{marker_queries, sql};
 use super::{MAINTENANCE_TIMEOUT, Pool, SqlTier, within};
 use crate::tier::error::TierError;
+use crate::tier::ownership::claim::{NameStore, Refusal, claim};
+use crate::tier::ownership::key_names::{MarkerRecord, NAME_BATCH};
+use crate::tier::ownership::marker::{REDIS_MARKER_SUFFIX, SQL_MARKER_KEY, count, run_token, say};
+use crate::tier::sql::text::{marker_queries, sql};
 
 /// A user's table, as the claim sees it.
 pub(super) struct SqlNames<'a> {

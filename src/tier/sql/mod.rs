@@ -35,15 +35,15 @@ use quanta::Clock;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{MySql, Postgres, Sqlite};
 
-use super::claim::{count_existing, release, remove_all};
 use super::error::{TierError, sql_message};
-use super::key_names::KeyNames;
-use super::sql_lanes::{Lanes, create_in_wal_mode, measuring_pool, probe};
-use super::sql_schema::{Existing, inspect_mysql, inspect_postgres, inspect_sqlite};
-use super::sql_text::{Queries, create_table, dialect, prefix_pattern, queries, sql};
-pub use super::sql_tls::{SqlTls, SqlTlsMode};
-use super::sql_tls::{explain, mysql_options, pg_options};
 use crate::redact::redact_url;
+use crate::tier::ownership::claim::{count_existing, release, remove_all};
+use crate::tier::ownership::key_names::KeyNames;
+use crate::tier::sql::lanes::{Lanes, create_in_wal_mode, measuring_pool, probe};
+use crate::tier::sql::schema::{Existing, inspect_mysql, inspect_postgres, inspect_sqlite};
+use crate::tier::sql::text::{Queries, create_table, dialect, prefix_pattern, queries, sql};
+pub use crate::tier::sql::tls::{SqlTls, SqlTlsMode};
+use crate::tier::sql::tls::{explain, mysql_options, pg_options};
 
 /// The three dialects, each with its own pool and held connections (dispatched by `match`, not
 /// `dyn`).
@@ -468,9 +468,10 @@ impl SqlTier {
     }
 }
 
-#[path = "sql_claim.rs"]
-mod claim_names;
-use claim_names::SqlNames;
-
-#[path = "sql_batch.rs"]
 mod batch;
+mod claim;
+use claim::SqlNames;
+mod lanes;
+mod schema;
+mod text;
+mod tls;

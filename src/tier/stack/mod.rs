@@ -13,11 +13,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use quanta::Clock;
 
-use super::compression::Compression;
 use super::config::{ErrorPolicy, WritePolicy};
-use super::origin::OriginLatency;
 use super::{Tier, TierError};
 use crate::metrics::recorder::{Recorder, record};
+use crate::tier::stack::compression::Compression;
+use crate::tier::stack::origin::OriginLatency;
 use crate::workload::op::Op;
 
 /// Who served a read.
@@ -103,7 +103,7 @@ impl Stack {
     /// A lone Redis server tier (not a cluster) without explicit pipelining or compression whose
     /// connections one task each may drive (`RedisTier::group_target`): where each such task
     /// opens its connection, and how many connections the workers share.
-    pub fn lone_redis(&self) -> Option<(super::redis_pipe::PipeTarget, usize)> {
+    pub fn lone_redis(&self) -> Option<(crate::tier::redis::pipe::PipeTarget, usize)> {
         match (
             self.policy.stacked,
             self.tiers.as_slice(),
@@ -123,7 +123,7 @@ impl Stack {
     /// stacked, no compression): the worker then calls it directly and synchronously, without
     /// the two async layers (`Stack::get`, `Tier::get`) whose bookkeeping would sit inside the
     /// timed interval of a call that takes tens of nanoseconds (docs/performance.md).
-    pub fn lone_memory(&self) -> Option<&super::memory::MemoryTier> {
+    pub fn lone_memory(&self) -> Option<&crate::tier::memory::MemoryTier> {
         match (
             self.policy.stacked,
             self.tiers.as_slice(),
@@ -239,7 +239,7 @@ impl Stack {
             // Each miss draws its own latency: seeded by the key and this worker's loads so far.
             let start = self.clock.raw();
             let latency = origin.sample(OriginLatency::seed(key, rec.origin_served.len()));
-            super::origin::wait(&self.clock, start, latency).await;
+            crate::tier::stack::origin::wait(&self.clock, start, latency).await;
         }
         let value = Bytes::copy_from_slice(origin_value);
         for i in 0..self.tiers.len() {
@@ -420,6 +420,7 @@ fn note_wait(rec: &mut Recorder, tier: usize, wait: u64) {
     }
 }
 
-#[path = "stack_batch.rs"]
 mod batch;
+pub mod compression;
+pub mod origin;
 pub use batch::BatchScratch;

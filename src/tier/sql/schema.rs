@@ -13,11 +13,11 @@ use sqlx::{MySqlPool, PgPool, SqlitePool};
 
 use std::future::Future;
 
-use super::marker::SQL_MARKER_KEY;
-use super::sql_text::{columns_query, marker_queries};
+use crate::tier::ownership::marker::SQL_MARKER_KEY;
+use crate::tier::sql::text::{columns_query, marker_queries};
 
 /// What setup found under the tier's table name.
-pub(super) enum Existing {
+pub(in crate::tier) enum Existing {
     /// No such table: tierbench creates it.
     Absent,
     /// tierbench's columns and a byte-exact key: used as it is.
@@ -31,7 +31,7 @@ pub(super) enum Existing {
 macro_rules! inspect {
     ($(#[$doc:meta])* $name:ident, $pool:ty, $dialect:literal, $loose:ident) => {
         $(#[$doc])*
-        pub(super) async fn $name(pool: &$pool, table: &str) -> Result<Existing, sqlx::Error> {
+        pub(in crate::tier) async fn $name(pool: &$pool, table: &str) -> Result<Existing, sqlx::Error> {
             let columns = sqlx::query_scalar(columns_query($dialect))
                 .bind(table)
                 .fetch_all(pool)

@@ -12,12 +12,12 @@
 //!    the user's data?);
 //! 5. write this run's marker, recording its key space.
 
-use super::error::TierError;
-use super::key_names::{KeyNames, MarkerRecord};
-use super::marker::{count, run_token, say};
+use crate::tier::error::TierError;
+use crate::tier::ownership::key_names::{KeyNames, MarkerRecord};
+use crate::tier::ownership::marker::{count, run_token, say};
 
 /// Where a run's names live on a shared server: what the claim needs of a backend.
-pub(super) trait NameStore {
+pub(in crate::tier) trait NameStore {
     /// What a name is called in messages, one and many (`key`, "row of table `cache`").
     fn nouns(&self) -> (String, String);
     /// The marker's record, if there is a marker.
@@ -43,7 +43,7 @@ pub(super) trait NameStore {
 
 /// Why a claim did not go through.
 #[derive(Debug)]
-pub(super) enum Refusal {
+pub(in crate::tier) enum Refusal {
     /// The user's data is in the way: the run must not write (the text says what and why).
     Refused(String),
     /// The server failed while checking.
@@ -58,7 +58,7 @@ impl From<TierError> for Refusal {
 
 impl Refusal {
     /// The setup error of tier `tier` at `url` (redacted).
-    pub(super) fn into_setup(self, tier: &str, url: String) -> TierError {
+    pub(in crate::tier) fn into_setup(self, tier: &str, url: String) -> TierError {
         let message = match self {
             Refusal::Refused(text) => text,
             Refusal::Failed(e) => format!("cannot check the names this run writes: {e}"),
@@ -73,7 +73,7 @@ impl Refusal {
 
 /// Claims `names` on `store` for this run (steps 1–5 above); returns the note said about an
 /// earlier run's names that were removed, if any.
-pub(super) async fn claim<S: NameStore>(
+pub(in crate::tier) async fn claim<S: NameStore>(
     store: &S,
     tier: &str,
     names: &KeyNames,
@@ -145,7 +145,7 @@ async fn refuse_existing<S: NameStore>(store: &S, names: &KeyNames) -> Result<u6
 }
 
 /// Removes every one of `names` that exists; returns how many were removed.
-pub(super) async fn remove_all<S: NameStore>(
+pub(in crate::tier) async fn remove_all<S: NameStore>(
     store: &S,
     names: &KeyNames,
 ) -> Result<u64, TierError> {
@@ -159,7 +159,7 @@ pub(super) async fn remove_all<S: NameStore>(
 }
 
 /// How many of `names` exist.
-pub(super) async fn count_existing<S: NameStore>(
+pub(in crate::tier) async fn count_existing<S: NameStore>(
     store: &S,
     names: &KeyNames,
 ) -> Result<u64, TierError> {
@@ -175,7 +175,7 @@ pub(super) async fn count_existing<S: NameStore>(
 /// The end of a run: removes its names (unless `keep`) and its marker; with `keep`, the marker
 /// stays, marked kept, so the next run knows the names as tierbench's. Returns how many names
 /// were removed.
-pub(super) async fn release<S: NameStore>(
+pub(in crate::tier) async fn release<S: NameStore>(
     store: &S,
     names: &KeyNames,
     keep: bool,
@@ -192,7 +192,7 @@ pub(super) async fn release<S: NameStore>(
 }
 
 fn next(
-    batches: &mut super::key_names::NameBatches<'_>,
+    batches: &mut crate::tier::ownership::key_names::NameBatches<'_>,
     batch: &mut Vec<String>,
 ) -> Result<bool, TierError> {
     batches
