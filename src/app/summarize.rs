@@ -290,24 +290,25 @@ fn error_messages(names: &[String], rec: &Recorder) -> Vec<ErrorMessage> {
     out
 }
 
-/// Runs of seconds in which at least half of the operations failed, with the tiers that erred.
+/// The stretches in which no operation succeeded and operations failed, with the tiers that
+/// erred in the seconds they touch.
 fn outages(names: &[String], rec: &Recorder) -> Vec<Outage> {
-    let series: Vec<(u64, u64)> = rec.seconds.iter().map(|b| (b.ops, b.errors)).collect();
-    crate::metrics::errors::outages(&series)
+    rec.spells
+        .outages(rec.seconds.len() * 10)
         .into_iter()
-        .map(|(start, length, errors)| Outage {
+        .map(|(from, to, errors)| Outage {
             tiers: rec
                 .tiers
                 .iter()
                 .zip(names)
                 .filter(|(t, _)| {
-                    (start..start + length)
-                        .any(|s| t.errors_per_second.get(s as usize).is_some_and(|&n| n > 0))
+                    (from / 10..to.div_ceil(10))
+                        .any(|s| t.errors_per_second.get(s).is_some_and(|&n| n > 0))
                 })
                 .map(|(_, name)| name.clone())
                 .collect(),
-            start_s: start,
-            length_s: length,
+            start_s: from as f64 / 10.0,
+            length_s: (to - from) as f64 / 10.0,
             errors,
         })
         .collect()

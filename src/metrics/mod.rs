@@ -17,6 +17,7 @@ pub mod recorder;
 pub mod result;
 pub mod samples;
 pub mod second;
+pub mod spells;
 pub mod statistics;
 pub mod sweep;
 pub mod threshold;

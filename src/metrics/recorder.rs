@@ -208,6 +208,8 @@ pub struct Recorder {
     pub window_base: u64,
     /// Batch operations' own figures (`metrics::batch`).
     pub batch: super::batch::BatchRecorder,
+    /// Stretches without a success, which outages are found in (`metrics::spells`).
+    pub spells: super::spells::FailureSpells,
 }
 
 /// Width of a sample window: a tenth of a second.
@@ -238,6 +240,7 @@ impl Recorder {
             windows: Vec::new(),
             window_base: 0,
             batch: super::batch::BatchRecorder::new(tiers, new_histogram),
+            spells: super::spells::FailureSpells::default(),
         }
     }
 
@@ -272,6 +275,7 @@ impl Recorder {
         self.batch.merge(&other.batch);
         let _ = self.origin_served.add(&other.origin_served);
         self.error_log.merge(&other.error_log);
+        self.spells.merge(&other.spells);
         self.merge_windows(other);
     }
 
@@ -343,6 +347,10 @@ impl Recorder {
             self.seconds.resize_with(second + 1, SecondBucket::empty);
         }
         self.seconds[second].count(nanos, read);
+        match nanos {
+            Some(_) => self.spells.succeeded(tenth),
+            None => self.spells.failed(tenth),
+        }
         if second < WINDOW_HORIZON_S {
             self.record_window(tenth as u64, nanos, read);
         }

@@ -216,7 +216,7 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
     let outages: Vec<(f64, f64)> = if metric == "errors" {
         w.outages
             .iter()
-            .map(|o| (o.start_s as f64, (o.start_s + o.length_s) as f64))
+            .map(|o| (o.start_s, o.start_s + o.length_s))
             .collect()
     } else {
         Vec::new()

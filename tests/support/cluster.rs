@@ -10,8 +10,40 @@ pub struct Cluster {
     pub ports: Vec<u16>,
     /// TLS: the CA file (PEM) the nodes' certificates are signed by.
     pub ca: Option<PathBuf>,
+    /// TLS: the server certificate, its key and the CA, to start a node again.
+    tls: Option<[PathBuf; 3]>,
     children: Vec<Child>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// One cluster-enabled `redis-server` on `port`, its node file and data in `dir`.
+fn spawn_node(port: u16, tls: Option<&[PathBuf; 3]>, dir: &Path) -> Child {
+    let mut server = Command::new("redis-server");
+    match tls {
+        None => server.args(["--port", &port.to_string()]),
+        Some([cert, key, ca]) => server
+            .args(["--port", "0", "--tls-port", &port.to_string()])
+            .args(["--tls-cluster", "yes", "--tls-replication", "yes"])
+            .arg("--tls-cert-file")
+            .arg(cert)
+            .arg("--tls-key-file")
+            .arg(key)
+            .arg("--tls-ca-cert-file")
+            .arg(ca)
+            .args(["--tls-auth-clients", "no"]),
+    };
+    server
+        .args(["--bind", "127.0.0.1"])
+        .args(["--cluster-enabled", "yes"])
+        .arg("--cluster-config-file")
+        .arg(dir.join(format!("nodes-{port}.conf")))
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed")
 }
 
 impl Drop for Cluster {
@@ -63,44 +95,20 @@ impl Cluster {
 
     fn start_with(tls: Option<(&Path, &Path, &Path)>) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
+        let tls = tls.map(|(c, k, a)| [c.to_path_buf(), k.to_path_buf(), a.to_path_buf()]);
         let mut ports = Vec::new();
         let mut children = Vec::new();
         for _ in 0..3 {
             let port = free_port(&ports);
-            let mut server = Command::new("redis-server");
-            match tls {
-                None => server.args(["--port", &port.to_string()]),
-                Some((cert, key, ca)) => server
-                    .args(["--port", "0", "--tls-port", &port.to_string()])
-                    .args(["--tls-cluster", "yes", "--tls-replication", "yes"])
-                    .arg("--tls-cert-file")
-                    .arg(cert)
-                    .arg("--tls-key-file")
-                    .arg(key)
-                    .arg("--tls-ca-cert-file")
-                    .arg(ca)
-                    .args(["--tls-auth-clients", "no"]),
-            };
-            let child = server
-                .args(["--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes"])
-                .arg("--cluster-config-file")
-                .arg(dir.path().join(format!("nodes-{port}.conf")))
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed");
+            children.push(spawn_node(port, tls.as_ref(), dir.path()));
             ports.push(port);
-            children.push(child);
         }
         let cluster = Cluster {
             ports,
-            ca: tls.map(|(_, _, ca)| ca.to_path_buf()),
+            ca: tls.as_ref().map(|[_, _, ca]| ca.clone()),
+            tls,
             children,
-            _dir: dir,
+            dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         for &port in &cluster.ports {
@@ -121,10 +129,16 @@ impl Cluster {
         args.extend(nodes.iter().map(String::as_str));
         args.extend(["--cluster-replicas", "0", "--cluster-yes"]);
         cluster.cli(&args);
+        cluster.wait_until_ok();
+        cluster
+    }
+
+    /// Waits until every node says `cluster_state:ok`.
+    fn wait_until_ok(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        for &port in &cluster.ports {
+        for &port in &self.ports {
             loop {
-                let info = cluster.cli(&["-p", &port.to_string(), "cluster", "info"]);
+                let info = self.cli(&["-p", &port.to_string(), "cluster", "info"]);
                 if info.contains("cluster_state:ok") {
                     break;
                 }
@@ -132,7 +146,24 @@ impl Cluster {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
-        cluster
+    }
+
+    /// SIGKILL to node `i`, as a crash would.
+    pub fn stop_node(&mut self, i: usize) {
+        let _ = self.children[i].kill();
+        let _ = self.children[i].wait();
+    }
+
+    /// Starts node `i` again on its port with its node file (its slots and peers) and none of
+    /// its data, and waits until it listens.
+    pub fn start_node(&mut self, i: usize) {
+        let port = self.ports[i];
+        self.children[i] = spawn_node(port, self.tls.as_ref(), self.dir.path());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "node {port} did not start again");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// redis-cli with `args`, over TLS for a TLS cluster.
