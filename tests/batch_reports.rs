@@ -24,7 +24,10 @@ fn every_format_shows_batch_figures() {
         ),
         ("github", &["mget", "per key", "served whole"]),
         ("markdown", &["| mget |", "per key", "served whole"]),
-        ("html", &["<h3>Batches</h3>", "served whole", "mget calls"]),
+        (
+            "html",
+            &["<h3>Batches</h3>", "served whole", "mget batches"],
+        ),
         ("junit", &["mget.per_key.p99", "l1.batch_full_hit_rate"]),
         (
             "gitlab",

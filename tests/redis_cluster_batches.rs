@@ -171,6 +171,8 @@ fn batches_make_one_command_per_slot_on_its_node() {
         trace.to_str().unwrap(),
         "--report",
         &format!("json={}", results.display()),
+        "--report",
+        "text",
     ]);
     let text = support::all_output(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -255,6 +257,12 @@ fn batches_make_one_command_per_slot_on_its_node() {
     // The read workload: exactly the predicted MGETs on each node, and every key found (the
     // preload wrote them all).
     assert_eq!(figures(&cluster, read, "mget"), expected.to_vec());
+    // The text report says both: the batches issued and the server calls they became.
+    let line = format!(
+        "100 mget batches issued (the nodes received {} MGET calls",
+        expected.iter().sum::<u64>()
+    );
+    assert!(text.contains(&line), "no `{line}` in\n{text}");
     let mget = &read["operations"]["mget"];
     eprintln!("read mget: {mget}; per node {expected:?}");
     assert_eq!(read["tiers"][0]["hits"], 2000, "{}", read["tiers"][0]);

@@ -5,7 +5,8 @@
 
 mod support;
 
-fn warnings(l2_entries: u64) -> Vec<String> {
+/// The run's result document and its Markdown report.
+fn run(l2_entries: u64) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = support::write_scenario(
         dir.path(),
@@ -19,16 +20,22 @@ fn warnings(l2_entries: u64) -> Vec<String> {
         ),
     );
     let json = dir.path().join("r.json");
+    let markdown = dir.path().join("r.md");
     let out = support::tierbench(&[
         "run",
         path.to_str().unwrap(),
         "--report",
         &format!("json={}", json.display()),
+        "--report",
+        &format!("markdown={}", markdown.display()),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    doc["workloads"][0]["warnings"]
+    let doc = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (doc, std::fs::read_to_string(&markdown).unwrap())
+}
+
+fn warnings(l2_entries: u64) -> Vec<String> {
+    run(l2_entries).0["workloads"][0]["warnings"]
         .as_array()
         .unwrap()
         .iter()
@@ -45,4 +52,25 @@ fn a_lower_tier_that_served_no_reads_is_explained() {
     // A bounded l2 loses keys that l3 still holds: l3 serves reads, nothing to explain.
     let w = warnings(100);
     assert!(!w.iter().any(|w| w.contains("served no reads")), "{w:?}");
+}
+
+#[test]
+fn a_tier_that_served_no_reads_has_no_latency_rather_than_zero() {
+    let (doc, markdown) = run(100_000);
+    let l3 = &doc["workloads"][0]["served_by"]["l3"];
+    assert_eq!(l3["count"], 0, "{l3}");
+    for stat in ["min_ns", "mean_ns", "p50_ns", "p99_ns", "max_ns"] {
+        assert!(l3["latency"][stat].is_null(), "{stat}: {l3}");
+    }
+    // A tier that served reads has its figures.
+    assert!(
+        doc["workloads"][0]["served_by"]["l1"]["latency"]["p99_ns"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        markdown.contains("| l3 | 0 | n/a | n/a | n/a |"),
+        "{markdown}"
+    );
 }
