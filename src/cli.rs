@@ -15,6 +15,20 @@ pub struct Cli {
 }
 
 /// The exit codes, shown by `run --help` and `compare --help` (and documented in the README).
+/// What latency means in every report: `tierbench run --help` and the result document's
+/// `latency_method` say it in full, the text report in one line.
+pub const LATENCY_METHOD: &str = "closed loop: each worker issues its next operation when the previous one \
+completes, and latency is the service time of the call. Open loop (a `rate`): operations are due at scheduled \
+times, and latency counts from each operation's intended start, so a stall shows in every operation it delayed \
+(coordinated omission corrected, as in wrk2); service time from the actual start is reported apart. Calls are \
+timed with a TSC clock (quanta) outside key and value selection, recorded in per-worker HDR histograms \
+(3 significant digits) and merged. Preload and warmup are not recorded.";
+
+/// `tierbench run --help`'s closing text: how latency is measured, then the exit codes.
+fn run_help() -> String {
+    format!("Latency: {LATENCY_METHOD}\n\n{EXIT_CODES}")
+}
+
 const EXIT_CODES: &str = "Exit codes:
   0    every threshold held (and, with a baseline, nothing regressed or was inconclusive)
   1    a threshold failed (also when something regressed as well)
@@ -30,7 +44,7 @@ const EXIT_CODES: &str = "Exit codes:
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario: set up its tiers, generate the load, check thresholds, write reports.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = run_help())]
     Run(RunArgs),
     /// Validate scenario files and report every problem (exit 2 if any).
     Validate(ValidateArgs),

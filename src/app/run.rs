@@ -28,14 +28,6 @@ use super::summarize::summarize;
 /// How many distinct values are generated (at most; fewer when there are fewer keys).
 const VALUE_POOL_SIZE: usize = 1024;
 
-/// What latency means in every report.
-pub const LATENCY_METHOD: &str = "closed loop: each worker issues its next operation when the previous one \
-completes, and latency is the service time of the call. Open loop (a `rate`): operations are due at scheduled \
-times, and latency counts from each operation's intended start, so a stall shows in every operation it delayed \
-(coordinated omission corrected, as in wrk2); service time from the actual start is reported apart. Calls are \
-timed with a TSC clock (quanta) outside key and value selection, recorded in per-worker HDR histograms \
-(3 significant digits) and merged. Preload and warmup are not recorded.";
-
 /// What a run does besides running the scenario.
 #[derive(Default)]
 pub struct RunOptions<'a> {
@@ -233,7 +225,7 @@ pub(super) fn new_document(
         duration_s: 0.0,
         host: host_info(),
         process: sampler.info(),
-        latency_method: LATENCY_METHOD.to_string(),
+        latency_method: crate::cli::LATENCY_METHOD.to_string(),
         workloads: Vec::new(),
         summary: Summary::default(),
         profile: scenario.applied.profile.clone(),

@@ -19,6 +19,7 @@ pub mod origins;
 pub mod overrides;
 pub mod plan;
 mod profiles;
+pub mod reference;
 pub mod schema;
 pub mod shard;
 pub mod sharding;

@@ -85,9 +85,9 @@ pub struct RedisTierFile {
     pub tls: Option<crate::tier::redis::RedisTls>,
     /// A Redis Cluster: `url` (and `seeds`) are nodes the client learns the slot map from; the
     /// `redis` crate's cluster client routes each key to its node and follows MOVED/ASK. The
-    /// result reports each primary's `INFO commandstats` counts; cleanup scans every primary.
-    /// `pipeline` sends one pipeline per primary; batches (mget/mset/mdelete) one command per
-    /// slot. `redis://` or `rediss://` (with `tls`) URLs, database 0. Default false.
+    /// result reports each primary's `INFO commandstats` counts; cleanup removes the run's own
+    /// names, each on its primary. `pipeline` sends one pipeline per primary; batches
+    /// (mget/mset/mdelete) one command per slot. `redis://` or `rediss://` (with `tls`) URLs, database 0. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<bool>,
     /// More seed nodes of a cluster (`redis://host:port`, or `rediss://` like `url`), tried
