@@ -18,6 +18,7 @@ pub mod redact;
 pub mod report;
 pub mod scenario;
 pub mod simulate;
+pub mod suggest;
 pub mod tier;
 pub mod units;
 pub mod verdict;

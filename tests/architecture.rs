@@ -14,14 +14,17 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("units", &[]),
     ("redact", &[]),
+    ("suggest", &[]),
     ("exit", &[]),
     ("workload", &["units"]),
     ("metrics", &["workload", "units"]),
     ("tier", &["metrics", "workload", "units", "redact"]),
-    ("verdict", &["metrics", "workload", "units"]),
+    ("verdict", &["metrics", "workload", "units", "suggest"]),
     (
         "scenario",
-        &["tier", "workload", "verdict", "metrics", "units", "redact"],
+        &[
+            "tier", "workload", "verdict", "metrics", "units", "redact", "suggest",
+        ],
     ),
     (
         "engine",

@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::certs::{make_ca, make_server_cert};
+use support::certs::{make_ca, make_server_cert, make_server_cert_for};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -146,4 +146,28 @@ fn tls_settings_on_a_plain_url_are_invalid_input() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("tiers[0].tls"), "{text}");
     assert!(text.contains("rediss://"), "{text}");
+}
+
+#[test]
+fn a_certificate_for_another_name_and_a_plain_url_to_a_tls_port_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = make_ca(d, "ca");
+    let (cert, key) = make_server_cert_for(d, "ca", "DNS:elsewhere.example");
+    let redis = TlsRedis::start(&cert, &key, &ca);
+    // The right CA, the wrong name: the message says the name, not the CA, is the problem.
+    let tls = format!("{{ ca_file: \"{}\" }}", ca.display());
+    let (code, text, _) = run(d, "name.yaml", &scenario(redis.port, &tls));
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("does not name the host"), "{text}");
+    assert!(text.contains("elsewhere.example"), "{text}");
+    assert!(!text.contains("set `tls.ca_file`"), "{text}");
+    // redis:// to the TLS port: the hint says the server may expect TLS.
+    let plain = scenario(redis.port, "{}")
+        .replace("rediss://", "redis://")
+        .replace(", tls: {}", "");
+    let (code, text, _) = run(d, "plain-to-tls.yaml", &plain);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("use a `rediss://` URL"), "{text}");
+    assert!(!text.contains(PASSWORD), "the password leaked: {text}");
 }

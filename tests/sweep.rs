@@ -272,6 +272,14 @@ fn the_shipped_sweep_runs_small_and_its_lru_points_lie_on_the_exact_curve() {
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("data-chart=\"miss-ratio\""));
     assert!(page.contains("data-chart=\"sweep-latency\""));
+    // The answer a sweep exists for comes first, linked from the top.
+    let sweep = page.find("id=\"sweep\"").unwrap();
+    let first_workload = page.find("id=\"workload-1\"").unwrap();
+    assert!(
+        sweep < first_workload,
+        "the Sweep section is below the points"
+    );
+    assert!(page.contains("<a href=\"#sweep\">sweep</a>"));
 }
 
 #[test]

@@ -51,10 +51,25 @@ fn new_writes_a_starter_that_validates_and_runs_and_is_never_overwritten() {
             "-q",
             "--set",
             "workloads.reads.duration=1s",
+            "--report",
+            "json=r.json",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(all_output(&out).contains("PASSED"), "{}", all_output(&out));
+    // The starter shows each tier doing work: the stack's reads are served by every tier.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let reads = doc["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "reads")
+        .unwrap();
+    for tier in ["l1", "l3"] {
+        let served = reads["served_by"][tier]["count"].as_u64().unwrap();
+        assert!(served > 0, "{tier} served no reads: {}", reads["served_by"]);
+    }
 
     let again = tierbench_in(d, &["new", "cache.yaml"]);
     assert_eq!(again.status.code(), Some(2));

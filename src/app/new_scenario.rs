@@ -164,22 +164,42 @@ fn starter(kinds: &[&str], schema_name: &str) -> String {
         "  warmup: 1000               # operations before measuring, not recorded"
     );
     let _ = writeln!(out, "  concurrency: 2");
+    write_workloads(&mut out, &names);
+    out
+}
+
+/// The starter's workloads. A stack fills only its bottom tier first (as a database holds
+/// every key before the caches do), so that every tier above has misses to serve from below: a
+/// preload of the whole stack would leave the lower tiers no reads.
+fn write_workloads(out: &mut String, names: &[&str]) {
     let _ = writeln!(out, "workloads:");
+    let stacked = names.len() > 1;
+    if let (true, Some(bottom)) = (stacked, names.last()) {
+        let _ = writeln!(out, "  - name: fill");
+        let _ = writeln!(
+            out,
+            "    target: {bottom}                # the bottom tier alone, like the database of record"
+        );
+        let _ = writeln!(
+            out,
+            "    preload: true           # write every key once before warmup"
+        );
+        let _ = writeln!(out, "    ops: 2000");
+        let _ = writeln!(out, "    mix: {{ get: 1 }}");
+    }
     let _ = writeln!(out, "  - name: reads");
-    let target = if kinds.len() > 1 { "stack" } else { names[0] };
-    let _ = writeln!(
-        out,
-        "    target: {target}{}",
-        if kinds.len() > 1 {
-            "             # read-through: a miss falls to the next tier, then the origin"
-        } else {
-            ""
-        }
-    );
-    let _ = writeln!(
-        out,
-        "    preload: true           # write every key once before warmup"
-    );
+    if stacked {
+        let _ = writeln!(
+            out,
+            "    target: stack           # read-through: a miss falls to the next tier, then the origin"
+        );
+    } else {
+        let _ = writeln!(out, "    target: {}", names[0]);
+        let _ = writeln!(
+            out,
+            "    preload: true           # write every key once before warmup"
+        );
+    }
     let _ = writeln!(out, "    duration: 5s            # or `ops: 100000`");
     let _ = writeln!(out, "    mix: {{ get: 90, set: 10 }}");
     let _ = writeln!(
@@ -189,7 +209,6 @@ fn starter(kinds: &[&str], schema_name: &str) -> String {
     let _ = writeln!(out, "      - get.p99 < 5ms");
     let _ = writeln!(out, "      - {}.hit_rate >= 50%", names[0]);
     let _ = writeln!(out, "      - error_rate < 0.1%");
-    out
 }
 
 #[cfg(test)]

@@ -212,7 +212,9 @@ impl Ticker {
         bar.set_draw_target(ProgressDrawTarget::stderr());
         let template = match (self.total, self.duration) {
             (Some(_), _) => "{prefix:>24} {bar:30} {pos}/{len} ops  {elapsed} (eta {eta})  {msg}",
-            (None, Some(_)) => "{prefix:>24} {bar:30} {elapsed}/{duration}  {msg}",
+            // indicatif's {elapsed} rounds to whole seconds ("2s/2s" at 90%): the message
+            // carries the time to a tenth.
+            (None, Some(_)) => "{prefix:>24} {bar:30} {msg}",
             (None, None) => "{prefix:>24} {spinner} {elapsed}  {msg}",
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
@@ -232,6 +234,10 @@ impl Ticker {
             let mut msg = self.figures(&reading, rate);
             if self.total.is_none() {
                 msg = format!("{} ops  {msg}", reading.ops);
+            }
+            if let (None, Some(d)) = (self.total, self.duration) {
+                let elapsed = started.elapsed().min(d).as_secs_f64();
+                msg = format!("{elapsed:.1}s/{:.1}s  {msg}", d.as_secs_f64());
             }
             bar.set_message(msg);
         }

@@ -8,6 +8,7 @@
 
 use minijinja::Error;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::chart_style::{Call, GRID, INK, MUTED, Size, Unit, color, font, render};
 use crate::metrics::sweep::{SweepCurve, SweepResult};
@@ -177,10 +178,18 @@ fn draw(
             });
             if let Some(knee) = line.knee {
                 chart.draw_series(std::iter::once(Circle::new(knee, 7, c.stroke_width(2))))?;
+                // Right of the knee, or left of it in the chart's right part, so that the
+                // label never runs past the plot's edge.
+                let right_part = (knee.0 / x_min).ln() > 0.6 * (x_max / x_min).ln();
+                let (x, side) = if right_part {
+                    (knee.0 / 1.05, HPos::Right)
+                } else {
+                    (knee.0 * 1.05, HPos::Left)
+                };
                 chart.draw_series(std::iter::once(Text::new(
                     format!("knee {}", Unit::Count.format(knee.0)),
-                    (knee.0 * 1.05, (knee.1 + y_max * 0.04).min(y_max * 0.97)),
-                    font(12.0).color(&c),
+                    (x, (knee.1 + y_max * 0.04).min(y_max * 0.97)),
+                    font(12.0).color(&c).pos(Pos::new(side, VPos::Top)),
                 )))?;
             }
         }
@@ -268,6 +277,11 @@ mod tests {
         assert!(svg.contains("data-chart=\"miss-ratio\""), "{svg}");
         assert!(svg.contains("exact LRU (one pass)"));
         assert!(svg.contains("knee 1000"));
+        // The knee is the largest size: its label ends at the knee instead of running past
+        // the plot's right edge.
+        let label = svg.find("knee 1000").unwrap();
+        let tag = &svg[svg[..label].rfind("<text").unwrap()..label];
+        assert!(tag.contains("text-anchor=\"end\""), "{tag}");
         let svg = latency(&sweep(), LATENCY_SIZE).unwrap().to_string();
         assert!(svg.contains("reads / l1 (engine=lru)"));
     }

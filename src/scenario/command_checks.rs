@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::diagnostic::Problem;
 use super::locate::push_pointer;
 use super::model::{MixFile, ScenarioFile, StepName, TierFile, WorkloadFile};
-use super::profiles::did_you_mean;
+use crate::suggest::did_you_mean;
 use crate::workload::command::{BUILT_IN_NAMES, CommandTemplate, CustomCommand};
 use crate::workload::op::Op;
 use crate::workload::ops::OpMix;

@@ -212,6 +212,8 @@ impl fmt::Display for Diagnostics {
                 writeln!(f, "  expected: {expected}")?;
             }
             if let Some(hint) = &problem.hint {
+                let toml = self.file.extension().is_some_and(|e| e == "toml");
+                let hint = if toml { in_toml(hint) } else { hint.clone() };
                 writeln!(f, "  hint: {hint}")?;
             }
         }
@@ -225,6 +227,24 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// A hint's snippets (the text between backticks) in TOML's syntax: hints are written in YAML's
+/// (`mix: { get: 90 }`), which a TOML file writes `mix = { get = 90 }`.
+fn in_toml(hint: &str) -> String {
+    hint.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 0 {
+                return part.to_string();
+            }
+            match part.strip_suffix(':') {
+                Some(field) => field.to_string(),
+                None => part.replace(": ", " = "),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +254,14 @@ mod tests {
         assert_eq!(display_path("/workloads/1/mix/get"), "workloads[1].mix.get");
         assert_eq!(display_path(""), "(document)");
         assert_eq!(display_path("/a~1b/0"), "a/b[0]");
+    }
+
+    #[test]
+    fn hints_speak_toml_in_a_toml_file() {
+        assert_eq!(in_toml("add `values:` here"), "add `values` here");
+        assert_eq!(
+            in_toml("add e.g. `mix: { get: 90, set: 10 }` or `trace:`"),
+            "add e.g. `mix = { get = 90, set = 10 }` or `trace`"
+        );
     }
 }

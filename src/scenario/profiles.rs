@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::diagnostic::Problem;
 use super::locate::push_pointer;
 use super::origins::{Origin, Origins};
+use crate::suggest::did_you_mean;
 use crate::units::{format_duration, parse_duration};
 
 /// Built-in profiles: (name, scale of ops and durations, scale of warmup, repeat).
@@ -80,18 +81,6 @@ fn apply_profile(
         .hint("define it under `profiles:` in the scenario, or choose a built-in one")
         .origin(label),
     );
-}
-
-/// ` (did you mean `x`?)` when a name is close to `given`: at most a third of its letters
-/// edited (transpositions count once).
-pub(super) fn did_you_mean(given: &str, known: &[String]) -> String {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(given, k), k))
-        .filter(|(distance, k)| *distance <= (k.chars().count() / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
-        .unwrap_or_default()
 }
 
 /// RFC 7386 merge patch, except that `workloads` and `tiers` may be maps keyed by name.

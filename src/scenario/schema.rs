@@ -67,14 +67,17 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// The hint of an unknown field: where a field of another tier kind belongs, else spelling.
-fn unknown_field_hint(name: &str) -> &'static str {
-    match name {
-        "store_as" => {
-            "`store_as` (string | hash) is a setting of `kind: redis` tiers only: memory and SQL \
-             tiers keep each value as one entry; remove it here"
-        }
-        _ => "check the spelling; `tierbench schema` lists every field",
+/// The hint of an unknown field: where a field of another tier kind belongs, else the allowed
+/// field it is closest to, else spelling.
+fn unknown_field_hint(name: &str, allowed: &[String]) -> String {
+    match (name, crate::suggest::closest(name, allowed)) {
+        ("store_as", _) => "`store_as` (string | hash) is a setting of `kind: redis` tiers only: \
+             memory and SQL tiers keep each value as one entry; remove it here"
+            .to_string(),
+        (_, Some(close)) => format!("did you mean `{close}`?"),
+        _ => "check the spelling; `tierbench schema` lists every field, \
+              docs/reference/scenario.md describes them"
+            .to_string(),
     }
 }
 
@@ -97,7 +100,7 @@ fn explain(error: &ValidationError<'_>, document: &Value, out: &mut Vec<Problem>
                 if !allowed.is_empty() {
                     p = p.expected(format!("one of: {}", allowed.join(", ")));
                 }
-                out.push(p.hint(unknown_field_hint(name)));
+                out.push(p.hint(unknown_field_hint(name, &allowed)));
             }
             return;
         }

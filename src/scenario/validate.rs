@@ -273,15 +273,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                                 .hint("write the URL as rediss://host:port, or remove `tls`"),
                         );
                     }
-                    if tls.cert_file.is_some() != tls.key_file.is_some() {
-                        problems.push(
-                            Problem::new(
-                                format!("/tiers/{i}/tls"),
-                                "a client certificate needs both `cert_file` and `key_file`",
-                            )
-                            .hint("give both, or neither"),
-                        );
-                    }
+                    check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
                 }
                 if r.pipeline == Some(0) {
                     problems.push(Problem::new(
@@ -347,15 +339,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                                 .hint("SQLite is a local file: remove `tls`"),
                         );
                     }
-                    if tls.cert_file.is_some() != tls.key_file.is_some() {
-                        problems.push(
-                            Problem::new(
-                                format!("/tiers/{i}/tls"),
-                                "a client certificate needs both `cert_file` and `key_file`",
-                            )
-                            .hint("give both, or neither"),
-                        );
-                    }
+                    check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
                 }
                 if q.pool == Some(0) {
                     problems.push(Problem::new(
@@ -437,5 +421,34 @@ fn cluster_problems(
                 ),
             );
         }
+    }
+}
+
+/// A tier's TLS files (`ca_file`, `cert_file`, `key_file`): each one given exists (a relative
+/// path from the working directory, as the tier reads it), and a client certificate comes with
+/// its key. Checked here so that `validate` catches them, not the run's setup.
+fn check_tls_files(i: usize, files: [&Option<String>; 3], problems: &mut Vec<Problem>) {
+    for (field, path) in ["ca_file", "cert_file", "key_file"].into_iter().zip(files) {
+        if let Some(path) = path
+            && !std::path::Path::new(path).is_file()
+        {
+            problems.push(
+                Problem::new(
+                    format!("/tiers/{i}/tls/{field}"),
+                    format!("`{path}` is not a file"),
+                )
+                .expected("the path of a PEM file")
+                .hint("a relative path is taken from the working directory"),
+            );
+        }
+    }
+    if files[1].is_some() != files[2].is_some() {
+        problems.push(
+            Problem::new(
+                format!("/tiers/{i}/tls"),
+                "a client certificate needs both `cert_file` and `key_file`",
+            )
+            .hint("give both, or neither"),
+        );
     }
 }

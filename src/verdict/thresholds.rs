@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::suggest::did_you_mean;
 use crate::units::{parse_bytes, parse_duration, parse_percent, parse_rate};
 use crate::workload::op::Op;
 
@@ -273,12 +274,36 @@ fn segments(text: &str) -> Vec<&str> {
         }
     }
     out.push(&text[start..]);
-    out
+    // `p98.5` is one statistic (as `p(98.5)` is), not `p98` and a part `5`.
+    let mut joined: Vec<&str> = Vec::with_capacity(out.len());
+    for part in out {
+        match joined.last_mut() {
+            Some(last)
+                if is_percentile(last)
+                    && !part.is_empty()
+                    && part.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                let from = last.as_ptr() as usize - text.as_ptr() as usize;
+                *last = &text[from..from + last.len() + 1 + part.len()];
+            }
+            _ => joined.push(part),
+        }
+    }
+    joined
+}
+
+/// `p` followed by digits only (`p98`).
+fn is_percentile(part: &str) -> bool {
+    part.strip_prefix('p')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, ThresholdError> {
     let parts = segments(text);
-    let tier_hint = || format!("tiers of this workload: {}", ctx.tiers.join(", "));
+    let tier_hint = || match ctx.tiers {
+        [] => "the workload's `target` names no tier yet: fix it first".to_string(),
+        tiers => format!("tiers of this workload: {}", tiers.join(", ")),
+    };
     let check_tier = |name: &str| -> Result<String, ThresholdError> {
         if ctx.tiers.iter().any(|t| t == name) {
             Ok(name.to_string())
@@ -359,18 +384,6 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
              TIER.entries, TIER.errors, TIER.evictions, TIER.stale, TIER.corrupt, throughput, errors, error_rate",
         )),
     }
-}
-
-/// ` (did you mean `x`?)` when a known name is close to `given`: at most a third of its letters
-/// edited (transpositions count once), the closest first.
-fn did_you_mean(given: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(given, k), *k))
-        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
-        .unwrap_or_default()
 }
 
 fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, ThresholdError> {

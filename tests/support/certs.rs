@@ -44,11 +44,12 @@ pub fn make_ca(dir: &Path, name: &str) -> PathBuf {
 
 /// A server certificate for 127.0.0.1 and localhost signed by the CA `ca`: (cert, key).
 pub fn make_server_cert(dir: &Path, ca: &str) -> (PathBuf, PathBuf) {
-    std::fs::write(
-        dir.join("san.cnf"),
-        "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
-    )
-    .unwrap();
+    make_server_cert_for(dir, ca, "IP:127.0.0.1, DNS:localhost")
+}
+
+/// A server certificate signed by `ca` for the names `san` (`DNS:elsewhere.example`).
+pub fn make_server_cert_for(dir: &Path, ca: &str, san: &str) -> (PathBuf, PathBuf) {
+    std::fs::write(dir.join("san.cnf"), format!("subjectAltName = {san}\n")).unwrap();
     openssl(
         dir,
         &[

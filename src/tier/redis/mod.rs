@@ -121,6 +121,29 @@ fn reconnect_attempts(timeout: Duration) -> usize {
     attempts.max(1)
 }
 
+/// Why a connection was refused, in the server's words when it refused the URL's credentials:
+/// the `redis` crate reports only "Password authentication failed", where tierbench's own
+/// handshake sees the reply (`WRONGPASS invalid username-password pair ...`).
+async fn refusal(
+    client: &redis::Client,
+    settings: &RedisSettings,
+    connect_timeout: Duration,
+    e: &RedisError,
+) -> String {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed
+        && let Ok(Some(target)) = lean_target(client, settings.tls.as_ref(), connect_timeout)
+        && let Err(said) = lane::open(&target).await
+    {
+        return said;
+    }
+    let said = redis_message(e);
+    let plain = settings.url.starts_with("redis://");
+    if plain && (said.contains("reset by peer") || said.contains("closed")) {
+        return format!("{said}; if the server expects TLS, use a `rediss://` URL");
+    }
+    said
+}
+
 impl RedisTier {
     /// Opens `settings.connections` connections and checks them with a PING.
     pub async fn connect(
@@ -151,10 +174,16 @@ impl RedisTier {
         let probe = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(timeout));
-        let mut conn = client
+        let mut conn = match client
             .get_multiplexed_async_connection_with_config(&probe)
             .await
-            .map_err(|e| setup(format!("cannot connect: {}", explain(redis_message(&e)))))?;
+        {
+            Ok(conn) => conn,
+            Err(e) => {
+                let said = refusal(&client, settings, connect_timeout, &e).await;
+                return Err(setup(format!("cannot connect: {}", explain(said))));
+            }
+        };
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await

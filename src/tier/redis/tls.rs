@@ -84,7 +84,12 @@ pub async fn open_stream(host: &str, port: u16, tls: Option<&LaneTls>) -> Result
 
 /// A certificate error said plainly, with what to do about it; other messages as they are.
 pub fn explain(message: String) -> String {
-    if message.contains("invalid peer certificate") {
+    if message.contains("not valid for name") || message.contains("NotValidForName") {
+        format!(
+            "the server's TLS certificate was signed by a trusted CA but does not name the host \
+             in the URL ({message}); connect with a host name the certificate lists"
+        )
+    } else if message.contains("invalid peer certificate") {
         format!(
             "the server's TLS certificate could not be verified ({message}); set `tls.ca_file` \
              to the CA that signed it (or `tls.insecure_skip_verify: true` for a test server)"

@@ -59,6 +59,19 @@ fn thresholds_parse_with_units() {
         }
     );
     assert_eq!(parse_ok("set.p999<1s").limit, 1e9);
+    // A dotted percentile is one statistic, as `p(98.5)` is.
+    assert_eq!(
+        parse_ok("get.p98.5 < 1ms").metric,
+        parse_ok("get.p(98.5) < 1ms").metric
+    );
+    assert_eq!(
+        parse_ok("l1.get.p99.9 < 1ms").metric,
+        Metric::Latency {
+            tier: Some("l1".into()),
+            op: OpSelector::One(Op::Get),
+            stat: Stat::Percentile(99.9)
+        }
+    );
     assert_eq!(parse_ok("l1.memory_per_entry < 1KiB").limit, 1024.0);
     assert_eq!(
         parse_ok("served_by.origin.p99 < 50ms").metric.name(),
