@@ -72,6 +72,9 @@ pub struct WorkloadContext {
     pub abandoned: Mutex<Vec<(usize, Recorder)>>,
     /// Workers whose in-flight operation was abandoned that way.
     pub abandoned_in_flight: AtomicUsize,
+    /// More in-process worker threads than cores: an open-loop worker then sleeps until its
+    /// operation is due instead of spinning the last stretch (see `schedule::wait_until`).
+    pub oversubscribed: bool,
 }
 
 /// A phase's start barrier. `engine::run_phase` arms it for the phase's workers; each worker

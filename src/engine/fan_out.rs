@@ -118,7 +118,10 @@ where
             .map(|(w, fut)| {
                 std::thread::Builder::new()
                     .name(format!("tierbench-worker-{w}"))
-                    .spawn(move || driver::block_on(fut))
+                    .spawn(move || {
+                        precise_sleeps();
+                        driver::block_on(fut)
+                    })
                     .map_err(|e| format!("cannot start a worker thread: {e}"))
             })
             .collect::<Result<_, _>>()?;
@@ -177,4 +180,12 @@ pub fn kept_recorder(ctx: &WorkloadContext, worker: usize) -> Recorder {
         *w != worker
     });
     out
+}
+
+/// Makes this thread's sleeps end within a microsecond of when they are due, instead of the
+/// kernel's default 50 us timer slack: an open-loop worker sleeps until its next operation, and
+/// its lateness counts as the operation's latency.
+fn precise_sleeps() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1_000));
 }

@@ -154,6 +154,8 @@ pub async fn run_workload(
         gate: context::StartGate::default(),
         abandoned: std::sync::Mutex::new(Vec::new()),
         abandoned_in_flight: AtomicUsize::new(0),
+        oversubscribed: workers
+            > std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
     });
 
     let first_tier = workload
