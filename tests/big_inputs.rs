@@ -152,6 +152,34 @@ fn a_billion_keys_cost_nothing_per_key() {
     );
 }
 
+/// A run ten times longer costs at most 5% more memory (plus 2 MiB): the time series keeps one
+/// packed histogram per second and the recorders are reused, so nothing grows per operation.
+/// (An LRU tier: moka frees replaced values in its background maintenance, which moves RSS by
+/// several MiB either way; docs/performance.md.)
+#[test]
+fn a_ten_times_longer_run_takes_no_more_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "long.yaml",
+        "name: long\nseed: 1\n\
+         tiers: [{ name: l1, kind: memory, engine: lru, max_entries: 100000 }]\n\
+         data: { keys: { count: 100000 }, values: { size: 64 } }\n\
+         workloads:\n\
+         \x20 - { name: w, target: l1, warmup: 0, ops: 200000, concurrency: 4, preload: true, mix: { get: 9, set: 1 } }\n",
+    );
+    let path = scenario.to_str().unwrap();
+    let (short, short_rss) = run_measured(&["run", path, "-q"]);
+    assert_eq!(short.status.code(), Some(0), "{}", all_output(&short));
+    let (long, long_rss) = run_measured(&["run", path, "-q", "--set", "workloads.w.ops=2000000"]);
+    assert_eq!(long.status.code(), Some(0), "{}", all_output(&long));
+    eprintln!("peak RSS: {short_rss} KiB for 200k operations, {long_rss} KiB for 2M");
+    assert!(
+        long_rss as f64 <= short_rss as f64 * 1.05 + 2048.0,
+        "peak RSS {long_rss} KiB for 2M operations against {short_rss} KiB for 200k"
+    );
+}
+
 /// Peak resident set size allowed for a thousand workers against Redis: about 1 MiB a worker.
 /// Each worker used to hold ~6 MiB of histograms sized up front (every operation's, its tier's,
 /// 120 sample windows): 6 GiB here, 12 GiB for `concurrency: 2000`.
