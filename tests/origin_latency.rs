@@ -60,6 +60,50 @@ fn a_constant_origin_latency_is_reproduced() {
     );
 }
 
+/// A log-normal origin's measured median and 99th percentile are reported beside the
+/// configured ones, in the JSON and the text report, and they match: each load's wait keeps
+/// its drawn latency within 2% or 20 us.
+#[test]
+fn a_log_normal_origin_reports_its_measured_p50_and_p99_against_the_configured() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario("{ p50: 1ms, p99: 4ms }", "").replace("ops: 200", "ops: 3000");
+    let path = write_scenario(dir.path(), "o.yaml", &yaml);
+    let results = dir.path().join("results.json");
+    let out = tierbench(&[
+        "run",
+        path.to_str().unwrap(),
+        "--report",
+        &format!("json={}", results.display()),
+        "--report",
+        "text",
+    ]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let origin = &doc["workloads"][0]["origin"];
+    assert_eq!(
+        origin["configured"], "log-normal p50 1.00ms p99 4.00ms",
+        "{origin}"
+    );
+    assert_eq!(origin["planned_p50_ns"], 1_000_000);
+    assert_eq!(origin["planned_p99_ns"], 4_000_000);
+    assert!(origin["loads"].as_u64().unwrap() >= 2900, "{origin}");
+    let p50 = origin["wait"]["p50_ns"].as_f64().unwrap() / 1e6;
+    let p99 = origin["wait"]["p99_ns"].as_f64().unwrap() / 1e6;
+    // 3,000 draws: the sample's quantiles are within a few percent of the distribution's.
+    assert!(
+        (0.93..1.08).contains(&p50),
+        "measured p50 {p50} ms for 1 ms"
+    );
+    assert!((3.4..4.7).contains(&p99), "measured p99 {p99} ms for 4 ms");
+    assert!(
+        text.contains("origin: configured log-normal p50 1.00ms p99 4.00ms"),
+        "{text}"
+    );
+}
+
 /// Little's law, as a user checks it: with `concurrency: N` in a closed loop, throughput × mean
 /// latency = N operations in flight, also for an in-process stack whose misses wait on a 1 ms
 /// origin (workers must not be OS threads sleeping through the origin, two at a time on two

@@ -13,8 +13,8 @@ use crate::engine::{Measurement, PhaseMeasurement};
 use crate::metrics::errors::{ErrorMessage, Outage};
 use crate::metrics::recorder::{OpRecorder, Recorder, WINDOW_NS, new_histogram};
 use crate::metrics::result::{
-    CompressionResult, LatencyStats, MemoryResult, OpResult, PhaseResult, SecondResult, TierResult,
-    WindowSamples, WorkloadResult,
+    CompressionResult, LatencyStats, MemoryResult, OpResult, OriginResult, PhaseResult,
+    SecondResult, TierResult, WindowSamples, WorkloadResult,
 };
 use crate::metrics::second::SecondBucket;
 use crate::scenario::plan::{Scenario, Workload};
@@ -267,6 +267,7 @@ pub fn summarize(
         error_messages: error_messages(&names, &m.recorder),
         other_errors: m.recorder.error_log.other,
         outages: outages(&names, &m.recorder),
+        origin: origin(scenario, workload, &m.recorder),
         failure: m.lost.clone(),
         started_ms: Some(m.started_ms),
     }
@@ -288,6 +289,23 @@ fn error_messages(names: &[String], rec: &Recorder) -> Vec<ErrorMessage> {
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then(a.first_s.cmp(&b.first_s)));
     out
+}
+
+/// A stack's origin: its configured latency beside what the loads waited, when it has one.
+fn origin(scenario: &Scenario, workload: &Workload, rec: &Recorder) -> Option<OriginResult> {
+    let latency = &scenario.origin_latency;
+    if !workload.stacked || latency.is_zero() {
+        return None;
+    }
+    let (p50, p99) = latency.planned_p50_p99();
+    let nanos = |d: std::time::Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    Some(OriginResult {
+        configured: latency.describe(),
+        planned_p50_ns: nanos(p50),
+        planned_p99_ns: nanos(p99),
+        loads: rec.origin_wait.len(),
+        wait: LatencyStats::from_histogram(&rec.origin_wait),
+    })
 }
 
 /// The stretches in which no operation succeeded and operations failed, with the tiers that

@@ -194,6 +194,9 @@ pub struct Recorder {
     pub tiers: Vec<TierRecorder>,
     /// End-to-end latency of reads that every tier missed and the origin served (stacks).
     pub origin_served: Histogram<u64>,
+    /// How long each origin load actually waited (stacks with an origin latency), to compare
+    /// with the configured distribution.
+    pub origin_wait: Histogram<u64>,
     /// The distinct error messages, with counts and when they were seen.
     pub error_log: ErrorLog,
     /// Raw clock reading of second 0 of the time series (set by the loop that owns this recorder).
@@ -234,6 +237,7 @@ impl Recorder {
             trace_parts: Vec::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
             origin_served: new_histogram(),
+            origin_wait: new_histogram(),
             error_log: ErrorLog::default(),
             series_origin: 0,
             series_sink: None,
@@ -274,6 +278,7 @@ impl Recorder {
         }
         self.batch.merge(&other.batch);
         let _ = self.origin_served.add(&other.origin_served);
+        let _ = self.origin_wait.add(&other.origin_wait);
         self.error_log.merge(&other.error_log);
         self.spells.merge(&other.spells);
         self.merge_windows(other);

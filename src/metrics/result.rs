@@ -245,6 +245,9 @@ pub struct WorkloadResult {
     /// Stretches of seconds in which at least half of the operations failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outages: Vec<Outage>,
+    /// A stack's simulated origin: the configured latency and what the loads waited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginResult>,
     /// Why the workload ended early (a tier lost for good), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -385,6 +388,22 @@ pub struct MemoryResult {
     pub entries_measured: u64,
     /// How the byte counts were read.
     pub method: String,
+}
+
+/// A stack's simulated origin over one workload: what each load was configured to wait and
+/// what it waited, so a report shows the distribution reproduced (or not).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OriginResult {
+    /// The configured latency as written: `5ms`, `log-normal p50 5ms p99 40ms`, `uniform 2ms..8ms`.
+    pub configured: String,
+    /// The configured distribution's median, in nanoseconds.
+    pub planned_p50_ns: u64,
+    /// The configured distribution's 99th percentile, in nanoseconds.
+    pub planned_p99_ns: u64,
+    /// Origin loads (one per read every tier missed; one per batch of such keys).
+    pub loads: u64,
+    /// How long the loads waited, measured.
+    pub wait: LatencyStats,
 }
 
 #[cfg(test)]

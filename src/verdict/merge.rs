@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use super::merge_parts::{merge_ops, merge_series, merge_tiers};
 use super::score::{score, verdict_grade};
 use super::thresholds::{ThresholdContext, parse};
-use crate::metrics::result::{ResultDocument, ShardInfo, Summary, WorkloadResult};
+use crate::metrics::result::{OpResult, ResultDocument, ShardInfo, Summary, WorkloadResult};
 use crate::workload::op::Op;
 
 /// A shard's document and the file it came from (for messages).
@@ -162,6 +162,29 @@ fn short(sha: &str) -> &str {
 }
 
 /// One workload from every shard's.
+/// The shards' origin waits added up exactly (their histograms summed).
+fn merge_origin(parts: &[&WorkloadResult], w: &mut WorkloadResult) {
+    let Some(origin) = w.origin.as_mut() else {
+        return;
+    };
+    let waits: Vec<BTreeMap<String, OpResult>> = parts
+        .iter()
+        .filter_map(|p| p.origin.as_ref())
+        .map(|o| {
+            let wait = OpResult {
+                count: o.loads,
+                errors: 0,
+                latency: o.wait.clone(),
+            };
+            BTreeMap::from([("wait".to_string(), wait)])
+        })
+        .collect();
+    if let Some(sum) = merge_ops(waits.iter()).remove("wait") {
+        origin.loads = sum.count;
+        origin.wait = sum.latency;
+    }
+}
+
 fn merge_workload(parts: &[&WorkloadResult]) -> WorkloadResult {
     let mut w = parts[0].clone();
     let start = parts.iter().filter_map(|p| p.started_ms).min().unwrap_or(0);
@@ -226,6 +249,7 @@ fn merge_workload(parts: &[&WorkloadResult]) -> WorkloadResult {
         .collect();
     w.other_errors = parts.iter().map(|p| p.other_errors).sum();
     w.outages = parts.iter().flat_map(|p| p.outages.clone()).collect();
+    merge_origin(parts, &mut w);
     w.failure = parts.iter().find_map(|p| p.failure.clone());
     // Per-run samples cannot be added up; comparisons of a merged run use its seconds.
     w.repetitions.clear();

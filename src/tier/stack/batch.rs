@@ -146,6 +146,8 @@ impl Stack {
             let wait_start = self.clock.raw();
             let delay = latency.sample(OriginLatency::seed(first, rec.origin_served.len()));
             crate::tier::stack::origin::wait(&self.clock, wait_start, delay).await;
+            let waited = self.clock.delta_as_nanos(wait_start, self.clock.raw());
+            crate::metrics::recorder::record(&mut rec.origin_wait, waited);
         }
         let ready = self.clock.delta_as_nanos(start, self.clock.raw());
         let origin_index = self.tiers.len() as u8;

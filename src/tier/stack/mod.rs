@@ -240,6 +240,8 @@ impl Stack {
             let start = self.clock.raw();
             let latency = origin.sample(OriginLatency::seed(key, rec.origin_served.len()));
             crate::tier::stack::origin::wait(&self.clock, start, latency).await;
+            let waited = self.clock.delta_as_nanos(start, self.clock.raw());
+            crate::metrics::recorder::record(&mut rec.origin_wait, waited);
         }
         let value = Bytes::copy_from_slice(origin_value);
         for i in 0..self.tiers.len() {

@@ -85,6 +85,35 @@ impl OriginLatency {
         }
     }
 
+    /// The planned median and 99th percentile of a load's latency: what a run's measured waits
+    /// are compared with in its report.
+    pub fn planned_p50_p99(&self) -> (Duration, Duration) {
+        match *self {
+            OriginLatency::Constant(d) => (d, d),
+            OriginLatency::LogNormal { p50, p99 } => (p50, p99),
+            OriginLatency::Uniform { min, max } => {
+                let at = |q: f64| min + (max - min).mul_f64(q);
+                (at(0.5), at(0.99))
+            }
+        }
+    }
+
+    /// The distribution as a scenario writes it: `5ms`, `log-normal p50 5ms p99 40ms`,
+    /// `uniform 2ms..8ms`.
+    pub fn describe(&self) -> String {
+        match *self {
+            OriginLatency::Constant(d) => format_duration(d),
+            OriginLatency::LogNormal { p50, p99 } => format!(
+                "log-normal p50 {} p99 {}",
+                format_duration(p50),
+                format_duration(p99)
+            ),
+            OriginLatency::Uniform { min, max } => {
+                format!("uniform {}..{}", format_duration(min), format_duration(max))
+            }
+        }
+    }
+
     /// The seed of one miss: the key mixed with how many origin loads the worker did before.
     pub fn seed(key: &str, loads: u64) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -178,6 +178,7 @@ fn result() -> WorkloadResult {
         error_messages: Vec::new(),
         other_errors: 0,
         outages: Vec::new(),
+        origin: None,
         failure: None,
         started_ms: None,
     }
