@@ -273,6 +273,7 @@ pub async fn run_workload(
             &ctx.live,
         );
         let cpu_before = cpu.cpu_seconds();
+        let probe = (!ctx.stack.is_in_process()).then(self_check::PollProbe::start);
         let phase_started = std::time::Instant::now();
         let recorders = run_phase(
             scenario,
@@ -292,12 +293,22 @@ pub async fn run_workload(
             None => phase_started.elapsed(),
         };
         let client_cpu_s = cpu.cpu_seconds() - cpu_before;
+        let poll_delay = match probe {
+            Some(probe) => probe.finish().await,
+            None => None,
+        };
         bar.finish();
+        let waiting = if phase.rate.is_some() || ctx.stack.waits_on_origin() {
+            self_check::Waiting::OnTheClock
+        } else {
+            self_check::Waiting::Never
+        };
         warnings.extend(self_check::saturation_warning(
             label,
             client_cpu_s,
             elapsed.as_secs_f64(),
-            ctx.stack.is_in_process(),
+            poll_delay,
+            waiting,
         ));
         let mut merged = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
         for r in &recorders {

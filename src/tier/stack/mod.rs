@@ -84,6 +84,12 @@ impl Stack {
             && (!self.policy.stacked || self.policy.origin_latency.is_zero())
     }
 
+    /// True when reads that miss every tier wait for an origin latency (whose last stretch a
+    /// worker spends yielding on the clock, which keeps a core busy without delaying anyone).
+    pub fn waits_on_origin(&self) -> bool {
+        self.policy.stacked && !self.policy.origin_latency.is_zero()
+    }
+
     /// The tiers.
     pub fn tiers(&self) -> &[Arc<Tier>] {
         &self.tiers
