@@ -111,6 +111,27 @@ fn three_shards_merge_into_exact_totals_and_percentiles() {
     assert_eq!(w["ops"].as_u64().unwrap(), sum("ops"));
     assert_eq!(w["errors"].as_u64().unwrap(), sum("errors"));
     assert_eq!(merged["shard"]["indices"], serde_json::json!([0, 1, 2]));
+    // The scenario's seed, not shard 0's derived one; each shard's in-process L1 counted.
+    assert_eq!(merged["scenario"]["seed"], 9);
+    assert_ne!(docs[0]["scenario"]["seed"], 9);
+    let entries =
+        |d: &serde_json::Value| d["workloads"][0]["tiers"][0]["entries"].as_u64().unwrap();
+    assert_eq!(entries(&merged), docs.iter().map(entries).sum::<u64>());
+    // Every shard preloaded and warmed up before the common start, then measured from it:
+    // the measured windows begin within 20 ms of each other, at the start or just after.
+    let start_ms =
+        chrono::DateTime::parse_from_rfc3339(docs[0]["shard"]["start_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis() as u64;
+    let began: Vec<u64> = docs
+        .iter()
+        .map(|d| d["workloads"][0]["started_ms"].as_u64().unwrap())
+        .collect();
+    let (first, last) = (*began.iter().min().unwrap(), *began.iter().max().unwrap());
+    assert!(
+        first >= start_ms && last - first <= 20,
+        "windows began at {began:?}, start {start_ms}"
+    );
 
     // One histogram holding every shard's gets, recorded apart: the merge reads the same.
     let mut all = tierbench::metrics::recorder::new_histogram();
@@ -315,6 +336,13 @@ fn redis_shards_keep_each_others_keys_and_merge_cleans_up_once() {
         keys.is_empty(),
         "{} keys left after merge --cleanup",
         keys.len()
+    );
+    // The merged document says what is left: nothing.
+    let notes = json(&total)["notes"].to_string();
+    assert!(!notes.contains("left for the other shards"), "{notes}");
+    assert!(
+        notes.contains("removed by `tierbench merge --cleanup"),
+        "{notes}"
     );
 }
 

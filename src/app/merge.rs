@@ -23,12 +23,25 @@ pub fn command(args: &MergeArgs) -> u8 {
         }
     }
     let count = shards.len();
-    let merged = match merge(shards) {
+    let mut merged = match merge(shards) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: cannot merge: {e}");
             return exit::INVALID_INPUT;
         }
+    };
+    // The one cleanup comes first, so that the merged document says what is left.
+    let cleaned = match &args.cleanup {
+        None => Ok(()),
+        Some(scenario) => cleanup(scenario).inspect(|()| {
+            merged
+                .notes
+                .retain(|n| !n.contains("left for the other shards"));
+            merged.notes.push(format!(
+                "the shards' keys and tables were removed by `tierbench merge --cleanup {}`",
+                scenario.display()
+            ));
+        }),
     };
     let Some((mut reporter, specs)) = prepare_output(&args.reports) else {
         return exit::INVALID_INPUT;
@@ -58,9 +71,7 @@ pub fn command(args: &MergeArgs) -> u8 {
     } else {
         exit::OK
     };
-    if let Some(scenario) = &args.cleanup
-        && let Err(e) = cleanup(scenario)
-    {
+    if let Err(e) = cleaned {
         eprintln!("error: --cleanup: {e}");
         code = code.max(exit::RUNTIME_FAILURE);
     }

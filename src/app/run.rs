@@ -94,19 +94,15 @@ pub async fn run_with(
         values: value_pool(scenario),
         stop,
         tiers,
+        start_at: std::sync::Mutex::new(options.start_at.clone()),
+        late: std::sync::Mutex::new(None),
     };
     for tier in &shared.tiers {
         tier.use_values(&shared.values);
     }
     let deadline = Deadline::start(options.timeout.or(scenario.timeout), &shared.stop);
-    if let Some(start) = &options.start_at {
-        if let Some(shard) = document.shard.as_mut() {
-            shard.start_at = Some(start.text.clone());
-        }
-        if let Some(late) = super::shards::wait(start, &shared.stop).await {
-            eprintln!("warning: {late}");
-            document.notes.push(late);
-        }
+    if let (Some(start), Some(shard)) = (&options.start_at, document.shard.as_mut()) {
+        shard.start_at = Some(start.text.clone());
     }
     let mut failure = None;
     let mut trace_parts = Vec::new();
@@ -127,7 +123,11 @@ pub async fn run_with(
         }
         let stack = shared.stack_for(workload);
         let counters_before = super::server_counts::read(&stack).await;
-        let (measurement, repetitions) = match shared.measure(index, &stack, &mut sampler).await {
+        let measured = shared.measure(index, &stack, &mut sampler).await;
+        if let Some(note) = shared.late.lock().ok().and_then(|mut late| late.take()) {
+            document.notes.push(note);
+        }
+        let (measurement, repetitions) = match measured {
             Ok(Some(measured)) => measured,
             Ok(None) => break,
             Err(e) => {
@@ -292,9 +292,28 @@ struct Shared<'a> {
     values: Arc<ValuePool>,
     stop: Arc<AtomicBool>,
     tiers: Vec<Arc<Tier>>,
+    /// A sharded run's common start, until the first measured workload waits for it.
+    start_at: std::sync::Mutex<Option<super::shards::StartAt>>,
+    /// Why this shard was not ready at the common start, once it waited.
+    late: std::sync::Mutex<Option<String>>,
 }
 
 impl Shared<'_> {
+    /// The common start of a sharded run, for the first workload that measures: the engine
+    /// awaits it after that workload's preload and warmup, so every shard measures from it
+    /// prepared. A shard that was not ready by then says so on stderr and in its notes.
+    fn hold(&self) -> Option<engine::Hold<'_>> {
+        let start = self.start_at.lock().ok()?.take()?;
+        Some(Box::pin(async move {
+            if let Some(note) = super::shards::wait(&start, &self.stop).await {
+                eprintln!("warning: {note}");
+                if let Ok(mut late) = self.late.lock() {
+                    *late = Some(note);
+                }
+            }
+        }))
+    }
+
     /// The stack a workload runs against: its target tiers, in order, with its policy.
     fn stack_for(&self, workload: &Workload) -> Stack {
         let policy = StackPolicy {
@@ -354,16 +373,14 @@ impl Shared<'_> {
             seeded.seed = scenario
                 .seed
                 .wrapping_add(u64::from(rep).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let run = engine::run_workload(
-                &seeded,
-                index,
-                stack.clone(),
-                Arc::clone(&self.values),
-                Arc::clone(&self.stop),
-                self.progress,
-                self.record,
-            )
-            .await;
+            let inputs = engine::RunInputs {
+                values: Arc::clone(&self.values),
+                stop: Arc::clone(&self.stop),
+                progress: self.progress,
+                record: self.record,
+                hold: self.hold(),
+            };
+            let run = engine::run_workload(&seeded, index, stack.clone(), inputs).await;
             sampler.sample();
             let m = run.map_err(|e| e.to_string())?;
             let lost = m.lost.is_some();

@@ -9,7 +9,8 @@ use crate::scenario::plan::Scenario;
 use crate::scenario::shard::Shard;
 use crate::scenario::sharding;
 
-/// When the first workload starts: a common time for every shard.
+/// When the first workload starts measuring, prepared (connected, preloaded, warmed up): a
+/// common time for every shard.
 #[derive(Debug, Clone)]
 pub struct StartAt {
     /// The time.

@@ -107,16 +107,38 @@ pub struct PhaseMeasurement {
     pub client_cpu_s: f64,
 }
 
+/// A future the engine awaits between a workload's preparation and its measuring.
+pub type Hold<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// What a workload's run needs beside the scenario and its stack.
+pub struct RunInputs<'a> {
+    /// The values written (generated once per run).
+    pub values: Arc<ValuePool>,
+    /// Set when the run must stop (timeout, Ctrl-C).
+    pub stop: Arc<AtomicBool>,
+    /// Progress bars and live figures.
+    pub progress: &'a Progress,
+    /// `--record-trace`: where the operations issued are written.
+    pub record: Option<&'a std::path::Path>,
+    /// Awaited after the preload and the warmup, before the first measured phase: a sharded
+    /// run's common start (`--start-at`), so that every shard measures from it, prepared.
+    pub hold: Option<Hold<'a>>,
+}
+
 /// Runs one workload against `stack` and returns its measured phase.
 pub async fn run_workload(
     scenario: &Scenario,
     index: usize,
     stack: Stack,
-    values: Arc<ValuePool>,
-    stop: Arc<AtomicBool>,
-    progress: &Progress,
-    record: Option<&std::path::Path>,
+    inputs: RunInputs<'_>,
 ) -> Result<Measurement, EngineError> {
+    let RunInputs {
+        values,
+        stop,
+        progress,
+        record,
+        hold,
+    } = inputs;
     let workload = &scenario.workloads[index];
     let workers = workload.concurrency;
     let sampler = KeySampler::new(&scenario.keys.distribution, scenario.keys.count, 0, workers)
@@ -240,6 +262,9 @@ pub async fn run_workload(
             .map_err(|message| worker_error(workload, message))?;
         warmup_parts = recorders.into_iter().flat_map(|r| r.trace_parts).collect();
         bar.finish();
+    }
+    if let Some(hold) = hold {
+        hold.await;
     }
     let mut recorder = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
     recorder.trace_parts = warmup_parts;

@@ -7,8 +7,7 @@ use super::shard::Shard;
 /// Turns `scenario` into shard `shard`'s share of it.
 pub fn apply(scenario: &mut Scenario, shard: Shard) {
     if shard.count > 1 {
-        // SplitMix64's constant: shards' seeds far apart, shard 0 of 1 keeps the scenario's.
-        scenario.seed ^= (shard.index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        scenario.seed = crate::workload::seed::shard_seed(scenario.seed, shard.index);
     }
     for w in &mut scenario.workloads {
         w.concurrency = shard.workers(w.concurrency);

@@ -56,6 +56,10 @@ pub fn merge(shards: Vec<ShardDocument>) -> Result<ResultDocument, String> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    // A shard's document carries its derived seed; the merged run is the scenario's.
+    if let Some([index]) = docs[0].shard.as_ref().map(|s| s.indices.as_slice()) {
+        merged.scenario.seed = crate::workload::seed::shard_seed(merged.scenario.seed, *index);
+    }
     merged.comparison = None;
     merged.shard = Some(ShardInfo {
         indices: (0..count).collect(),

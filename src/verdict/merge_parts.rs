@@ -45,8 +45,9 @@ fn add_op(into: &mut OpResult, other: &OpResult) {
 }
 
 /// Tiers by position: hits, misses, errors, stale and corrupt summed, hit rate recomputed,
-/// latencies added. Entries are the most any shard saw (they share the servers); memory per
-/// entry is not reported (the shards filled the tiers at the same time).
+/// latencies added. Entries of an in-process tier are summed (one cache per shard), of a server
+/// the most any shard saw (they share it); memory per entry is not reported (the shards filled
+/// the tiers at the same time).
 pub fn merge_tiers(parts: &[&WorkloadResult]) -> Vec<TierResult> {
     let mut tiers = parts[0].tiers.clone();
     for (i, t) in tiers.iter_mut().enumerate() {
@@ -57,7 +58,12 @@ pub fn merge_tiers(parts: &[&WorkloadResult]) -> Vec<TierResult> {
             t.errors += o.errors;
             t.stale += o.stale;
             t.corrupt += o.corrupt;
-            t.entries = t.entries.max(o.entries);
+            t.entries = match (t.kind.as_str(), t.entries, o.entries) {
+                // Each shard's process has its own in-process cache: they add up.
+                ("memory", Some(a), Some(b)) => Some(a + b),
+                // A server's entries are the same ones every shard counted.
+                _ => t.entries.max(o.entries),
+            };
             add_op(&mut t.served, &o.served);
             if let (Some(a), Some(b)) = (t.pool_wait.as_mut(), o.pool_wait.as_ref()) {
                 add_op(a, b);

@@ -11,6 +11,13 @@ pub enum SeedPhase {
     Measure(usize),
 }
 
+/// A shard's seed (shard `index` of a run of several), derived from the scenario's; applying
+/// it twice gives the scenario's back, which is how a merge reports the scenario's seed.
+pub fn shard_seed(seed: u64, index: usize) -> u64 {
+    // SplitMix64's constant: shards' seeds far apart.
+    seed ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 /// Derives a worker's seed from the scenario seed, workload, worker and phase.
 pub fn worker_seed(seed: u64, workload: usize, worker: usize, phase: SeedPhase) -> u64 {
     let phase = match phase {
