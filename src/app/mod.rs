@@ -5,6 +5,7 @@ mod baselines;
 mod ci_outputs;
 mod finish;
 pub mod interrupt;
+mod measure;
 mod merge;
 mod new_scenario;
 pub mod output;
