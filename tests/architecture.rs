@@ -108,6 +108,9 @@ fn strip(code: &str) -> String {
         } else if c == '/' && next == Some('*') {
             i += 2;
             while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                if chars[i] == '\n' {
+                    out.push('\n'); // lines keep their numbers
+                }
                 i += 1;
             }
             i += 2;
@@ -132,6 +135,9 @@ fn strip(code: &str) -> String {
                 if chars[j] == '"' && (0..hashes).all(|h| chars.get(j + 1 + h) == Some(&'#')) {
                     j += 1 + hashes;
                     break;
+                }
+                if chars[j] == '\n' {
+                    out.push('\n');
                 }
                 j += 1;
             }

@@ -142,62 +142,18 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some(timeout) = or_report(timeout.map_err(|e| format!("--timeout: {e}"))) else {
         return exit::INVALID_INPUT;
     };
-    let baseline = args
-        .baseline
-        .as_deref()
-        .map(|b| baselines::resolve(b).and_then(|path| read_results(&path)))
-        .transpose();
-    let Some(baseline) = or_report(baseline.map_err(|e| format!("--baseline: {e}"))) else {
+    let Some((baseline, history)) = baseline_and_history(args) else {
         return exit::INVALID_INPUT;
     };
-    // A saved name's history: every saved run that reads (a damaged one is skipped).
-    let history: Vec<ResultDocument> = args
-        .baseline
-        .as_deref()
-        .filter(|b| baselines::check_name(b).is_ok() && !Path::new(b).is_file())
-        .map(|name| {
-            baselines::history(name)
-                .iter()
-                .filter_map(|p| read_results(p).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    // One thread: a current-thread runtime (everything on the main thread, no parking and
-    // waking of a second one); more: the multi-thread runtime with that many workers.
-    let mut builder = match args.threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
+    let Some(runtime) = runtime(args.threads) else {
+        return exit::RUNTIME_FAILURE;
     };
-    if let Some(threads) = args.threads.filter(|&t| t > 1) {
-        builder.worker_threads(usize::from(threads));
-    }
-    let runtime = match builder.enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::RUNTIME_FAILURE;
-        }
-    };
-    let interval = match args.progress_interval.as_deref().map(parse_duration) {
-        None => Duration::from_secs(5),
-        Some(Ok(d)) if !d.is_zero() => d,
-        Some(Ok(_)) => {
-            eprintln!("error: --progress-interval must be longer than 0 s");
-            return exit::INVALID_INPUT;
-        }
-        Some(Err(e)) => {
-            eprintln!("error: --progress-interval: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
-    let progress = if args.quiet {
-        Progress::hidden()
-    } else {
-        Progress::auto(interval)
+    let Some(progress) = progress(args) else {
+        return exit::INVALID_INPUT;
     };
     let options = run::RunOptions {
         record: args.record_trace.as_deref(),
-        baseline: baseline.map(|b| (b, args.baseline.clone().unwrap_or_default())),
+        baseline,
         history,
         rule,
         timeout,
@@ -215,18 +171,96 @@ fn run_command(args: &RunArgs) -> u8 {
         None => runtime.block_on(run::run_with(&scenario, &specs, &progress, &options)),
     };
     threshold_sources::fill(&scenario, &mut outcome.document);
+    conclude(args, &mut reporter, &specs, &outcome)
+}
+
+/// A baseline document and the name (or path) it was given by.
+type NamedBaseline = (ResultDocument, String);
+
+/// `--baseline`: the document it names (a file, or a saved name's latest run) and, for a saved
+/// name, its history (every saved run that reads; a damaged one is skipped). `None` after
+/// printing why it cannot be read.
+fn baseline_and_history(args: &RunArgs) -> Option<(Option<NamedBaseline>, Vec<ResultDocument>)> {
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|b| baselines::resolve(b).and_then(|path| read_results(&path)))
+        .transpose();
+    let baseline = or_report(baseline.map_err(|e| format!("--baseline: {e}")))?;
+    let history: Vec<ResultDocument> = args
+        .baseline
+        .as_deref()
+        .filter(|b| baselines::check_name(b).is_ok() && !Path::new(b).is_file())
+        .map(|name| {
+            baselines::history(name)
+                .iter()
+                .filter_map(|p| read_results(p).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let named = baseline.map(|b| (b, args.baseline.clone().unwrap_or_default()));
+    Some((named, history))
+}
+
+/// The async runtime for `--threads`. One thread: a current-thread runtime (everything on the
+/// main thread, no parking and waking of a second one); more: the multi-thread runtime with
+/// that many workers. `None` after printing why it cannot start.
+fn runtime(threads: Option<u16>) -> Option<tokio::runtime::Runtime> {
+    let mut builder = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if let Some(threads) = threads.filter(|&t| t > 1) {
+        builder.worker_threads(usize::from(threads));
+    }
+    builder
+        .enable_all()
+        .build()
+        .inspect_err(|e| eprintln!("error: cannot start the async runtime: {e}"))
+        .ok()
+}
+
+/// The progress display: bars on a terminal, a line every `--progress-interval` otherwise,
+/// nothing with `-q`. `None` after printing why the interval is wrong.
+fn progress(args: &RunArgs) -> Option<Progress> {
+    let interval = match args.progress_interval.as_deref().map(parse_duration) {
+        None => Duration::from_secs(5),
+        Some(Ok(d)) if !d.is_zero() => d,
+        Some(Ok(_)) => {
+            eprintln!("error: --progress-interval must be longer than 0 s");
+            return None;
+        }
+        Some(Err(e)) => {
+            eprintln!("error: --progress-interval: {e}");
+            return None;
+        }
+    };
+    Some(if args.quiet {
+        Progress::hidden()
+    } else {
+        Progress::auto(interval)
+    })
+}
+
+/// After the run: what failed, the reports, the verdict line, the baseline saved; the exit code.
+fn conclude(
+    args: &RunArgs,
+    reporter: &mut Reporter,
+    specs: &[output::ReportSpec],
+    outcome: &run::RunOutcome,
+) -> u8 {
     if let Some(failure) = &outcome.failure {
         eprintln!("error: {failure}");
     }
     if let Some(c) = &outcome.document.comparison {
         eprintln!("compared with {}: {}", c.baseline, c.summary);
     }
-    if let Err(e) = output::write_reports(&mut reporter, &specs, &outcome.document) {
+    if let Err(e) = output::write_reports(reporter, specs, &outcome.document) {
         eprintln!("error: {e}");
         return outcome.code.max(exit::INVALID_INPUT);
     }
-    if !output::prints_to_stdout(&specs)
-        && let Some(line) = output::verdict_line(&reporter, &outcome.document)
+    if !output::prints_to_stdout(specs)
+        && let Some(line) = output::verdict_line(reporter, &outcome.document)
     {
         eprintln!("{line}");
     }

@@ -101,61 +101,8 @@ pub async fn run_with(
     if let (Some(start), Some(shard)) = (&options.start_at, document.shard.as_mut()) {
         shard.start_at = Some(start.text.clone());
     }
-    let mut failure = None;
-    let mut trace_parts = Vec::new();
-    for (index, workload) in scenario.workloads.iter().enumerate() {
-        if workload.simulate {
-            match super::simulated::result(scenario, index) {
-                Ok(mut result) => {
-                    judge_workload(&workload.thresholds, &mut result);
-                    document.workloads.push(result);
-                }
-                Err(e) => {
-                    failure = Some(failed("measure", Some(&workload.name), e));
-                    break;
-                }
-            }
-            save_so_far(specs, &document);
-            continue;
-        }
-        let stack = shared.stack_for(workload);
-        let counters_before = super::server_counts::read(&stack).await;
-        let measured = shared.measure(index, &stack, &mut sampler).await;
-        if let Some(note) = shared.late.lock().ok().and_then(|mut late| late.take()) {
-            document.notes.push(note);
-        }
-        let (measurement, repetitions) = match measured {
-            Ok(Some(measured)) => measured,
-            Ok(None) => break,
-            Err(e) => {
-                failure = Some(failed("measure", Some(&workload.name), e));
-                break;
-            }
-        };
-        trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
-        if repetitions.len() >= 2 && workload.preload {
-            document.notes.push(format!(
-                "workload `{}`: each of its {} repetitions started from the same tier state \
-                 (tierbench's keys cleared, the preload repeated): independent samples",
-                workload.name,
-                repetitions.len()
-            ));
-        }
-        let mut result = shared
-            .result_of(workload, &stack, &measurement, repetitions, counters_before)
-            .await;
-        if shared.stop.load(Ordering::Relaxed) && result.ops + result.errors == 0 {
-            not_measured(&mut result);
-        }
-        document.workloads.push(result);
-        // Results so far are on disk after each workload: a later failure loses nothing.
-        save_so_far(specs, &document);
-        if let Some(lost) = &measurement.lost {
-            let message = format!("workload `{}` gave up: {lost}", workload.name);
-            failure = Some(failed("measure", Some(&workload.name), message));
-            break;
-        }
-    }
+    let (mut failure, trace_parts) =
+        run_workloads(&shared, specs, &mut document, &mut sampler).await;
     if let Some(path) = shared.record
         && let Err(e) = crate::workload::trace::assemble(path, trace_parts)
     {
@@ -189,6 +136,79 @@ pub async fn run_with(
         compare_with_baseline(&mut outcome, baseline, name, &options.history, options.rule);
     }
     outcome
+}
+
+/// Runs every workload in order into `document`, saved after each so that a later failure
+/// loses nothing; returns the failure that ended them early, if any, and the trace parts
+/// they wrote.
+async fn run_workloads(
+    shared: &Shared<'_>,
+    specs: &[ReportSpec],
+    document: &mut ResultDocument,
+    sampler: &mut ProcessSampler,
+) -> (Option<RunFailure>, Vec<std::path::PathBuf>) {
+    let scenario = shared.scenario;
+    let mut trace_parts = Vec::new();
+    for (index, workload) in scenario.workloads.iter().enumerate() {
+        if workload.simulate {
+            match super::simulated::result(scenario, index) {
+                Ok(mut result) => {
+                    judge_workload(&workload.thresholds, &mut result);
+                    document.workloads.push(result);
+                }
+                Err(e) => {
+                    return (
+                        Some(failed("measure", Some(&workload.name), e)),
+                        trace_parts,
+                    );
+                }
+            }
+            save_so_far(specs, document);
+            continue;
+        }
+        let stack = shared.stack_for(workload);
+        let counters_before = super::server_counts::read(&stack).await;
+        let measured = shared.measure(index, &stack, sampler).await;
+        if let Some(note) = shared.late.lock().ok().and_then(|mut late| late.take()) {
+            document.notes.push(note);
+        }
+        let (measurement, repetitions) = match measured {
+            Ok(Some(measured)) => measured,
+            Ok(None) => break,
+            Err(e) => {
+                return (
+                    Some(failed("measure", Some(&workload.name), e)),
+                    trace_parts,
+                );
+            }
+        };
+        trace_parts.extend(measurement.recorder.trace_parts.iter().cloned());
+        if repetitions.len() >= 2 && workload.preload {
+            document.notes.push(format!(
+                "workload `{}`: each of its {} repetitions started from the same tier state \
+                 (tierbench's keys cleared, the preload repeated): independent samples",
+                workload.name,
+                repetitions.len()
+            ));
+        }
+        let mut result = shared
+            .result_of(workload, &stack, &measurement, repetitions, counters_before)
+            .await;
+        if shared.stop.load(Ordering::Relaxed) && result.ops + result.errors == 0 {
+            not_measured(&mut result);
+        }
+        document.workloads.push(result);
+        // Results so far are on disk after each workload: a later failure loses nothing.
+        save_so_far(specs, document);
+        if let Some(lost) = &measurement.lost {
+            let message = format!("workload `{}` gave up: {lost}", workload.name);
+            return (
+                Some(failed("measure", Some(&workload.name), message)),
+                trace_parts,
+            );
+        }
+    }
+    (None, trace_parts)
 }
 
 /// A run-time failure in `phase` (of `workload`, if any).

@@ -15,23 +15,21 @@ mod pipelined_window;
 pub mod progress;
 pub mod schedule;
 mod self_check;
+mod stages;
 mod stream;
 pub mod verify;
 pub mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crossbeam_utils::CachePadded;
-use quanta::Clock;
 use thiserror::Error;
 
 use crate::metrics::recorder::Recorder;
 use crate::scenario::plan::{Phase as PlanPhase, Scenario, Stop, Workload};
 use crate::tier::TierError;
 use crate::tier::stack::Stack;
-use crate::workload::keys::KeySampler;
 use crate::workload::seed::{SeedPhase, worker_seed};
 use crate::workload::values::ValuePool;
 use context::{WorkerJob, WorkloadContext};
@@ -125,7 +123,9 @@ pub struct RunInputs<'a> {
     pub hold: Option<Hold<'a>>,
 }
 
-/// Runs one workload against `stack` and returns its measured phase.
+/// Runs one workload against `stack` and returns its measured phase: its context, the
+/// preload, the warmup, the hold (a sharded run's common start), then each measured phase
+/// (`stages.rs` has each stage).
 pub async fn run_workload(
     scenario: &Scenario,
     index: usize,
@@ -140,46 +140,7 @@ pub async fn run_workload(
         hold,
     } = inputs;
     let workload = &scenario.workloads[index];
-    let workers = workload.concurrency;
-    let sampler = KeySampler::new(&scenario.keys.distribution, scenario.keys.count, 0, workers)
-        .map_err(|message| EngineError::Worker {
-            workload: workload.name.clone(),
-            message,
-        })?;
-    let counters: Arc<[CachePadded<AtomicU64>]> = (0..workers)
-        .map(|_| CachePadded::new(AtomicU64::new(0)))
-        .collect();
-    let verify = workload
-        .verify
-        .then(|| Arc::new(verify::VerifyState::new(scenario.keys.count)));
-    let ctx = Arc::new(WorkloadContext {
-        stack,
-        ops: workload.ops.clone(),
-        batch: workload.batch.clone(),
-        commands: std::sync::Arc::clone(&workload.commands),
-        verify,
-        values,
-        prefix: scenario.keys.prefix.clone(),
-        key_count: scenario.keys.count,
-        sampler,
-        progress: counters,
-        live: (0..workers).map(|_| CachePadded::default()).collect(),
-        series: Arc::default(),
-        stop,
-        clock: Clock::new(),
-        record: record.map(std::path::Path::to_path_buf),
-        workload_index: index,
-        workload_name: workload.name.clone(),
-        trace: workload.ops.trace_feed(),
-        lost_after_ns: u64::try_from(scenario.lost_after.as_nanos()).unwrap_or(u64::MAX),
-        lost: std::sync::OnceLock::new(),
-        gate: context::StartGate::default(),
-        abandoned: std::sync::Mutex::new(Vec::new()),
-        abandoned_in_flight: AtomicUsize::new(0),
-        oversubscribed: workers
-            > std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-    });
-
+    let ctx = stages::context(scenario, index, stack, values, stop, record)?;
     let first_tier = workload
         .target
         .first()
@@ -192,77 +153,12 @@ pub async fn run_workload(
         duration: None,
         tier: first_tier,
     };
-    let mut memory = vec![None; ctx.stack.len()];
-    let mut warnings = Vec::new();
-    if workload.preload {
-        let bar = progress.phase(
-            &PhaseInfo {
-                phase: "preload",
-                total: Some(scenario.keys.count),
-                ..info
-            },
-            &ctx.progress,
-            &ctx.live,
-        );
-        // Three fill levels (10%, 55%, all keys): memory per entry is the slope over the last
-        // 90%, its uncertainty the gap between the two halves' slopes.
-        // A shard preloads its own range of the key space.
-        let all = scenario.keys.count;
-        let range = scenario.shard.map_or(0..all, |s| s.key_range(all));
-        let (lo, count) = (range.start, range.end - range.start);
-        let (tenth, middle) = (count / 10, count / 10 + (count - count / 10) / 2);
-        let mut levels = Vec::with_capacity(3);
-        for keys in [
-            lo..lo + tenth,
-            lo + tenth..lo + middle,
-            lo + middle..range.end,
-        ] {
-            preload_range(&ctx, workload, workers, keys).await?;
-            levels.push(memory::readings(&ctx).await);
-        }
-        bar.finish();
-        let sharded = scenario.shard.is_some_and(|s| s.count > 1);
-        for (i, slot) in memory.iter_mut().enumerate() {
-            let tier = &ctx.stack.tiers()[i];
-            let figure = if sharded {
-                Err("other shards fill the same tiers at the same time".to_string())
-            } else {
-                let levels = [levels[0][i], levels[1][i], levels[2][i]];
-                memory::figure_of(tier, levels).await
-            };
-            match figure {
-                Ok(figure) => *slot = figure,
-                Err(reason) => warnings.push(format!(
-                    "`{}`: memory per entry not reported: {reason}",
-                    scenario.tiers[workload.target[i]].name
-                )),
-            }
-        }
-    }
-    let mut warmup_parts = Vec::new();
-    if workload.warmup > 0 {
-        let bar = progress.phase(
-            &PhaseInfo {
-                phase: "warmup",
-                total: Some(workload.warmup),
-                ..info
-            },
-            &ctx.progress,
-            &ctx.live,
-        );
-        let warmup = PlanPhase {
-            name: "warmup".into(),
-            stop: Stop::Ops(workload.warmup),
-            concurrency: workload.phases[0].concurrency,
-            rate: None,
-        };
-        let origin = ctx.clock.raw();
-        let recorders = run_phase(scenario, index, &ctx, SeedPhase::Warmup, &warmup, origin)
-            .await
-            .map_err(|message| worker_error(workload, message))?;
-        warmup_parts = recorders.into_iter().flat_map(|r| r.trace_parts).collect();
-        bar.finish();
-    }
+    let (memory, mut warnings) = if workload.preload {
+        stages::preload(scenario, index, &ctx, progress, info).await?
+    } else {
+        (vec![None; ctx.stack.len()], Vec::new())
+    };
+    let warmup_parts = stages::warm_up(scenario, index, &ctx, progress, info).await?;
     if let Some(hold) = hold {
         hold.await;
     }
@@ -274,85 +170,20 @@ pub async fn run_workload(
     let started_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    for (p, phase) in workload.phases.iter().enumerate() {
+    for p in 0..workload.phases.len() {
         if ctx.lost.get().is_some() {
             break;
         }
-        let (total, duration) = match phase.stop {
-            Stop::Ops(n) => (Some(n), None),
-            Stop::Duration(d) => (None, Some(d)),
-        };
-        let label = if workload.phases.len() > 1 {
-            phase.name.as_str()
-        } else {
-            "measure"
-        };
-        let bar = progress.phase(
-            &PhaseInfo {
-                phase: label,
-                total,
-                duration,
-                ..info
-            },
-            &ctx.progress,
-            &ctx.live,
-        );
-        let cpu_before = cpu.cpu_seconds();
-        let probe = (!ctx.stack.is_in_process()).then(self_check::PollProbe::start);
-        let phase_started = std::time::Instant::now();
-        let recorders = run_phase(
-            scenario,
+        let phase = stages::Measured {
             index,
-            &ctx,
-            SeedPhase::Measure(p),
-            phase,
+            p,
             series_origin,
-        )
-        .await
-        .map_err(|message| worker_error(workload, message))?;
-        // The measured span: from the gate that started every worker (after each set its
-        // connection up) to the end of the last operation. Throughput and every other figure
-        // of the phase and the workload use this one span.
-        let elapsed = match ctx.gate.started() {
-            Some(start) => Duration::from_nanos(ctx.clock.delta_as_nanos(start, ctx.clock.raw())),
-            None => phase_started.elapsed(),
+            info,
         };
-        let client_cpu_s = cpu.cpu_seconds() - cpu_before;
-        let poll_delay = match probe {
-            Some(probe) => probe.finish().await,
-            None => None,
-        };
-        bar.finish();
-        let waiting = if phase.rate.is_some() || ctx.stack.waits_on_origin() {
-            self_check::Waiting::OnTheClock
-        } else {
-            self_check::Waiting::Never
-        };
-        warnings.extend(self_check::saturation_warning(
-            label,
-            client_cpu_s,
-            elapsed.as_secs_f64(),
-            poll_delay,
-            waiting,
-        ));
-        let mut merged = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
-        for r in &recorders {
-            merged.merge(r);
-        }
-        recorder.merge(&merged);
-        if ctx.trace.as_ref().is_some_and(|t| t.ended_early(p + 1)) {
-            warnings.push(format!(
-                "phase `{label}`: the trace ended before the {} operations asked for; the \
-                 phase replayed the whole trace once and stopped (lower `ops`, or use a longer trace)",
-                total.map_or_else(|| "duration's".to_string(), |n| n.to_string())
-            ));
-        }
-        phases.push(PhaseMeasurement {
-            phase: phase.clone(),
-            recorder: merged,
-            elapsed,
-            client_cpu_s,
-        });
+        let measured = stages::measure(scenario, &ctx, progress, phase, &mut cpu).await?;
+        recorder.merge(&measured.0.recorder);
+        warnings.extend(measured.1);
+        phases.push(measured.0);
     }
     let elapsed = phases.iter().map(|p| p.elapsed).sum();
     ctx.series.drain_into(&mut recorder.seconds);
@@ -361,16 +192,7 @@ pub async fn run_workload(
         &recorder,
         self_check::timer_cost_ns(&ctx.clock),
     ));
-    let abandoned = ctx.abandoned_in_flight.load(Ordering::Relaxed);
-    if abandoned > 0 {
-        warnings.push(format!(
-            "stopped: {abandoned} worker{s} still waiting on a server {grace} s after the stop \
-             gave up {their} in-flight operation{s} (counted neither as done nor as errors)",
-            s = if abandoned == 1 { "" } else { "s" },
-            their = if abandoned == 1 { "its" } else { "their" },
-            grace = fan_out::STOP_GRACE.as_secs(),
-        ));
-    }
+    warnings.extend(stages::abandoned_warning(&ctx));
     Ok(Measurement {
         recorder,
         elapsed,

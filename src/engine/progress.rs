@@ -49,6 +49,7 @@ pub struct Progress {
 }
 
 /// What a phase's display says about it.
+#[derive(Clone, Copy)]
 pub struct PhaseInfo<'a> {
     /// The workload's name.
     pub workload: &'a str,

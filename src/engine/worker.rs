@@ -28,40 +28,10 @@ use crate::workload::trace::TraceWriter;
 /// Runs worker `w`'s share of a phase (closed or open loop; `jobs`: every worker's) and returns
 /// what it recorded.
 pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usize) -> Recorder {
+    if let Some(rec) = other_driver(ctx, jobs, w).await {
+        return rec;
+    }
     let mut job = jobs[w];
-    let plain =
-        job.rate.is_none() && ctx.verify.is_none() && ctx.record.is_none() && ctx.batch.is_none();
-    if plain
-        && ctx.commands.is_empty()
-        && let Some((target, connections)) = ctx.stack.lone_redis()
-    {
-        // One task per connection drives the workers that share it (`connection_group.rs`);
-        // the others only arrive at the start gate.
-        let groups = connections.min(job.workers).max(1);
-        if w >= groups {
-            ctx.gate.arrive(ctx).await;
-            return Recorder::new(1);
-        }
-        let members: Vec<WorkerJob> = jobs
-            .iter()
-            .filter(|j| j.worker % groups == w)
-            .copied()
-            .collect();
-        return super::connection_group::run_group(ctx, &members, target.open().await).await;
-    }
-    if plain && let Some((redis, depth)) = ctx.stack.pipelined() {
-        let pipe = match redis {
-            crate::tier::Tier::Redis(r) => match r.pipe_target() {
-                Some(target) => Some(target.open().await),
-                None => None,
-            },
-            _ => None,
-        };
-        return match pipe {
-            Some(pipe) => super::pipelined_window::run_window(ctx, job, pipe, depth).await,
-            None => super::pipelined::run_pipelined(ctx, job, redis, depth).await,
-        };
-    }
     let mut rec = KeptRecorder::for_job(
         Recorder::with_commands(ctx.stack.len(), ctx.commands.len()),
         &job,
@@ -126,49 +96,10 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
             rec.tiers[0].count_lookup(*served == Served::Tier(0));
         }
         let service = clock.delta_as_nanos(start, end);
-        if let Some(w) = writer.as_mut()
-            && slot.op.is_batch()
-        {
-            // One line per key, the batch's keys consecutive (see `workload::trace`).
-            for i in 0..slot.batch.len() {
-                let size = match slot.op {
-                    Op::MSet => slot.batch_value(&ctx.values, i).len(),
-                    _ => 0,
-                };
-                w.write(
-                    slot.batch.suffix(i),
-                    slot.op,
-                    size,
-                    job.worker,
-                    &ctx.workload_name,
-                );
-            }
-        } else if let Some(w) = writer.as_mut()
-            && !slot.op.is_command()
-        {
-            // A trace holds cache operations: a custom command has no line a replay could run.
-            let size = slot.write_size(&ctx.values);
-            w.write(
-                slot.key.suffix(),
-                slot.op,
-                size,
-                job.worker,
-                &ctx.workload_name,
-            );
+        if let Some(w) = writer.as_mut() {
+            write_trace(w, &slot, ctx, job.worker);
         }
-        // Open loop counts from the intended start: a stall delays every operation behind it.
-        let timing = match intended {
-            Some(due) => Timing {
-                nanos: clock
-                    .delta_as_nanos(job.start_raw, end)
-                    .saturating_sub(due)
-                    .max(service),
-                service: Some(service),
-                tenth: job.tenth(clock, end),
-                end,
-            },
-            None => Timing::closed(service, job.tenth(clock, end), end),
-        };
+        let timing = timing_of(&job, clock, intended, service, end);
         let outcome = match &outcome {
             Ok(Some((served, found))) => Outcome::Read(*served, found.as_deref()),
             Ok(None) => Outcome::Done,
@@ -185,6 +116,96 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         rec.trace_parts.push(path);
     }
     rec.finish()
+}
+
+/// Runs the phase on another driver when one fits the workload better, and returns what it
+/// recorded: one task per connection for plain depth-1 operations on a lone Redis tier
+/// (`connection_group.rs`), a pipelined loop for `pipeline: P`. `None`: this loop runs it.
+async fn other_driver(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usize) -> Option<Recorder> {
+    let job = jobs[w];
+    let plain =
+        job.rate.is_none() && ctx.verify.is_none() && ctx.record.is_none() && ctx.batch.is_none();
+    if plain
+        && ctx.commands.is_empty()
+        && let Some((target, connections)) = ctx.stack.lone_redis()
+    {
+        // One task per connection drives the workers that share it (`connection_group.rs`);
+        // the others only arrive at the start gate.
+        let groups = connections.min(job.workers).max(1);
+        if w >= groups {
+            ctx.gate.arrive(ctx).await;
+            return Some(Recorder::new(1));
+        }
+        let members: Vec<WorkerJob> = jobs
+            .iter()
+            .filter(|j| j.worker % groups == w)
+            .copied()
+            .collect();
+        let group = super::connection_group::run_group(ctx, &members, target.open().await);
+        return Some(group.await);
+    }
+    if plain && let Some((redis, depth)) = ctx.stack.pipelined() {
+        let pipe = match redis {
+            crate::tier::Tier::Redis(r) => match r.pipe_target() {
+                Some(target) => Some(target.open().await),
+                None => None,
+            },
+            _ => None,
+        };
+        return Some(match pipe {
+            Some(pipe) => super::pipelined_window::run_window(ctx, job, pipe, depth).await,
+            None => super::pipelined::run_pipelined(ctx, job, redis, depth).await,
+        });
+    }
+    None
+}
+
+/// Writes the operation in `slot` to the recorded trace: one line per key, a batch's keys
+/// consecutive (see `workload::trace`); a custom command has no line a replay could run.
+fn write_trace(w: &mut TraceWriter, slot: &Slot, ctx: &WorkloadContext, worker: usize) {
+    if slot.op.is_batch() {
+        // One line per key, the batch's keys consecutive (see `workload::trace`).
+        for i in 0..slot.batch.len() {
+            let size = match slot.op {
+                Op::MSet => slot.batch_value(&ctx.values, i).len(),
+                _ => 0,
+            };
+            w.write(
+                slot.batch.suffix(i),
+                slot.op,
+                size,
+                worker,
+                &ctx.workload_name,
+            );
+        }
+    } else if !slot.op.is_command() {
+        // A trace holds cache operations: a custom command has no line a replay could run.
+        let size = slot.write_size(&ctx.values);
+        w.write(slot.key.suffix(), slot.op, size, worker, &ctx.workload_name);
+    }
+}
+
+/// The operation's timing. Open loop counts from the intended start (`due` after the phase's
+/// start), so a stall delays every operation behind it; closed loop, the service time.
+fn timing_of(
+    job: &WorkerJob,
+    clock: &quanta::Clock,
+    due: Option<u64>,
+    service: u64,
+    end: u64,
+) -> Timing {
+    match due {
+        Some(due) => Timing {
+            nanos: clock
+                .delta_as_nanos(job.start_raw, end)
+                .saturating_sub(due)
+                .max(service),
+            service: Some(service),
+            tenth: job.tenth(clock, end),
+            end,
+        },
+        None => Timing::closed(service, job.tenth(clock, end), end),
+    }
 }
 
 /// A read's server and value, or `None` for the other operations.

@@ -231,148 +231,174 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
                 .hint("choose another tier name, such as l1"),
             );
         }
-        match tier {
-            TierFile::Memory(m) => {
-                if m.ttl.is_some() && m.engine != MemoryEngine::Moka {
-                    problems.push(
-                        Problem::new(
-                            format!("/tiers/{i}/ttl"),
-                            "only the moka engine supports a ttl",
-                        )
-                        .hint("remove `ttl` or use `engine: moka`"),
-                    );
-                }
-                out.push(TierConfig {
-                    name: name.to_string(),
-                    compression: None,
-                    kind: TierKindConfig::Memory {
-                        engine: m.engine,
-                        max_entries: m.max_entries,
-                        ttl: m.ttl.map(|t| t.0),
-                    },
-                });
-            }
-            TierFile::Redis(r) => {
-                if !["redis://", "rediss://", "unix://", "redis+unix://"]
-                    .iter()
-                    .any(|scheme| r.url.starts_with(scheme))
-                {
-                    problems.push(
-                        Problem::new(format!("/tiers/{i}/url"), "not a Redis URL")
-                            .expected(
-                                "redis://host:port[/db], rediss://... or unix:///path/to/socket",
-                            )
-                            .hint("e.g. url: ${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}"),
-                    );
-                }
-                if let Some(tls) = &r.tls {
-                    if !r.url.starts_with("rediss://") {
-                        problems.push(
-                            Problem::new(format!("/tiers/{i}/tls"), "TLS settings need TLS")
-                                .expected("a `rediss://` URL")
-                                .hint("write the URL as rediss://host:port, or remove `tls`"),
-                        );
-                    }
-                    check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
-                }
-                if r.pipeline == Some(0) {
-                    problems.push(Problem::new(
-                        format!("/tiers/{i}/pipeline"),
-                        "a pipeline carries at least 1 operation",
-                    ));
-                }
-                let cluster = r.cluster.unwrap_or(false);
-                cluster_problems(i, r, cluster, problems);
-                if r.connections == Some(0) {
-                    problems.push(Problem::new(
-                        format!("/tiers/{i}/connections"),
-                        "needs at least 1 connection",
-                    ));
-                }
-                out.push(TierConfig {
-                    name: name.to_string(),
-                    compression: None,
-                    kind: TierKindConfig::Redis(RedisSettings {
-                        url: r.url.clone(),
-                        connections: r.connections.unwrap_or(2).max(1) as usize,
-                        timeout: r.timeout.map_or(Duration::from_secs(5), |t| t.0),
-                        ttl: r.ttl.map(|t| t.0),
-                        pipeline: r.pipeline.unwrap_or(1).max(1) as usize,
-                        tls: r.tls.clone(),
-                        cluster,
-                        seeds: r.seeds.clone().unwrap_or_default(),
-                        hash: None,
-                    }),
-                });
-            }
-            TierFile::Sql(q) => {
-                if ![
-                    "sqlite:",
-                    "postgres://",
-                    "postgresql://",
-                    "mysql://",
-                    "mariadb://",
-                ]
-                .iter()
-                .any(|scheme| q.url.starts_with(scheme))
-                {
-                    problems.push(
-                        Problem::new(format!("/tiers/{i}/url"), "not a supported database URL")
-                            .expected("sqlite:path.db, sqlite::memory:, postgres://user@host/db or mysql://user@host/db"),
-                    );
-                }
-                let table = q.table.clone().unwrap_or_else(|| DEFAULT_TABLE.to_string());
-                let identifier = table.len() <= 64
-                    && table.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                    && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !identifier {
-                    problems.push(
-                        Problem::new(format!("/tiers/{i}/table"), format!("`{table}` is not a plain table name"))
-                            .expected("letters, digits and _, starting with a letter or _, at most 64 characters"),
-                    );
-                }
-                if let Some(tls) = &q.tls {
-                    if q.url.starts_with("sqlite:") {
-                        problems.push(
-                            Problem::new(format!("/tiers/{i}/tls"), "SQLite has no TLS")
-                                .expected("a postgres:// or mysql:// URL")
-                                .hint("SQLite is a local file: remove `tls`"),
-                        );
-                    }
-                    check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
-                }
-                if q.pool == Some(0) {
-                    problems.push(Problem::new(
-                        format!("/tiers/{i}/pool"),
-                        "needs at least 1 connection",
-                    ));
-                }
-                if q.timeout.is_some_and(|t| t.0.is_zero()) {
-                    problems.push(
-                        Problem::new(
-                            format!("/tiers/{i}/timeout"),
-                            "a timeout of 0 fails every operation",
-                        )
-                        .hint("e.g. timeout: 5s"),
-                    );
-                }
-                out.push(TierConfig {
-                    name: name.to_string(),
-                    compression: None,
-                    kind: TierKindConfig::Sql(SqlSettings {
-                        url: q.url.clone(),
-                        table,
-                        pool: q.pool.unwrap_or(4).max(1),
-                        timeout: q.timeout.map_or(Duration::from_secs(5), |t| t.0),
-                        ttl: q.ttl.map(|t| t.0),
-                        keep: false,
-                        tls: q.tls.clone(),
-                    }),
-                });
-            }
-        }
+        out.push(match tier {
+            TierFile::Memory(m) => memory_tier(i, name, m, problems),
+            TierFile::Redis(r) => redis_tier(i, name, r, problems),
+            TierFile::Sql(q) => sql_tier(i, name, q, problems),
+        });
     }
     out
+}
+
+/// A memory tier's checks and configuration.
+fn memory_tier(
+    i: usize,
+    name: &str,
+    m: &super::model::MemoryTierFile,
+    problems: &mut Vec<Problem>,
+) -> TierConfig {
+    if m.ttl.is_some() && m.engine != MemoryEngine::Moka {
+        problems.push(
+            Problem::new(
+                format!("/tiers/{i}/ttl"),
+                "only the moka engine supports a ttl",
+            )
+            .hint("remove `ttl` or use `engine: moka`"),
+        );
+    }
+    TierConfig {
+        name: name.to_string(),
+        compression: None,
+        kind: TierKindConfig::Memory {
+            engine: m.engine,
+            max_entries: m.max_entries,
+            ttl: m.ttl.map(|t| t.0),
+        },
+    }
+}
+
+/// A Redis tier's checks (URL, TLS, pipeline, cluster, connections) and configuration.
+fn redis_tier(
+    i: usize,
+    name: &str,
+    r: &super::model::RedisTierFile,
+    problems: &mut Vec<Problem>,
+) -> TierConfig {
+    if !["redis://", "rediss://", "unix://", "redis+unix://"]
+        .iter()
+        .any(|scheme| r.url.starts_with(scheme))
+    {
+        problems.push(
+            Problem::new(format!("/tiers/{i}/url"), "not a Redis URL")
+                .expected("redis://host:port[/db], rediss://... or unix:///path/to/socket")
+                .hint("e.g. url: ${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}"),
+        );
+    }
+    if let Some(tls) = &r.tls {
+        if !r.url.starts_with("rediss://") {
+            problems.push(
+                Problem::new(format!("/tiers/{i}/tls"), "TLS settings need TLS")
+                    .expected("a `rediss://` URL")
+                    .hint("write the URL as rediss://host:port, or remove `tls`"),
+            );
+        }
+        check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
+    }
+    if r.pipeline == Some(0) {
+        problems.push(Problem::new(
+            format!("/tiers/{i}/pipeline"),
+            "a pipeline carries at least 1 operation",
+        ));
+    }
+    let cluster = r.cluster.unwrap_or(false);
+    cluster_problems(i, r, cluster, problems);
+    if r.connections == Some(0) {
+        problems.push(Problem::new(
+            format!("/tiers/{i}/connections"),
+            "needs at least 1 connection",
+        ));
+    }
+    TierConfig {
+        name: name.to_string(),
+        compression: None,
+        kind: TierKindConfig::Redis(RedisSettings {
+            url: r.url.clone(),
+            connections: r.connections.unwrap_or(2).max(1) as usize,
+            timeout: r.timeout.map_or(Duration::from_secs(5), |t| t.0),
+            ttl: r.ttl.map(|t| t.0),
+            pipeline: r.pipeline.unwrap_or(1).max(1) as usize,
+            tls: r.tls.clone(),
+            cluster,
+            seeds: r.seeds.clone().unwrap_or_default(),
+            hash: None,
+        }),
+    }
+}
+
+/// A SQL tier's checks (URL, table name, TLS, pool, timeout) and configuration.
+fn sql_tier(
+    i: usize,
+    name: &str,
+    q: &super::model::SqlTierFile,
+    problems: &mut Vec<Problem>,
+) -> TierConfig {
+    if ![
+        "sqlite:",
+        "postgres://",
+        "postgresql://",
+        "mysql://",
+        "mariadb://",
+    ]
+    .iter()
+    .any(|scheme| q.url.starts_with(scheme))
+    {
+        problems.push(
+            Problem::new(format!("/tiers/{i}/url"), "not a supported database URL").expected(
+                "sqlite:path.db, sqlite::memory:, postgres://user@host/db or mysql://user@host/db",
+            ),
+        );
+    }
+    let table = q.table.clone().unwrap_or_else(|| DEFAULT_TABLE.to_string());
+    let identifier = table.len() <= 64
+        && table.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !identifier {
+        problems.push(
+            Problem::new(
+                format!("/tiers/{i}/table"),
+                format!("`{table}` is not a plain table name"),
+            )
+            .expected("letters, digits and _, starting with a letter or _, at most 64 characters"),
+        );
+    }
+    if let Some(tls) = &q.tls {
+        if q.url.starts_with("sqlite:") {
+            problems.push(
+                Problem::new(format!("/tiers/{i}/tls"), "SQLite has no TLS")
+                    .expected("a postgres:// or mysql:// URL")
+                    .hint("SQLite is a local file: remove `tls`"),
+            );
+        }
+        check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
+    }
+    if q.pool == Some(0) {
+        problems.push(Problem::new(
+            format!("/tiers/{i}/pool"),
+            "needs at least 1 connection",
+        ));
+    }
+    if q.timeout.is_some_and(|t| t.0.is_zero()) {
+        problems.push(
+            Problem::new(
+                format!("/tiers/{i}/timeout"),
+                "a timeout of 0 fails every operation",
+            )
+            .hint("e.g. timeout: 5s"),
+        );
+    }
+    TierConfig {
+        name: name.to_string(),
+        compression: None,
+        kind: TierKindConfig::Sql(SqlSettings {
+            url: q.url.clone(),
+            table,
+            pool: q.pool.unwrap_or(4).max(1),
+            timeout: q.timeout.map_or(Duration::from_secs(5), |t| t.0),
+            ttl: q.ttl.map(|t| t.0),
+            keep: false,
+            tls: q.tls.clone(),
+        }),
+    }
 }
 
 /// What `cluster: true` rules out: unix sockets (a cluster announces TCP addresses), seeds of
