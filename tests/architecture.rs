@@ -423,3 +423,85 @@ fn the_reader_resolves_paths_as_rust_does() {
         Some(src().join("engine/worker.rs"))
     );
 }
+
+/// Functions longer than this (from `fn` to the closing brace) are split by what each part does.
+const MAX_FUNCTION_LINES: usize = 100;
+
+#[test]
+fn no_function_outside_tests_is_over_100_lines() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut long = Vec::new();
+    for file in &files {
+        let code = std::fs::read_to_string(file).unwrap();
+        let code = match code.find("#[cfg(test)]\nmod tests") {
+            Some(i) => &code[..i],
+            None => &code,
+        };
+        for (name, line, lines) in functions(&strip(code)) {
+            if lines > MAX_FUNCTION_LINES {
+                let place = file.strip_prefix(src()).unwrap().display();
+                long.push(format!("{place}:{line} `{name}`: {lines} lines"));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them by what each part does):\n{}",
+        long.join("\n")
+    );
+}
+
+/// Every `fn` with a body in `code` (comments and literals stripped, lines kept): its name,
+/// its first line and its length in lines.
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = Vec::new();
+    for i in 0..chars.len().saturating_sub(3) {
+        if !chars[i..].starts_with(&['f', 'n', ' ']) || prev_is_ident(&chars, i) {
+            continue;
+        }
+        let name: String = chars[i + 3..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
+        // The body opens at the first `{` outside parentheses; a `;` first: no body.
+        let mut depth = 0i32;
+        let Some(open) = (i..chars.len()).find(|&j| {
+            match chars[j] {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                '{' | ';' if depth == 0 => return true,
+                _ => {}
+            }
+            false
+        }) else {
+            continue;
+        };
+        if chars[open] == ';' {
+            continue;
+        }
+        let mut braces = 0i32;
+        let close = (open..chars.len())
+            .find(|&j| {
+                match chars[j] {
+                    '{' => braces += 1,
+                    '}' => braces -= 1,
+                    _ => {}
+                }
+                braces == 0
+            })
+            .unwrap_or(chars.len() - 1);
+        let line = chars[..i].iter().filter(|&&c| c == '\n').count() + 1;
+        let lines = chars[i..=close].iter().filter(|&&c| c == '\n').count() + 1;
+        out.push((name, line, lines));
+    }
+    out
+}
+
+#[test]
+fn functions_are_measured_from_fn_to_their_closing_brace() {
+    let code = "fn a() {\n    let b = \"{\";\n}\ntrait T { fn c(); }\npub fn d<T>(x: fn(u8)) -> u8 {\n    1\n}\n";
+    let found = functions(&strip(code));
+    assert_eq!(found, [("a".into(), 1, 3), ("d".into(), 5, 3)]);
+}

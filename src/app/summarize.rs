@@ -151,27 +151,16 @@ fn op_result(h: &Histogram<u64>, errors: u64) -> OpResult {
     }
 }
 
-/// Summarizes a workload's measurement; `entries` per target tier come from the tiers themselves.
-/// Thresholds are not evaluated here (see `thresholds`).
-pub fn summarize(
+/// Each target tier's figures: lookups, entries, memory per entry, pool waits, compression,
+/// call times (a lone tier's are the end-to-end ones: it was measured once) and batches.
+fn tier_results(
     scenario: &Scenario,
     workload: &Workload,
     m: &Measurement,
     entries: Vec<Option<u64>>,
-) -> WorkloadResult {
-    let ops = m.recorder.completed();
-    let errors = m.recorder.errors();
-    let secs = m.elapsed.as_secs_f64();
-    let names: Vec<String> = workload
-        .target
-        .iter()
-        .map(|&t| scenario.tiers[t].name.clone())
-        .collect();
-    let operations = op_results(&m.recorder.ops, workload);
-    let open_loop = workload.phases.iter().any(|p| p.rate.is_some());
-    let closed_loop = workload.phases.iter().any(|p| p.rate.is_none());
-    let single = !workload.stacked;
-    let tiers = workload
+    operations: &BTreeMap<String, OpResult>,
+) -> Vec<TierResult> {
+    workload
         .target
         .iter()
         .zip(&m.recorder.tiers)
@@ -206,7 +195,7 @@ pub fn summarize(
                     decompress: op_result(&rec.decompress, 0),
                 }),
                 // A lone tier's call time is the end-to-end time: it was measured once.
-                operations: if single {
+                operations: if !workload.stacked {
                     operations.clone()
                 } else {
                     op_results(&rec.calls, workload)
@@ -216,7 +205,29 @@ pub fn summarize(
                 nodes: None,
             }
         })
+        .collect()
+}
+
+/// Summarizes a workload's measurement; `entries` per target tier come from the tiers themselves.
+/// Thresholds are not evaluated here (see `thresholds`).
+pub fn summarize(
+    scenario: &Scenario,
+    workload: &Workload,
+    m: &Measurement,
+    entries: Vec<Option<u64>>,
+) -> WorkloadResult {
+    let ops = m.recorder.completed();
+    let errors = m.recorder.errors();
+    let secs = m.elapsed.as_secs_f64();
+    let names: Vec<String> = workload
+        .target
+        .iter()
+        .map(|&t| scenario.tiers[t].name.clone())
         .collect();
+    let operations = op_results(&m.recorder.ops, workload);
+    let open_loop = workload.phases.iter().any(|p| p.rate.is_some());
+    let closed_loop = workload.phases.iter().any(|p| p.rate.is_none());
+    let tiers = tier_results(scenario, workload, m, entries, &operations);
     WorkloadResult {
         name: workload.name.clone(),
         target: workload

@@ -60,17 +60,10 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Runs `jobs` (the workers sharing `pipe`, the group's leader first) through one phase and
-/// returns what they recorded, merged. Every recorder is kept under the leader's index, so a
-/// cancelled task hands all of them over (see `fan_out::kept_recorder`).
-pub(super) async fn run_group(
-    ctx: &WorkloadContext,
-    jobs: &[WorkerJob],
-    mut pipe: Pipe,
-) -> Recorder {
-    let leader = jobs.first().map_or(0, |j| j.worker);
-    let mut members: Vec<Member<'_>> = jobs
-        .iter()
+/// The group's members, one per job, each with its stream, slot and recorder (kept under the
+/// leader's index).
+fn members<'c>(ctx: &'c WorkloadContext, jobs: &[WorkerJob], leader: usize) -> Vec<Member<'c>> {
+    jobs.iter()
         .map(|job| Member {
             job: *job,
             stream: OpStream::new(ctx, job),
@@ -80,7 +73,112 @@ pub(super) async fn run_group(
             done: 0,
             resume_ns: 0,
         })
-        .collect();
+        .collect()
+}
+
+/// Every ready worker with operations left plans and writes its next operation to the pipe
+/// (a pausing worker keeps its turn for a later round; when `stopping`, none does); returns
+/// how many were written.
+fn issue_ready(
+    ctx: &WorkloadContext,
+    members: &mut [Member<'_>],
+    ready: &mut Vec<usize>,
+    window: &mut VecDeque<(usize, u64)>,
+    pipe: &mut Pipe,
+    now_ns: u64,
+    stopping: bool,
+) -> usize {
+    let mut fresh = 0;
+    ready.retain(|&i| {
+        let m = &mut members[i];
+        if stopping {
+            return false;
+        }
+        if m.resume_ns > now_ns {
+            return true;
+        }
+        if m.issued >= m.job.ops || !m.stream.plan(&mut m.slot) {
+            return false;
+        }
+        let slot = &m.slot;
+        pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
+        m.issued += 1;
+        window.push_back((i, 0));
+        fresh += 1;
+        false
+    });
+    fresh
+}
+
+/// Settles each reply read, in order, on the member whose command it answers (each timed from
+/// its send to `at`'s raw end, in `at`'s tenth); a reply no command asked for is counted in
+/// `extra` (the connection is out of step).
+fn settle_replies(
+    ctx: &WorkloadContext,
+    pipe: &mut Pipe,
+    members: &mut [Member<'_>],
+    window: &mut VecDeque<(usize, u64)>,
+    ready: &mut Vec<usize>,
+    at: (usize, u64),
+    extra: &mut usize,
+) -> Result<usize, String> {
+    let (tenth, end) = at;
+    let clock = &ctx.clock;
+    pipe.drain(|reply| {
+        let Some((i, sent)) = window.pop_front() else {
+            *extra += 1;
+            return;
+        };
+        let m = &mut members[i];
+        let timing = Timing::closed(clock.delta_as_nanos(sent, end), tenth, end);
+        settle_reply(&mut m.stream, &m.slot, reply, timing, &mut m.rec, clock);
+        m.done += 1;
+        ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
+        ready.push(i);
+    })
+}
+
+/// The connection failed: every operation in flight failed with it, each settled at `at`
+/// (its tenth and raw end); with none in flight the failure still counts once, on the leader.
+fn fail_in_flight(
+    ctx: &WorkloadContext,
+    members: &mut [Member<'_>],
+    window: &mut VecDeque<(usize, u64)>,
+    ready: &mut Vec<usize>,
+    why: String,
+    at: (usize, u64),
+) {
+    let (tenth, end) = at;
+    let clock = &ctx.clock;
+    // The connection failed: every operation in flight failed with it.
+    let e = TierError::Operation(why);
+    if window.is_empty()
+        && let Some(m) = members.first_mut()
+    {
+        m.rec.note_tier_error(0, &e, clock);
+    }
+    for (i, sent) in window.drain(..) {
+        let m = &mut members[i];
+        let timing = Timing::closed(clock.delta_as_nanos(sent, end), tenth, end);
+        m.rec.note_tier_error(0, &e, clock);
+        m.stream
+            .settle(&m.slot, Outcome::Failed(&e), timing, &mut m.rec);
+        m.done += 1;
+        ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
+        ready.push(i);
+    }
+}
+
+/// Runs `jobs` (the workers sharing `pipe`, the group's leader first) through one phase and
+/// returns what they recorded, merged. Every recorder is kept under the leader's index, so a
+/// cancelled task hands all of them over (see `fan_out::kept_recorder`).
+pub(super) async fn run_group(
+    ctx: &WorkloadContext,
+    jobs: &[WorkerJob],
+    mut pipe: Pipe,
+) -> Recorder {
+    let leader = jobs.first().map_or(0, |j| j.worker);
+    let mut members = members(ctx, jobs, leader);
     // Workers ready to issue (in the order their replies came), and the operations in flight,
     // oldest first: member and the raw clock reading of their send.
     let mut ready: Vec<usize> = (0..members.len()).collect();
@@ -105,26 +203,16 @@ pub(super) async fn run_group(
         }
         // Every ready worker with operations left plans and writes its next one; a pausing
         // worker keeps its turn for a later round.
-        let mut fresh = 0;
         let stopping = ended || ctx.halted();
-        ready.retain(|&i| {
-            let m = &mut members[i];
-            if stopping {
-                return false;
-            }
-            if m.resume_ns > now_ns {
-                return true;
-            }
-            if m.issued >= m.job.ops || !m.stream.plan(&mut m.slot) {
-                return false;
-            }
-            let slot = &m.slot;
-            pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
-            m.issued += 1;
-            window.push_back((i, 0));
-            fresh += 1;
-            false
-        });
+        let fresh = issue_ready(
+            ctx,
+            &mut members,
+            &mut ready,
+            &mut window,
+            &mut pipe,
+            now_ns,
+            stopping,
+        );
         if window.is_empty() {
             // Nothing in flight: wait for the first pause to end, or the group is done.
             match ready.iter().map(|&i| members[i].resume_ns).min() {
@@ -142,41 +230,28 @@ pub(super) async fn run_group(
         let end = now;
         // The group's workers share the phase's series origin: one tenth for the round.
         let tenth = members.first().map_or(0, |m| m.job.tenth(clock, end));
-        let timing_from = |sent: u64| Timing::closed(clock.delta_as_nanos(sent, end), tenth, end);
         let mut extra = 0usize;
         let settled = match outcome {
-            Ok(()) => pipe.drain(|reply| {
-                let Some((i, sent)) = window.pop_front() else {
-                    extra += 1; // a reply no command asked for: the connection is out of step
-                    return;
-                };
-                let m = &mut members[i];
-                let timing = timing_from(sent);
-                settle_reply(&mut m.stream, &m.slot, reply, timing, &mut m.rec, clock);
-                m.done += 1;
-                ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
-                ready.push(i);
-            }),
+            Ok(()) => settle_replies(
+                ctx,
+                &mut pipe,
+                &mut members,
+                &mut window,
+                &mut ready,
+                (tenth, end),
+                &mut extra,
+            ),
             Err(why) => Err(why),
         };
         if let Some(why) = pipe.failure(settled, extra) {
-            // The connection failed: every operation in flight failed with it.
-            let e = TierError::Operation(why);
-            if window.is_empty()
-                && let Some(m) = members.first_mut()
-            {
-                m.rec.note_tier_error(0, &e, clock);
-            }
-            for (i, sent) in window.drain(..) {
-                let m = &mut members[i];
-                let timing = timing_from(sent);
-                m.rec.note_tier_error(0, &e, clock);
-                m.stream
-                    .settle(&m.slot, Outcome::Failed(&e), timing, &mut m.rec);
-                m.done += 1;
-                ctx.progress[m.job.worker].store(m.done, Ordering::Relaxed);
-                ready.push(i);
-            }
+            fail_in_flight(
+                ctx,
+                &mut members,
+                &mut window,
+                &mut ready,
+                why,
+                (tenth, end),
+            );
         }
         in_flight.count = window.len();
         // Every worker of the group shares the phase's start and deadline.

@@ -9,8 +9,9 @@ use super::chart_bars::row_label;
 use super::chart_style::{
     BAD, Call, GOOD, GRID, INK, MUTED, Size, Unit, WARN, font, op_color, render,
 };
-use crate::metrics::comparison::{Comparison, Verdict};
+use crate::metrics::comparison::{Comparison, MetricComparison, Verdict};
 use crate::metrics::result::WorkloadResult;
+use crate::metrics::statistics::Summary;
 
 /// `repetitions_svg`, for error messages.
 pub const REPETITIONS: Call = Call {
@@ -30,12 +31,15 @@ pub const REPETITIONS_SIZE: Size = Size {
     height: 280,
 };
 
-/// One repetition's figure per point, the mean as a line and its 95% interval as a band.
-pub fn repetitions(
-    w: &WorkloadResult,
+/// A point of a chart: (x, y).
+type Point = (f64, f64);
+
+/// A workload's statistics of `metric` across its repetitions, and each repetition's figure
+/// as (repetition number, value); an error when it has fewer than two or no such metric.
+fn repetition_points<'a>(
+    w: &'a WorkloadResult,
     metric: &str,
-    size: Size,
-) -> Result<minijinja::Value, Error> {
+) -> Result<(&'a Summary, Vec<Point>), Error> {
     if w.repetitions.len() < 2 {
         return Err(REPETITIONS.error(format!(
             "workload `{}` has {} repetition(s): the chart needs `repeat: N` with N >= 2",
@@ -51,12 +55,22 @@ pub fn repetitions(
             known.join(", ")
         )));
     };
-    let points: Vec<(f64, f64)> = w
+    let points = w
         .repetitions
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.get(metric).map(|v| (i as f64 + 1.0, *v)))
         .collect();
+    Ok((stats, points))
+}
+
+/// One repetition's figure per point, the mean as a line and its 95% interval as a band.
+pub fn repetitions(
+    w: &WorkloadResult,
+    metric: &str,
+    size: Size,
+) -> Result<minijinja::Value, Error> {
+    let (stats, points) = repetition_points(w, metric)?;
     let unit = Unit::of_metric(metric);
     let lo = points.iter().map(|p| p.1).fold(stats.ci_low, f64::min);
     let hi = points.iter().map(|p| p.1).fold(stats.ci_high, f64::max);
@@ -157,13 +171,13 @@ pub fn verdict_style(v: Verdict) -> (RGBColor, &'static str) {
     }
 }
 
-/// The forest plot of a comparison, all workloads or the one named.
-pub fn comparison(
-    c: &Comparison,
+/// The comparison's rows: every metric, or those of `workload` (an error naming the
+/// workloads it has when it has none of that name).
+fn comparison_rows<'a>(
+    c: &'a Comparison,
     workload: Option<&str>,
-    size: Option<Size>,
-) -> Result<minijinja::Value, Error> {
-    let rows: Vec<_> = c
+) -> Result<Vec<&'a MetricComparison>, Error> {
+    let rows: Vec<&MetricComparison> = c
         .metrics
         .iter()
         .filter(|m| workload.is_none_or(|w| m.workload == w))
@@ -178,28 +192,48 @@ pub fn comparison(
             known.join(", ")
         )));
     }
+    Ok(rows)
+}
+
+/// A metric's relative change (its estimate when it has one).
+fn relative(m: &MetricComparison) -> f64 {
+    match m.change {
+        Some(ch) => ch.relative,
+        None if m.baseline != 0.0 => (m.current - m.baseline) / m.baseline.abs(),
+        None => 0.0,
+    }
+}
+
+/// The x range of the changes and their intervals (at least twice the noise band either
+/// side), clipped to -100%..+400%.
+fn change_range(c: &Comparison, rows: &[&MetricComparison]) -> (f64, f64) {
+    let mut lo = -2.0 * c.noise;
+    let mut hi = 2.0 * c.noise;
+    for m in rows {
+        let p = relative(m);
+        let (a, b) = m.change.map(|ch| (ch.ci_low, ch.ci_high)).unwrap_or((p, p));
+        lo = lo.min(a.min(p));
+        hi = hi.max(b.max(p));
+    }
+    (lo.max(-1.0), hi.min(4.0))
+}
+
+/// The forest plot of a comparison, all workloads or the one named.
+pub fn comparison(
+    c: &Comparison,
+    workload: Option<&str>,
+    size: Option<Size>,
+) -> Result<minijinja::Value, Error> {
+    let rows = comparison_rows(c, workload)?;
     let many = rows.iter().any(|m| m.workload != rows[0].workload);
-    let label = |m: &crate::metrics::comparison::MetricComparison| {
+    let label = |m: &MetricComparison| {
         if many {
             format!("{} · {}", m.workload, m.metric)
         } else {
             m.metric.clone()
         }
     };
-    let point = |m: &crate::metrics::comparison::MetricComparison| match m.change {
-        Some(ch) => ch.relative,
-        None if m.baseline != 0.0 => (m.current - m.baseline) / m.baseline.abs(),
-        None => 0.0,
-    };
-    let mut lo = -2.0 * c.noise;
-    let mut hi = 2.0 * c.noise;
-    for m in &rows {
-        let p = point(m);
-        let (a, b) = m.change.map(|ch| (ch.ci_low, ch.ci_high)).unwrap_or((p, p));
-        lo = lo.min(a.min(p));
-        hi = hi.max(b.max(p));
-    }
-    let (lo, hi) = (lo.max(-1.0), hi.min(4.0));
+    let (lo, hi) = change_range(c, &rows);
     let pad = (hi - lo) * 0.08;
     let (x0, x1) = (lo - pad, hi + pad + (hi - lo) * 0.3);
     let n = rows.len().max(1);
@@ -250,7 +284,7 @@ pub fn comparison(
         for (i, m) in rows.iter().enumerate() {
             let y = (n - 1 - i) as f64;
             let (col, word) = verdict_style(m.verdict);
-            let p = point(m).clamp(lo, hi);
+            let p = relative(m).clamp(lo, hi);
             let right = match m.change {
                 Some(ch) => {
                     let (a, b) = (ch.ci_low.clamp(lo, hi), ch.ci_high.clamp(lo, hi));
@@ -268,7 +302,7 @@ pub fn comparison(
             };
             chart.draw_series(std::iter::once(Circle::new((p, y), 5, col.filled())))?;
             chart.draw_series(std::iter::once(Text::new(
-                format!("{word} {:+.1}%", point(m) * 100.0),
+                format!("{word} {:+.1}%", relative(m) * 100.0),
                 (right + (x1 - x0) * 0.015, y),
                 note_style.clone().color(&col),
             )))?;

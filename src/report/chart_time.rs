@@ -3,9 +3,12 @@
 //! outages marked on the errors chart.
 
 use minijinja::Error;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::chart_style::{BAD, Call, GRID, INK, MUTED, Size, Unit, color, font, op_color, render};
+use super::chart_style::{
+    BAD, Call, Drawn, GRID, INK, MUTED, Size, Unit, color, font, op_color, render,
+};
 use crate::metrics::result::{SecondResult, WorkloadResult};
 
 /// How it is called, for error messages.
@@ -58,47 +61,51 @@ fn whole_seconds(w: &WorkloadResult) -> &[SecondResult] {
     }
 }
 
+/// Completed operations per second (a run shorter than two seconds shows its overall
+/// throughput), with each open-loop phase's intended rate dashed.
+fn throughput_series(w: &WorkloadResult, seconds: &[SecondResult], reps: f64) -> Vec<Series> {
+    let at = |s: u64| s as f64 + 0.5;
+    let points = if w.timeseries.len() >= 2 {
+        seconds
+            .iter()
+            .map(|s| (at(s.second), s.ops as f64 / reps))
+            .collect()
+    } else {
+        vec![(0.5, w.throughput)]
+    };
+    let mut out = vec![Series {
+        name: format!("completed ops/s{}", over_repetitions(w, "mean of")),
+        color: op_color("get"),
+        dashed: false,
+        points,
+    }];
+    let mut start = 0.0;
+    let mut intended = Vec::new();
+    for p in &w.phases {
+        let length = p.duration_s / reps;
+        if let Some(rate) = p.intended_rate {
+            intended.push((start, rate));
+            intended.push((start + length, rate));
+        }
+        start += length;
+    }
+    if !intended.is_empty() {
+        out.push(Series {
+            name: "intended rate (phase mean)".into(),
+            color: MUTED,
+            dashed: true,
+            points: intended,
+        });
+    }
+    out
+}
+
 fn series(w: &WorkloadResult, metric: &str) -> Vec<Series> {
     let reps = repetitions(w);
     let at = |s: u64| s as f64 + 0.5;
     let seconds = whole_seconds(w);
     match metric {
-        "throughput" => {
-            // A run shorter than two seconds shows its overall throughput.
-            let points = if w.timeseries.len() >= 2 {
-                seconds
-                    .iter()
-                    .map(|s| (at(s.second), s.ops as f64 / reps))
-                    .collect()
-            } else {
-                vec![(0.5, w.throughput)]
-            };
-            let mut out = vec![Series {
-                name: format!("completed ops/s{}", over_repetitions(w, "mean of")),
-                color: op_color("get"),
-                dashed: false,
-                points,
-            }];
-            let mut start = 0.0;
-            let mut intended = Vec::new();
-            for p in &w.phases {
-                let length = p.duration_s / reps;
-                if let Some(rate) = p.intended_rate {
-                    intended.push((start, rate));
-                    intended.push((start + length, rate));
-                }
-                start += length;
-            }
-            if !intended.is_empty() {
-                out.push(Series {
-                    name: "intended rate (phase mean)".into(),
-                    color: MUTED,
-                    dashed: true,
-                    points: intended,
-                });
-            }
-            out
-        }
+        "throughput" => throughput_series(w, seconds, reps),
         "hit_rate" => w
             .tiers
             .iter()
@@ -171,20 +178,12 @@ fn seconds_label(x: f64) -> String {
 }
 
 /// Draws one figure of a workload's time series.
-pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::Value, Error> {
-    if !METRICS.contains(&metric) {
-        return Err(CALL.error(format!(
-            "unknown metric `{metric}` (choose from: {})",
-            METRICS.join(", ")
-        )));
-    }
-    let series = series(w, metric);
-    let unit = match metric {
-        "throughput" => Unit::Rate,
-        "latency" => Unit::Nanos,
-        "hit_rate" => Unit::Ratio,
-        _ => Unit::Count,
-    };
+/// A time chart's plotting area, seconds against the metric.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The axes' ends: the run's length in seconds (at least its phases'), and the metric's top
+/// with room above it (a hit rate's is 1).
+fn extent(w: &WorkloadResult, series: &[Series], metric: &str) -> (f64, f64) {
     let x_max = w
         .timeseries
         .last()
@@ -203,7 +202,11 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
     } else {
         1.0
     };
-    let empty = series.iter().all(|s| s.points.is_empty());
+    (x_max, y_max)
+}
+
+/// Each phase's name and span, when there are several, to shade behind the lines.
+fn phase_bands(w: &WorkloadResult, x_max: f64) -> Vec<(String, f64, f64)> {
     let mut bands = Vec::new();
     if w.phases.len() > 1 {
         let mut start = 0.0;
@@ -213,6 +216,83 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
             start += length;
         }
     }
+    bands
+}
+
+/// The phases' bands, alternately shaded and named, and the outages in red.
+fn draw_bands(
+    chart: &mut Chart<'_, '_>,
+    bands: &[(String, f64, f64)],
+    outages: &[(f64, f64)],
+    x_max: f64,
+    y_max: f64,
+) -> Drawn {
+    for (k, (name, a, b)) in bands.iter().enumerate() {
+        let shade = if k % 2 == 0 {
+            RGBColor(0xf3, 0xf4, 0xf6)
+        } else {
+            WHITE
+        };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(*a, 0.0), (*b, y_max)],
+            shade.filled(),
+        )))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(*a, 0.0), (*a, y_max)],
+            MUTED.mix(0.5),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            name.clone(),
+            (*a + x_max * 0.005, y_max * 0.98),
+            font(13.0).color(&MUTED),
+        )))?;
+    }
+    for (a, b) in outages {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(*a, 0.0), (*b, y_max)],
+            BAD.mix(0.12).filled(),
+        )))?;
+    }
+    Ok(())
+}
+
+/// The series' lines (dashed or solid, with points when there are few seconds) and legends.
+fn draw_lines(chart: &mut Chart<'_, '_>, series: &[Series], few: bool) -> Drawn {
+    for s in series {
+        let c = s.color;
+        let style = c.stroke_width(2);
+        let drawn = if s.dashed {
+            chart.draw_series(DashedLineSeries::new(s.points.iter().copied(), 6, 4, style))?
+        } else {
+            chart.draw_series(LineSeries::new(s.points.iter().copied(), style))?
+        };
+        drawn
+            .label(s.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3)));
+        if few && !s.dashed {
+            chart.draw_series(s.points.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::Value, Error> {
+    if !METRICS.contains(&metric) {
+        return Err(CALL.error(format!(
+            "unknown metric `{metric}` (choose from: {})",
+            METRICS.join(", ")
+        )));
+    }
+    let series = series(w, metric);
+    let unit = match metric {
+        "throughput" => Unit::Rate,
+        "latency" => Unit::Nanos,
+        "hit_rate" => Unit::Ratio,
+        _ => Unit::Count,
+    };
+    let (x_max, y_max) = extent(w, &series, metric);
+    let empty = series.iter().all(|s| s.points.is_empty());
+    let bands = phase_bands(w, x_max);
     let outages: Vec<(f64, f64)> = if metric == "errors" {
         w.outages
             .iter()
@@ -246,32 +326,7 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
                 .x_label_area_size(40)
                 .y_label_area_size(72)
                 .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-            for (k, (name, a, b)) in bands.iter().enumerate() {
-                let shade = if k % 2 == 0 {
-                    RGBColor(0xf3, 0xf4, 0xf6)
-                } else {
-                    WHITE
-                };
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(*a, 0.0), (*b, y_max)],
-                    shade.filled(),
-                )))?;
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(*a, 0.0), (*a, y_max)],
-                    MUTED.mix(0.5),
-                )))?;
-                chart.draw_series(std::iter::once(Text::new(
-                    name.clone(),
-                    (*a + x_max * 0.005, y_max * 0.98),
-                    font(13.0).color(&MUTED),
-                )))?;
-            }
-            for (a, b) in &outages {
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(*a, 0.0), (*b, y_max)],
-                    BAD.mix(0.12).filled(),
-                )))?;
-            }
+            draw_bands(&mut chart, &bands, &outages, x_max, y_max)?;
             chart
                 .configure_mesh()
                 .x_label_formatter(&|x| seconds_label(*x))
@@ -292,26 +347,7 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
                     (size.width as i32 / 2 - 170, size.height as i32 / 2),
                 )?;
             }
-            for s in &series {
-                let c = s.color;
-                let style = c.stroke_width(2);
-                let drawn = if s.dashed {
-                    chart.draw_series(DashedLineSeries::new(
-                        s.points.iter().copied(),
-                        6,
-                        4,
-                        style,
-                    ))?
-                } else {
-                    chart.draw_series(LineSeries::new(s.points.iter().copied(), style))?
-                };
-                drawn.label(s.name.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
-                });
-                if few && !s.dashed {
-                    chart.draw_series(s.points.iter().map(|p| Circle::new(*p, 3, c.filled())))?;
-                }
-            }
+            draw_lines(&mut chart, &series, few)?;
             chart
                 .configure_series_labels()
                 .position(if metric == "hit_rate" {

@@ -105,6 +105,11 @@ pub(super) fn check_data(
                 .hint("see the `keys` section of `tierbench schema`"),
         ),
     }
+    (key_space, check_values(data, problems))
+}
+
+/// The values' shape, size and compressibility.
+fn check_values(data: &DataFile, problems: &mut Vec<Problem>) -> Option<ValueConfig> {
     let shape = match data.values.shape {
         ShapeName::Text => ValueShape::Text,
         ShapeName::Json => {
@@ -122,7 +127,7 @@ pub(super) fn check_data(
                 Problem::new("/data/values/size", message)
                     .expected("a size (256, 1KiB) or an inclusive range MIN..MAX (200..400)"),
             );
-            return (key_space, None);
+            return None;
         }
     };
     let compressibility = data.values.compressibility.unwrap_or(0.0);
@@ -135,14 +140,11 @@ pub(super) fn check_data(
             .expected("a fraction: 0.0 (incompressible) to 1.0"),
         );
     }
-    (
-        key_space,
-        Some(ValueConfig {
-            shape,
-            size,
-            compressibility,
-        }),
-    )
+    Some(ValueConfig {
+        shape,
+        size,
+        compressibility,
+    })
 }
 
 fn parse_size(size: &SizeFile) -> Result<SizeSpec, String> {

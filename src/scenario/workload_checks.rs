@@ -74,29 +74,7 @@ pub(super) fn check_workloads(
             ops: &ops,
             commands: &commands.names,
         };
-        let mut parsed = Vec::new();
-        for (j, text) in w.thresholds.iter().enumerate() {
-            match thresholds::parse(text, &ctx) {
-                Ok(t) => parsed.push(t),
-                // A target that names no tier is reported on its own; the thresholds that name
-                // a tier cannot be checked before it is fixed.
-                Err(e) if target.is_empty() && e.message.contains("is not a tier") => {}
-                Err(e) => problems.push(
-                    Problem::new(
-                        format!("{base}/thresholds/{j}"),
-                        format!("threshold `{text}`: {}", e.message),
-                    )
-                    .hint(e.hint),
-                ),
-            }
-        }
-        let states_errors = parsed
-            .iter()
-            .any(|t| matches!(t.metric, Metric::Errors | Metric::ErrorRate));
-        if !states_errors && let Ok(t) = thresholds::parse(DEFAULT_ERROR_THRESHOLD, &ctx) {
-            // Fail closed: errors fail a run unless the workload says how many it accepts.
-            parsed.push(t);
-        }
+        let parsed = workload_thresholds(w, &ctx, target.is_empty(), &base, problems);
         if let (Some(phases), Some(ops)) = (phases, source) {
             out.push(Workload {
                 concurrency: phases.iter().map(|p| p.concurrency).max().unwrap_or(1),
@@ -124,6 +102,40 @@ pub(super) fn check_workloads(
         problems.push(Problem::new("/workloads", "no workloads").hint("add at least one workload"));
     }
     out
+}
+
+/// A workload's thresholds, parsed against its tiers and operations, with the implicit
+/// `error_rate <= 1%` when it states no errors threshold of its own (fail closed: errors fail a
+/// run unless the workload says how many it accepts). With no valid target, thresholds that
+/// name a tier are left to be checked once the target is fixed (the target has its problem).
+fn workload_thresholds(
+    w: &WorkloadFile,
+    ctx: &ThresholdContext<'_>,
+    no_target: bool,
+    base: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<thresholds::Threshold> {
+    let mut parsed = Vec::new();
+    for (j, text) in w.thresholds.iter().enumerate() {
+        match thresholds::parse(text, ctx) {
+            Ok(t) => parsed.push(t),
+            Err(e) if no_target && e.message.contains("is not a tier") => {}
+            Err(e) => problems.push(
+                Problem::new(
+                    format!("{base}/thresholds/{j}"),
+                    format!("threshold `{text}`: {}", e.message),
+                )
+                .hint(e.hint),
+            ),
+        }
+    }
+    let states_errors = parsed
+        .iter()
+        .any(|t| matches!(t.metric, Metric::Errors | Metric::ErrorRate));
+    if !states_errors && let Ok(t) = thresholds::parse(DEFAULT_ERROR_THRESHOLD, ctx) {
+        parsed.push(t);
+    }
+    parsed
 }
 
 /// The measured phases: the workload's `phases`, or one phase from its `ops`/`duration`/`rate`.

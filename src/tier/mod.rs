@@ -15,6 +15,7 @@ pub mod ownership;
 pub mod redis;
 pub mod sql;
 pub mod stack;
+mod tls_files;
 
 use bytes::Bytes;
 

@@ -390,37 +390,12 @@ pub(super) fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
         seen.entry(text).or_insert(());
     }
     out.extend(seen.into_keys());
-    for m in metrics
-        .iter()
-        .filter(|m| m.verdict == Verdict::Inconclusive)
-    {
-        let n = m.samples[0].min(m.samples[1]);
-        let decide = m
-            .change
-            .as_ref()
-            .and_then(|c| samples_to_decide(c, n, m.band, m.higher_is_better));
-        let how = match decide {
-            Some(need) if m.sample_kind[0] == "repetitions" => {
-                format!("about {need} repetitions per side (`repeat: {need}`) would decide it")
-            }
-            Some(need) if m.sample_kind[0] == "rounds" => {
-                format!("about {need} rounds (`--rounds {need}`) would decide it")
-            }
-            Some(need) => format!(
-                "about {need} {} per side would decide it: run longer, or repeat both sides \
-                 (`--profile ci`), or use `tierbench ab`",
-                m.sample_kind[1]
-            ),
-            None => "more samples per side would decide it (`repeat: 5` on both sides)".into(),
-        };
-        out.push(format!(
-            "inconclusive: `{}` {}: the change is beyond the ±{:.0}% band on the bad side but its \
-             interval reaches back inside; {how}; `--allow-inconclusive` accepts it",
-            m.workload,
-            m.metric,
-            m.band * 100.0
-        ));
-    }
+    out.extend(
+        metrics
+            .iter()
+            .filter(|m| m.verdict == Verdict::Inconclusive)
+            .map(inconclusive_advice),
+    );
     let open: Vec<String> = metrics
         .iter()
         .filter(|m| matches!(m.verdict, Verdict::NoChange | Verdict::WithinNoise))
@@ -468,4 +443,35 @@ pub(super) fn recommend(metrics: &[MetricComparison]) -> Vec<String> {
         );
     }
     out
+}
+
+/// What would decide an inconclusive metric: how many more samples, in the unit its side
+/// has (repetitions, rounds, seconds), and that `--allow-inconclusive` accepts it.
+fn inconclusive_advice(m: &MetricComparison) -> String {
+    let n = m.samples[0].min(m.samples[1]);
+    let decide = m
+        .change
+        .as_ref()
+        .and_then(|c| samples_to_decide(c, n, m.band, m.higher_is_better));
+    let how = match decide {
+        Some(need) if m.sample_kind[0] == "repetitions" => {
+            format!("about {need} repetitions per side (`repeat: {need}`) would decide it")
+        }
+        Some(need) if m.sample_kind[0] == "rounds" => {
+            format!("about {need} rounds (`--rounds {need}`) would decide it")
+        }
+        Some(need) => format!(
+            "about {need} {} per side would decide it: run longer, or repeat both sides \
+             (`--profile ci`), or use `tierbench ab`",
+            m.sample_kind[1]
+        ),
+        None => "more samples per side would decide it (`repeat: 5` on both sides)".into(),
+    };
+    format!(
+        "inconclusive: `{}` {}: the change is beyond the ±{:.0}% band on the bad side but its \
+         interval reaches back inside; {how}; `--allow-inconclusive` accepts it",
+        m.workload,
+        m.metric,
+        m.band * 100.0
+    )
 }

@@ -144,6 +144,45 @@ async fn refusal(
     said
 }
 
+/// `count` of the crate's reconnecting connections, each checked with a PING; the error is
+/// the setup message.
+async fn managers(
+    client: &redis::Client,
+    config: ConnectionManagerConfig,
+    count: usize,
+    connect_timeout: Duration,
+) -> Result<Vec<ConnectionManager>, String> {
+    let mut connections = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut conn = tokio::time::timeout(
+            connect_timeout,
+            ConnectionManager::new_with_config(client.clone(), config.clone()),
+        )
+        .await
+        .map_err(|_| format!("cannot connect: no answer within {connect_timeout:?}"))?
+        .map_err(|e| format!("cannot connect: {}", redis_message(&e)))?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| format!("PING failed: {}", redis_message(&e)))?;
+        connections.push(conn);
+    }
+    Ok(connections)
+}
+
+/// tierbench's own connections to `target` for the measured operations, `connections` (at
+/// least one) of them; the error is the setup message.
+async fn lanes(target: &Target, connections: usize) -> Result<Vec<Lane>, String> {
+    let mut lanes = Vec::with_capacity(connections.max(1));
+    for _ in 0..connections.max(1) {
+        let lane = Lane::connect(target.clone())
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        lanes.push(lane);
+    }
+    Ok(lanes)
+}
+
 impl RedisTier {
     /// Opens `settings.connections` connections and checks them with a PING.
     pub async fn connect(
@@ -207,36 +246,13 @@ impl RedisTier {
         } else {
             settings.connections.max(1)
         };
-        let mut connections = Vec::with_capacity(crate_connections);
-        for _ in 0..crate_connections {
-            let mut conn = tokio::time::timeout(
-                connect_timeout,
-                ConnectionManager::new_with_config(client.clone(), config.clone()),
-            )
+        let connections = managers(&client, config, crate_connections, connect_timeout)
             .await
-            .map_err(|_| {
-                setup(format!(
-                    "cannot connect: no answer within {connect_timeout:?}"
-                ))
-            })?
-            .map_err(|e| setup(format!("cannot connect: {}", redis_message(&e))))?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map_err(|e| setup(format!("PING failed: {}", redis_message(&e))))?;
-            connections.push(conn);
-        }
+            .map_err(setup)?;
         let own = lean.clone();
         let data = match lean {
             Some(target) => {
-                let mut lanes = Vec::with_capacity(settings.connections.max(1));
-                for _ in 0..settings.connections.max(1) {
-                    let lane = Lane::connect(target.clone())
-                        .await
-                        .map_err(|e| setup(format!("cannot connect: {e}")))?;
-                    lanes.push(lane);
-                }
-                DataPath::Lean(lanes)
+                DataPath::Lean(lanes(&target, settings.connections).await.map_err(setup)?)
             }
             None => DataPath::Crate(connections.clone()),
         };

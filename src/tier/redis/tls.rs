@@ -20,6 +20,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use crate::tier::tls_files::{certificates, read};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -106,26 +108,6 @@ fn provider() -> Arc<CryptoProvider> {
     CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
-}
-
-pub(in crate::tier) fn read(field: &str, path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("tls.{field} `{path}`: cannot read it: {e}"))
-}
-
-pub(in crate::tier) fn certificates(
-    field: &str,
-    path: &str,
-    pem: &[u8],
-) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("tls.{field} `{path}`: not a PEM certificate file: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "tls.{field} `{path}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)"
-        ));
-    }
-    Ok(certs)
 }
 
 /// PEM bytes of a client certificate chain and of its private key.

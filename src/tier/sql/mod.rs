@@ -163,6 +163,64 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Opens the measuring pool for `dialect` (after one direct connection, so an unreachable
+/// server fails at once); SQLite creates a new database file in WAL mode first. The error is
+/// the setup message.
+async fn open_pool(dialect: &str, s: &SqlSettings, size: u32) -> Result<Pool, String> {
+    let cannot_connect = |e: sqlx::Error| explain(format!("cannot connect: {}", sql_message(&e)));
+    let in_memory = s.url.contains(":memory:") || s.url.contains("mode=memory");
+    let timeout = s.timeout;
+    Ok(match dialect {
+        "sqlite" => {
+            let options = SqliteConnectOptions::from_str(&s.url)
+                .map_err(|e| e.to_string())?
+                .create_if_missing(true)
+                .busy_timeout(Duration::from_secs(5));
+            // WAL for a database tierbench creates; an existing file keeps its own journal
+            // mode (it is the user's, and switching needs a lock its other users hold).
+            if !in_memory && !options.get_filename().exists() {
+                create_in_wal_mode(&options).await.map_err(cannot_connect)?;
+            }
+            Pool::Sqlite(Lanes::new(
+                measuring_pool(size, timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(cannot_connect)?,
+                size as usize,
+            ))
+        }
+        "postgres" => {
+            let mut options = pg_options(&s.url, s.tls.as_ref())?;
+            if options.get_application_name().is_none() {
+                options = options.application_name(APPLICATION_NAME);
+            }
+            probe::<sqlx::PgConnection>(&options)
+                .await
+                .map_err(explain)?;
+            Pool::Postgres(Lanes::new(
+                measuring_pool(size, timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(cannot_connect)?,
+                size as usize,
+            ))
+        }
+        _ => {
+            let options = mysql_options(&s.url, s.tls.as_ref())?;
+            probe::<sqlx::MySqlConnection>(&options)
+                .await
+                .map_err(explain)?;
+            Pool::MySql(Lanes::new(
+                measuring_pool(size, timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(cannot_connect)?,
+                size as usize,
+            ))
+        }
+    })
+}
+
 impl SqlTier {
     /// Connects the pool, opens every connection, and prepares the table.
     pub async fn connect(
@@ -175,8 +233,6 @@ impl SqlTier {
             url: redact_url(&s.url),
             message,
         };
-        let cannot_connect =
-            |e: sqlx::Error| setup(explain(format!("cannot connect: {}", sql_message(&e))));
         let dialect = dialect(&s.url).ok_or_else(|| {
             setup("unsupported URL scheme (use sqlite:, postgres:// or mysql://)".into())
         })?;
@@ -184,55 +240,7 @@ impl SqlTier {
         // An in-memory SQLite database lives as long as its one connection: keep exactly one.
         let size = if in_memory { 1 } else { s.pool.max(1) };
         let timeout = s.timeout;
-        let pool = match dialect {
-            "sqlite" => {
-                let options = SqliteConnectOptions::from_str(&s.url)
-                    .map_err(|e| setup(e.to_string()))?
-                    .create_if_missing(true)
-                    .busy_timeout(Duration::from_secs(5));
-                // WAL for a database tierbench creates; an existing file keeps its own journal
-                // mode (it is the user's, and switching needs a lock its other users hold).
-                if !in_memory && !options.get_filename().exists() {
-                    create_in_wal_mode(&options).await.map_err(cannot_connect)?;
-                }
-                Pool::Sqlite(Lanes::new(
-                    measuring_pool(size, timeout)
-                        .connect_with(options)
-                        .await
-                        .map_err(cannot_connect)?,
-                    size as usize,
-                ))
-            }
-            "postgres" => {
-                let mut options = pg_options(&s.url, s.tls.as_ref()).map_err(setup)?;
-                if options.get_application_name().is_none() {
-                    options = options.application_name(APPLICATION_NAME);
-                }
-                probe::<sqlx::PgConnection>(&options)
-                    .await
-                    .map_err(|e| setup(explain(e)))?;
-                Pool::Postgres(Lanes::new(
-                    measuring_pool(size, timeout)
-                        .connect_with(options)
-                        .await
-                        .map_err(cannot_connect)?,
-                    size as usize,
-                ))
-            }
-            _ => {
-                let options = mysql_options(&s.url, s.tls.as_ref()).map_err(setup)?;
-                probe::<sqlx::MySqlConnection>(&options)
-                    .await
-                    .map_err(|e| setup(explain(e)))?;
-                Pool::MySql(Lanes::new(
-                    measuring_pool(size, timeout)
-                        .connect_with(options)
-                        .await
-                        .map_err(cannot_connect)?,
-                    size as usize,
-                ))
-            }
-        };
+        let pool = open_pool(dialect, s, size).await.map_err(setup)?;
         let existing = match &pool {
             Pool::Sqlite(lanes) => inspect_sqlite(lanes.pool(), &s.table).await,
             Pool::Postgres(lanes) => inspect_postgres(lanes.pool(), &s.table).await,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
-use crate::tier::redis::tls::{certificates, read};
+use crate::tier::tls_files::{certificates, read};
 
 /// TLS settings of a PostgreSQL or MariaDB/MySQL tier. They take precedence over the URL's
 /// `sslmode`/`sslrootcert` (PostgreSQL) or `ssl-mode`/`ssl-ca` (MariaDB/MySQL) parameters.
