@@ -367,3 +367,78 @@ fn a_named_baseline_keeps_its_last_runs_and_judges_against_their_spread() {
     assert_eq!(throughput["verdict"], "regressed", "{throughput}");
     assert_eq!(throughput["samples"][0], 3);
 }
+
+/// The noise floor per metric is the scenario's (`noise_floor`) over the defaults, in a run
+/// against a baseline and in `compare` of its documents; `--noise-floor` overrides it per
+/// metric. Each comparison row says the band it was judged with.
+#[test]
+fn the_scenarios_noise_floor_sets_the_band_of_one_run_per_side() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: floors\nseed: 7\n\
+        tiers: [{ name: l1, kind: memory, max_entries: 1000 }]\n\
+        data: { keys: { count: 1000 }, values: { size: 32 } }\n\
+        noise_floor: { throughput: 40%, p99: 30% }\n\
+        workloads:\n  - { name: reads, target: l1, duration: 2s, concurrency: 2, preload: true, mix: { get: 1 } }\n";
+    let path = write_scenario(dir.path(), "s.yaml", yaml);
+    let p = path.to_str().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    let run = |out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["run", p, "--no-progress", "--no-fail-on-regression"];
+        args.extend(["--allow-inconclusive"]);
+        let report = format!("json={}", out.display());
+        args.extend(["--report", report.as_str()]);
+        args.extend(extra);
+        let o = tierbench(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    };
+    run(&a, &[]);
+    run(&b, &["--baseline", a.to_str().unwrap()]);
+    let band = |doc: &serde_json::Value, metric: &str| {
+        let metrics = doc["comparison"]["metrics"].as_array().unwrap();
+        let row = metrics.iter().find(|m| m["metric"] == metric).unwrap();
+        row["band"].as_f64().unwrap()
+    };
+    let doc = json(&b);
+    assert!(band(&doc, "throughput") >= 0.40, "{}", doc["comparison"]);
+    assert!(band(&doc, "all.p99_ns") >= 0.30, "{}", doc["comparison"]);
+    // `compare` reads the floor from the current run's scenario; the flag overrides it.
+    let c = dir.path().join("c.json");
+    let cmp = tierbench(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--no-fail-on-regression",
+        "--allow-inconclusive",
+        "--report",
+        &format!("json={}", c.display()),
+    ]);
+    assert_eq!(cmp.status.code(), Some(0), "{}", all_output(&cmp));
+    assert!(band(&json(&c), "throughput") >= 0.40);
+    let cmp = tierbench(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--no-fail-on-regression",
+        "--allow-inconclusive",
+        "--noise-floor",
+        "throughput=60%",
+        "--report",
+        &format!("json={}", c.display()),
+    ]);
+    assert_eq!(cmp.status.code(), Some(0), "{}", all_output(&cmp));
+    let doc = json(&c);
+    assert!(band(&doc, "throughput") >= 0.60, "{}", doc["comparison"]);
+    assert!(band(&doc, "all.p99_ns") >= 0.30, "{}", doc["comparison"]);
+    // A floor that is not a percentage is invalid input, at its field.
+    let bad = write_scenario(dir.path(), "bad.yaml", &yaml.replace("40%", "fast"));
+    let out = tierbench(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        all_output(&out).contains("noise_floor.throughput"),
+        "{}",
+        all_output(&out)
+    );
+}

@@ -21,7 +21,8 @@ use crate::verdict::compare_paired::compare_paired;
 /// Runs the experiment and reports it; the exit code as `compare`'s (0, 5, 2), or a run's own
 /// failure (3, 4, 130, 143).
 pub(super) fn command(args: &AbArgs) -> u8 {
-    let Some(rule) = super::rule(&args.verdict)
+    // The paired ratios carry the variance between rounds: no floor beyond the band.
+    let Some(rule) = super::rule(&args.verdict, Default::default())
         .map_err(|e| eprintln!("error: {e}"))
         .ok()
     else {

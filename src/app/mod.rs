@@ -81,8 +81,8 @@ fn or_report<T>(result: Result<T, String>) -> Option<T> {
     result.map_err(|e| eprintln!("error: {e}")).ok()
 }
 
-/// The verdict rule from the command line.
-pub(super) fn rule(args: &VerdictArgs) -> Result<Rule, String> {
+/// The verdict rule from the command line, over the scenario's noise floor (`floor`).
+pub(super) fn rule(args: &VerdictArgs, floor: NoiseFloor) -> Result<Rule, String> {
     let noise = parse_percent(&args.noise).map_err(|e| format!("--noise {}: {e}", args.noise))?;
     if !(0.0..1.0).contains(&args.significance) || args.significance == 0.0 {
         return Err(format!(
@@ -91,9 +91,10 @@ pub(super) fn rule(args: &VerdictArgs) -> Result<Rule, String> {
         ));
     }
     let floor = match &args.noise_floor {
-        Some(text) => NoiseFloor::parse(text, parse_percent)
+        Some(text) => floor
+            .parse_over(text, parse_percent)
             .map_err(|e| format!("--noise-floor {text}: {e}"))?,
-        None => NoiseFloor::default(),
+        None => floor,
     };
     Ok(Rule {
         noise,
@@ -129,7 +130,7 @@ fn run_command(args: &RunArgs) -> u8 {
         eprintln!("error: {e}");
         return exit::INVALID_INPUT;
     }
-    let Some(rule) = or_report(rule(&args.verdict)) else {
+    let Some(rule) = or_report(rule(&args.verdict, scenario.noise_floor)) else {
         return exit::INVALID_INPUT;
     };
     if let Some(name) = &args.save_baseline
@@ -333,6 +334,14 @@ pub(super) fn verdict_message(s: &crate::metrics::result::Summary) -> String {
     format!("error: exit 5: {}", parts.join("; "))
 }
 
+/// The noise floor the current run's scenario set (`noise_floor`, kept in its effective
+/// scenario), or the defaults.
+fn noise_floor_of(current: &ResultDocument) -> NoiseFloor {
+    let file = current.scenario.effective.get("noise_floor").cloned();
+    file.and_then(|f| serde_json::from_value::<scenario::model_verdict::NoiseFloorFile>(f).ok())
+        .map_or_else(NoiseFloor::default, |f| f.resolve(&mut Vec::new()))
+}
+
 fn compare_command(args: &CompareArgs) -> u8 {
     let read = |arg: &str| baselines::resolve(arg).and_then(|path| read_results(&path));
     let (baseline, mut current) = match (read(&args.baseline), read(&args.current)) {
@@ -342,7 +351,7 @@ fn compare_command(args: &CompareArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    let Some(rule) = or_report(rule(&args.verdict)) else {
+    let Some(rule) = or_report(rule(&args.verdict, noise_floor_of(&current))) else {
         return exit::INVALID_INPUT;
     };
     let Some((mut reporter, mut specs)) = prepare_output(&args.output) else {

@@ -166,6 +166,7 @@ impl Reader<'_> {
         file.repeat = self.field(root, "repeat").flatten();
         file.timeout = self.field(root, "timeout").flatten();
         file.lost_after = self.field(root, "lost_after").flatten();
+        file.noise_floor = self.field(root, "noise_floor").flatten();
         file.profiles = self.field(root, "profiles").flatten();
         if let Some(commands) = root.get("commands").and_then(Value::as_object) {
             for (name, item) in commands {
@@ -347,6 +348,7 @@ fn placeholder_file() -> ScenarioFile {
         repeat: None,
         timeout: None,
         lost_after: None,
+        noise_floor: None,
         profiles: None,
         sweep: None,
     }

@@ -15,6 +15,7 @@ pub mod locate;
 pub mod model;
 mod model_batch;
 mod model_tiers;
+pub mod model_verdict;
 pub mod origins;
 pub mod overrides;
 pub mod plan;

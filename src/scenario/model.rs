@@ -60,6 +60,10 @@ pub struct ScenarioFile {
     /// the workload ends, the run exits 3 with the reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_after: Option<DurationValue>,
+    /// The smallest band, per metric, within which a comparison of one run per side against a
+    /// baseline calls a change noise: `{ throughput: 5%, p99: 10% }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_floor: Option<super::model_verdict::NoiseFloorFile>,
     /// Named patches over this scenario, selected with `--profile NAME` or `TIERBENCH_PROFILE`.
     /// A patch is merged into the scenario; under it, `workloads` and `tiers` may be maps keyed
     /// by name that patch those entries only (thresholds included). Built-in profiles:

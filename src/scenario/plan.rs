@@ -46,6 +46,9 @@ pub struct Scenario {
     pub timeout: Option<Duration>,
     /// Give a tier up after this long without a success.
     pub lost_after: Duration,
+    /// The noise floor per metric for comparisons of one run per side (the scenario's
+    /// `noise_floor` over the defaults).
+    pub noise_floor: crate::verdict::compare::NoiseFloor,
     /// The profile and overrides applied to the file.
     pub applied: super::overrides::Applied,
     /// Which share of the work this process runs (`--shard I/N`); `None` for the whole.

@@ -60,6 +60,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
     }
     let file = lenient.file;
     let Checked {
+        noise_floor,
         tiers,
         keys: Some(keys),
         values: Some(values),
@@ -93,6 +94,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
         repeat: file.repeat.unwrap_or(1).max(1),
         timeout: file.timeout.map(|t| t.0),
         lost_after: file.lost_after.map_or(DEFAULT_LOST_AFTER, |t| t.0),
+        noise_floor,
         applied: Default::default(),
         shard: None,
     })
@@ -100,6 +102,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
 
 /// What the semantic checks make of a (possibly partial) scenario.
 struct Checked {
+    noise_floor: crate::verdict::compare::NoiseFloor,
     tiers: Vec<TierConfig>,
     keys: Option<KeySpace>,
     values: Option<ValueConfig>,
@@ -148,7 +151,12 @@ fn check(
     let commands = super::command_checks::check_commands(file, problems);
     let workloads =
         super::workload_checks::check_workloads(file, workload_index, dir, &commands, problems);
+    let noise_floor = file
+        .noise_floor
+        .as_ref()
+        .map_or_else(Default::default, |f| f.resolve(problems));
     Checked {
+        noise_floor,
         tiers,
         keys,
         values,

@@ -68,13 +68,14 @@ impl NoiseFloor {
         }
     }
 
-    /// Reads `throughput=5%,p99=10%,...` over the defaults (names: throughput, mean, p50, p99,
-    /// hit_rate).
-    pub fn parse(
+    /// Reads `throughput=5%,p99=10%,...` over `self` (names: throughput, mean, p50, p99,
+    /// hit_rate): `--noise-floor` over the scenario's `noise_floor`.
+    pub fn parse_over(
+        self,
         text: &str,
         percent: impl Fn(&str) -> Result<f64, String>,
     ) -> Result<Self, String> {
-        let mut floor = NoiseFloor::default();
+        let mut floor = self;
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, value) = part
                 .split_once('=')
