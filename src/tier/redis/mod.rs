@@ -121,6 +121,33 @@ fn reconnect_attempts(timeout: Duration) -> usize {
     attempts.max(1)
 }
 
+/// The setup error of tier `name` at `url` (shown without its password), for a message.
+pub(in crate::tier) fn setup_error<'a>(
+    name: &'a str,
+    url: &'a str,
+) -> impl Fn(String) -> TierError + Copy + 'a {
+    move |message| TierError::Setup {
+        tier: name.to_string(),
+        url: redact_url(url),
+        message,
+    }
+}
+
+/// Says on stderr, once per tier, that its TLS certificates are not verified, when its settings
+/// turn verification off.
+pub(in crate::tier) fn warn_unverified(name: &str, settings: &RedisSettings) {
+    if settings
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.insecure_skip_verify)
+    {
+        eprintln!(
+            "tierbench: warning: tier `{name}`: TLS certificate verification is off \
+             (tls.insecure_skip_verify): anyone on the path can read and change the traffic"
+        );
+    }
+}
+
 /// Why a connection was refused, in the server's words when it refused the URL's credentials:
 /// the `redis` crate reports only "Password authentication failed", where tierbench's own
 /// handshake sees the reply (`WRONGPASS invalid username-password pair ...`).
@@ -190,22 +217,9 @@ impl RedisTier {
         settings: &RedisSettings,
         names: &KeyNames,
     ) -> Result<RedisTier, TierError> {
-        let setup = |message: String| TierError::Setup {
-            tier: name.to_string(),
-            url: redact_url(&settings.url),
-            message,
-        };
+        let setup = setup_error(name, &settings.url);
         let client = tls::client(&settings.url, settings.tls.as_ref()).map_err(setup)?;
-        if settings
-            .tls
-            .as_ref()
-            .is_some_and(|t| t.insecure_skip_verify)
-        {
-            eprintln!(
-                "tierbench: warning: tier `{name}`: TLS certificate verification is off \
-                 (tls.insecure_skip_verify): anyone on the path can read and change the traffic"
-            );
-        }
+        warn_unverified(name, settings);
         let timeout = settings.timeout;
         let connect_timeout = timeout.max(MIN_CONNECT_TIMEOUT);
         // One plain connection first: a server that is down fails setup at once, where a

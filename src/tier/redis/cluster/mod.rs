@@ -27,11 +27,11 @@ use crate::tier::error::{TierError, redis_message};
 use crate::tier::ownership::claim::{claim, count_existing, release, remove_all};
 use crate::tier::ownership::key_names::KeyNames;
 use crate::tier::ownership::marker::REDIS_MARKER_SUFFIX;
-use crate::tier::redis::RedisSettings;
 use crate::tier::redis::claim::info_field;
 use crate::tier::redis::cluster::pipe::{NodePipes, node_info, seed_host, slot_ranges};
 use crate::tier::redis::data::{BatchReply, bounded, crate_cmd, crate_error};
 use crate::tier::redis::tls::{self, explain};
+use crate::tier::redis::{RedisSettings, setup_error, warn_unverified};
 use crate::workload::op::Op;
 
 /// Shortest time given to one connect attempt, whatever the response timeout.
@@ -72,11 +72,7 @@ impl RedisClusterTier {
         settings: &RedisSettings,
         names: &KeyNames,
     ) -> Result<RedisClusterTier, TierError> {
-        let setup = |message: String| TierError::Setup {
-            tier: name.to_string(),
-            url: redact_url(&settings.url),
-            message,
-        };
+        let setup = setup_error(name, &settings.url);
         let urls: Vec<&String> = std::iter::once(&settings.url)
             .chain(&settings.seeds)
             .collect();
@@ -86,16 +82,7 @@ impl RedisClusterTier {
                 .map_err(|e| setup(format!("`{}`: {e}", redact_url(url))))?;
             infos.push(client.get_connection_info().clone());
         }
-        if settings
-            .tls
-            .as_ref()
-            .is_some_and(|t| t.insecure_skip_verify)
-        {
-            eprintln!(
-                "tierbench: warning: tier `{name}`: TLS certificate verification is off \
-                 (tls.insecure_skip_verify): anyone on the path can read and change the traffic"
-            );
-        }
+        warn_unverified(name, settings);
         let timeout = settings.timeout;
         let connect_timeout = timeout.max(MIN_CONNECT_TIMEOUT);
         check_seeds(&urls, &infos, timeout, connect_timeout)
