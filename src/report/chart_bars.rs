@@ -6,7 +6,9 @@ use minijinja::Error;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart_style::{BAD, Call, GOOD, GRID, INK, MUTED, Size, Unit, color, font, render};
+use super::chart_style::{
+    BAD, Call, GOOD, HouseStyle, INK, MUTED, Size, Unit, color, font, render,
+};
 use crate::metrics::result::WorkloadResult;
 use crate::units::format_nanos;
 
@@ -91,11 +93,7 @@ pub fn bars(
             .x_label_formatter(&|v| unit.format(*v))
             .y_label_formatter(&|v| row_label(&names, *v))
             .x_desc(x_desc)
-            .label_style(font(14.0))
-            .axis_desc_style(font(14.0).color(&MUTED))
-            .axis_style(INK.mix(0.6))
-            .bold_line_style(GRID)
-            .light_line_style(GRID.mix(0.0))
+            .house_style()
             .x_labels(8)
             .draw()?;
         if x0 < 0.0 && x1 > 0.0 {

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::chart_bars::row_label;
 use super::chart_style::{
-    BAD, Call, GOOD, GRID, INK, MUTED, Size, Unit, WARN, font, op_color, render,
+    BAD, Call, GOOD, GRID, HouseStyle, INK, MUTED, Size, Unit, WARN, font, op_color, render,
 };
 use crate::metrics::comparison::{Comparison, MetricComparison, Verdict};
 use crate::metrics::result::WorkloadResult;
@@ -120,11 +120,7 @@ pub fn repetitions(
             })
             .y_label_formatter(&|y| unit.format(*y))
             .x_desc("repetition")
-            .label_style(font(14.0))
-            .axis_desc_style(font(14.0).color(&MUTED))
-            .axis_style(INK.mix(0.6))
-            .bold_line_style(GRID)
-            .light_line_style(GRID.mix(0.0))
+            .house_style()
             .y_labels(6)
             .draw()?;
         chart
@@ -266,11 +262,7 @@ pub fn comparison(
             .x_label_formatter(&|v| signed_axis(*v))
             .y_label_formatter(&|v| row_label(&names, *v))
             .x_desc("relative change (current vs baseline); shaded: the noise band")
-            .label_style(font(14.0))
-            .axis_desc_style(font(14.0).color(&MUTED))
-            .axis_style(INK.mix(0.6))
-            .bold_line_style(GRID)
-            .light_line_style(GRID.mix(0.0))
+            .house_style()
             .x_labels(8)
             .draw()?;
         chart.draw_series(std::iter::once(PathElement::new(

@@ -10,7 +10,7 @@ use minijinja::Error;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart_style::{Call, GRID, INK, MUTED, Size, Unit, color, font, render};
+use super::chart_style::{Call, GRID, HouseStyle, MUTED, Size, Unit, color, font, render};
 use crate::metrics::sweep::{SweepCurve, SweepResult};
 
 /// `miss_ratio_svg`, for error messages.
@@ -145,11 +145,7 @@ fn draw(
             .x_label_formatter(&|x| Unit::Count.format(*x))
             .y_label_formatter(&|y| unit.format(*y))
             .x_desc("cache size, entries (log scale)")
-            .label_style(font(14.0))
-            .axis_desc_style(font(14.0).color(&MUTED))
-            .axis_style(INK.mix(0.6))
-            .bold_line_style(GRID)
-            .light_line_style(GRID.mix(0.0))
+            .house_style()
             .y_labels(6)
             .draw()?;
         if empty {

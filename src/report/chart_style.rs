@@ -227,6 +227,25 @@ impl Unit {
     }
 }
 
+/// The house style of every chart's mesh: 14 px labels, muted axis descriptions, a soft axis,
+/// grid lines at the labelled ticks only.
+pub trait HouseStyle {
+    /// Applies it.
+    fn house_style(&mut self) -> &mut Self;
+}
+
+impl<X: Ranged, Y: Ranged, DB: DrawingBackend> HouseStyle
+    for plotters::chart::MeshStyle<'_, '_, X, Y, DB>
+{
+    fn house_style(&mut self) -> &mut Self {
+        self.label_style(font(14.0))
+            .axis_desc_style(font(14.0).color(&MUTED))
+            .axis_style(INK.mix(0.6))
+            .bold_line_style(GRID)
+            .light_line_style(GRID.mix(0.0))
+    }
+}
+
 /// Draws a chart and returns it as a safe string holding one `<svg>` element, marked with
 /// `class="tb-chart"`, `data-chart="KIND"`, an accessible name and a `<title>` (a tooltip).
 pub fn render(

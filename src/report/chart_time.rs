@@ -7,7 +7,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::chart_style::{
-    BAD, Call, Drawn, GRID, INK, MUTED, Size, Unit, color, font, op_color, render,
+    BAD, Call, Drawn, GRID, HouseStyle, MUTED, Size, Unit, color, font, op_color, render,
 };
 use crate::metrics::result::{SecondResult, WorkloadResult};
 
@@ -332,11 +332,7 @@ pub fn draw(w: &WorkloadResult, metric: &str, size: Size) -> Result<minijinja::V
                 .x_label_formatter(&|x| seconds_label(*x))
                 .y_label_formatter(&|y| unit.format(*y))
                 .x_desc("seconds since measuring started")
-                .label_style(font(14.0))
-                .axis_desc_style(font(14.0).color(&MUTED))
-                .axis_style(INK.mix(0.6))
-                .bold_line_style(GRID)
-                .light_line_style(GRID.mix(0.0))
+                .house_style()
                 .x_labels(12)
                 .y_labels(6)
                 .draw()?;
