@@ -328,6 +328,12 @@ fn redis_shards_keep_each_others_keys_and_merge_cleans_up_once() {
         path.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    // The cleanup is the sharded run's own: its keys are not an interrupted run's leftovers.
+    assert!(
+        !all_output(&out).contains("interrupted"),
+        "{}",
+        all_output(&out)
+    );
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query(&mut conn)

@@ -30,7 +30,12 @@ pub fn command(args: &MergeArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    // The one cleanup comes first, so that the merged document says what is left.
+    // The one cleanup comes first, so that the merged document says what is left. It is the
+    // sharded run's own: with the shards' token, their names are the run's, not leftovers.
+    if let Some(start) = merged.shard.as_ref().and_then(|s| s.start_at.as_ref()) {
+        let token = super::shards::shards_token(&merged.scenario.sha256, start);
+        crate::tier::ownership::marker::share_run_token(token);
+    }
     let cleaned = match &args.cleanup {
         None => Ok(()),
         Some(scenario) => cleanup(scenario).inspect(|()| {

@@ -58,13 +58,19 @@ pub fn prepare(
                 shard.index, shard.count
             ));
         };
-        crate::tier::ownership::marker::share_run_token(format!(
-            "tierbench shards of {} starting {}",
-            scenario.source.sha256, start.text
+        crate::tier::ownership::marker::share_run_token(shards_token(
+            &scenario.source.sha256,
+            &start.text,
         ));
     }
     sharding::apply(scenario, shard);
     Ok(start)
+}
+
+/// The marker token the shards of one run share (the scenario's SHA-256 and their common
+/// start): each recognises the others' names as the run's own, and `merge --cleanup` does too.
+pub fn shards_token(sha256: &str, start: &str) -> String {
+    format!("tierbench shards of {sha256} starting {start}")
 }
 
 /// Waits until `start` (checking `stop` ten times a second, so Ctrl-C still works). Returns a

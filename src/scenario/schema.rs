@@ -47,6 +47,22 @@ pub fn check(document: &Value) -> Vec<Problem> {
     for error in validator.iter_errors(document) {
         explain(&error, document, &mut problems);
     }
+    // A misspelt required field is one mistake: its "unknown field" problem suggests the
+    // missing one, so the "missing field" problem beside it is left out.
+    let suggested: Vec<(String, String)> = problems
+        .iter()
+        .filter_map(|p| {
+            let hint = p.hint.as_deref()?;
+            let name = hint.strip_prefix("did you mean `")?.strip_suffix("`?")?;
+            let parent = p.pointer.rsplit_once('/')?.0;
+            Some((parent.to_string(), format!("missing field `{name}`")))
+        })
+        .collect();
+    problems.retain(|p| {
+        !suggested
+            .iter()
+            .any(|(parent, missing)| p.pointer == *parent && p.message == *missing)
+    });
     problems
 }
 
