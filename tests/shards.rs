@@ -381,3 +381,65 @@ fn a_shard_leaves_the_verdict_to_the_merge() {
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert_eq!(json(&total)["summary"]["passed"], false);
 }
+
+/// On a cluster without a shared volume each shard prints its document to its log
+/// (`--report json`), and `tierbench merge` reads the saved logs (stdout and stderr together,
+/// as `kubectl logs` gives them).
+#[test]
+fn merge_reads_the_shards_saved_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(
+        dir.path(),
+        "logs.yaml",
+        "{ name: l1, kind: memory, max_entries: 4000 }",
+        "logs:",
+        "1s",
+    );
+    let start = start_in(3);
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_tierbench"))
+                .args(["run", path.to_str().unwrap(), "--start-at", &start])
+                .args(["--shard", &format!("{i}/2"), "--report", "json"])
+                .env("CI", "1")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut logs = Vec::new();
+    let mut ops = 0;
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ops += doc["workloads"][0]["ops"].as_u64().unwrap();
+        // The log: the shard's stderr lines, then its document, then a last line.
+        let mut log = out.stderr.clone();
+        log.extend_from_slice(&out.stdout);
+        log.extend_from_slice(b"\nshard finished\n");
+        let file = dir.path().join(format!("shard-{i}.log"));
+        std::fs::write(&file, log).unwrap();
+        logs.push(file);
+    }
+    let total = dir.path().join("total.json");
+    let out = merge(&[
+        logs[0].to_str().unwrap(),
+        logs[1].to_str().unwrap(),
+        "-o",
+        total.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(json(&total)["workloads"][0]["ops"].as_u64().unwrap(), ops);
+    // A log without a document says how to get one.
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "waiting until the start\n").unwrap();
+    let out = merge(&[empty.to_str().unwrap(), "-o", total.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        all_output(&out).contains("--report json"),
+        "{}",
+        all_output(&out)
+    );
+}

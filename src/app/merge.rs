@@ -5,13 +5,43 @@ use super::output::{self, write_atomic};
 use super::{prepare_output, read_results};
 use crate::cli::MergeArgs;
 use crate::exit;
+use crate::metrics::result::ResultDocument;
 use crate::verdict::merge::{ShardDocument, merge};
+
+/// A shard's result document: a file `--report json=FILE` wrote, or a shard's saved log
+/// (`kubectl logs`, stdout and stderr together) in which `--report json` printed it: the last
+/// document in the log that reads. No shared volume is needed to collect the shards' results.
+fn read_shard(path: &std::path::Path) -> Result<ResultDocument, String> {
+    let strict = read_results(path);
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return strict;
+    };
+    if strict.is_ok() {
+        return strict;
+    }
+    let starts = std::iter::once(0)
+        .chain(text.match_indices("\n{").map(|(i, _)| i + 1))
+        .filter(|&i| text[i..].starts_with('{'));
+    let found = starts
+        .filter_map(|i| {
+            let mut docs = serde_json::Deserializer::from_str(&text[i..]).into_iter();
+            docs.next()?.ok()
+        })
+        .last();
+    found.ok_or_else(|| {
+        let why = strict.err().unwrap_or_default();
+        format!(
+            "{why} (nor a log holding one: run each shard with `--report json` to print its \
+             document to its log)"
+        )
+    })
+}
 
 /// Runs `tierbench merge`; returns the exit code.
 pub fn command(args: &MergeArgs) -> u8 {
     let mut shards = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        match read_results(file) {
+        match read_shard(file) {
             Ok(doc) => shards.push(ShardDocument {
                 name: file.display().to_string(),
                 doc,
