@@ -28,13 +28,10 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::task::JoinHandle;
 
+use crate::tier::redis::backoff::Backoff;
 use crate::tier::redis::resp::{self, Reply};
 use crate::tier::redis::tls::{LaneTls, Stream, open_stream};
 
-/// First pause between two connect attempts after a connection failed; doubles with each.
-pub(in crate::tier) const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
-/// Longest pause between two connect attempts.
-pub(in crate::tier) const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Input buffer size; a reply larger than this grows it.
 pub(in crate::tier) const READ_BUFFER: usize = 64 * 1024;
 /// Read/write rounds of the driver before it yields to the runtime's other tasks.
@@ -303,7 +300,7 @@ async fn drive(shared: Arc<Shared>, target: Target, first: Stream) {
             let why = pump(&shared, s).await;
             fail_all(&shared, why);
         }
-        let mut delay = MIN_RECONNECT_DELAY;
+        let mut backoff = Backoff::default();
         loop {
             match open(&target).await {
                 Ok(s) => {
@@ -312,8 +309,8 @@ async fn drive(shared: Arc<Shared>, target: Target, first: Stream) {
                     break;
                 }
                 Err(_) => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_RECONNECT_DELAY);
+                    tokio::time::sleep(backoff.current()).await;
+                    backoff.failed();
                 }
             }
         }

@@ -37,6 +37,7 @@ use crate::redact::redact_url;
 use crate::tier::ownership::claim::{claim, count_existing, release, remove_all};
 use crate::tier::ownership::key_names::KeyNames;
 use crate::tier::ownership::marker::REDIS_MARKER_SUFFIX;
+use crate::tier::redis::backoff::{Backoff, MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY};
 use crate::tier::redis::data::{BatchReply, DataPath, lean_target};
 use crate::tier::redis::hash::{HashLayout, HashStore};
 use crate::tier::redis::lane::{Lane, Target};
@@ -96,10 +97,6 @@ fn op_error(e: RedisError) -> TierError {
     TierError::Operation(redis_message(&e))
 }
 
-/// First pause between two connect attempts of a reconnect round; it doubles with each attempt.
-const MIN_RECONNECT_DELAY: Duration = Duration::from_millis(2);
-/// Longest pause between two connect attempts.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Shortest time given to one connect attempt (TCP, AUTH, SELECT), whatever the response timeout:
 /// a sub-millisecond timeout fits answers, not handshakes.
 const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -107,16 +104,16 @@ const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Connect attempts in one reconnect round: as many as fit in `timeout` at the longest pauses
 /// (the crate draws each pause at random below its bound), at least one, at most 16.
 fn reconnect_attempts(timeout: Duration) -> usize {
-    let mut pause = MIN_RECONNECT_DELAY;
+    let mut pause = Backoff::default();
     let mut total = Duration::ZERO;
     let mut attempts = 0;
     while attempts < 16 {
-        total += pause;
+        total += pause.current();
         if total > timeout {
             break;
         }
         attempts += 1;
-        pause = (pause * 2).min(MAX_RECONNECT_DELAY);
+        pause.failed();
     }
     attempts.max(1)
 }
@@ -473,6 +470,7 @@ impl RedisTier {
     }
 }
 
+mod backoff;
 pub(in crate::tier) mod claim;
 pub mod cluster;
 pub(in crate::tier) mod command;

@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::tier::redis::lane::{
-    MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, READ_BUFFER, Target, open,
-};
+use crate::tier::redis::backoff::Backoff;
+use crate::tier::redis::lane::{READ_BUFFER, Target, open};
 use crate::tier::redis::resp::{self, Reply, make_room};
 use crate::tier::redis::tls::Stream;
 use crate::workload::op::Op;
@@ -71,7 +70,8 @@ pub struct Pipe {
     stream: Option<Stream>,
     /// Why the connection is down and when the next connect attempt is due, while it is.
     down: Option<(String, Instant)>,
-    delay: Duration,
+    /// The pause before the next connect attempt (see `backoff.rs`).
+    backoff: Backoff,
     out: Vec<u8>,
     rbuf: Vec<u8>,
     parsed: usize,
@@ -87,7 +87,7 @@ impl Pipe {
             timeout,
             stream: None,
             down: None,
-            delay: MIN_RECONNECT_DELAY,
+            backoff: Backoff::default(),
             out: Vec::with_capacity(16 * 1024),
             rbuf: vec![0u8; READ_BUFFER],
             parsed: 0,
@@ -194,7 +194,7 @@ impl Pipe {
         match self.connect().await {
             Ok(()) => Ok(()),
             Err(why) => {
-                self.delay = (self.delay * 2).min(MAX_RECONNECT_DELAY);
+                self.backoff.failed();
                 Err(self.fail(why))
             }
         }
@@ -204,7 +204,7 @@ impl Pipe {
         let stream = open(&self.target).await?;
         self.stream = Some(stream);
         self.down = None;
-        self.delay = MIN_RECONNECT_DELAY;
+        self.backoff.reset();
         Ok(())
     }
 
@@ -231,6 +231,6 @@ impl Pipe {
         self.stream = None;
         self.out.clear();
         (self.parsed, self.filled) = (0, 0);
-        self.down = Some((why, Instant::now() + self.delay));
+        self.down = Some((why, Instant::now() + self.backoff.current()));
     }
 }
