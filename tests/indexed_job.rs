@@ -370,8 +370,8 @@ fn the_local_script_runs_the_manifests_command_lines() {
     }
 }
 
-/// The shards, the merge and the results reader share one image and one results volume, and the
-/// volume can be mounted by pods on several nodes at once.
+/// The shards, the merge and the results reader share one image (pinned to tierbench's version)
+/// and one results volume, and the volume can be mounted by pods on several nodes at once.
 #[test]
 fn every_pod_uses_the_same_image_and_results_volume() {
     let pvc = manifest("results-pvc.yaml");
@@ -386,6 +386,11 @@ fn every_pod_uses_the_same_image_and_results_volume() {
         &reader["spec"],
     ];
     let image = pods[0]["containers"][0]["image"].as_str().unwrap();
+    // Pinned to this version, never `latest`: a re-run pulls the image it was written for.
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(image, format!("tierbench:{version}"));
+    let kustomization = manifest("kustomization.yaml");
+    assert_eq!(kustomization["images"][0]["newTag"].as_str(), Some(version));
     for pod in pods {
         assert_eq!(pod["containers"][0]["image"].as_str(), Some(image));
         let claims: Vec<_> = pod["volumes"]
