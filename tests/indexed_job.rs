@@ -402,3 +402,23 @@ fn every_pod_uses_the_same_image_and_results_volume() {
         assert_eq!(claims, [claim]);
     }
 }
+
+/// A scenario's CA file and traces reach every shard read-only, at the paths the docs give,
+/// and the pods still start when the scenario needs neither (optional volumes).
+#[test]
+fn shards_mount_a_scenarios_ca_file_and_traces_when_there_are_any() {
+    let shards = manifest("shards-job.yaml");
+    let pod = &shards["spec"]["template"]["spec"];
+    let mounts = pod["containers"][0]["volumeMounts"].as_sequence().unwrap();
+    let volumes = pod["volumes"].as_sequence().unwrap();
+    for (name, path, source) in [
+        ("tls", "/etc/tierbench/tls", "secret"),
+        ("traces", "/etc/tierbench/traces", "configMap"),
+    ] {
+        let mount = mounts.iter().find(|m| m["name"] == name).unwrap();
+        assert_eq!(mount["mountPath"].as_str(), Some(path));
+        assert_eq!(mount["readOnly"].as_bool(), Some(true));
+        let volume = volumes.iter().find(|v| v["name"] == name).unwrap();
+        assert_eq!(volume[source]["optional"].as_bool(), Some(true), "{name}");
+    }
+}
