@@ -15,7 +15,7 @@ use crate::verdict::judge::{judge_workload, note_outliers};
 use crate::verdict::repetitions::{repetition_figures, repetition_statistics};
 use crate::workload::values::ValuePool;
 
-use super::summarize::summarize;
+use crate::engine::summary::summarize;
 
 /// What every workload of a run shares.
 pub(super) struct Shared<'a> {

@@ -13,7 +13,6 @@ pub mod run;
 mod server_counts;
 mod shards;
 mod simulated;
-pub mod summarize;
 mod sweep;
 mod sweep_curves;
 mod templates;

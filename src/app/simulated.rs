@@ -13,7 +13,7 @@ use crate::scenario::plan::Scenario;
 use crate::simulate;
 use crate::workload::op::Op;
 
-use super::summarize::summarize;
+use crate::engine::summary::summarize;
 
 /// What every simulated workload's warnings say.
 pub const SIMULATED_NOTE: &str = "simulated: requests replayed through the in-process engines \

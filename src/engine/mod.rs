@@ -17,6 +17,7 @@ pub mod schedule;
 mod self_check;
 mod stages;
 mod stream;
+pub mod summary;
 pub mod verify;
 pub mod worker;
 

@@ -1,15 +1,17 @@
-//! Summarizing a measurement into the result document: engine figures in, `WorkloadResult` out.
+//! Summarizing a measurement into the result document: the engine's figures in, a
+//! `WorkloadResult` out (latency statistics, per-tier figures, the time series, samples,
+//! outages, the origin).
 //!
-//! It reads the engine's `Measurement` and the plan's `Scenario`/`Workload`, so it sits in `app`
-//! (which may import every stage) rather than in `metrics`, whose result document stays plain
-//! data that imports nothing above it.
+//! The last step of measuring, so it is the engine's: it reads the engine's `Measurement` and
+//! the plan's `Scenario`/`Workload`, which `metrics` may not import (its result document stays
+//! plain data that imports nothing above it), and `app` only orders the stages.
 
 use crate::metrics::batch_result::{BatchResult, TierBatchResult};
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::engine::{Measurement, PhaseMeasurement};
+use super::{Measurement, PhaseMeasurement};
 use crate::metrics::errors::{ErrorMessage, Outage};
 use crate::metrics::recorder::{OpRecorder, Recorder, WINDOW_NS, new_histogram};
 use crate::metrics::result::{
