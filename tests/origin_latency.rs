@@ -284,3 +284,34 @@ fn an_in_process_open_loop_keeps_its_schedule_with_more_workers_than_cores() {
         "{throughput:.0}/s for 20,000/s"
     );
 }
+
+/// The origin keeps its precision: each load waits what was drawn, within 2% or 20 us
+/// (whichever is larger) at the median, and never less, at 1 ms and at 5 ms.
+#[test]
+fn a_constant_origin_waits_within_2_percent_or_20_microseconds() {
+    let _serial = serial();
+    for (latency, ns) in [("1ms", 1_000_000.0_f64), ("5ms", 5_000_000.0)] {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = scenario(latency, "").replace("ops: 200", "ops: 400");
+        let path = write_scenario(dir.path(), "o.yaml", &yaml);
+        let results = dir.path().join("results.json");
+        let out = tierbench(&[
+            "run",
+            path.to_str().unwrap(),
+            "--report",
+            &format!("json={}", results.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+        let wait = &doc["workloads"][0]["origin"]["wait"];
+        let p50 = wait["p50_ns"].as_f64().unwrap();
+        let min = wait["min_ns"].as_f64().unwrap();
+        let allowed = (ns * 0.02).max(20_000.0);
+        assert!(min >= ns * 0.999, "{latency}: a load waited {min} ns");
+        assert!(
+            (p50 - ns).abs() <= allowed,
+            "{latency}: median wait {p50} ns"
+        );
+    }
+}
