@@ -69,19 +69,9 @@ fn a_log_normal_origin_reports_its_measured_p50_and_p99_against_the_configured()
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario("{ p50: 1ms, p99: 4ms }", "").replace("ops: 200", "ops: 3000");
     let path = write_scenario(dir.path(), "o.yaml", &yaml);
-    let results = dir.path().join("results.json");
-    let out = tierbench(&[
-        "run",
-        path.to_str().unwrap(),
-        "--report",
-        &format!("json={}", results.display()),
-        "--report",
-        "text",
-    ]);
+    let (out, doc) = support::run_for_json_with(&path, &["--report", "text"]);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let origin = &doc["workloads"][0]["origin"];
     assert_eq!(
         origin["configured"], "log-normal p50 1.00ms p99 4.00ms",
@@ -294,16 +284,8 @@ fn a_constant_origin_waits_within_2_percent_or_20_microseconds() {
         let dir = tempfile::tempdir().unwrap();
         let yaml = scenario(latency, "").replace("ops: 200", "ops: 400");
         let path = write_scenario(dir.path(), "o.yaml", &yaml);
-        let results = dir.path().join("results.json");
-        let out = tierbench(&[
-            "run",
-            path.to_str().unwrap(),
-            "--report",
-            &format!("json={}", results.display()),
-        ]);
+        let (out, doc) = support::run_for_json_with(&path, &[]);
         assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-        let doc: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
         let wait = &doc["workloads"][0]["origin"]["wait"];
         let p50 = wait["p50_ns"].as_f64().unwrap();
         let min = wait["min_ns"].as_f64().unwrap();

@@ -13,12 +13,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sqlx::AssertSqlSafe;
 use support::cluster::Cluster;
 use support::private_redis::{PrivateRedis, free_port};
+use support::spawn_run;
 
 /// Every way tierbench talks to a server. A new driver or tier adds a variant here, and the
 /// `match`es below do not compile until it has a server to restart and a scenario.
@@ -271,18 +271,6 @@ fn setup(mode: Mode, dir: &Path) -> (Server, String) {
             (Server::MariaDb { user }, scenario(&tier, prefix))
         }
     }
-}
-
-fn spawn_run(scenario: &Path, results: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tierbench"))
-        .args(["run", scenario.to_str().unwrap(), "--report"])
-        .arg(format!("json={}", results.display()))
-        .args(["--report", "text"])
-        .env("CI", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// The server goes away 2 s into an 8 s run. What the user sees: second 0 is whole and clean;

@@ -7,10 +7,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::private_redis::{PrivateRedis, free_port};
+use support::spawn_run;
 
 /// Sends `signal` (`-INT`, `-STOP`, ...) to process `pid` with kill(1).
 fn send_signal(signal: &str, pid: u32) {
@@ -19,18 +20,6 @@ fn send_signal(signal: &str, pid: u32) {
         .status()
         .unwrap();
     assert!(status.success(), "kill {signal} {pid}");
-}
-
-fn spawn_run(scenario: &Path, results: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tierbench"))
-        .args(["run", scenario.to_str().unwrap(), "--report"])
-        .arg(format!("json={}", results.display()))
-        .args(["--report", "text"])
-        .env("CI", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 fn read_json(path: &Path) -> serde_json::Value {

@@ -12,7 +12,7 @@ pub mod private_redis;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
 
 /// Calls per command from Redis' own `INFO commandstats` (`cmdstat_get:calls=12,...` → `get: 12`).
 pub fn commandstats(conn: &mut redis::Connection) -> HashMap<String, u64> {
@@ -162,4 +162,18 @@ pub fn after_the_claim(
         "--start-at".into(),
         start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     ]
+}
+
+/// Starts `tierbench run SCENARIO` in the background (a test stops or restarts a server while it
+/// runs), writing the result document to `results` and the text report to stdout.
+pub fn spawn_run(scenario: &Path, results: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tierbench"))
+        .args(["run", scenario.to_str().unwrap(), "--report"])
+        .arg(format!("json={}", results.display()))
+        .args(["--report", "text"])
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }

@@ -145,8 +145,7 @@ impl Stack {
             let first = keys.key(s.pending[0] as usize);
             let wait_start = self.clock.raw();
             let delay = latency.sample(OriginLatency::seed(first, rec.origin_served.len()));
-            crate::tier::stack::origin::wait(&self.clock, wait_start, delay).await;
-            let waited = self.clock.delta_as_nanos(wait_start, self.clock.raw());
+            let waited = crate::tier::stack::origin::wait(&self.clock, wait_start, delay).await;
             crate::metrics::recorder::record(&mut rec.origin_wait, waited);
         }
         let ready = self.clock.delta_as_nanos(start, self.clock.raw());

@@ -245,8 +245,7 @@ impl Stack {
             // Each miss draws its own latency: seeded by the key and this worker's loads so far.
             let start = self.clock.raw();
             let latency = origin.sample(OriginLatency::seed(key, rec.origin_served.len()));
-            crate::tier::stack::origin::wait(&self.clock, start, latency).await;
-            let waited = self.clock.delta_as_nanos(start, self.clock.raw());
+            let waited = crate::tier::stack::origin::wait(&self.clock, start, latency).await;
             crate::metrics::recorder::record(&mut rec.origin_wait, waited);
         }
         let value = Bytes::copy_from_slice(origin_value);

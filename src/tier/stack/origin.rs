@@ -154,13 +154,14 @@ const TOKIO_MARGIN_NS: u64 = 1_500_000;
 /// Waits `latency` from `start_raw`: a tokio sleep while far from the end, then yielding to the
 /// runtime on the clock. Never a thread sleep: a stack with an origin runs its workers as tasks
 /// (`Stack::is_in_process` is false), and a blocked runtime thread would hold every other
-/// worker's load back, so `concurrency: N` would no longer mean N loads in flight.
-pub async fn wait(clock: &Clock, start_raw: u64, latency: Duration) {
+/// worker's load back, so `concurrency: N` would no longer mean N loads in flight. Returns how
+/// long it waited, from the clock reading that ended the wait (the origin's report).
+pub async fn wait(clock: &Clock, start_raw: u64, latency: Duration) -> u64 {
     let target = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
     loop {
         let now = clock.delta_as_nanos(start_raw, clock.raw());
         if now >= target {
-            return;
+            return now;
         }
         let left = target - now;
         if left > TOKIO_MARGIN_NS {
