@@ -106,16 +106,21 @@ impl Shared<'_> {
             seeded.seed = scenario
                 .seed
                 .wrapping_add(u64::from(rep).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let instances = super::instances::start(self.scenario, workload, stack).await?;
             let inputs = engine::RunInputs {
                 values: Arc::clone(&self.values),
                 stop: Arc::clone(&self.stop),
                 progress: self.progress,
                 record: self.record,
                 hold: self.hold(),
+                instances: instances.as_ref().map_or_else(Vec::new, |i| i.stacks.clone()),
             };
             let run = engine::run_workload(&seeded, index, stack.clone(), inputs).await;
             sampler.sample();
-            let m = run.map_err(|e| e.to_string())?;
+            let mut m = run.map_err(|e| e.to_string())?;
+            if let Some(instances) = &instances {
+                m.coherence = Some(instances.coherence.finish().await);
+            }
             let lost = m.lost.is_some();
             if scenario.repeat > 1 {
                 let figures = summarize(scenario, workload, &m, vec![None; workload.target.len()]);

@@ -4,6 +4,7 @@ mod ab;
 mod baselines;
 mod ci_outputs;
 mod finish;
+mod instances;
 pub mod interrupt;
 mod measure;
 mod merge;

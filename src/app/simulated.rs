@@ -50,6 +50,7 @@ pub(super) fn result(scenario: &Scenario, index: usize) -> Result<WorkloadResult
         started_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
+        coherence: None,
     };
     let entries = sim.entries.iter().map(|&e| Some(e)).collect();
     let mut result = summarize(scenario, workload, &measurement, entries);

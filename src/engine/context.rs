@@ -26,6 +26,9 @@ use crate::workload::values::ValuePool;
 pub struct WorkloadContext {
     /// The tiers and their policy.
     pub stack: Stack,
+    /// With several app instances (`coherence:`): each instance's stack, worker `w` using
+    /// instance `w % instances`; empty otherwise.
+    pub instances: Vec<Stack>,
     /// Where operations come from.
     pub ops: OpSource,
     /// Keys per batch operation, when the workload has batch operations.
@@ -75,6 +78,18 @@ pub struct WorkloadContext {
     /// More in-process worker threads than cores: an open-loop worker then sleeps until its
     /// operation is due instead of spinning the last stretch (see `schedule::wait_until`).
     pub oversubscribed: bool,
+}
+
+impl WorkloadContext {
+    /// The stack worker `worker` issues its operations through: its app instance's, or the
+    /// workload's.
+    #[inline]
+    pub fn stack_of(&self, worker: usize) -> &Stack {
+        match self.instances.len() {
+            0 => &self.stack,
+            n => &self.instances[worker % n],
+        }
+    }
 }
 
 /// A phase's start barrier. `engine::run_phase` arms it for the phase's workers; each worker

@@ -77,6 +77,8 @@ pub struct Measurement {
     pub lost: Option<String>,
     /// Wall-clock time (Unix milliseconds) when measuring began: second 0 of the time series.
     pub started_ms: u64,
+    /// App instances kept coherent: what their invalidations did (`coherence:`).
+    pub coherence: Option<crate::metrics::coherence::CoherenceCounts>,
 }
 
 impl Measurement {
@@ -86,6 +88,11 @@ impl Measurement {
         self.recorder.merge(&other.recorder);
         self.elapsed += other.elapsed;
         self.lost = self.lost.take().or(other.lost);
+        match (&mut self.coherence, &other.coherence) {
+            (Some(a), Some(b)) => a.absorb(b),
+            (a @ None, Some(b)) => *a = Some(b.clone()),
+            _ => {}
+        }
         for (a, b) in self.phases.iter_mut().zip(other.phases) {
             a.recorder.merge(&b.recorder);
             a.elapsed += b.elapsed;
@@ -122,6 +129,9 @@ pub struct RunInputs<'a> {
     /// Awaited after the preload and the warmup, before the first measured phase: a sharded
     /// run's common start (`--start-at`), so that every shard measures from it, prepared.
     pub hold: Option<Hold<'a>>,
+    /// Each app instance's stack, when the scenario keeps several coherent (`coherence:`);
+    /// empty otherwise.
+    pub instances: Vec<Stack>,
 }
 
 /// Runs one workload against `stack` and returns its measured phase: its context, the
@@ -139,9 +149,10 @@ pub async fn run_workload(
         progress,
         record,
         hold,
+        instances,
     } = inputs;
     let workload = &scenario.workloads[index];
-    let ctx = stages::context(scenario, index, stack, values, stop, record)?;
+    let ctx = stages::context(scenario, index, (stack, instances), values, stop, record)?;
     let first_tier = workload
         .target
         .first()
@@ -202,6 +213,7 @@ pub async fn run_workload(
         phases,
         lost: ctx.lost.get().cloned(),
         started_ms,
+        coherence: None,
     })
 }
 

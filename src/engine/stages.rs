@@ -28,7 +28,7 @@ use crate::workload::values::ValuePool;
 pub(super) fn context(
     scenario: &Scenario,
     index: usize,
-    stack: Stack,
+    (stack, instances): (Stack, Vec<Stack>),
     values: Arc<ValuePool>,
     stop: Arc<AtomicBool>,
     record: Option<&std::path::Path>,
@@ -45,6 +45,7 @@ pub(super) fn context(
         .then(|| Arc::new(verify::VerifyState::new(scenario.keys.count)));
     Ok(Arc::new(WorkloadContext {
         stack,
+        instances,
         ops: workload.ops.clone(),
         batch: workload.batch.clone(),
         commands: Arc::clone(&workload.commands),

@@ -289,7 +289,7 @@ impl<'c> OpStream<'c> {
                 return;
             }
             Outcome::Read(served, found) => {
-                self.note_read(rec, slot, served, timing.nanos, found);
+                self.note_read(rec, slot, served, (timing.nanos, timing.end), found);
                 Some(match served {
                     Served::Tier(i) => i,
                     Served::Origin | Served::Miss => rec.tiers.len(),
@@ -312,7 +312,7 @@ impl<'c> OpStream<'c> {
         if matches!(op, Op::Set | Op::Delete) && slot.index != TRACE_KEY {
             self.planner.note_write(slot.index);
             if let Some(v) = &self.ctx.verify {
-                v.completed(slot.index, slot.version);
+                v.completed(slot.index, slot.version, timing.end);
             }
         }
     }
@@ -359,18 +359,24 @@ impl<'c> OpStream<'c> {
         rec: &mut Recorder,
         slot: &Slot,
         served: Served,
-        nanos: u64,
+        (nanos, end): (u64, u64),
         found: Option<&[u8]>,
     ) {
         match served {
             Served::Tier(i) => {
                 record(&mut rec.tiers[i].served, nanos);
-                if self.ctx.verify.is_some()
+                if let Some(verify) = &self.ctx.verify
                     && let Some(value) = found
                 {
                     match check(value, slot.index, slot.version) {
                         Check::Fresh => {}
-                        Check::Stale => rec.tiers[i].stale += 1,
+                        Check::Stale => {
+                            let tier = &mut rec.tiers[i];
+                            tier.stale += 1;
+                            let since = verify.completed_at(slot.index);
+                            let age = self.ctx.clock.delta_as_nanos(since.min(end), end);
+                            record(&mut tier.stale_age, age.max(1));
+                        }
                         Check::Corrupt => rec.tiers[i].corrupt += 1,
                     }
                 }

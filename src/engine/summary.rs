@@ -187,6 +187,9 @@ fn tier_results(
                 served: op_result(&rec.served, 0),
                 stale: rec.stale,
                 corrupt: rec.corrupt,
+                stale_rate: (workload.verify && !rec.served.is_empty())
+                    .then(|| rec.stale as f64 / rec.served.len() as f64),
+                stale_age: (rec.stale > 0).then(|| LatencyStats::from_histogram(&rec.stale_age)),
                 compression: scenario.tiers[t].compression.map(|c| CompressionResult {
                     algorithm: c.name(),
                     bytes_raw: rec.bytes_raw,
@@ -281,6 +284,7 @@ pub fn summarize(
         other_errors: m.recorder.error_log.other,
         outages: outages(&names, &m.recorder),
         origin: origin(scenario, workload, &m.recorder),
+        coherence: m.coherence.as_ref().map(|c| c.result(ops)),
         failure: m.lost.clone(),
         started_ms: Some(m.started_ms),
     }

@@ -24,10 +24,10 @@ pub struct VerifyState {
 }
 
 enum Versions {
-    /// One atomic per key.
-    Dense(Box<[AtomicU64]>),
-    /// Only the keys written, by shard (`index % SHARDS`).
-    Sparse(Box<[Mutex<HashMap<u64, u64>>]>),
+    /// One atomic per key for the version, one for when it completed (a raw clock reading).
+    Dense(Box<[AtomicU64]>, Box<[AtomicU64]>),
+    /// Only the keys written, by shard (`index % SHARDS`): version and completion.
+    Sparse(Box<[Mutex<HashMap<u64, (u64, u64)>>]>),
 }
 
 /// Marks a verify-mode value: magic, key index, version (little endian), then pool bytes.
@@ -38,7 +38,8 @@ impl VerifyState {
     /// State for `keys` keys: 8 bytes each up to `DENSE_MAX_KEYS`, else per key written.
     pub fn new(keys: u64) -> VerifyState {
         let last = if keys <= DENSE_MAX_KEYS {
-            Versions::Dense((0..keys).map(|_| AtomicU64::new(0)).collect())
+            let atomics = || (0..keys).map(|_| AtomicU64::new(0)).collect();
+            Versions::Dense(atomics(), atomics())
         } else {
             Versions::Sparse((0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect())
         };
@@ -56,21 +57,32 @@ impl VerifyState {
     /// The last completed write version of key `index`.
     pub(super) fn last(&self, index: u64) -> u64 {
         match &self.last {
-            Versions::Dense(last) => last[index as usize].load(Ordering::Acquire),
-            Versions::Sparse(shards) => shard(shards, index).get(&index).copied().unwrap_or(0),
+            Versions::Dense(last, _) => last[index as usize].load(Ordering::Acquire),
+            Versions::Sparse(shards) => shard(shards, index).get(&index).map_or(0, |v| v.0),
         }
     }
 
-    /// Notes that the write of `version` to key `index` completed.
-    pub(super) fn completed(&self, index: u64, version: u64) {
+    /// When the latest completed write of key `index` completed (a raw clock reading; 0 for
+    /// a key never written).
+    pub(super) fn completed_at(&self, index: u64) -> u64 {
         match &self.last {
-            Versions::Dense(last) => {
+            Versions::Dense(_, at) => at[index as usize].load(Ordering::Acquire),
+            Versions::Sparse(shards) => shard(shards, index).get(&index).map_or(0, |v| v.1),
+        }
+    }
+
+    /// Notes that the write of `version` to key `index` completed at `at` (a raw clock
+    /// reading).
+    pub(super) fn completed(&self, index: u64, version: u64, at: u64) {
+        match &self.last {
+            Versions::Dense(last, when) => {
                 last[index as usize].fetch_max(version, Ordering::AcqRel);
+                when[index as usize].fetch_max(at, Ordering::AcqRel);
             }
             Versions::Sparse(shards) => {
                 let mut map = shard(shards, index);
-                let v = map.entry(index).or_insert(0);
-                *v = (*v).max(version);
+                let v = map.entry(index).or_insert((0, 0));
+                *v = (v.0.max(version), v.1.max(at));
             }
         }
     }
@@ -78,9 +90,9 @@ impl VerifyState {
 
 /// The locked shard of `index`.
 fn shard(
-    shards: &[Mutex<HashMap<u64, u64>>],
+    shards: &[Mutex<HashMap<u64, (u64, u64)>>],
     index: u64,
-) -> std::sync::MutexGuard<'_, HashMap<u64, u64>> {
+) -> std::sync::MutexGuard<'_, HashMap<u64, (u64, u64)>> {
     shards[index as usize % SHARDS]
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -139,13 +151,14 @@ mod tests {
         for keys in [1000, 1_000_000_000] {
             let state = VerifyState::new(keys);
             assert_eq!(state.last(999), 0);
-            state.completed(999, 5);
-            state.completed(999, 3);
+            state.completed(999, 5, 70);
+            state.completed(999, 3, 60);
             assert_eq!(state.last(999), 5);
+            assert_eq!(state.completed_at(999), 70);
             assert_eq!(state.last(998), 0);
         }
         let huge = VerifyState::new(1_000_000_000);
-        huge.completed(123_456_789, 1);
+        huge.completed(123_456_789, 1, 1);
         assert_eq!(
             huge.last(7),
             0,
@@ -159,7 +172,7 @@ mod tests {
                     .sum::<usize>(),
                 1
             ),
-            Versions::Dense(_) => panic!("10^9 keys must not be dense"),
+            Versions::Dense(..) => panic!("10^9 keys must not be dense"),
         }
     }
 }

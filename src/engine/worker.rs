@@ -40,7 +40,12 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
     );
     let mut stream = OpStream::new(ctx, &job);
     let mut slot = Slot::new(&ctx.prefix);
-    let in_process = ctx.stack.lone_memory();
+    // App instances each have their own in-process tiers: never the shared lone tier.
+    let in_process = ctx
+        .instances
+        .is_empty()
+        .then(|| ctx.stack.lone_memory())
+        .flatten();
     let mut scratch = BatchScratch::default();
     let progress = &ctx.progress[job.worker];
     let clock = &ctx.clock;
@@ -221,13 +226,14 @@ async fn issue(
     rec: &mut Recorder,
 ) -> Result<Issued, TierError> {
     let key = slot.key.as_str();
+    let stack = ctx.stack_of(lane);
     match slot.op {
-        Op::Get => ctx.stack.get(key, lane, value, rec).await.map(Some),
-        Op::Set => ctx.stack.set(key, value, lane, rec).await.map(|()| None),
-        Op::Delete => ctx.stack.delete(key, lane, rec).await.map(|()| None),
-        Op::Touch => ctx.stack.touch(key, lane, rec).await.map(|()| None),
+        Op::Get => stack.get(key, lane, value, rec).await.map(Some),
+        Op::Set => stack.set(key, value, lane, rec).await.map(|()| None),
+        Op::Delete => stack.delete(key, lane, rec).await.map(|()| None),
+        Op::Touch => stack.touch(key, lane, rec).await.map(|()| None),
         Op::Command(i) => match ctx.commands.get(usize::from(i)) {
-            Some(c) => (ctx.stack)
+            Some(c) => stack
                 .custom(slot.op, &c.template, key, value, slot.field, lane, rec)
                 .await
                 .map(|()| None),
@@ -278,10 +284,11 @@ async fn issue_batch(
     let keys = &slot.batch;
     let values = &*ctx.values;
     let value = |i: usize| slot.batch_value(values, i);
+    let stack = ctx.stack_of(lane);
     match slot.op {
-        Op::MGet => ctx.stack.mget(keys, lane, value, start, scratch, rec).await,
-        Op::MSet => ctx.stack.mset(keys, value, lane, scratch, rec).await,
-        _ => ctx.stack.mdelete(keys, lane, scratch, rec).await,
+        Op::MGet => stack.mget(keys, lane, value, start, scratch, rec).await,
+        Op::MSet => stack.mset(keys, value, lane, scratch, rec).await,
+        _ => stack.mdelete(keys, lane, scratch, rec).await,
     }
     .map(|()| None)
 }
@@ -306,7 +313,7 @@ pub async fn preload(
             stamp(&mut stamped, index, 0, value);
             value = &stamped;
         }
-        ctx.stack
+        ctx.stack_of(worker)
             .set(key.set(index), value, worker, &mut rec)
             .await?;
         index += workers as u64;

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod batch_result;
+pub mod coherence;
 pub mod comparison;
 pub mod error_log;
 pub mod errors;

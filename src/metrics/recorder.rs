@@ -134,6 +134,8 @@ pub struct TierRecorder {
     pub served: Histogram<u64>,
     /// Reads it served that were older than the key's last completed write (verify mode).
     pub stale: u64,
+    /// How long after the key's latest completed write each stale read came (verify mode).
+    pub stale_age: Histogram<u64>,
     /// Reads it served whose value belonged to another key or did not parse (verify mode).
     pub corrupt: u64,
     /// Time spent compressing values for this tier (compressed tiers).
@@ -159,6 +161,7 @@ impl TierRecorder {
             pool_wait: new_histogram(),
             served: new_histogram(),
             stale: 0,
+            stale_age: new_histogram(),
             corrupt: 0,
             compress: new_histogram(),
             decompress: new_histogram(),
@@ -269,6 +272,7 @@ impl Recorder {
             let _ = a.pool_wait.add(&b.pool_wait);
             let _ = a.served.add(&b.served);
             a.stale += b.stale;
+            let _ = a.stale_age.add(&b.stale_age);
             a.corrupt += b.corrupt;
             let _ = a.compress.add(&b.compress);
             let _ = a.decompress.add(&b.decompress);

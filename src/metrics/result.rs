@@ -248,6 +248,9 @@ pub struct WorkloadResult {
     /// A stack's simulated origin: the configured latency and what the loads waited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginResult>,
+    /// App instances kept coherent (`coherence:` in the scenario): invalidations and their lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<super::coherence::CoherenceResult>,
     /// Why the workload ended early (a tier lost for good), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -346,6 +349,13 @@ pub struct TierResult {
     pub stale: u64,
     /// Verified reads this tier served that held another key's value or no stamp.
     pub corrupt: u64,
+    /// `stale` / the verified reads this tier served (absent when it served none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_rate: Option<f64>,
+    /// How long after the key's latest completed write each stale read came (absent without
+    /// stale reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_age: Option<LatencyStats>,
     /// For a compressed tier: the ratio and the time compression took, apart from the tier's.
     pub compression: Option<CompressionResult>,
     /// Time spent in this tier's calls, per operation kind.

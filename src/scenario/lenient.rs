@@ -167,6 +167,7 @@ impl Reader<'_> {
         file.timeout = self.field(root, "timeout").flatten();
         file.lost_after = self.field(root, "lost_after").flatten();
         file.noise_floor = self.field(root, "noise_floor").flatten();
+        file.coherence = self.field(root, "coherence").flatten();
         file.profiles = self.field(root, "profiles").flatten();
         if let Some(commands) = root.get("commands").and_then(Value::as_object) {
             for (name, item) in commands {
@@ -349,6 +350,7 @@ fn placeholder_file() -> ScenarioFile {
         timeout: None,
         lost_after: None,
         noise_floor: None,
+        coherence: None,
         profiles: None,
         sweep: None,
     }

@@ -4,6 +4,7 @@
 //! every problem with its place out.
 
 mod batch_checks;
+mod coherence_checks;
 mod command_checks;
 mod data_checks;
 pub mod diagnostic;

@@ -64,6 +64,10 @@ pub struct ScenarioFile {
     /// baseline calls a change noise: `{ throughput: 5%, p99: 10% }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_floor: Option<super::model_verdict::NoiseFloorFile>,
+    /// Several app instances, each with its own in-process tiers over the shared Redis and SQL
+    /// tiers, kept coherent by invalidations: `{ instances: 4, invalidation: pubsub }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coherence: Option<crate::tier::coherence::config::CoherenceFile>,
     /// Named patches over this scenario, selected with `--profile NAME` or `TIERBENCH_PROFILE`.
     /// A patch is merged into the scenario; under it, `workloads` and `tiers` may be maps keyed
     /// by name that patch those entries only (thresholds included). Built-in profiles:

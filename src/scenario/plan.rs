@@ -49,6 +49,8 @@ pub struct Scenario {
     /// The noise floor per metric for comparisons of one run per side (the scenario's
     /// `noise_floor` over the defaults).
     pub noise_floor: crate::verdict::compare::NoiseFloor,
+    /// App instances kept coherent (`coherence:`), when the scenario has several.
+    pub coherence: Option<crate::tier::coherence::CoherenceSettings>,
     /// The profile and overrides applied to the file.
     pub applied: super::overrides::Applied,
     /// Which share of the work this process runs (`--shard I/N`); `None` for the whole.

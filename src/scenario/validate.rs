@@ -61,6 +61,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
     let file = lenient.file;
     let Checked {
         noise_floor,
+        coherence,
         tiers,
         keys: Some(keys),
         values: Some(values),
@@ -95,6 +96,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
         timeout: file.timeout.map(|t| t.0),
         lost_after: file.lost_after.map_or(DEFAULT_LOST_AFTER, |t| t.0),
         noise_floor,
+        coherence,
         applied: Default::default(),
         shard: None,
     })
@@ -103,6 +105,7 @@ pub fn validate(document: Document, bytes: &[u8]) -> Result<Scenario, Box<Diagno
 /// What the semantic checks make of a (possibly partial) scenario.
 struct Checked {
     noise_floor: crate::verdict::compare::NoiseFloor,
+    coherence: Option<crate::tier::coherence::CoherenceSettings>,
     tiers: Vec<TierConfig>,
     keys: Option<KeySpace>,
     values: Option<ValueConfig>,
@@ -155,8 +158,10 @@ fn check(
         .noise_floor
         .as_ref()
         .map_or_else(Default::default, |f| f.resolve(problems));
+    let coherence = super::coherence_checks::check_coherence(file, &tiers, &workloads, problems);
     Checked {
         noise_floor,
+        coherence,
         tiers,
         keys,
         values,

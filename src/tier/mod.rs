@@ -8,6 +8,7 @@
 //! nothing in `tier` imports `scenario`.
 
 mod batch;
+pub mod coherence;
 pub mod config;
 pub mod error;
 pub mod memory;
@@ -59,6 +60,19 @@ impl Tier {
             TierKindConfig::Sql(settings) => Ok(Tier::Sql(
                 SqlTier::connect(&config.name, settings, names).await?,
             )),
+        }
+    }
+
+    /// A new, empty copy of an in-process tier (another app instance's own); `None` for a
+    /// shared tier, which every instance uses as it is.
+    pub fn another_instance(config: &TierConfig) -> Option<Tier> {
+        match &config.kind {
+            TierKindConfig::Memory {
+                engine,
+                max_entries,
+                ttl,
+            } => Some(Tier::Memory(MemoryTier::new(*engine, *max_entries, *ttl))),
+            _ => None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! Apart from `thresholds.rs` (the syntax, checked at validation time) because evaluation reads
 //! the result document while parsing needs only the workload's tiers and operations.
 
-use super::thresholds::{Cmp, Metric, Stat, Threshold, TierFigure};
+use super::thresholds::{Cmp, CoherenceMetric, Metric, Stat, Threshold, TierFigure};
 use crate::metrics::result::{LatencyStats, ThresholdResult, WorkloadResult};
 
 impl Metric {
@@ -27,6 +27,7 @@ impl Metric {
             Metric::Errors => "errors".into(),
             Metric::OpErrors { op } => format!("{}.errors", op.name()),
             Metric::ErrorRate => "error_rate".into(),
+            Metric::Coherence(c) => format!("coherence.{}", c.name()),
         }
     }
 
@@ -39,6 +40,12 @@ impl Metric {
                 figure: TierFigure::MemoryPerEntry,
                 ..
             } => "bytes",
+            Metric::TierFigure {
+                figure: TierFigure::StaleRate,
+                ..
+            } => "ratio",
+            Metric::Coherence(CoherenceMetric::Lag(_)) => "ns",
+            Metric::Coherence(_) => "count",
             Metric::TierFigure { .. } => "count",
             Metric::Throughput => "ops/s",
             Metric::Errors | Metric::OpErrors { .. } => "count",
@@ -82,6 +89,20 @@ impl Metric {
                     TierFigure::Stale => Some(t.stale as f64),
                     TierFigure::Corrupt => Some(t.corrupt as f64),
                     TierFigure::Evictions => t.evictions.map(|e| e as f64),
+                    TierFigure::StaleRate => t.stale_rate,
+                }
+            }
+            Metric::Coherence(metric) => {
+                let c = w.coherence.as_ref()?;
+                match metric {
+                    CoherenceMetric::Lag(stat) => {
+                        (c.lag.is_measured()).then(|| stat_value(&c.lag, *stat))?
+                    }
+                    CoherenceMetric::Sent => Some(c.sent as f64),
+                    CoherenceMetric::Delivered => Some(c.delivered as f64),
+                    CoherenceMetric::Lost => c.lost.map(|n| n as f64),
+                    CoherenceMetric::Late => Some(c.late as f64),
+                    CoherenceMetric::Flushes => Some(c.flushes as f64),
                 }
             }
             Metric::Throughput => Some(w.throughput),
@@ -92,7 +113,7 @@ impl Metric {
     }
 }
 
-fn stat_name(stat: Stat) -> String {
+pub(super) fn stat_name(stat: Stat) -> String {
     match stat {
         Stat::Min => "min".to_string(),
         Stat::Mean => "mean".to_string(),

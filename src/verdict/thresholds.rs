@@ -99,7 +99,11 @@ pub enum Metric {
     },
     /// Failed / all operations.
     ErrorRate,
+    /// Coherence across app instances: `coherence.lag.p99`, `coherence.lost`.
+    Coherence(CoherenceMetric),
 }
+
+pub use coherence::CoherenceMetric;
 
 /// Per-tier figures usable in thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,16 +120,19 @@ pub enum TierFigure {
     Corrupt,
     /// Keys the server evicted during the workload (Redis `evicted_keys`).
     Evictions,
+    /// Stale reads / verified reads the tier served (verify mode).
+    StaleRate,
 }
 
 impl TierFigure {
-    const ALL: [(&'static str, TierFigure); 6] = [
+    const ALL: [(&'static str, TierFigure); 7] = [
         ("memory_per_entry", TierFigure::MemoryPerEntry),
         ("entries", TierFigure::Entries),
         ("errors", TierFigure::Errors),
         ("stale", TierFigure::Stale),
         ("corrupt", TierFigure::Corrupt),
         ("evictions", TierFigure::Evictions),
+        ("stale_rate", TierFigure::StaleRate),
     ];
 
     /// As written in a threshold.
@@ -224,7 +231,13 @@ pub fn parse(text: &str, ctx: &ThresholdContext<'_>) -> Result<Threshold, Thresh
     let limit = parse_limit(&metric, rhs.trim())?;
     if matches!(
         metric,
-        Metric::HitRate { .. } | Metric::BatchFullHitRate { .. } | Metric::ErrorRate
+        Metric::HitRate { .. }
+            | Metric::BatchFullHitRate { .. }
+            | Metric::ErrorRate
+            | Metric::TierFigure {
+                figure: TierFigure::StaleRate,
+                ..
+            }
     ) && !(0.0..=1.0).contains(&limit)
     {
         return Err(err(
@@ -315,6 +328,9 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         }
     };
     match parts.as_slice() {
+        ["coherence", rest @ ..] if !ctx.tiers.iter().any(|t| t == "coherence") => {
+            coherence::parse(rest).map(Metric::Coherence)
+        }
         ["throughput"] => Ok(Metric::Throughput),
         ["served_by", tier, stat] => Ok(Metric::ServedBy {
             tier: if *tier == "origin" {
@@ -365,7 +381,7 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
                     did_you_mean(figure, &names)
                 ),
                 "tier metrics: TIER.hit_rate, TIER.batch_full_hit_rate, TIER.memory_per_entry, TIER.entries, TIER.errors, TIER.evictions, \
-                 TIER.stale, TIER.corrupt, or TIER.OP.STAT (l2.get.p99)",
+                 TIER.stale, TIER.stale_rate, TIER.corrupt, or TIER.OP.STAT (l2.get.p99)",
             ))
         }
         [op, stat] => Ok(Metric::Latency {
@@ -381,7 +397,8 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         _ => Err(err(
             format!("`{text}` is not a metric"),
             "metrics: [TIER.]OP.STAT (get.p99), served_by.TIER.STAT, TIER.hit_rate, TIER.memory_per_entry, \
-             TIER.entries, TIER.errors, TIER.evictions, TIER.stale, TIER.corrupt, throughput, errors, error_rate",
+             TIER.entries, TIER.errors, TIER.evictions, TIER.stale, TIER.stale_rate, TIER.corrupt, throughput, errors, error_rate, \
+             coherence.lag.STAT, coherence.lost",
         )),
     }
 }
@@ -459,9 +476,25 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
             parse_duration(text).map(|d| d.as_nanos() as f64),
             "latency limits are durations: 500us, 2ms, 1s",
         ),
-        Metric::HitRate { .. } | Metric::BatchFullHitRate { .. } | Metric::ErrorRate => (
+        Metric::HitRate { .. }
+        | Metric::BatchFullHitRate { .. }
+        | Metric::ErrorRate
+        | Metric::TierFigure {
+            figure: TierFigure::StaleRate,
+            ..
+        } => (
             parse_percent(text),
             "rates are percentages (95%) or fractions (0.95)",
+        ),
+        Metric::Coherence(CoherenceMetric::Lag(_)) => (
+            parse_duration(text).map(|d| d.as_nanos() as f64),
+            "lag limits are durations: 5ms, 50ms",
+        ),
+        Metric::Coherence(_) => (
+            text.parse::<u64>()
+                .map(|n| n as f64)
+                .map_err(|_| format!("`{text}` is not a whole number")),
+            "invalidations are counted: coherence.lost == 0",
         ),
         Metric::Throughput => (
             parse_rate(text),
@@ -484,5 +517,6 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
     result.map_err(|m| err(m, hint))
 }
 
+mod coherence;
 #[cfg(test)]
 mod tests;

@@ -470,7 +470,7 @@ impl RedisTier {
     }
 }
 
-mod backoff;
+pub(in crate::tier) mod backoff;
 pub(in crate::tier) mod claim;
 pub mod cluster;
 pub(in crate::tier) mod command;

@@ -258,6 +258,7 @@ impl Stack {
     ) -> Result<(), TierError> {
         scratch.fill_all(keys.len());
         crate::metrics::recorder::record(&mut rec.batch.sizes, keys.len() as u64);
+        self.batch_write_begins(keys);
         let all = std::mem::take(&mut scratch.all);
         let last = self.tiers.len() - 1;
         let result = async {
@@ -281,6 +282,9 @@ impl Stack {
         }
         .await;
         scratch.all = all;
+        if result.is_ok() {
+            self.batch_write_completed(keys).await;
+        }
         result
     }
 
@@ -294,6 +298,7 @@ impl Stack {
     ) -> Result<(), TierError> {
         scratch.fill_all(keys.len());
         crate::metrics::recorder::record(&mut rec.batch.sizes, keys.len() as u64);
+        self.batch_write_begins(keys);
         let all = std::mem::take(&mut scratch.all);
         let mut result = Ok(());
         for i in (0..self.tiers.len()).rev() {
@@ -305,6 +310,23 @@ impl Stack {
             }
         }
         scratch.all = all;
+        if result.is_ok() {
+            self.batch_write_completed(keys).await;
+        }
         result
+    }
+
+    /// Notes that writes of every key of a batch begin (coherence only).
+    fn batch_write_begins(&self, keys: &BatchKeys) {
+        for i in 0..keys.len() {
+            self.write_begins(keys.key(i));
+        }
+    }
+
+    /// Notes that writes of every key of a batch completed (coherence only).
+    async fn batch_write_completed(&self, keys: &BatchKeys) {
+        for i in 0..keys.len() {
+            self.write_completed(keys.key(i)).await;
+        }
     }
 }

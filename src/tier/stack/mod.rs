@@ -13,6 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use quanta::Clock;
 
+use super::coherence::Coherence;
 use super::config::{ErrorPolicy, WritePolicy};
 use super::{Tier, TierError};
 use crate::metrics::recorder::{Recorder, record};
@@ -51,6 +52,9 @@ pub struct Stack {
     compression: Vec<Option<Compression>>,
     policy: StackPolicy,
     clock: Clock,
+    /// The app instance this stack belongs to and its instances' invalidations, when the
+    /// scenario keeps several instances coherent (`tier/coherence/`).
+    coherence: Option<(Arc<Coherence>, usize)>,
 }
 
 impl Stack {
@@ -65,6 +69,37 @@ impl Stack {
             compression,
             policy,
             clock: Clock::new(),
+            coherence: None,
+        }
+    }
+
+    /// The same policy and compression over other tiers (an app instance's own copies).
+    pub fn with_tiers(&self, tiers: Vec<Arc<Tier>>) -> Stack {
+        Stack::new(tiers, self.compression.clone(), self.policy)
+    }
+
+    /// This stack as app instance `instance` of `coherence`: its writes then invalidate the
+    /// other instances' copies.
+    pub fn with_coherence(mut self, coherence: Arc<Coherence>, instance: usize) -> Stack {
+        if coherence.invalidates() {
+            self.coherence = Some((coherence, instance));
+        }
+        self
+    }
+
+    /// Notes that a write of `key` begins (coherence only).
+    #[inline]
+    pub(super) fn write_begins(&self, key: &str) {
+        if let Some((c, instance)) = &self.coherence {
+            c.began(*instance, key);
+        }
+    }
+
+    /// Notes that a write of `key` completed: the other instances hear of it (coherence only).
+    #[inline]
+    pub(super) async fn write_completed(&self, key: &str) {
+        if let Some((c, instance)) = &self.coherence {
+            c.completed(*instance, key).await;
         }
     }
 
@@ -220,6 +255,8 @@ impl Stack {
                 }
             };
         }
+        // What this instance had heard of the key before reading below its own tiers.
+        let mark = self.coherence.as_ref().map(|(c, i)| c.heard_mark(*i, key));
         for (i, tier) in self.tiers.iter().enumerate() {
             let mut wait = 0;
             let start = self.clock.raw();
@@ -231,8 +268,11 @@ impl Stack {
             match result.and_then(|v| v.map(|v| self.unpack(i, v, rec)).transpose()) {
                 Ok(Some(value)) => {
                     rec.tiers[i].count_lookup(true);
+                    let cache_here = self.may_cache(key, mark);
                     for upper in 0..i {
-                        self.fill(upper, key, &value, lane, rec).await?;
+                        if cache_here || !self.tiers[upper].is_in_process() {
+                            self.fill(upper, key, &value, lane, rec).await?;
+                        }
                     }
                     return Ok((Served::Tier(i), Some(value)));
                 }
@@ -249,10 +289,23 @@ impl Stack {
             crate::metrics::recorder::record(&mut rec.origin_wait, waited);
         }
         let value = Bytes::copy_from_slice(origin_value);
+        let cache_here = self.may_cache(key, mark);
         for i in 0..self.tiers.len() {
-            self.fill(i, key, &value, lane, rec).await?;
+            if cache_here || !self.tiers[i].is_in_process() {
+                self.fill(i, key, &value, lane, rec).await?;
+            }
         }
         Ok((Served::Origin, Some(value)))
+    }
+
+    /// Whether a value read from below may be cached in this instance's in-process tiers: not
+    /// when an invalidation of the key arrived since `mark` (it may predate that change).
+    #[inline]
+    fn may_cache(&self, key: &str, mark: Option<u64>) -> bool {
+        match (&self.coherence, mark) {
+            (Some((c, instance)), Some(mark)) => !c.heard_since(*instance, key, mark),
+            _ => true,
+        }
     }
 
     /// Writes a promoted or loaded value into tier `i`, timed as that tier's `set`.
@@ -351,6 +404,7 @@ impl Stack {
         rec: &mut Recorder,
     ) -> Result<(), TierError> {
         let last = self.tiers.len() - 1;
+        self.write_begins(key);
         match self.policy.write {
             WritePolicy::Through => {
                 for i in 0..=last {
@@ -364,6 +418,7 @@ impl Stack {
                 }
             }
         }
+        self.write_completed(key).await;
         Ok(())
     }
 
@@ -375,9 +430,11 @@ impl Stack {
         lane: usize,
         rec: &mut Recorder,
     ) -> Result<(), TierError> {
+        self.write_begins(key);
         for i in (0..self.tiers.len()).rev() {
             self.call(i, Op::Delete, key, &[], lane, rec).await?;
         }
+        self.write_completed(key).await;
         Ok(())
     }
 

@@ -166,6 +166,8 @@ fn result() -> WorkloadResult {
             pool_wait: None,
             served: operations["get"].clone(),
             stale: 1,
+            stale_rate: Some(0.01),
+            stale_age: None,
             corrupt: 0,
             compression: None,
             operations,
@@ -179,6 +181,7 @@ fn result() -> WorkloadResult {
         other_errors: 0,
         outages: Vec::new(),
         origin: None,
+        coherence: None,
         failure: None,
         started_ms: None,
     }
