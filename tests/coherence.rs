@@ -91,7 +91,10 @@ fn invalidation_cuts_stale_reads_and_every_remaining_one_is_younger_than_the_lag
         stale.push((mode, l1_stale(&doc), c.clone(), w["tiers"][0].clone()));
     }
     let none = stale[0].1;
-    assert!(none > 100, "without invalidation the instances serve stale reads: {none}");
+    assert!(
+        none > 100,
+        "without invalidation the instances serve stale reads: {none}"
+    );
     for (mode, count, c, tier) in &stale[1..] {
         assert!(
             *count * 10 <= none,
@@ -101,7 +104,10 @@ fn invalidation_cuts_stale_reads_and_every_remaining_one_is_younger_than_the_lag
         if *count > 0 && *mode == "pubsub" {
             let age = &tier["stale_age"];
             let lag = c["lag"]["max_ns"].as_u64().unwrap();
-            println!("{mode}: stale age {}, lag max {lag}", without_histograms(age));
+            println!(
+                "{mode}: stale age {}, lag max {lag}",
+                without_histograms(age)
+            );
             // Most remaining stale reads are the lag itself (a read between a write's
             // completion and its invalidation's arrival). A few can outlive it: two instances'
             // writes of one key reaching Redis in the other order than they completed, which
@@ -126,16 +132,25 @@ fn published_invalidations_equal_redis_own_publish_count_and_a_pause_shows_in_th
         "pubsub.yaml",
         &scenario(&server.url(), "pubsub", "3s", "tierbench:test:coh-count:"),
     );
-    let mut conn = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let before = commandstats(&mut conn).get("publish").copied().unwrap_or(0);
     let results = dir.path().join("pubsub.results.json");
     let child = spawn_run(&path, &results);
     // Pause the server for 300 ms in the middle of the run: invalidations in flight wait.
     std::thread::sleep(Duration::from_millis(1800));
     let pid = server.pid().to_string();
-    std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let c = &workload(&doc)["coherence"];
@@ -161,10 +176,13 @@ fn a_restarted_redis_makes_every_instance_flush_and_the_run_recovers() {
     let path = write_scenario(
         dir.path(),
         "restart.yaml",
-        &scenario(&server.url(), "tracking", "7s", "tierbench:test:coh-restart:").replace(
-            "      - errors == 0\n",
-            "      - errors < 100000\n",
-        ),
+        &scenario(
+            &server.url(),
+            "tracking",
+            "7s",
+            "tierbench:test:coh-restart:",
+        )
+        .replace("      - errors == 0\n", "      - errors < 100000\n"),
     );
     let results = dir.path().join("restart.results.json");
     let child = spawn_run(&path, &results);
@@ -190,7 +208,9 @@ fn a_restarted_redis_makes_every_instance_flush_and_the_run_recovers() {
     let back_at = back.elapsed();
     let last_whole = series.len().saturating_sub(1);
     let from = series.len() - (back_at.as_secs_f64().floor() as usize).min(series.len());
-    let checked: Vec<&Value> = series[(from + 1).min(last_whole)..last_whole].iter().collect();
+    let checked: Vec<&Value> = series[(from + 1).min(last_whole)..last_whole]
+        .iter()
+        .collect();
     assert!(!checked.is_empty(), "{text}");
     for s in checked {
         assert!(
@@ -250,7 +270,10 @@ fn bad_coherence_settings_are_refused_with_the_place_and_a_hint() {
         let text = all_output(&out);
         assert_eq!(out.status.code(), Some(2), "{name}: {text}");
         assert!(text.contains(said), "{name}: {text}");
-        assert!(text.contains(name) && text.contains("coherence"), "{name}: {text}");
+        assert!(
+            text.contains(name) && text.contains("coherence"),
+            "{name}: {text}"
+        );
         assert!(text.contains("hint"), "{name}: {text}");
         assert!(!text.contains("panicked"), "{name}: {text}");
     }

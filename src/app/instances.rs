@@ -18,7 +18,7 @@ pub(super) struct Instances {
 }
 
 /// The instances of `workload` for one repetition, when the scenario keeps several coherent
-/// and the workload targets an in-process tier; `None` otherwise. Every instance starts with
+/// and the workload targets an in-process tier over a shared one; `None` otherwise. Every instance starts with
 /// empty in-process tiers (instance 0's own are emptied), and every listener listens before
 /// this returns.
 pub(super) async fn start(
@@ -29,7 +29,10 @@ pub(super) async fn start(
     let Some(settings) = &scenario.coherence else {
         return Ok(None);
     };
-    if !stack.tiers().iter().any(|t| t.is_in_process()) {
+    // Instances differ by their in-process tiers and meet in the shared ones: a workload
+    // without both (a lone L1, a lone Redis) runs as one process would.
+    let tiers = stack.tiers();
+    if !(tiers.iter().any(|t| t.is_in_process()) && tiers.iter().any(|t| !t.is_in_process())) {
         return Ok(None);
     }
     let mut tiers_of: Vec<Vec<Arc<Tier>>> = vec![stack.tiers().to_vec()];
@@ -38,10 +41,12 @@ pub(super) async fn start(
             .target
             .iter()
             .zip(stack.tiers())
-            .map(|(&t, own)| match Tier::another_instance(&scenario.tiers[t]) {
-                Some(copy) => Arc::new(copy),
-                None => Arc::clone(own),
-            })
+            .map(
+                |(&t, own)| match Tier::another_instance(&scenario.tiers[t]) {
+                    Some(copy) => Arc::new(copy),
+                    None => Arc::clone(own),
+                },
+            )
             .collect();
         tiers_of.push(tiers);
     }
@@ -52,7 +57,13 @@ pub(super) async fn start(
     }
     let in_process = tiers_of
         .iter()
-        .map(|tiers| tiers.iter().filter(|t| t.is_in_process()).cloned().collect())
+        .map(|tiers| {
+            tiers
+                .iter()
+                .filter(|t| t.is_in_process())
+                .cloned()
+                .collect()
+        })
         .collect();
     let via = settings.via.and_then(|t| match &scenario.tiers[t].kind {
         TierKindConfig::Redis(redis) => Some(Via {

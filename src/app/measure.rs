@@ -113,7 +113,9 @@ impl Shared<'_> {
                 progress: self.progress,
                 record: self.record,
                 hold: self.hold(),
-                instances: instances.as_ref().map_or_else(Vec::new, |i| i.stacks.clone()),
+                instances: instances
+                    .as_ref()
+                    .map_or_else(Vec::new, |i| i.stacks.clone()),
             };
             let run = engine::run_workload(&seeded, index, stack.clone(), inputs).await;
             sampler.sample();

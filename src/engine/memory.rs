@@ -68,9 +68,17 @@ pub(super) type Reading = Option<(u64, u64, &'static str)>;
 /// Reads every tier's bytes and entries.
 pub(super) async fn readings(ctx: &WorkloadContext) -> Vec<Reading> {
     let mut out = Vec::with_capacity(ctx.stack.len());
-    for tier in ctx.stack.tiers() {
+    for (i, tier) in ctx.stack.tiers().iter().enumerate() {
         let bytes = tier.memory_bytes().await.ok();
-        let entries = tier.entries().await.ok().flatten();
+        let mut entries = tier.entries().await.ok().flatten();
+        // The process's bytes hold every app instance's copy of an in-process tier: count
+        // every copy's entries beside them.
+        if tier.is_in_process() {
+            for other in ctx.instances.iter().skip(1) {
+                let more = other.tiers()[i].entries().await.ok().flatten();
+                entries = entries.zip(more).map(|(a, b)| a + b);
+            }
+        }
         out.push(match (bytes, entries) {
             (Some((b, method)), Some(e)) => Some((b, e, method)),
             _ => None,

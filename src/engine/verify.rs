@@ -27,8 +27,11 @@ enum Versions {
     /// One atomic per key for the version, one for when it completed (a raw clock reading).
     Dense(Box<[AtomicU64]>, Box<[AtomicU64]>),
     /// Only the keys written, by shard (`index % SHARDS`): version and completion.
-    Sparse(Box<[Mutex<HashMap<u64, (u64, u64)>>]>),
+    Sparse(Box<[Mutex<KeyVersions>]>),
 }
+
+/// Version and completion (a raw clock reading) of each written key of one shard.
+type KeyVersions = HashMap<u64, (u64, u64)>;
 
 /// Marks a verify-mode value: magic, key index, version (little endian), then pool bytes.
 const STAMP: &[u8; 4] = b"tbv1";
@@ -89,10 +92,7 @@ impl VerifyState {
 }
 
 /// The locked shard of `index`.
-fn shard(
-    shards: &[Mutex<HashMap<u64, (u64, u64)>>],
-    index: u64,
-) -> std::sync::MutexGuard<'_, HashMap<u64, (u64, u64)>> {
+fn shard(shards: &[Mutex<KeyVersions>], index: u64) -> std::sync::MutexGuard<'_, KeyVersions> {
     shards[index as usize % SHARDS]
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

@@ -196,7 +196,11 @@ mod tests {
         c.publish_errors = 1;
         assert_eq!(c.lost(), Some(2 + 1));
         c.delivered = 40;
-        assert_eq!(c.lost(), Some(1), "extra deliveries never make lost negative");
+        assert_eq!(
+            c.lost(),
+            Some(1),
+            "extra deliveries never make lost negative"
+        );
         c.unheard = Some(Some(0));
         assert_eq!(c.lost(), Some(0), "tracking tells lost per key");
         let r = c.result(100);

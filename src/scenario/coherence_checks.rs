@@ -29,13 +29,20 @@ pub(super) fn check_coherence(
             .hint("`instances: 4` runs four app instances, each with its own in-process tiers"),
         );
     }
-    let in_process = |t: &usize| matches!(tiers.get(*t).map(|t| &t.kind), Some(TierKindConfig::Memory { .. }));
-    if !workloads.is_empty() && !workloads.iter().any(|w| w.target.iter().any(in_process)) {
+    let in_process = |t: &usize| {
+        matches!(
+            tiers.get(*t).map(|t| &t.kind),
+            Some(TierKindConfig::Memory { .. })
+        )
+    };
+    let has_instances =
+        |w: &Workload| w.target.iter().any(in_process) && w.target.iter().any(|t| !in_process(t));
+    if !workloads.is_empty() && !workloads.iter().any(has_instances) {
         problems.push(
             Problem::new(
                 "/coherence",
-                "no workload targets an in-process tier: the instances would have nothing of \
-                 their own to keep coherent",
+                "no workload targets an in-process tier over a shared one: the instances would \
+                 have nothing of their own to keep coherent",
             )
             .hint(
                 "add a memory tier (`kind: memory`) to a workload's `target`, e.g. \
@@ -104,7 +111,10 @@ fn via_tier(c: &CoherenceFile, tiers: &[TierConfig], problems: &mut Vec<Problem>
                 "/coherence",
                 "the scenario has several Redis tiers: which one carries the invalidations?",
             )
-            .hint(format!("add `via: {}` (or another Redis tier's name)", tiers[t].name)),
+            .hint(format!(
+                "add `via: {}` (or another Redis tier's name)",
+                tiers[t].name
+            )),
         );
     }
     if let TierKindConfig::Redis(settings) = &tiers[t].kind

@@ -12,7 +12,7 @@ impl Metric {
     pub fn name(&self) -> String {
         match self {
             Metric::Latency { tier, op, stat } => {
-                let stat = stat_name(*stat);
+                let stat = stat.name();
                 match tier {
                     Some(t) => format!("{t}.{}.{stat}", op.name()),
                     None => format!("{}.{stat}", op.name()),
@@ -20,8 +20,8 @@ impl Metric {
             }
             Metric::HitRate { tier } => format!("{tier}.hit_rate"),
             Metric::BatchFullHitRate { tier } => format!("{tier}.batch_full_hit_rate"),
-            Metric::PerKey { stat } => format!("mget.per_key.{}", stat_name(*stat)),
-            Metric::ServedBy { tier, stat } => format!("served_by.{tier}.{}", stat_name(*stat)),
+            Metric::PerKey { stat } => format!("mget.per_key.{}", stat.name()),
+            Metric::ServedBy { tier, stat } => format!("served_by.{tier}.{}", stat.name()),
             Metric::TierFigure { tier, figure } => format!("{tier}.{}", figure.name()),
             Metric::Throughput => "throughput".into(),
             Metric::Errors => "errors".into(),
@@ -110,16 +110,6 @@ impl Metric {
             Metric::OpErrors { op } => Some(w.operations.get(op.name())?.errors as f64),
             Metric::ErrorRate => Some(w.error_rate),
         }
-    }
-}
-
-pub(super) fn stat_name(stat: Stat) -> String {
-    match stat {
-        Stat::Min => "min".to_string(),
-        Stat::Mean => "mean".to_string(),
-        Stat::Stddev => "stddev".to_string(),
-        Stat::Max => "max".to_string(),
-        Stat::Percentile(p) => format!("p({p})"),
     }
 }
 

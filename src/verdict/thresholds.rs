@@ -338,7 +338,7 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
             } else {
                 check_tier(tier)?
             },
-            stat: parse_stat(stat)?,
+            stat: stat::parse_stat(stat)?,
         }),
         [op, "errors"] if !ctx.tiers.iter().any(|t| t == op) => Ok(Metric::OpErrors {
             op: parse_op(op, ctx)?,
@@ -364,7 +364,7 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         ["mget", "per_key", stat] => {
             parse_op("mget", ctx)?; // the workload must issue mget
             Ok(Metric::PerKey {
-                stat: parse_stat(stat)?,
+                stat: stat::parse_stat(stat)?,
             })
         }
         [tier, figure] if ctx.tiers.contains(&tier.to_string()) => {
@@ -387,12 +387,12 @@ fn parse_metric(text: &str, ctx: &ThresholdContext<'_>) -> Result<Metric, Thresh
         [op, stat] => Ok(Metric::Latency {
             tier: None,
             op: parse_op(op, ctx)?,
-            stat: parse_stat(stat)?,
+            stat: stat::parse_stat(stat)?,
         }),
         [tier, op, stat] => Ok(Metric::Latency {
             tier: Some(check_tier(tier)?),
             op: parse_op(op, ctx)?,
-            stat: parse_stat(stat)?,
+            stat: stat::parse_stat(stat)?,
         }),
         _ => Err(err(
             format!("`{text}` is not a metric"),
@@ -447,29 +447,6 @@ fn parse_op(name: &str, ctx: &ThresholdContext<'_>) -> Result<OpSelector, Thresh
     }
 }
 
-fn parse_stat(name: &str) -> Result<Stat, ThresholdError> {
-    let bad = || err(format!("`{name}` is not a statistic"), STATS_HINT);
-    Ok(match name {
-        "min" => Stat::Min,
-        "mean" | "avg" => Stat::Mean,
-        "stddev" => Stat::Stddev,
-        "max" => Stat::Max,
-        "p999" => Stat::Percentile(99.9),
-        _ => {
-            let number = name
-                .strip_prefix("p(")
-                .and_then(|s| s.strip_suffix(')'))
-                .or_else(|| name.strip_prefix('p'))
-                .ok_or_else(bad)?;
-            let p: f64 = number.parse().map_err(|_| bad())?;
-            if !(0.0..=100.0).contains(&p) {
-                return Err(err(format!("percentile {p} is outside 0..100"), STATS_HINT));
-            }
-            Stat::Percentile(p)
-        }
-    })
-}
-
 fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
     let (result, hint) = match metric {
         Metric::Latency { .. } | Metric::ServedBy { .. } | Metric::PerKey { .. } => (
@@ -518,5 +495,6 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, ThresholdError> {
 }
 
 mod coherence;
+mod stat;
 #[cfg(test)]
 mod tests;

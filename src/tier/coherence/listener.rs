@@ -94,7 +94,12 @@ impl Listener {
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| format!("cannot open the invalidation connection: {}", redis_message(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "cannot open the invalidation connection: {}",
+                    redis_message(&e)
+                )
+            })?;
         match self.mode {
             Invalidation::Tracking => redis::cmd("CLIENT")
                 .arg("TRACKING")

@@ -135,7 +135,8 @@ impl Coherence {
             }),
             listeners: Mutex::new(Vec::new()),
         };
-        let (Some(via), Invalidation::Pubsub | Invalidation::Tracking) = (via, settings.invalidation)
+        let (Some(via), Invalidation::Pubsub | Invalidation::Tracking) =
+            (via, settings.invalidation)
         else {
             return Ok(coherence);
         };
@@ -299,11 +300,7 @@ impl Coherence {
         {
             task.abort();
         }
-        let mut counts = CoherenceCounts::new(
-            self.instances,
-            self.mode.name(),
-            c.late_after_ns,
-        );
+        let mut counts = CoherenceCounts::new(self.instances, self.mode.name(), c.late_after_ns);
         counts.sent = c.sent.load(Ordering::Acquire);
         counts.delivered = c.delivered.load(Ordering::Acquire);
         counts.foreign = c.foreign.load(Ordering::Acquire);
@@ -362,7 +359,11 @@ async fn check_tracking(client: &redis::Client) -> Result<(), String> {
         .unwrap_or("0")
         .trim()
         .to_string();
-    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
     if major < 6 {
         return Err(format!(
             "`invalidation: tracking` needs Redis 6 or newer (CLIENT TRACKING); this server is \
@@ -385,7 +386,10 @@ async fn tracking_table(client: &redis::Client) -> Option<(u64, u64)> {
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
             .and_then(|v| v.trim().parse::<u64>().ok())
     };
-    Some((field("tracking_total_prefixes")?, field("tracking_total_keys")?))
+    Some((
+        field("tracking_total_prefixes")?,
+        field("tracking_total_keys")?,
+    ))
 }
 
 /// A token that tells this process's messages from other processes' (shards).

@@ -46,7 +46,11 @@ impl WriteLog {
     /// when each instance last heard of each key (when that fits in `HEARD_MAX`).
     pub(super) fn new(prefix: &str, keys: u64, instances: Option<usize>) -> WriteLog {
         let dense = if keys <= DENSE_MAX_KEYS { keys } else { 0 };
-        let atomics = |n: u64| (0..n).map(|_| AtomicU64::new(0)).collect::<Box<[AtomicU64]>>();
+        let atomics = |n: u64| {
+            (0..n)
+                .map(|_| AtomicU64::new(0))
+                .collect::<Box<[AtomicU64]>>()
+        };
         let heard = instances.filter(|&n| dense * n as u64 <= HEARD_MAX && dense > 0);
         WriteLog {
             prefix: prefix.to_string(),

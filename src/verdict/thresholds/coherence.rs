@@ -1,7 +1,8 @@
 //! Thresholds on coherence across app instances: `coherence.lag.p99 < 5ms`,
 //! `coherence.lost == 0` (the result document's `coherence`).
 
-use super::{Stat, ThresholdError, err, parse_stat};
+use super::stat::parse_stat;
+use super::{Stat, ThresholdError, err};
 use crate::suggest::did_you_mean;
 
 /// A coherence figure.
@@ -61,7 +62,9 @@ impl CoherenceMetric {
     /// As written after `coherence.`.
     pub fn name(self) -> String {
         match self {
-            CoherenceMetric::Lag(stat) => format!("lag.{}", super::super::evaluate::stat_name(stat)),
+            CoherenceMetric::Lag(stat) => {
+                format!("lag.{}", stat.name())
+            }
             other => COUNTS
                 .iter()
                 .find(|(_, m)| *m == other)
