@@ -245,6 +245,11 @@ impl Coherence {
     /// Notes that `instance`'s write of `key` completed and, in `pubsub` mode, publishes it.
     pub async fn completed(&self, instance: usize, key: &str) {
         let c = &self.counters;
+        if self.mode != Invalidation::None {
+            // Again at completion: a read of the key by another of the instance's workers that
+            // went below before the write reached Redis must not cache what it found.
+            self.log.heard(key, instance, c.since_start_ns());
+        }
         match self.mode {
             Invalidation::None => {}
             Invalidation::Tracking => {
