@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::context::{WorkerJob, WorkloadContext};
 use super::progress::LiveWorker;
 use super::verify::{Check, check, stamp};
-use crate::metrics::recorder::{Recorder, record};
+use crate::metrics::recorder::{Recorder, new_histogram, record};
 use crate::tier::TierError;
 use crate::tier::stack::Served;
 use crate::workload::batch::BatchKeys;
@@ -375,7 +375,7 @@ impl<'c> OpStream<'c> {
                             tier.stale += 1;
                             let since = verify.completed_at(slot.index);
                             let age = self.ctx.clock.delta_as_nanos(since.min(end), end);
-                            record(&mut tier.stale_age, age.max(1));
+                            record(tier.stale_age.get_or_insert_with(new_histogram), age.max(1));
                         }
                         Check::Corrupt => rec.tiers[i].corrupt += 1,
                     }

@@ -189,7 +189,7 @@ fn tier_results(
                 corrupt: rec.corrupt,
                 stale_rate: (workload.verify && !rec.served.is_empty())
                     .then(|| rec.stale as f64 / rec.served.len() as f64),
-                stale_age: (rec.stale > 0).then(|| LatencyStats::from_histogram(&rec.stale_age)),
+                stale_age: rec.stale_age.as_ref().map(LatencyStats::from_histogram),
                 compression: scenario.tiers[t].compression.map(|c| CompressionResult {
                     algorithm: c.name(),
                     bytes_raw: rec.bytes_raw,

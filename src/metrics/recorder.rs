@@ -134,8 +134,9 @@ pub struct TierRecorder {
     pub served: Histogram<u64>,
     /// Reads it served that were older than the key's last completed write (verify mode).
     pub stale: u64,
-    /// How long after the key's latest completed write each stale read came (verify mode).
-    pub stale_age: Histogram<u64>,
+    /// How long after the key's latest completed write each stale read came (verify mode;
+    /// made on the first stale read: most recorders never see one).
+    pub stale_age: Option<Histogram<u64>>,
     /// Reads it served whose value belonged to another key or did not parse (verify mode).
     pub corrupt: u64,
     /// Time spent compressing values for this tier (compressed tiers).
@@ -161,7 +162,7 @@ impl TierRecorder {
             pool_wait: new_histogram(),
             served: new_histogram(),
             stale: 0,
-            stale_age: new_histogram(),
+            stale_age: None,
             corrupt: 0,
             compress: new_histogram(),
             decompress: new_histogram(),
@@ -272,7 +273,9 @@ impl Recorder {
             let _ = a.pool_wait.add(&b.pool_wait);
             let _ = a.served.add(&b.served);
             a.stale += b.stale;
-            let _ = a.stale_age.add(&b.stale_age);
+            if let Some(theirs) = &b.stale_age {
+                let _ = a.stale_age.get_or_insert_with(new_histogram).add(theirs);
+            }
             a.corrupt += b.corrupt;
             let _ = a.compress.add(&b.compress);
             let _ = a.decompress.add(&b.decompress);
