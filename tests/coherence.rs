@@ -89,6 +89,17 @@ fn invalidation_cuts_stale_reads_and_every_remaining_one_is_younger_than_the_lag
             }
             assert!(c["lag"]["p50_ns"].as_u64().is_some(), "{c}");
         }
+        // Stale reads over time add up to the tiers' counts.
+        let per_second: u64 = w["timeseries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["stale"].as_u64().unwrap_or(0))
+            .sum();
+        let tiers_stale: u64 = (0..2)
+            .map(|t| w["tiers"][t]["stale"].as_u64().unwrap())
+            .sum();
+        assert_eq!(per_second, tiers_stale, "{mode}");
         l2.insert(mode.to_string(), w["tiers"][1]["stale"].clone());
         stale.push((mode, l1_stale(&doc), c.clone(), w["tiers"][0].clone()));
     }

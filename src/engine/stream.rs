@@ -281,6 +281,7 @@ impl<'c> OpStream<'c> {
         if timing.tenth / 10 != self.live_second {
             self.publish_live(rec, timing.tenth / 10);
         }
+        let mut stale = false;
         let read = match outcome {
             Outcome::Failed(error) => {
                 rec.ops.record_error(op);
@@ -289,7 +290,7 @@ impl<'c> OpStream<'c> {
                 return;
             }
             Outcome::Read(served, found) => {
-                self.note_read(rec, slot, served, (timing.nanos, timing.end), found);
+                stale = self.note_read(rec, slot, served, (timing.nanos, timing.end), found);
                 Some(match served {
                     Served::Tier(i) => i,
                     Served::Origin | Served::Miss => rec.tiers.len(),
@@ -304,6 +305,9 @@ impl<'c> OpStream<'c> {
             rec.service.record(op, service);
         }
         rec.record_tick(timing.tenth, Some(timing.nanos), read);
+        if stale {
+            rec.count_stale(timing.tenth);
+        }
         if matches!(op, Op::MSet | Op::MDelete) {
             for i in 0..slot.batch.len() {
                 self.planner.note_write(slot.batch.index(i));
@@ -352,7 +356,8 @@ impl<'c> OpStream<'c> {
         }
     }
 
-    /// Records who served a read, and in verify mode whether what it served was fresh.
+    /// Records who served a read, and in verify mode whether what it served was fresh; true
+    /// when it was stale.
     #[inline]
     fn note_read(
         &self,
@@ -361,7 +366,8 @@ impl<'c> OpStream<'c> {
         served: Served,
         (nanos, end): (u64, u64),
         found: Option<&[u8]>,
-    ) {
+    ) -> bool {
+        let mut stale = false;
         match served {
             Served::Tier(i) => {
                 record(&mut rec.tiers[i].served, nanos);
@@ -371,6 +377,7 @@ impl<'c> OpStream<'c> {
                     match check(value, slot.index, slot.version) {
                         Check::Fresh => {}
                         Check::Stale => {
+                            stale = true;
                             let tier = &mut rec.tiers[i];
                             tier.stale += 1;
                             let since = verify.completed_at(slot.index);
@@ -384,5 +391,6 @@ impl<'c> OpStream<'c> {
             Served::Origin => record(&mut rec.origin_served, nanos),
             Served::Miss => {}
         }
+        stale
     }
 }

@@ -71,6 +71,7 @@ fn timeseries(names: &[String], rec: &Recorder) -> Vec<SecondResult> {
             second: i as u64,
             ops: b.ops,
             errors: b.errors,
+            stale: b.stale,
             mean_ns: if latency.is_empty() {
                 0.0
             } else {

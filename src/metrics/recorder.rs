@@ -368,6 +368,13 @@ impl Recorder {
         }
     }
 
+    /// Counts a stale read in the second of `tenth` (after `record_tick` counted its operation).
+    pub fn count_stale(&mut self, tenth: usize) {
+        if let Some(bucket) = self.seconds.get_mut(tenth / 10) {
+            bucket.stale += 1;
+        }
+    }
+
     /// A new second begins: the last one is over. It goes to the workload's shared series when
     /// there is one, else it is packed in place (once a second, see `second.rs`).
     #[cold]

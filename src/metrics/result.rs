@@ -313,6 +313,9 @@ pub struct SecondResult {
     pub p50_ns: u64,
     /// 99th percentile latency, ns.
     pub p99_ns: u64,
+    /// Verified reads in it that were stale, every tier (verify mode; absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale: u64,
     /// Failed calls per tier in it (tiers without errors left out).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tier_errors: BTreeMap<String, u64>,

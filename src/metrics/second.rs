@@ -27,6 +27,8 @@ pub struct SecondBucket {
     pub ops: u64,
     /// Operations failed in it.
     pub errors: u64,
+    /// Verified reads in it that were stale (verify mode).
+    pub stale: u64,
     /// Their latency (2 significant digits: enough for a chart, a tenth of the memory).
     latency: Latency,
     /// Reads completed in it by who served them: index `i` for the stack's tier `i`, the last
@@ -76,6 +78,7 @@ impl SecondBucket {
         SecondBucket {
             ops: 0,
             errors: 0,
+            stale: 0,
             latency: Latency::Open(open_histogram()),
             reads: Vec::new(),
         }
@@ -87,6 +90,7 @@ impl SecondBucket {
         SecondBucket {
             ops: 0,
             errors: 0,
+            stale: 0,
             latency: Latency::Packed(Vec::new()),
             reads: Vec::new(),
         }
@@ -137,6 +141,7 @@ impl SecondBucket {
     pub fn clear(&mut self) {
         self.ops = 0;
         self.errors = 0;
+        self.stale = 0;
         self.reads.iter_mut().for_each(|r| *r = 0);
         match &mut self.latency {
             Latency::Open(h) => h.reset(),
@@ -182,6 +187,7 @@ impl SecondBucket {
     pub fn absorb_open(&mut self, other: &SecondBucket) {
         self.ops += other.ops;
         self.errors += other.errors;
+        self.stale += other.stale;
         let theirs = other.latency();
         let _ = self.open().add(theirs.as_ref());
         if self.reads.len() < other.reads.len() {

@@ -117,6 +117,7 @@ pub fn merge_series(parts: &[&WorkloadResult], start: u64) -> Vec<SecondResult> 
             o.mean_ns = (o.mean_ns * o.ops as f64 + s.mean_ns * s.ops as f64) / total;
             o.ops += s.ops;
             o.errors += s.errors;
+            o.stale += s.stale;
             o.p50_ns = o.p50_ns.max(s.p50_ns);
             o.p99_ns = o.p99_ns.max(s.p99_ns);
             for (tier, n) in &s.tier_errors {
@@ -147,6 +148,7 @@ fn empty_second(second: u64) -> SecondResult {
         second,
         ops: 0,
         errors: 0,
+        stale: 0,
         mean_ns: 0.0,
         p50_ns: 0,
         p99_ns: 0,
