@@ -63,3 +63,89 @@ fn a_replayed_trace_issues_exactly_its_operations() {
         "same keys and operations, in order"
     );
 }
+
+/// A recording replays what it recorded: each workload its own records (the trace's `workload`
+/// column), the warmup's records first and the measured ones after (the phases read on where
+/// the warmup stopped), and with no `ops` or `duration`, to the end of its records.
+#[test]
+fn a_recording_of_two_workloads_with_warmup_replays_to_identical_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let workloads = [
+        (
+            "browse",
+            500,
+            "ops: 8000, mix: { get: 70, set: 20, delete: 5, touch: 5 }",
+        ),
+        (
+            "churn",
+            200,
+            "ops: 3000, mix: { get: 30, set: 50, delete: 20 }",
+        ),
+    ];
+    let head = "name: rec2\nseed: 5\ntiers: [{ name: l1, kind: memory, engine: lru, max_entries: 300 }]\n\
+                data: { keys: { count: 1000, prefix: \"rec2:\", distribution: zipf }, values: { size: 16..64 } }\n\
+                workloads:\n";
+    let mut recorded = head.to_string();
+    let mut replayed = head.to_string();
+    for (name, warmup, what) in workloads {
+        recorded.push_str(&format!(
+            "  - {{ name: {name}, target: l1, warmup: {warmup}, concurrency: 2, {what} }}\n"
+        ));
+        replayed.push_str(&format!(
+            "  - {{ name: {name}, target: l1, warmup: {warmup}, concurrency: 2, trace: {{ path: rec.csv }} }}\n"
+        ));
+    }
+    let trace = dir.path().join("rec.csv");
+    let (out, original) = support::run_for_json_with(
+        &write_scenario(dir.path(), "recorded.yaml", &recorded),
+        &["--record-trace", trace.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+    let (out, replay) =
+        support::run_for_json(&write_scenario(dir.path(), "replayed.yaml", &replayed));
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+    for w in 0..2 {
+        assert!(original["workloads"][w]["ops"].as_u64().unwrap() > 2000);
+        for op in ["get", "set", "delete", "touch"] {
+            // An operation the mix never issues is absent, the trace's is 0.
+            let count = |doc: &serde_json::Value| {
+                doc["workloads"][w]["operations"][op]["count"]
+                    .as_u64()
+                    .unwrap_or(0)
+            };
+            assert_eq!(
+                count(&replay),
+                count(&original),
+                "workload {w}, {op}: replayed against recorded"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_recorded_workload_that_is_not_in_the_trace_is_refused_with_the_ones_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rec.csv"),
+        "key,op,size,worker,workload\na,get,1,0,reads\nb,set,9,1,writes\n",
+    )
+    .unwrap();
+    let yaml = scenario("concurrency: 1, trace: { path: rec.csv, workload: read }")
+        .replace("warmup: 100, ", "warmup: 0, ");
+    let path = write_scenario(dir.path(), "bad.yaml", &yaml);
+    let out = support::tierbench(&["validate", path.to_str().unwrap()]);
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("the trace records no workload `read`") && text.contains("reads, writes"),
+        "{text}"
+    );
+    // Without `ops`, the warmup must leave records to measure.
+    let yaml = scenario("concurrency: 1, trace: { path: rec.csv, workload: reads }")
+        .replace("warmup: 100, ", "warmup: 1, ");
+    let path = write_scenario(dir.path(), "short.yaml", &yaml);
+    let out = support::tierbench(&["validate", path.to_str().unwrap()]);
+    let text = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("none is left to measure"), "{text}");
+}

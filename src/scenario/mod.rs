@@ -26,6 +26,7 @@ pub mod schema;
 pub mod shard;
 pub mod sharding;
 pub mod sweep;
+mod trace_checks;
 pub mod validate;
 mod workload_checks;
 mod yaml_budget;

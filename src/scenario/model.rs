@@ -228,7 +228,8 @@ pub struct RunSettingsFile {
     /// Operations run before measuring, not recorded (per workload, split over workers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warmup: Option<u64>,
-    /// Measured operations in total (split over workers). Give `ops` or `duration`, not both.
+    /// Measured operations in total (split over workers). Give `ops` or `duration`, not both; a
+    /// trace workload with neither replays its trace to the end (after its warmup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops: Option<u64>,
     /// Measure for this long instead of a fixed number of operations (`5s`).
@@ -325,6 +326,10 @@ pub struct TraceFile {
     /// Its format: `csv` (`key,op[,size]` lines, the default) or `oracle_general` (libCacheSim).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<crate::workload::trace::TraceFormat>,
+    /// A recording's workload to replay (its `workload` column). Default: the records of the
+    /// recorded workload with this workload's name when the trace has one, else every record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
 }
 
 /// One phase of a workload.

@@ -163,7 +163,7 @@ impl Scenario {
             .workloads
             .iter()
             .filter_map(|w| match &w.ops {
-                OpSource::Trace { path, format } => Some((path.clone(), *format)),
+                OpSource::Trace { path, format, .. } => Some((path.clone(), *format)),
                 _ => None,
             })
             .collect();

@@ -15,7 +15,6 @@ use crate::verdict::thresholds::{self, Metric, ThresholdContext};
 pub const DEFAULT_ERROR_THRESHOLD: &str = "error_rate <= 1%";
 use crate::workload::op::Op;
 use crate::workload::ops::OpSource;
-use crate::workload::trace::{TraceFormat, validate_trace};
 
 /// Checks every workload and plans the valid ones. `index` is the document's index of each of
 /// `file.workloads` (some may have been left out as unreadable).
@@ -54,7 +53,8 @@ pub(super) fn check_workloads(
                     .hint("remove the tier's `pipeline`, or the workload's `rate`/`verify`/`trace`"),
             );
         }
-        let source = resolve_ops(w, &base, dir, commands, problems);
+        let mut replay = None;
+        let source = resolve_ops(w, &base, dir, commands, &mut replay, problems);
         let batch = super::batch_checks::resolve_batch(w, source.as_ref(), &base, problems);
         let has_batch = batch.is_some();
         super::hash_checks::check_hash_workload(file, w, &target, has_batch, &base, problems);
@@ -65,7 +65,13 @@ pub(super) fn check_workloads(
                 "concurrency must be at least 1",
             ));
         }
-        let phases = resolve_phases(file, w, &base, concurrency.max(1) as usize, problems);
+        let phases = resolve_phases(
+            file,
+            w,
+            &base,
+            (concurrency.max(1) as usize, replay),
+            problems,
+        );
         let names: Vec<String> = target.iter().map(|&t| tier_names[t].to_string()).collect();
         let ops: Vec<Op> = source.as_ref().map(OpSource::ops).unwrap_or_default();
         check_command_workload(file, w, &target, stacked, &ops, &base, problems);
@@ -139,15 +145,16 @@ fn workload_thresholds(
 }
 
 /// The measured phases: the workload's `phases`, or one phase from its `ops`/`duration`/`rate`.
+/// `replay`: the records a trace workload replays, when it does.
 fn resolve_phases(
     file: &ScenarioFile,
     w: &WorkloadFile,
     base: &str,
-    concurrency: usize,
+    (concurrency, replay): (usize, Option<u64>),
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<Phase>> {
     let Some(list) = &w.phases else {
-        let stop = resolve_stop(file, w, base, problems)?;
+        let stop = resolve_stop(file, w, base, replay, problems)?;
         let rate = w
             .rate
             .as_deref()
@@ -301,6 +308,7 @@ fn resolve_ops(
     base: &str,
     dir: &std::path::Path,
     commands: &Commands,
+    replay: &mut Option<u64>,
     problems: &mut Vec<Problem>,
 ) -> Option<OpSource> {
     if let Some(trace) = &w.trace {
@@ -320,19 +328,9 @@ fn resolve_ops(
                 .hint("remove `verify` or the trace"),
             );
         }
-        let path = dir.join(&trace.path);
-        let format = trace.format.unwrap_or(TraceFormat::Csv);
-        return match validate_trace(&path, format) {
-            Ok(_) => Some(OpSource::Trace { path, format }),
-            Err(message) => {
-                problems.push(
-                    Problem::new(format!("{base}/trace/path"), message).hint(
-                        "paths are relative to the scenario file; formats: csv, oracle_general",
-                    ),
-                );
-                None
-            }
-        };
+        let (source, records) = super::trace_checks::resolve_trace(w, trace, base, dir, problems)?;
+        *replay = Some(records);
+        return Some(source);
     }
     match (&w.mix, &w.sequence) {
         (Some(_), Some(_)) => {
@@ -363,11 +361,13 @@ fn resolve_ops(
     }
 }
 
-/// A workload's own `ops`/`duration` replace the defaults'; exactly one must result.
+/// A workload's own `ops`/`duration` replace the defaults'; exactly one must result, or none for
+/// a trace workload, which then replays its `replay` records to the end (after its warmup).
 fn resolve_stop(
     file: &ScenarioFile,
     w: &WorkloadFile,
     base: &str,
+    replay: Option<u64>,
     problems: &mut Vec<Problem>,
 ) -> Option<Stop> {
     let (ops, duration, place) = if w.ops.is_some() || w.duration.is_some() {
@@ -403,6 +403,9 @@ fn resolve_stop(
             None
         }
         (None, Some(d)) => Some(Stop::Duration(d.0)),
+        (None, None) if replay.is_some() => {
+            super::trace_checks::to_the_end(file, w, base, replay.unwrap_or(0), problems)
+        }
         (None, None) => {
             problems.push(
                 Problem::new(base, "the workload has neither `ops` nor `duration`")

@@ -95,8 +95,8 @@ where
             f(Part::Preload, Key::Index(i), Op::Set);
         }
     }
-    if let OpSource::Trace { path, format } = &workload.ops {
-        let feed = TraceFeed::new(path.clone(), *format);
+    if let OpSource::Trace { path, format, only } = &workload.ops {
+        let feed = TraceFeed::new(path.clone(), *format, only.clone());
         for (n, &(part, _, ops, _, _)) in phases.iter().enumerate() {
             // The engine numbers the warmup 0 and measured phases from 1.
             let phase = if workload.warmup > 0 { n } else { n + 1 };

@@ -72,6 +72,8 @@ pub enum OpSource {
         path: std::path::PathBuf,
         /// Its format.
         format: super::trace::TraceFormat,
+        /// Only the records of this recorded workload (a recording's `workload` column).
+        only: Option<std::sync::Arc<str>>,
     },
 }
 
@@ -91,13 +93,15 @@ impl OpSource {
         }
     }
 
-    /// A trace's feed, read once per phase by all of a workload's workers (`None` for
-    /// generated operations).
+    /// A trace's feed, read once through the warmup and the phases by all of a workload's
+    /// workers (`None` for generated operations).
     pub fn trace_feed(&self) -> Option<super::trace::TraceFeed> {
         match self {
-            OpSource::Trace { path, format } => {
-                Some(super::trace::TraceFeed::new(path.clone(), *format))
-            }
+            OpSource::Trace { path, format, only } => Some(super::trace::TraceFeed::new(
+                path.clone(),
+                *format,
+                only.clone(),
+            )),
             _ => None,
         }
     }

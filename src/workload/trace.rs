@@ -14,13 +14,19 @@
 //! gets which chunk depends on who asks first.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
 use super::op::Op;
+
+mod counts;
+mod record;
+use counts::csv_workload;
+pub use counts::{TraceCounts, validate_trace};
+pub use record::{TraceWriter, assemble};
 
 /// Records handed to a worker at a time (fewer when its share needs fewer).
 pub const CHUNK_LINES: usize = 1024;
@@ -56,12 +62,17 @@ pub struct TraceRecord<'a> {
 pub struct TraceFeed {
     path: PathBuf,
     format: TraceFormat,
+    /// Replay only the records of this recorded workload (a CSV's fifth column).
+    only: Option<std::sync::Arc<str>>,
     state: Mutex<FeedState>,
 }
 
 struct FeedState {
-    /// The phase the open reader serves; a cursor of another phase reopens the file.
+    /// The phase the reader serves now.
     phase: Option<usize>,
+    /// Whether the file was opened (once per feed: the warmup and the phases read on from where
+    /// the one before stopped, as they were recorded).
+    opened: bool,
     /// The file, `None` once it ended, failed or could not be opened.
     reader: Option<BufReader<File>>,
     /// A worker asked for records its share still needed and none were left.
@@ -69,21 +80,24 @@ struct FeedState {
 }
 
 impl TraceFeed {
-    /// A feed of `path`; the file is opened when a phase first asks for records.
-    pub fn new(path: PathBuf, format: TraceFormat) -> TraceFeed {
+    /// A feed of `path` (only the records of recorded workload `only`, when given); the file
+    /// is opened when the warmup or the first phase asks for records.
+    pub fn new(path: PathBuf, format: TraceFormat, only: Option<std::sync::Arc<str>>) -> TraceFeed {
         TraceFeed {
             path,
             format,
+            only,
             state: Mutex::new(FeedState {
                 phase: None,
+                opened: false,
                 reader: None,
                 ended_early: false,
             }),
         }
     }
 
-    /// A worker's cursor for `phase` (phases run one after another, each from the trace's
-    /// start), allowed to take at most `share` records: a worker that stops at its share of the
+    /// A worker's cursor for `phase` (phases run one after another, each going on from where
+    /// the one before stopped), allowed to take at most `share` records: a worker that stops at its share of the
     /// operations leaves no record taken and unreplayed.
     pub fn cursor(&self, phase: usize, share: u64) -> TraceCursor<'_> {
         TraceCursor {
@@ -111,6 +125,9 @@ impl TraceFeed {
         if state.phase != Some(phase) {
             state.phase = Some(phase);
             state.ended_early = false;
+        }
+        if !state.opened {
+            state.opened = true;
             state.reader = File::open(&self.path)
                 .ok()
                 .map(|f| BufReader::with_capacity(64 * 1024, f));
@@ -129,6 +146,15 @@ impl TraceFeed {
                 state.reader = None;
                 0
             }
+        }
+    }
+
+    /// Whether a CSV line belongs to what this feed replays: every line, or those of the
+    /// recorded workload it replays.
+    fn replays(&self, line: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(only) => csv_workload(line) == Some(only),
         }
     }
 
@@ -242,7 +268,10 @@ impl TraceCursor<'_> {
                     let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
                     let start = self.pos;
                     self.pos += len + 1;
-                    let parsed = std::str::from_utf8(&rest[..len]).ok().and_then(parse_csv);
+                    let line = std::str::from_utf8(&rest[..len]).ok();
+                    let parsed = line
+                        .filter(|line| self.feed.replays(line))
+                        .and_then(parse_csv);
                     if let Some((key, op, size)) = parsed {
                         return Some((KeyAt::Range(start + key.start, start + key.end), op, size));
                     }
@@ -292,78 +321,6 @@ pub fn interleaved_share(ops: u64, worker: usize, workers: usize) -> u64 {
     } else {
         0
     }
-}
-
-/// Checks a trace before a run: it opens, and holds at least one record. Returns the count of
-/// records, streaming through the file once in bounded memory (one chunk).
-pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<u64, String> {
-    File::open(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
-    let feed = TraceFeed::new(path.to_path_buf(), format);
-    let mut cursor = feed.cursor(0, u64::MAX);
-    let mut count = 0u64;
-    while cursor.next_record().is_some() {
-        count += 1;
-    }
-    if count == 0 {
-        return Err(format!(
-            "trace {} holds no record (expected `key,op[,size]` lines or oracleGeneral records)",
-            path.display()
-        ));
-    }
-    Ok(count)
-}
-
-/// Writes what one worker issued, as CSV lines that replay as a trace.
-pub struct TraceWriter {
-    out: BufWriter<File>,
-    path: PathBuf,
-}
-
-impl TraceWriter {
-    /// A writer for one worker's part, next to the final file.
-    pub fn create(
-        base: &Path,
-        workload: usize,
-        phase: usize,
-        worker: usize,
-    ) -> std::io::Result<TraceWriter> {
-        let path = part_path(base, workload, phase, worker);
-        Ok(TraceWriter {
-            out: BufWriter::with_capacity(64 * 1024, File::create(&path)?),
-            path,
-        })
-    }
-
-    /// Records one operation (outside the timed interval).
-    #[inline]
-    pub fn write(&mut self, key: &str, op: Op, size: usize, worker: usize, workload: &str) {
-        let _ = writeln!(self.out, "{key},{},{size},{worker},{workload}", op.name());
-    }
-
-    /// Flushes and returns the part's path.
-    pub fn finish(mut self) -> std::io::Result<PathBuf> {
-        self.out.flush()?;
-        Ok(self.path)
-    }
-}
-
-fn part_path(base: &Path, workload: usize, phase: usize, worker: usize) -> PathBuf {
-    let mut name = base.as_os_str().to_owned();
-    name.push(format!(".part-{workload:04}-{phase:04}-{worker:06}"));
-    PathBuf::from(name)
-}
-
-/// Concatenates the parts (in workload, phase, worker order) into `base` with a header, and
-/// removes them.
-pub fn assemble(base: &Path, mut parts: Vec<PathBuf>) -> std::io::Result<()> {
-    parts.sort();
-    let mut out = BufWriter::new(File::create(base)?);
-    writeln!(out, "key,op,size,worker,workload")?;
-    for part in &parts {
-        std::io::copy(&mut File::open(part)?, &mut out)?;
-        std::fs::remove_file(part)?;
-    }
-    out.flush()
 }
 
 #[cfg(test)]
@@ -419,7 +376,7 @@ mod tests {
         }
         text.push_str("last,delete"); // no final newline
         std::fs::write(&path, &text).unwrap();
-        let feed = TraceFeed::new(path.clone(), TraceFormat::Csv);
+        let feed = TraceFeed::new(path.clone(), TraceFormat::Csv, None);
         let parts = drain(&feed, 1, &[u64::MAX, u64::MAX, u64::MAX]);
         assert!(
             parts.iter().all(|p| !p.is_empty()),
@@ -432,13 +389,23 @@ mod tests {
         assert_eq!(all.len(), 5001, "each record once");
         assert!(all.contains(&("last".into(), Op::Delete)));
         assert!(feed.ended_early(1));
-        // A new phase starts again from the beginning; shares cap what each worker takes.
-        let parts = drain(&feed, 2, &[2000, 3001]);
-        assert_eq!((parts[0].len(), parts[1].len()), (2000, 3001));
-        assert!(!feed.ended_early(2), "the shares took exactly the trace");
-        let parts = drain(&feed, 3, &[10, 10]);
-        assert_eq!(parts.concat().len(), 20);
-        assert_eq!(validate_trace(&path, TraceFormat::Csv), Ok(5001));
+        // The next phase goes on where the last stopped: here, at the end.
+        assert_eq!(drain(&feed, 2, &[10, 10]).concat().len(), 0);
+        assert!(feed.ended_early(2));
+        // Shares cap what each worker takes, and a phase takes up where the one before stopped.
+        let feed = TraceFeed::new(path.clone(), TraceFormat::Csv, None);
+        let first = drain(&feed, 0, &[1000, 1000]).concat();
+        let rest = drain(&feed, 1, &[1500, 1501]).concat();
+        assert_eq!((first.len(), rest.len()), (2000, 3001));
+        assert!(!feed.ended_early(1), "the shares took exactly the trace");
+        let mut both: Vec<_> = first.into_iter().chain(rest).collect();
+        both.sort();
+        both.dedup();
+        assert_eq!(both.len(), 5001, "no record twice, none left out");
+        assert_eq!(
+            validate_trace(&path, TraceFormat::Csv).map(|c| c.total),
+            Ok(5001)
+        );
     }
 
     #[test]
@@ -447,7 +414,7 @@ mod tests {
         let path = dir.path().join("t.csv");
         let long = "x".repeat(3 * MAX_LINE);
         std::fs::write(&path, format!("a,get\n{long},get\nb,set,{long}\nc,touch\n")).unwrap();
-        let feed = TraceFeed::new(path, TraceFormat::Csv);
+        let feed = TraceFeed::new(path, TraceFormat::Csv, None);
         let got = drain(&feed, 0, &[u64::MAX]).concat();
         let keys: Vec<_> = got.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
@@ -475,7 +442,7 @@ mod tests {
         }
         bytes.extend_from_slice(&[1, 2, 3]); // a truncated record is dropped
         std::fs::write(&path, bytes).unwrap();
-        let feed = TraceFeed::new(path.clone(), TraceFormat::OracleGeneral);
+        let feed = TraceFeed::new(path.clone(), TraceFormat::OracleGeneral, None);
         let mut r = feed.cursor(0, u64::MAX);
         assert_eq!(
             r.next_record().map(|x| (x.key.to_string(), x.op, x.size)),
@@ -483,7 +450,32 @@ mod tests {
         );
         assert_eq!(r.next_record().map(|x| x.key.to_string()), Some("7".into()));
         assert_eq!(r.next_record(), None);
-        assert_eq!(validate_trace(&path, TraceFormat::OracleGeneral), Ok(2));
+        assert_eq!(
+            validate_trace(&path, TraceFormat::OracleGeneral).map(|c| c.total),
+            Ok(2)
+        );
         assert!(validate_trace(&dir.path().join("missing"), TraceFormat::Csv).is_err());
+    }
+
+    #[test]
+    fn a_recording_replays_one_workload_s_records_and_counts_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.csv");
+        std::fs::write(
+            &path,
+            "key,op,size,worker,workload\na,get,1,0,reads\nb,set,9,1,writes\nc,get,1,0,reads\n",
+        )
+        .unwrap();
+        let counts = validate_trace(&path, TraceFormat::Csv).unwrap();
+        assert_eq!(counts.total, 3);
+        assert_eq!(counts.workloads.get("reads"), Some(&2));
+        assert_eq!(counts.workloads.get("writes"), Some(&1));
+        let feed = TraceFeed::new(path, TraceFormat::Csv, Some("reads".into()));
+        let keys: Vec<String> = drain(&feed, 0, &[u64::MAX])
+            .concat()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["a", "c"]);
     }
 }

@@ -1,0 +1,88 @@
+//! Checks of a trace workload: the file opens and holds records, which of a recording's
+//! workloads it replays (its `workload` column), and how many records that leaves for a
+//! workload that replays to the end.
+
+use std::sync::Arc;
+
+use super::diagnostic::Problem;
+use super::model::{ScenarioFile, TraceFile, WorkloadFile};
+use super::plan::Stop;
+use crate::workload::ops::OpSource;
+use crate::workload::trace::{TraceFormat, validate_trace};
+
+/// The workload's operations from its trace, and the records it replays.
+pub(super) fn resolve_trace(
+    w: &WorkloadFile,
+    trace: &TraceFile,
+    base: &str,
+    dir: &std::path::Path,
+    problems: &mut Vec<Problem>,
+) -> Option<(OpSource, u64)> {
+    let path = dir.join(&trace.path);
+    let format = trace.format.unwrap_or(TraceFormat::Csv);
+    let counts = match validate_trace(&path, format) {
+        Ok(counts) => counts,
+        Err(message) => {
+            problems.push(
+                Problem::new(format!("{base}/trace/path"), message)
+                    .hint("paths are relative to the scenario file; formats: csv, oracle_general"),
+            );
+            return None;
+        }
+    };
+    // A recording replays per workload: the one named, or the one of this workload's name.
+    let only = match &trace.workload {
+        Some(name) if counts.workloads.contains_key(name) => Some(name.clone()),
+        Some(name) => {
+            let names: Vec<&str> = counts.workloads.keys().map(String::as_str).collect();
+            problems.push(
+                Problem::new(
+                    format!("{base}/trace/workload"),
+                    format!("the trace records no workload `{name}`"),
+                )
+                .hint(match names.as_slice() {
+                    [] => "the trace has no `workload` column: remove `workload`".to_string(),
+                    names => format!("its workloads: {}", names.join(", ")),
+                }),
+            );
+            return None;
+        }
+        None => counts
+            .workloads
+            .contains_key(&w.name)
+            .then(|| w.name.clone()),
+    };
+    let records = only
+        .as_ref()
+        .and_then(|name| counts.workloads.get(name).copied())
+        .unwrap_or(counts.total);
+    let source = OpSource::Trace {
+        path,
+        format,
+        only: only.map(Arc::from),
+    };
+    Some((source, records))
+}
+
+/// The stop of a trace workload with neither `ops` nor `duration`: every record after the
+/// warmup's.
+pub(super) fn to_the_end(
+    file: &ScenarioFile,
+    w: &WorkloadFile,
+    base: &str,
+    records: u64,
+    problems: &mut Vec<Problem>,
+) -> Option<Stop> {
+    let warmup = w.warmup.or(file.defaults.warmup).unwrap_or(0);
+    if records > warmup {
+        return Some(Stop::Ops(records - warmup));
+    }
+    problems.push(
+        Problem::new(
+            format!("{base}/warmup"),
+            format!("the warmup takes {warmup} records and the trace holds {records}: none is left to measure"),
+        )
+        .hint("lower `warmup`, or set `ops:` or `duration:`"),
+    );
+    None
+}

@@ -1,0 +1,77 @@
+//! What a trace holds, counted before a run: its records, and for a recording each workload's
+//! (what a trace workload replays to its end, and which records are its own).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use super::{MAX_LINE, TraceFeed, TraceFormat, parse_csv};
+
+/// What a trace holds: its records, and for a recording, each workload's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceCounts {
+    /// Records in the whole trace.
+    pub total: u64,
+    /// Records per recorded workload (a CSV's fifth column, `workload`), when it has one.
+    pub workloads: std::collections::BTreeMap<String, u64>,
+}
+
+/// Checks a trace before a run: it opens, and holds at least one record. Counts its records,
+/// and each recorded workload's, streaming through the file once in bounded memory.
+pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<TraceCounts, String> {
+    let file =
+        File::open(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let mut counts = TraceCounts::default();
+    match format {
+        TraceFormat::Csv => {
+            let mut reader = BufReader::with_capacity(64 * 1024, file);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let read = (&mut reader)
+                    .take(MAX_LINE as u64)
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+                if read == 0 {
+                    break;
+                }
+                if read == MAX_LINE && line.last() != Some(&b'\n') {
+                    let _ = reader.skip_until(b'\n');
+                }
+                let Ok(text) = std::str::from_utf8(&line) else {
+                    continue;
+                };
+                if parse_csv(text).is_some() {
+                    counts.total += 1;
+                    if let Some(workload) = csv_workload(text).filter(|w| !w.is_empty()) {
+                        *counts.workloads.entry(workload.to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        TraceFormat::OracleGeneral => {
+            let feed = TraceFeed::new(path.to_path_buf(), format, None);
+            let mut cursor = feed.cursor(0, u64::MAX);
+            while cursor.next_record().is_some() {
+                counts.total += 1;
+            }
+        }
+    }
+    if counts.total == 0 {
+        return Err(format!(
+            "trace {} holds no record (expected `key,op[,size]` lines or oracleGeneral records)",
+            path.display()
+        ));
+    }
+    Ok(counts)
+}
+
+/// A CSV line's fifth column (`key,op,size,worker,workload`, as tierbench records), trimmed.
+pub(super) fn csv_workload(line: &str) -> Option<&str> {
+    Some(
+        line.trim_end_matches(['\n', '\r'])
+            .split(',')
+            .nth(4)?
+            .trim(),
+    )
+}
