@@ -113,22 +113,26 @@ fn invalidation_cuts_stale_reads_and_every_remaining_one_is_younger_than_the_lag
             *count * 10 <= none,
             "{mode}: {count} stale reads against {none} without invalidation"
         );
-        // An L1 stale read older than the longest lag can only hold a value that was already
-        // stale in Redis when it was read from there (two instances' writes of one key reaching
-        // Redis in the other order than they completed, which no invalidation repairs): that
-        // read from Redis was itself counted stale on L2. `tracking` still leaves a few stale
-        // reads that outlive the lag without that (docs/coherence.md).
+        // An L1 stale read older than the longest lag holds a value that no invalidation
+        // removed. Mostly it was already stale in Redis when it was read from there (two
+        // instances' writes of one key reaching Redis out of order), and that read was itself
+        // counted stale on L2. Rarely, within one instance, a read fills its L1 between the
+        // instance's own write to its L1 and to Redis, and the instance ignores its own
+        // invalidation (NOLOOP): docs/coherence.md. `pubsub` is held to that bound; `tracking`
+        // leaves a few more (printed).
         let lag = c["lag"]["max_ns"].as_u64().unwrap();
         let older = older_than(&tier["stale_age"], lag);
         let l2_stale = l2[*mode].as_u64().unwrap();
+        let reads = tier["served"]["count"].as_u64().unwrap();
         println!(
-            "{mode}: {older} stale L1 reads older than the longest lag ({lag} ns); L2 stale {l2_stale}"
+            "{mode}: {older} stale L1 reads older than the longest lag ({lag} ns) in {reads}; \
+             L2 stale {l2_stale}"
         );
         if *mode == "pubsub" {
             assert!(
-                older == 0 || l2_stale > 0,
-                "{mode}: {older} stale L1 reads outlive the longest lag ({lag} ns) with Redis \
-                 never stale"
+                older <= l2_stale + reads / 10_000,
+                "{mode}: {older} stale L1 reads outlive the longest lag ({lag} ns), {l2_stale} \
+                 stale on Redis, {reads} L1 reads"
             );
         }
     }

@@ -149,3 +149,63 @@ fn a_recorded_workload_that_is_not_in_the_trace_is_refused_with_the_ones_it_hold
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("none is left to measure"), "{text}");
 }
+
+/// A `redis-cli MONITOR` capture of a private Redis replays as it was captured: each cache
+/// command one operation of its kind, and the commands with no cache operation listed in the
+/// result's warnings, never dropped without a word.
+#[test]
+fn a_redis_monitor_capture_replays_its_commands_and_lists_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::private_redis::PrivateRedis::start(support::private_redis::free_port());
+    let capture = dir.path().join("capture.txt");
+    let mut monitor = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port.to_string(), "monitor"])
+        .stdout(std::fs::File::create(&capture).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut run = |args: &[&str]| {
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let _: redis::Value = cmd.query(&mut conn).unwrap();
+    };
+    for i in 0..30 {
+        run(&["SET", &format!("user:{i}"), "some \"quoted\" value"]);
+    }
+    for i in 0..50 {
+        run(&["GET", &format!("user:{}", i % 40)]);
+    }
+    for i in 0..10 {
+        run(&["DEL", &format!("user:{i}")]);
+    }
+    for i in 0..5 {
+        run(&["EXPIRE", &format!("user:{}", 10 + i), "60"]);
+    }
+    for _ in 0..3 {
+        run(&["PING"]);
+    }
+    run(&["HSET", "h", "f", "v"]);
+    run(&["HSET", "h", "g", "w"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let yaml = scenario("concurrency: 2, trace: { path: capture.txt, format: redis_monitor }")
+        .replace("warmup: 100, ", "warmup: 0, ");
+    let (out, doc) = support::run_for_json(&write_scenario(dir.path(), "replay.yaml", &yaml));
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+    let w = &doc["workloads"][0];
+    for (op, n) in [("get", 50), ("set", 30), ("delete", 10), ("touch", 5)] {
+        assert_eq!(w["operations"][op]["count"], n, "{op}");
+    }
+    let warnings = w["warnings"].to_string();
+    assert!(
+        warnings.contains("HSET 2") && warnings.contains("PING 3"),
+        "{warnings}"
+    );
+}

@@ -266,6 +266,7 @@ pub fn summarize(
         phases: m.phases.iter().map(|p| phase_result(p, workload)).collect(),
         timeseries: timeseries(&names, &m.recorder),
         warnings: (m.phases.iter().filter_map(generator_warning))
+            .chain(workload.notes.iter().cloned())
             .chain(m.warnings.iter().cloned())
             .chain(idle_tier_notes(workload, &names, &m.recorder))
             .collect(),

@@ -125,6 +125,8 @@ pub struct Phase {
 pub struct Workload {
     /// The largest concurrency of any phase (warmup and preload use the first phase's).
     pub concurrency: usize,
+    /// What validation found worth saying in the result (a capture's commands not replayed).
+    pub notes: Vec<String>,
     /// Unique name.
     pub name: String,
     /// Indices into `Scenario::tiers`, in stack order.

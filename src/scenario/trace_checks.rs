@@ -10,14 +10,15 @@ use super::plan::Stop;
 use crate::workload::ops::OpSource;
 use crate::workload::trace::{TraceFormat, validate_trace};
 
-/// The workload's operations from its trace, and the records it replays.
+/// The workload's operations from its trace, the records it replays, and a note listing a
+/// capture's commands that are not replayed (never dropped without a word).
 pub(super) fn resolve_trace(
     w: &WorkloadFile,
     trace: &TraceFile,
     base: &str,
     dir: &std::path::Path,
     problems: &mut Vec<Problem>,
-) -> Option<(OpSource, u64)> {
+) -> Option<(OpSource, u64, Option<String>)> {
     let path = dir.join(&trace.path);
     let format = trace.format.unwrap_or(TraceFormat::Csv);
     let counts = match validate_trace(&path, format) {
@@ -61,7 +62,20 @@ pub(super) fn resolve_trace(
         format,
         only: only.map(Arc::from),
     };
-    Some((source, records))
+    let skipped = (!counts.skipped.is_empty()).then(|| {
+        let lines: u64 = counts.skipped.values().sum();
+        let listed: Vec<String> = counts
+            .skipped
+            .iter()
+            .map(|(command, n)| format!("{command} {n}"))
+            .collect();
+        format!(
+            "trace {}: {lines} lines of commands with no cache operation were not replayed ({})",
+            trace.path,
+            listed.join(", ")
+        )
+    });
+    Some((source, records, skipped))
 }
 
 /// The stop of a trace workload with neither `ops` nor `duration`: every record after the

@@ -54,7 +54,8 @@ pub(super) fn check_workloads(
             );
         }
         let mut replay = None;
-        let source = resolve_ops(w, &base, dir, commands, &mut replay, problems);
+        let mut notes = Vec::new();
+        let source = resolve_ops(w, &base, dir, commands, (&mut replay, &mut notes), problems);
         let batch = super::batch_checks::resolve_batch(w, source.as_ref(), &base, problems);
         let has_batch = batch.is_some();
         super::hash_checks::check_hash_workload(file, w, &target, has_batch, &base, problems);
@@ -83,6 +84,7 @@ pub(super) fn check_workloads(
         let parsed = workload_thresholds(w, &ctx, target.is_empty(), &base, problems);
         if let (Some(phases), Some(ops)) = (phases, source) {
             out.push(Workload {
+                notes,
                 concurrency: phases.iter().map(|p| p.concurrency).max().unwrap_or(1),
                 name: w.name.clone(),
                 target,
@@ -308,7 +310,7 @@ fn resolve_ops(
     base: &str,
     dir: &std::path::Path,
     commands: &Commands,
-    replay: &mut Option<u64>,
+    (replay, notes): (&mut Option<u64>, &mut Vec<String>),
     problems: &mut Vec<Problem>,
 ) -> Option<OpSource> {
     if let Some(trace) = &w.trace {
@@ -328,8 +330,10 @@ fn resolve_ops(
                 .hint("remove `verify` or the trace"),
             );
         }
-        let (source, records) = super::trace_checks::resolve_trace(w, trace, base, dir, problems)?;
+        let (source, records, skipped) =
+            super::trace_checks::resolve_trace(w, trace, base, dir, problems)?;
         *replay = Some(records);
+        notes.extend(skipped);
         return Some(source);
     }
     match (&w.mix, &w.sequence) {

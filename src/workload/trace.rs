@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::op::Op;
 
 mod counts;
+mod formats;
 mod record;
 use counts::csv_workload;
 pub use counts::{TraceCounts, validate_trace};
@@ -45,6 +46,12 @@ pub enum TraceFormat {
     Csv,
     /// libCacheSim's oracleGeneral binary records (all reads).
     OracleGeneral,
+    /// The Twitter/X production cache traces: `timestamp,key,key_size,value_size,client_id,
+    /// operation,ttl` lines (memcached operations; value sizes kept, TTLs not).
+    Twitter,
+    /// A `redis-cli MONITOR` capture: GET, SET, SETEX, DEL, EXPIRE... become operations on
+    /// their first key, with the value's size; other commands are counted and not replayed.
+    RedisMonitor,
 }
 
 /// One request of a trace; the key is lent by the buffer it was parsed from.
@@ -136,8 +143,8 @@ impl TraceFeed {
             return 0;
         };
         let taken = match self.format {
-            TraceFormat::Csv => fill_csv(reader, chunk, lines),
             TraceFormat::OracleGeneral => fill_oracle(reader, chunk, lines),
+            _ => fill_csv(reader, chunk, lines),
         };
         match taken {
             Ok(n) if n > 0 => n,
@@ -264,18 +271,6 @@ impl TraceCursor<'_> {
             }
             let rest = &self.chunk[self.pos..];
             match self.feed.format {
-                TraceFormat::Csv => {
-                    let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-                    let start = self.pos;
-                    self.pos += len + 1;
-                    let line = std::str::from_utf8(&rest[..len]).ok();
-                    let parsed = line
-                        .filter(|line| self.feed.replays(line))
-                        .and_then(parse_csv);
-                    if let Some((key, op, size)) = parsed {
-                        return Some((KeyAt::Range(start + key.start, start + key.end), op, size));
-                    }
-                }
                 TraceFormat::OracleGeneral => {
                     let record = rest.get(..ORACLE_RECORD)?;
                     self.pos += ORACLE_RECORD;
@@ -283,28 +278,32 @@ impl TraceCursor<'_> {
                     let size = u32::from_le_bytes(record[12..16].try_into().ok()?);
                     return Some((KeyAt::Id(id), Op::Get, Some(size as usize)));
                 }
+                text => {
+                    let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+                    let start = self.pos;
+                    self.pos += len + 1;
+                    let line = std::str::from_utf8(&rest[..len]).ok();
+                    let parsed = line
+                        .filter(|line| self.feed.replays(line))
+                        .and_then(|line| formats::parse_text(text, line));
+                    if let Some((key, op, size)) = parsed {
+                        return Some((KeyAt::Range(start + key.start, start + key.end), op, size));
+                    }
+                }
             }
         }
     }
 }
 
-/// Parses `key,op[,size,...]` into the key's byte range in `line`, the operation and the size;
-/// `None` for a header, blank or malformed line.
-fn parse_csv(line: &str) -> Option<(std::ops::Range<usize>, Op, Option<usize>)> {
-    let line = line.trim_end_matches(['\n', '\r']);
-    let mut fields = line.split(',');
-    let field = fields.next()?;
-    let start = field.len() - field.trim_start().len();
-    let key = field.trim();
-    // A recorded batch (its keys on consecutive lines) replays key by key.
-    let op = Op::from_name(fields.next()?.trim())?.per_key();
-    let size = fields.next().and_then(|s| s.trim().parse().ok());
-    (!key.is_empty()).then_some((start..start + key.len(), op, size))
-}
-
 /// Parses `key,op[,size,...]`; `None` for a header, blank or malformed line.
 pub fn parse_csv_line(line: &str) -> Option<TraceRecord<'_>> {
-    let (key, op, size) = parse_csv(line)?;
+    parse_line(TraceFormat::Csv, line)
+}
+
+/// Parses one line of a text trace (`csv`, `twitter`, `redis_monitor`); `None` for a line that
+/// is no request to replay.
+pub fn parse_line(format: TraceFormat, line: &str) -> Option<TraceRecord<'_>> {
+    let (key, op, size) = formats::parse_text(format, line)?;
     Some(TraceRecord {
         key: &line[key],
         op,

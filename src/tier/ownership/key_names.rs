@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use crate::workload::trace::{TraceFormat, parse_csv_line};
+use crate::workload::trace::{TraceFormat, parse_line};
 
 /// Names handed out at a time (one pipelined round of TYPE or UNLINK, one SQL `IN` list).
 pub const NAME_BATCH: usize = 500;
@@ -189,12 +189,12 @@ impl NameBatches<'_> {
         };
         loop {
             let key = match format {
-                TraceFormat::Csv => {
+                TraceFormat::Csv | TraceFormat::Twitter | TraceFormat::RedisMonitor => {
                     let mut line = String::new();
                     if reader.read_line(&mut line)? == 0 {
                         return Ok(false);
                     }
-                    match parse_csv_line(&line) {
+                    match parse_line(*format, &line) {
                         Some(record) => record.key.to_string(),
                         None => continue,
                     }

@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::{MAX_LINE, TraceFeed, TraceFormat, parse_csv};
+use super::formats::{monitor_command, parse_text};
+use super::{MAX_LINE, TraceFeed, TraceFormat};
 
 /// What a trace holds: its records, and for a recording, each workload's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub struct TraceCounts {
     pub total: u64,
     /// Records per recorded workload (a CSV's fifth column, `workload`), when it has one.
     pub workloads: std::collections::BTreeMap<String, u64>,
+    /// A MONITOR capture's commands that are not replayed, with how many lines each.
+    pub skipped: std::collections::BTreeMap<String, u64>,
 }
 
 /// Checks a trace before a run: it opens, and holds at least one record. Counts its records,
@@ -23,7 +26,7 @@ pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<TraceCounts, S
         File::open(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
     let mut counts = TraceCounts::default();
     match format {
-        TraceFormat::Csv => {
+        TraceFormat::Csv | TraceFormat::Twitter | TraceFormat::RedisMonitor => {
             let mut reader = BufReader::with_capacity(64 * 1024, file);
             let mut line = Vec::new();
             loop {
@@ -41,11 +44,17 @@ pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<TraceCounts, S
                 let Ok(text) = std::str::from_utf8(&line) else {
                     continue;
                 };
-                if parse_csv(text).is_some() {
+                if parse_text(format, text).is_some() {
                     counts.total += 1;
-                    if let Some(workload) = csv_workload(text).filter(|w| !w.is_empty()) {
+                    if let Some(workload) =
+                        csv_workload(text).filter(|w| format == TraceFormat::Csv && !w.is_empty())
+                    {
                         *counts.workloads.entry(workload.to_string()).or_default() += 1;
                     }
+                } else if format == TraceFormat::RedisMonitor
+                    && let Some(command) = monitor_command(text)
+                {
+                    *counts.skipped.entry(command).or_default() += 1;
                 }
             }
         }
