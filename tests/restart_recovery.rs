@@ -107,7 +107,8 @@ impl Server {
             Server::Cluster(cluster) => {
                 cluster.stop_node(1);
                 std::thread::sleep(Duration::from_millis(1000));
-                cluster.start_node(1);
+                // Back means serving again: the restarted primary has rejoined.
+                cluster.start_node_serving(1);
             }
             Server::Postgres { app } => {
                 let killed: Vec<bool> = block_on(async {
@@ -240,7 +241,9 @@ fn setup(mode: Mode, dir: &Path) -> (Server, String) {
         Mode::Cluster => {
             let cluster = Cluster::start();
             let tier = redis_tier(&cluster.url(), ", cluster: true, connections: 2");
-            (Server::Cluster(cluster), scenario(&tier, prefix))
+            // Longer: the restarted primary takes up to ~3 s to rejoin before it serves.
+            let yaml = scenario(&tier, prefix).replace("duration: 8s", "duration: 11s");
+            (Server::Cluster(cluster), yaml)
         }
         Mode::Postgres => {
             let app = format!("tbrestart{}", std::process::id());

@@ -209,3 +209,36 @@ fn a_redis_monitor_capture_replays_its_commands_and_lists_the_rest() {
         "{warnings}"
     );
 }
+
+/// `speed: 1x` replays a capture at its own pace (200 requests 10 ms apart take 2 s), `2x` at
+/// twice it (1 s); without `speed`, as fast as the loop runs.
+#[test]
+fn a_capture_replays_at_its_own_pace_or_faster() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut capture = String::from("OK\n");
+    for i in 0..200 {
+        let at = 1_700_000_000.0 + f64::from(i) * 0.01;
+        capture.push_str(&format!("{at:.6} [0 127.0.0.1:5000] \"GET\" \"k{i}\"\n"));
+    }
+    std::fs::write(dir.path().join("capture.txt"), capture).unwrap();
+    for (speed, seconds) in [(Some("1x"), 1.99), (Some("2x"), 0.995), (None, 0.0)] {
+        let speed = speed.map_or(String::new(), |s| format!(", speed: {s}"));
+        let yaml = scenario(&format!(
+            "concurrency: 4, trace: {{ path: capture.txt, format: redis_monitor{speed} }}"
+        ))
+        .replace("warmup: 100, ", "warmup: 0, ");
+        let (out, doc) = support::run_for_json(&write_scenario(dir.path(), "paced.yaml", &yaml));
+        assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+        let w = &doc["workloads"][0];
+        assert_eq!(w["ops"], 200);
+        let took = w["duration_s"].as_f64().unwrap();
+        if seconds > 0.0 {
+            assert!(
+                (took - seconds).abs() < 0.1,
+                "{speed}: the replay took {took:.3} s, the capture's pace {seconds} s"
+            );
+        } else {
+            assert!(took < 0.5, "as fast as the loop runs: {took:.3} s");
+        }
+    }
+}

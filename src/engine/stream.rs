@@ -42,6 +42,8 @@ pub struct Slot {
     pub version: u64,
     /// A custom command's `{field}` index.
     pub field: u64,
+    /// A paced trace's request: when it is due, nanoseconds from the phase's start.
+    pub due_ns: Option<u64>,
     pool: usize,
     /// A trace's write size: the pool value repeated to that length.
     sized: Vec<u8>,
@@ -70,6 +72,7 @@ impl Slot {
             index: 0,
             version: 0,
             field: 0,
+            due_ns: None,
             pool: 0,
             sized: Vec::new(),
             stamped: Vec::new(),
@@ -211,12 +214,15 @@ impl<'c> OpStream<'c> {
         let planned = self.planner.next_op();
         let (op, index) = match &self.ctx.ops {
             OpSource::Mix(_) | OpSource::Sequence(_) => (planned.op, planned.index),
-            OpSource::Trace { .. } => {
+            OpSource::Trace { speed_permille, .. } => {
                 let Some(record) = self.trace.as_mut().and_then(TraceCursor::next_record) else {
                     return false;
                 };
                 slot.key.set_str(record.key);
                 trace_size = record.size;
+                slot.due_ns = speed_permille
+                    .zip(record.at_ns)
+                    .map(|(speed, at)| (at as f64 * 1000.0 / f64::from(speed)) as u64);
                 (record.op, TRACE_KEY)
             }
         };

@@ -83,6 +83,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         if !stream.plan(&mut slot) {
             break;
         }
+        let intended = paced(ctx, &job, intended, &slot).await;
         let value = slot.value(&ctx.values);
         let start = clock.raw();
         let outcome = match in_process {
@@ -113,7 +114,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         stream.settle(&slot, outcome, timing, &mut rec);
         done += 1;
         progress.store(done, Ordering::Relaxed);
-        if intended.is_none() && job.past_deadline(clock, end) {
+        if job.rate.is_none() && job.past_deadline(clock, end) {
             break;
         }
     }
@@ -123,13 +124,41 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
     rec.finish()
 }
 
+/// A paced trace's request waits until it is due, and its latency counts from then; any other
+/// operation keeps its `intended` start.
+async fn paced(
+    ctx: &WorkloadContext,
+    job: &WorkerJob,
+    intended: Option<u64>,
+    slot: &Slot,
+) -> Option<u64> {
+    match (intended, slot.due_ns) {
+        (None, Some(due)) => {
+            wait_until(ctx, job.start_raw, due).await;
+            Some(due)
+        }
+        (intended, _) => intended,
+    }
+}
+
 /// Runs the phase on another driver when one fits the workload better, and returns what it
 /// recorded: one task per connection for plain depth-1 operations on a lone Redis tier
 /// (`connection_group.rs`), a pipelined loop for `pipeline: P`. `None`: this loop runs it.
 async fn other_driver(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usize) -> Option<Recorder> {
     let job = jobs[w];
-    let plain =
-        job.rate.is_none() && ctx.verify.is_none() && ctx.record.is_none() && ctx.batch.is_none();
+    // A paced trace waits for each request's due time, which only this loop does.
+    let paced = matches!(
+        ctx.ops,
+        crate::workload::ops::OpSource::Trace {
+            speed_permille: Some(_),
+            ..
+        }
+    );
+    let plain = job.rate.is_none()
+        && !paced
+        && ctx.verify.is_none()
+        && ctx.record.is_none()
+        && ctx.batch.is_none();
     if plain
         && ctx.commands.is_empty()
         && let Some((target, connections)) = ctx.stack.lone_redis()

@@ -330,6 +330,11 @@ pub struct TraceFile {
     /// recorded workload with this workload's name when the trace has one, else every record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<String>,
+    /// Replay at the trace's own pace, from its timestamps: `1x` as captured, `2x` twice as
+    /// fast, `0.5x` half (MONITOR captures, Twitter and oracleGeneral traces). Each request's
+    /// latency counts from when it was due. Without it (or `max`), as fast as the loop runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<String>,
 }
 
 /// One phase of a workload.

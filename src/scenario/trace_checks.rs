@@ -57,10 +57,12 @@ pub(super) fn resolve_trace(
         .as_ref()
         .and_then(|name| counts.workloads.get(name).copied())
         .unwrap_or(counts.total);
+    let speed_permille = speed(w, trace, format, base, problems)?;
     let source = OpSource::Trace {
         path,
         format,
         only: only.map(Arc::from),
+        speed_permille,
     };
     let skipped = (!counts.skipped.is_empty()).then(|| {
         let lines: u64 = counts.skipped.values().sum();
@@ -76,6 +78,54 @@ pub(super) fn resolve_trace(
         )
     });
     Some((source, records, skipped))
+}
+
+/// `trace.speed` in thousandths (`Ok(None)`: as fast as the loop runs); `None` after a problem.
+fn speed(
+    w: &WorkloadFile,
+    trace: &TraceFile,
+    format: TraceFormat,
+    base: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Option<u32>> {
+    let Some(text) = trace.speed.as_deref().map(str::trim) else {
+        return Some(None);
+    };
+    if text == "max" {
+        return Some(None);
+    }
+    let at = format!("{base}/trace/speed");
+    let factor = text
+        .strip_suffix('x')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|f| f.is_finite() && (0.001..=1000.0).contains(f));
+    let Some(factor) = factor else {
+        problems.push(
+            Problem::new(&at, format!("`{text}` is not a speed"))
+                .expected("a factor of the trace's own pace, 0.001x to 1000x, or `max`")
+                .hint("`1x` replays as captured, `2x` twice as fast"),
+        );
+        return None;
+    };
+    if format == TraceFormat::Csv {
+        problems.push(
+            Problem::new(&at, "a CSV trace has no timestamps to pace it by").hint(
+                "remove `speed`, or replay a MONITOR capture, a Twitter or an oracleGeneral trace",
+            ),
+        );
+        return None;
+    }
+    if w.rate.is_some() || w.phases.iter().flatten().any(|p| p.rate.is_some()) {
+        problems.push(
+            Problem::new(
+                &at,
+                "`speed` paces the replay by the trace's timestamps; `rate` paces it too",
+            )
+            .hint("keep one of them"),
+        );
+        return None;
+    }
+    Some(Some((factor * 1000.0).round() as u32))
 }
 
 /// The stop of a trace workload with neither `ops` nor `duration`: every record after the

@@ -95,7 +95,10 @@ where
             f(Part::Preload, Key::Index(i), Op::Set);
         }
     }
-    if let OpSource::Trace { path, format, only } = &workload.ops {
+    if let OpSource::Trace {
+        path, format, only, ..
+    } = &workload.ops
+    {
         let feed = TraceFeed::new(path.clone(), *format, only.clone());
         for (n, &(part, _, ops, _, _)) in phases.iter().enumerate() {
             // The engine numbers the warmup 0 and measured phases from 1.

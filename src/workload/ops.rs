@@ -74,6 +74,9 @@ pub enum OpSource {
         format: super::trace::TraceFormat,
         /// Only the records of this recorded workload (a recording's `workload` column).
         only: Option<std::sync::Arc<str>>,
+        /// Replay at the trace's pace times this many thousandths (`1x`: 1000); `None`: as
+        /// fast as the loop runs.
+        speed_permille: Option<u32>,
     },
 }
 
@@ -97,7 +100,9 @@ impl OpSource {
     /// workers (`None` for generated operations).
     pub fn trace_feed(&self) -> Option<super::trace::TraceFeed> {
         match self {
-            OpSource::Trace { path, format, only } => Some(super::trace::TraceFeed::new(
+            OpSource::Trace {
+                path, format, only, ..
+            } => Some(super::trace::TraceFeed::new(
                 path.clone(),
                 *format,
                 only.clone(),

@@ -63,6 +63,9 @@ pub struct TraceRecord<'a> {
     pub op: Op,
     /// Value size for writes, when the trace gives one.
     pub size: Option<usize>,
+    /// When it was made, in nanoseconds since the phase's first record (traces with
+    /// timestamps: MONITOR captures, Twitter and oracleGeneral traces).
+    pub at_ns: Option<u64>,
 }
 
 /// A workload's trace, read once per phase and shared by the phase's workers.
@@ -84,6 +87,8 @@ struct FeedState {
     reader: Option<BufReader<File>>,
     /// A worker asked for records its share still needed and none were left.
     ended_early: bool,
+    /// The timestamp of the phase's first record (what `TraceRecord::at_ns` counts from).
+    origin_ns: Option<u64>,
 }
 
 impl TraceFeed {
@@ -99,6 +104,7 @@ impl TraceFeed {
                 opened: false,
                 reader: None,
                 ended_early: false,
+                origin_ns: None,
             }),
         }
     }
@@ -114,6 +120,7 @@ impl TraceFeed {
             chunk: Vec::new(),
             pos: 0,
             digits: itoa::Buffer::new(),
+            origin_ns: None,
         }
     }
 
@@ -126,12 +133,13 @@ impl TraceFeed {
 
     /// Replaces `chunk` with the next `lines` records' raw bytes of `phase`; returns how many
     /// lines (CSV, blank and malformed ones included) or records (oracleGeneral) it holds.
-    fn take(&self, phase: usize, chunk: &mut Vec<u8>, lines: usize) -> usize {
+    fn take(&self, phase: usize, chunk: &mut Vec<u8>, lines: usize) -> (usize, Option<u64>) {
         chunk.clear();
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.phase != Some(phase) {
             state.phase = Some(phase);
             state.ended_early = false;
+            state.origin_ns = None;
         }
         if !state.opened {
             state.opened = true;
@@ -140,19 +148,39 @@ impl TraceFeed {
                 .map(|f| BufReader::with_capacity(64 * 1024, f));
         }
         let Some(reader) = state.reader.as_mut() else {
-            return 0;
+            return (0, state.origin_ns);
         };
         let taken = match self.format {
             TraceFormat::OracleGeneral => fill_oracle(reader, chunk, lines),
             _ => fill_csv(reader, chunk, lines),
         };
         match taken {
-            Ok(n) if n > 0 => n,
+            Ok(n) if n > 0 => {
+                // The phase's first chunk holds its earliest record.
+                if state.origin_ns.is_none() {
+                    state.origin_ns = self.first_timestamp(chunk);
+                }
+                (n, state.origin_ns)
+            }
             // The end, or an unreadable file: either way nothing more comes this phase.
             _ => {
                 state.reader = None;
-                0
+                (0, state.origin_ns)
             }
+        }
+    }
+
+    /// The timestamp of the first record in `chunk` that this feed replays.
+    fn first_timestamp(&self, chunk: &[u8]) -> Option<u64> {
+        match self.format {
+            TraceFormat::OracleGeneral => chunk
+                .get(..4)
+                .map(|t| u64::from(u32::from_le_bytes([t[0], t[1], t[2], t[3]])) * 1_000_000_000),
+            text => chunk
+                .split(|&b| b == b'\n')
+                .filter_map(|line| std::str::from_utf8(line).ok())
+                .filter(|line| self.replays(line) && formats::parse_text(text, line).is_some())
+                .find_map(|line| formats::timestamp_ns(text, line)),
         }
     }
 
@@ -231,7 +259,12 @@ pub struct TraceCursor<'f> {
     pos: usize,
     /// An oracleGeneral key's digits.
     digits: itoa::Buffer,
+    /// The phase's first timestamp, as the feed said with the last chunk.
+    origin_ns: Option<u64>,
 }
+
+/// A parsed record: where its key is, its operation, size and timestamp.
+type Found = (KeyAt, Op, Option<usize>, Option<u64>);
 
 /// Where a parsed record's key is.
 enum KeyAt {
@@ -245,17 +278,23 @@ impl TraceCursor<'_> {
     /// The next record of this worker; `None` when its share is done or the trace has ended.
     /// Lines that do not parse are skipped (`validate_trace` counts the records before a run).
     pub fn next_record(&mut self) -> Option<TraceRecord<'_>> {
-        let (key, op, size) = self.advance()?;
+        let (key, op, size, at) = self.advance()?;
         self.remaining -= 1;
+        let at_ns = at.map(|t| t.saturating_sub(self.origin_ns.unwrap_or(t)));
         let key = match key {
             KeyAt::Range(start, end) => std::str::from_utf8(&self.chunk[start..end]).ok()?,
             KeyAt::Id(id) => self.digits.format(id),
         };
-        Some(TraceRecord { key, op, size })
+        Some(TraceRecord {
+            key,
+            op,
+            size,
+            at_ns,
+        })
     }
 
     /// Finds the next record, taking a chunk from the feed when this one is used up.
-    fn advance(&mut self) -> Option<(KeyAt, Op, Option<usize>)> {
+    fn advance(&mut self) -> Option<Found> {
         if self.remaining == 0 {
             return None;
         }
@@ -263,7 +302,9 @@ impl TraceCursor<'_> {
             if self.pos >= self.chunk.len() {
                 let want = self.remaining.min(CHUNK_LINES as u64) as usize;
                 self.pos = 0;
-                if self.feed.take(self.phase, &mut self.chunk, want) == 0 {
+                let (taken, origin) = self.feed.take(self.phase, &mut self.chunk, want);
+                self.origin_ns = origin;
+                if taken == 0 {
                     self.remaining = 0;
                     self.feed.note_ended_early();
                     return None;
@@ -274,9 +315,11 @@ impl TraceCursor<'_> {
                 TraceFormat::OracleGeneral => {
                     let record = rest.get(..ORACLE_RECORD)?;
                     self.pos += ORACLE_RECORD;
+                    let at = u32::from_le_bytes(record[0..4].try_into().ok()?);
                     let id = u64::from_le_bytes(record[4..12].try_into().ok()?);
                     let size = u32::from_le_bytes(record[12..16].try_into().ok()?);
-                    return Some((KeyAt::Id(id), Op::Get, Some(size as usize)));
+                    let at = Some(u64::from(at) * 1_000_000_000);
+                    return Some((KeyAt::Id(id), Op::Get, Some(size as usize), at));
                 }
                 text => {
                     let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
@@ -287,7 +330,9 @@ impl TraceCursor<'_> {
                         .filter(|line| self.feed.replays(line))
                         .and_then(|line| formats::parse_text(text, line));
                     if let Some((key, op, size)) = parsed {
-                        return Some((KeyAt::Range(start + key.start, start + key.end), op, size));
+                        let at = line.and_then(|line| formats::timestamp_ns(text, line));
+                        let key = KeyAt::Range(start + key.start, start + key.end);
+                        return Some((key, op, size, at));
                     }
                 }
             }
@@ -308,6 +353,7 @@ pub fn parse_line(format: TraceFormat, line: &str) -> Option<TraceRecord<'_>> {
         key: &line[key],
         op,
         size,
+        at_ns: None,
     })
 }
 
@@ -323,158 +369,4 @@ pub fn interleaved_share(ops: u64, worker: usize, workers: usize) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_lines_parse_and_headers_are_skipped() {
-        assert_eq!(parse_csv_line("key,op,size\n"), None);
-        assert_eq!(
-            parse_csv_line(" user:1 ,set,128,0,w\r\n"),
-            Some(TraceRecord {
-                key: "user:1",
-                op: Op::Set,
-                size: Some(128)
-            })
-        );
-        assert_eq!(parse_csv_line("k,get").map(|r| r.op), Some(Op::Get));
-        assert_eq!(parse_csv_line(""), None);
-        assert_eq!(parse_csv_line("k,fetch"), None);
-    }
-
-    /// Every record of `feed`'s phase, taken by `workers` cursors in turn with these shares.
-    fn drain(feed: &TraceFeed, phase: usize, shares: &[u64]) -> Vec<Vec<(String, Op)>> {
-        let mut cursors: Vec<_> = shares.iter().map(|&s| feed.cursor(phase, s)).collect();
-        let mut out = vec![Vec::new(); shares.len()];
-        let mut live = true;
-        while live {
-            live = false;
-            for (c, got) in cursors.iter_mut().zip(&mut out) {
-                if let Some(r) = c.next_record() {
-                    got.push((r.key.to_string(), r.op));
-                    live = true;
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn workers_share_one_reading_of_a_csv_trace_and_together_issue_all_of_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.csv");
-        let mut text = String::from("key,op\n");
-        for i in 0..5000 {
-            text.push_str(&format!(
-                "k{i},{}\n",
-                if i % 3 == 0 { "set,9" } else { "get" }
-            ));
-            if i % 1000 == 0 {
-                text.push_str("garbage\n\n");
-            }
-        }
-        text.push_str("last,delete"); // no final newline
-        std::fs::write(&path, &text).unwrap();
-        let feed = TraceFeed::new(path.clone(), TraceFormat::Csv, None);
-        let parts = drain(&feed, 1, &[u64::MAX, u64::MAX, u64::MAX]);
-        assert!(
-            parts.iter().all(|p| !p.is_empty()),
-            "every worker got chunks"
-        );
-        let mut all: Vec<_> = parts.concat();
-        assert_eq!(all.len(), 5001);
-        all.sort();
-        all.dedup();
-        assert_eq!(all.len(), 5001, "each record once");
-        assert!(all.contains(&("last".into(), Op::Delete)));
-        assert!(feed.ended_early(1));
-        // The next phase goes on where the last stopped: here, at the end.
-        assert_eq!(drain(&feed, 2, &[10, 10]).concat().len(), 0);
-        assert!(feed.ended_early(2));
-        // Shares cap what each worker takes, and a phase takes up where the one before stopped.
-        let feed = TraceFeed::new(path.clone(), TraceFormat::Csv, None);
-        let first = drain(&feed, 0, &[1000, 1000]).concat();
-        let rest = drain(&feed, 1, &[1500, 1501]).concat();
-        assert_eq!((first.len(), rest.len()), (2000, 3001));
-        assert!(!feed.ended_early(1), "the shares took exactly the trace");
-        let mut both: Vec<_> = first.into_iter().chain(rest).collect();
-        both.sort();
-        both.dedup();
-        assert_eq!(both.len(), 5001, "no record twice, none left out");
-        assert_eq!(
-            validate_trace(&path, TraceFormat::Csv).map(|c| c.total),
-            Ok(5001)
-        );
-    }
-
-    #[test]
-    fn an_overlong_line_is_cut_and_the_next_one_still_parses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.csv");
-        let long = "x".repeat(3 * MAX_LINE);
-        std::fs::write(&path, format!("a,get\n{long},get\nb,set,{long}\nc,touch\n")).unwrap();
-        let feed = TraceFeed::new(path, TraceFormat::Csv, None);
-        let got = drain(&feed, 0, &[u64::MAX]).concat();
-        let keys: Vec<_> = got.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["a", "b", "c"]);
-    }
-
-    #[test]
-    fn shares_split_an_open_loop_phase() {
-        assert_eq!(interleaved_share(10, 0, 3), 4);
-        assert_eq!(interleaved_share(10, 1, 3), 3);
-        assert_eq!(interleaved_share(10, 2, 3), 3);
-        assert_eq!(interleaved_share(2, 2, 3), 0);
-        assert_eq!(interleaved_share(u64::MAX, 1, 2), u64::MAX / 2);
-    }
-
-    #[test]
-    fn oracle_general_records_are_reads_of_their_object_ids() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.oracleGeneral.bin");
-        let mut bytes = Vec::new();
-        for (ts, id, size) in [(1u32, 42u64, 100u32), (2, 7, 200)] {
-            bytes.extend_from_slice(&ts.to_le_bytes());
-            bytes.extend_from_slice(&id.to_le_bytes());
-            bytes.extend_from_slice(&size.to_le_bytes());
-            bytes.extend_from_slice(&(-1i64).to_le_bytes());
-        }
-        bytes.extend_from_slice(&[1, 2, 3]); // a truncated record is dropped
-        std::fs::write(&path, bytes).unwrap();
-        let feed = TraceFeed::new(path.clone(), TraceFormat::OracleGeneral, None);
-        let mut r = feed.cursor(0, u64::MAX);
-        assert_eq!(
-            r.next_record().map(|x| (x.key.to_string(), x.op, x.size)),
-            Some(("42".into(), Op::Get, Some(100)))
-        );
-        assert_eq!(r.next_record().map(|x| x.key.to_string()), Some("7".into()));
-        assert_eq!(r.next_record(), None);
-        assert_eq!(
-            validate_trace(&path, TraceFormat::OracleGeneral).map(|c| c.total),
-            Ok(2)
-        );
-        assert!(validate_trace(&dir.path().join("missing"), TraceFormat::Csv).is_err());
-    }
-
-    #[test]
-    fn a_recording_replays_one_workload_s_records_and_counts_each() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("rec.csv");
-        std::fs::write(
-            &path,
-            "key,op,size,worker,workload\na,get,1,0,reads\nb,set,9,1,writes\nc,get,1,0,reads\n",
-        )
-        .unwrap();
-        let counts = validate_trace(&path, TraceFormat::Csv).unwrap();
-        assert_eq!(counts.total, 3);
-        assert_eq!(counts.workloads.get("reads"), Some(&2));
-        assert_eq!(counts.workloads.get("writes"), Some(&1));
-        let feed = TraceFeed::new(path, TraceFormat::Csv, Some("reads".into()));
-        let keys: Vec<String> = drain(&feed, 0, &[u64::MAX])
-            .concat()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(keys, ["a", "c"]);
-    }
-}
+mod tests;

@@ -166,6 +166,21 @@ impl Cluster {
         }
     }
 
+    /// Starts node `i` again and waits until it serves: a restarted primary accepts connections
+    /// at once but answers CLUSTERDOWN until it has rejoined the cluster (up to ~2 s here).
+    pub fn start_node_serving(&mut self, i: usize) {
+        self.start_node(i);
+        let port = self.ports[i].to_string();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self
+            .cli(&["-p", &port, "cluster", "info"])
+            .contains("cluster_state:ok")
+        {
+            assert!(Instant::now() < deadline, "node {port} did not rejoin");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// redis-cli with `args`, over TLS for a TLS cluster.
     pub fn cli(&self, args: &[&str]) -> String {
         match &self.ca {

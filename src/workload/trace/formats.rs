@@ -83,6 +83,29 @@ fn parse_monitor(line: &str) -> Option<Parsed> {
     (!key.is_empty()).then_some((key, op, size))
 }
 
+/// When a line's request was made, in nanoseconds of the trace's own clock: a MONITOR line's
+/// `1339518083.107412`, a Twitter line's first field (seconds); `None` for CSV.
+pub(super) fn timestamp_ns(format: TraceFormat, line: &str) -> Option<u64> {
+    let text = match format {
+        TraceFormat::RedisMonitor => line.split(' ').next()?,
+        TraceFormat::Twitter => line.split(',').next()?,
+        TraceFormat::Csv | TraceFormat::OracleGeneral => return None,
+    };
+    // Whole seconds and a fraction of up to nine digits, exactly (an f64 would round them).
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    let seconds: u64 = whole.parse().ok()?;
+    let digits = fraction.get(..fraction.len().min(9))?;
+    let mut nanos: u64 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    for _ in digits.len()..9 {
+        nanos *= 10;
+    }
+    seconds.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
 /// The command of a `redis-cli MONITOR` line that `parse_monitor` does not replay (`PING`,
 /// `HSET`...), upper-cased; `None` for a line that is not a command.
 pub(super) fn monitor_command(line: &str) -> Option<String> {
@@ -163,5 +186,11 @@ mod tests {
         assert_eq!(monitor_command(ping).as_deref(), Some("PING"));
         assert_eq!(parsed(f, "OK"), None);
         assert_eq!(monitor_command("OK"), None);
+        assert_eq!(timestamp_ns(f, set), Some(1_339_518_083_107_412_000));
+        assert_eq!(timestamp_ns(f, "OK"), None);
+        assert_eq!(
+            timestamp_ns(TraceFormat::Twitter, "12,k,1,2,3,get,0"),
+            Some(12_000_000_000)
+        );
     }
 }
