@@ -138,10 +138,11 @@ fn concurrency_is_the_operations_in_flight_with_an_in_process_stack_and_an_origi
             .unwrap()
             / 1e6;
         // End to end, a read the origin served also waits for its thread to be woken among
-        // 64 on 2 cores (up to ~0.1 ms under a loaded CI run); the origin's own wait is held
-        // to 2% or 20 us by `a_constant_origin_waits_within_2_percent_or_20_microseconds`.
+        // 64 on 2 cores: 1.10-1.26 ms measured under a loaded CI run. The bound here says the
+        // origin was waited for and nothing like a second wait was added; the origin's own
+        // wait is held to 2% or 20 us by `a_constant_origin_waits_within_2_percent_or_20_microseconds`.
         assert!(
-            (1.0..1.2).contains(&origin_ms),
+            (1.0..1.5).contains(&origin_ms),
             "{workers} workers: the origin's 1 ms measured {origin_ms:.3} ms end to end"
         );
     }
