@@ -203,7 +203,7 @@ impl TraceFeed {
 }
 
 /// Appends up to `lines` whole lines (each cut at `MAX_LINE` bytes and ending in `\n`).
-fn fill_csv(
+pub(super) fn fill_csv(
     reader: &mut BufReader<File>,
     chunk: &mut Vec<u8>,
     lines: usize,

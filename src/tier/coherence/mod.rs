@@ -245,15 +245,17 @@ impl Coherence {
     /// Notes that `instance`'s write of `key` completed and, in `pubsub` mode, publishes it.
     pub async fn completed(&self, instance: usize, key: &str) {
         let c = &self.counters;
-        if self.mode != Invalidation::None {
-            // Again at completion: a read of the key by another of the instance's workers that
-            // went below before the write reached Redis must not cache what it found.
-            self.log.heard(key, instance, c.since_start_ns());
+        if self.mode == Invalidation::None {
+            return;
         }
+        let now = c.since_start_ns();
+        // Again at completion: a read of the key by another of the instance's workers that
+        // went below before the write reached Redis must not cache what it found.
+        self.log.heard(key, instance, now);
         match self.mode {
             Invalidation::None => {}
             Invalidation::Tracking => {
-                self.log.completed(key, instance, c.since_start_ns());
+                self.log.completed(key, instance, now);
                 c.sent.fetch_add(1, Ordering::Relaxed);
             }
             Invalidation::Pubsub => {

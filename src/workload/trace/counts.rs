@@ -2,11 +2,11 @@
 //! (what a trace workload replays to its end, and which records are its own).
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::path::Path;
 
 use super::formats::{monitor_command, parse_text};
-use super::{MAX_LINE, TraceFeed, TraceFormat};
+use super::{CHUNK_LINES, TraceFeed, TraceFormat, fill_csv};
 
 /// What a trace holds: its records, and for a recording, each workload's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,34 +27,20 @@ pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<TraceCounts, S
     let mut counts = TraceCounts::default();
     match format {
         TraceFormat::Csv | TraceFormat::Twitter | TraceFormat::RedisMonitor => {
+            // Read as a run reads it: lines cut at `MAX_LINE`, a chunk at a time.
             let mut reader = BufReader::with_capacity(64 * 1024, file);
-            let mut line = Vec::new();
+            let mut chunk = Vec::new();
             loop {
-                line.clear();
-                let read = (&mut reader)
-                    .take(MAX_LINE as u64)
-                    .read_until(b'\n', &mut line)
+                chunk.clear();
+                let lines = fill_csv(&mut reader, &mut chunk, CHUNK_LINES)
                     .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
-                if read == 0 {
+                if lines == 0 {
                     break;
                 }
-                if read == MAX_LINE && line.last() != Some(&b'\n') {
-                    let _ = reader.skip_until(b'\n');
-                }
-                let Ok(text) = std::str::from_utf8(&line) else {
-                    continue;
-                };
-                if parse_text(format, text).is_some() {
-                    counts.total += 1;
-                    if let Some(workload) =
-                        csv_workload(text).filter(|w| format == TraceFormat::Csv && !w.is_empty())
-                    {
-                        *counts.workloads.entry(workload.to_string()).or_default() += 1;
+                for line in chunk.split(|&b| b == b'\n') {
+                    if let Ok(text) = std::str::from_utf8(line) {
+                        count_line(&mut counts, format, text);
                     }
-                } else if format == TraceFormat::RedisMonitor
-                    && let Some(command) = monitor_command(text)
-                {
-                    *counts.skipped.entry(command).or_default() += 1;
                 }
             }
         }
@@ -73,6 +59,23 @@ pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<TraceCounts, S
         ));
     }
     Ok(counts)
+}
+
+/// Counts one line of a text trace: a record (and its recorded workload's), or a MONITOR
+/// command that is not replayed.
+fn count_line(counts: &mut TraceCounts, format: TraceFormat, text: &str) {
+    if parse_text(format, text).is_some() {
+        counts.total += 1;
+        if let Some(workload) =
+            csv_workload(text).filter(|w| format == TraceFormat::Csv && !w.is_empty())
+        {
+            *counts.workloads.entry(workload.to_string()).or_default() += 1;
+        }
+    } else if format == TraceFormat::RedisMonitor
+        && let Some(command) = monitor_command(text)
+    {
+        *counts.skipped.entry(command).or_default() += 1;
+    }
 }
 
 /// A CSV line's fifth column (`key,op,size,worker,workload`, as tierbench records), trimmed.
