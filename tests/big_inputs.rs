@@ -21,6 +21,16 @@ use support::{all_output, redis_url, write_scenario};
 const MAX_RSS_KIB: u64 = 64 * 1024;
 
 /// Writes `lines` records `key:N,get|set,SIZE|delete` over a million keys, after a header.
+/// The memory tests take turns: a run slowed by a sibling test on 2 cores lasts longer, and the
+/// 10x test compares two runs' peak RSS, which the run's length moves.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn write_trace(path: &Path, lines: u64) {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
     out.write_all(b"key,op,size\n").unwrap();
@@ -96,6 +106,7 @@ fn completed_ops(json: &Path, workload: usize) -> u64 {
 
 #[test]
 fn a_long_csv_trace_replays_every_record_once_in_bounded_memory() {
+    let _serial = serial();
     const LINES: u64 = 2_000_000;
     let dir = tempfile::tempdir().unwrap();
     write_trace(&dir.path().join("big.csv"), LINES);
@@ -126,6 +137,7 @@ fn a_long_csv_trace_replays_every_record_once_in_bounded_memory() {
 
 #[test]
 fn a_billion_keys_cost_nothing_per_key() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     // Verify mode too: its versions must not take 8 bytes for each of the 10^9 keys.
     let scenario = write_scenario(
@@ -158,6 +170,7 @@ fn a_billion_keys_cost_nothing_per_key() {
 /// several MiB either way; docs/performance.md.)
 #[test]
 fn a_ten_times_longer_run_takes_no_more_memory() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(
         dir.path(),
@@ -187,6 +200,7 @@ const MAX_RSS_KIB_1000_WORKERS: u64 = 1024 * 1024;
 
 #[test]
 fn a_thousand_workers_cost_what_they_record() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let scenario = write_scenario(
         dir.path(),
