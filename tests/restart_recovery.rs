@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use sqlx::AssertSqlSafe;
 use support::cluster::Cluster;
 use support::private_redis::{PrivateRedis, free_port};
-use support::spawn_run;
+use support::spawn_run_with;
 
 /// Every way tierbench talks to a server. A new driver or tier adds a variant here, and the
 /// `match`es below do not compile until it has a server to restart and a scenario.
@@ -289,8 +289,13 @@ fn recovers(mode: Mode) {
     let (mut server, yaml) = setup(mode, dir.path());
     let scenario = support::write_scenario(dir.path(), "restart.yaml", &yaml);
     let results = dir.path().join("restart.json");
-    let run = spawn_run(&scenario, &results);
-    std::thread::sleep(Duration::from_millis(2000));
+    // Measuring starts at a known time, after the connect and the preload (which on a loaded
+    // machine can take seconds): the fault comes 2 s into measuring, never during second 0.
+    let start = chrono::Utc::now() + chrono::Duration::milliseconds(4000);
+    let start_at = start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let run = spawn_run_with(&scenario, &results, &["--start-at", &start_at]);
+    let until = (start - chrono::Utc::now()).to_std().unwrap_or_default();
+    std::thread::sleep(until + Duration::from_millis(2000));
     let away = server.fault();
     let out = run.wait_with_output().unwrap();
     let text = support::all_output(&out);

@@ -167,10 +167,16 @@ pub fn after_the_claim(
 /// Starts `tierbench run SCENARIO` in the background (a test stops or restarts a server while it
 /// runs), writing the result document to `results` and the text report to stdout.
 pub fn spawn_run(scenario: &Path, results: &Path) -> Child {
+    spawn_run_with(scenario, results, &[])
+}
+
+/// `spawn_run` with more arguments for `tierbench run`.
+pub fn spawn_run_with(scenario: &Path, results: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tierbench"))
         .args(["run", scenario.to_str().unwrap(), "--report"])
         .arg(format!("json={}", results.display()))
         .args(["--report", "text"])
+        .args(extra)
         .env("CI", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
