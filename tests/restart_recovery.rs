@@ -349,7 +349,7 @@ fn recovers(mode: Mode) {
         let length = outages[0]["length_s"].as_f64().unwrap();
         let first = first_error as f64;
         assert!(
-            (first - 1.0..first + 1.0).contains(&start)
+            (first - 1.0..=first + 1.0).contains(&start)
                 && (0.7..away.as_secs_f64() + 2.0).contains(&length),
             "{mode:?}: outage {outages:?} for {away:?} away\n{series:?}"
         );
