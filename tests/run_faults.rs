@@ -36,7 +36,7 @@ fn redis_scenario(url: &str, prefix: &str, extra: &str, duration: &str) -> Strin
 }
 
 /// The same scenario with `pipeline: 10`: each worker keeps a window of 10 commands in flight on
-/// a connection of its own (`tier/redis_pipe.rs`), which has its own reconnects and time-outs.
+/// a connection of its own (`tier/wire/pipe.rs`), which has its own reconnects and time-outs.
 fn pipelined(yaml: String) -> String {
     yaml.replace("timeout: 300ms", "timeout: 300ms, pipeline: 10")
 }

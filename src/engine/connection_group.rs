@@ -2,7 +2,7 @@
 //! pipelining), driven by one task: each worker keeps its one operation in flight, and the
 //! task writes every operation ready in one write and reads every reply in one read.
 //!
-//! Why: on a shared connection (`tier/redis_lane.rs`) each worker is a task of its own that
+//! Why: on a shared connection (`tier/wire/lane.rs`) each worker is a task of its own that
 //! hands its command to the connection's driver task and waits on a reply slot: per operation
 //! two task wake-ups, a lock and the driver's yield, which cost most of the client's CPU at
 //! depth 1 (docs/performance.md). memtier_benchmark drives all the connections of a thread from
@@ -13,7 +13,7 @@
 //! sent it to the read that brought its reply (one clock reading per write and one per read,
 //! shared by the operations each carried), as in the pipelined window.
 //!
-//! Faults, as on the worker's own pipelined connection (`tier/redis_pipe.rs`): a failed
+//! Faults, as on the worker's own pipelined connection (`tier/wire/pipe.rs`): a failed
 //! connection fails every operation in flight on it, each an error of its worker; a reply later
 //! than the tier's timeout fails them and closes the connection. A worker whose operation
 //! failed backs off on its own, as it would on a task of its own: its next operation waits out
@@ -31,7 +31,7 @@ use super::pipelined_window::{exchange, settle_reply};
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
-use crate::tier::redis::pipe::Pipe;
+use crate::tier::wire::pipe::Pipe;
 
 /// One worker of the group: its stream, its planned operation, what it recorded.
 struct Member<'c> {

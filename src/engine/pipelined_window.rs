@@ -1,5 +1,5 @@
 //! The closed loop with explicit Redis pipelining on a connection the worker owns: a window of
-//! `P` commands in flight, refilled as replies come (`tier/redis_pipe.rs` says why).
+//! `P` commands in flight, refilled as replies come (`tier/wire/pipe.rs` says why).
 //!
 //! Each operation is timed from the write that sent it to the read that brought its reply
 //! (one clock reading per write and one per read, shared by the commands each carried), as
@@ -16,8 +16,8 @@ use super::fan_out::KeptRecorder;
 use super::stream::{OpStream, Outcome, Slot, Timing};
 use crate::metrics::recorder::Recorder;
 use crate::tier::TierError;
-use crate::tier::redis::pipe::{Pipe, Piped};
 use crate::tier::stack::Served;
+use crate::tier::wire::pipe::{Pipe, Piped};
 use crate::workload::op::Op;
 
 /// Runs one worker's share of a phase with up to `depth` operations in flight on `pipe`.
@@ -121,9 +121,11 @@ pub(super) fn settle_reply(
     clock: &quanta::Clock,
 ) {
     match reply {
-        Piped::Error(said) => {
-            let e =
-                TierError::Operation(format!("Redis said: {:?}", String::from_utf8_lossy(said)));
+        Piped::Error(server, said) => {
+            let e = TierError::Operation(format!(
+                "{server} said: {:?}",
+                String::from_utf8_lossy(said)
+            ));
             rec.note_tier_error(0, &e, clock);
             stream.settle(slot, Outcome::Failed(&e), timing, rec);
         }

@@ -184,6 +184,7 @@ async fn other_driver(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usize) -> Op
                 Some(target) => Some(target.open().await),
                 None => None,
             },
+            crate::tier::Tier::Memcached(m) => Some(m.pipe_target().open().await),
             _ => None,
         };
         return Some(match pipe {

@@ -1,5 +1,6 @@
-//! Server-side counts of a clustered tier: what each Redis Cluster primary says it executed
-//! during a workload (its `INFO commandstats` calls, after minus before).
+//! Server-side counts of a tier: what each Redis Cluster primary says it executed during a
+//! workload (its `INFO commandstats` calls, after minus before), or what a memcached server's
+//! `stats` counted (gets, hits, misses, sets, deletes, touches).
 //!
 //! Why: a cluster spreads keys over nodes by hash slot; a user sizing or checking a cluster
 //! wants to see how the load fell on each node, and the figures come from the servers
@@ -19,13 +20,20 @@ pub const MEASURED_COMMANDS: [&str; 7] = ["get", "set", "del", "pexpire", "exist
 /// One cluster primary's counts over a workload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeCounts {
-    /// The node, `host:port` as the cluster announces it.
+    /// The node, `host:port` as the cluster announces it (or the memcached server's address).
     pub node: String,
-    /// Calls per Redis command (`get`, `set`, `del`, `pexpire`, `exists`, `mget`, `mset`): the node's
-    /// `INFO commandstats` `calls` at the workload's end minus at its start (preload and warmup
-    /// included, and any other client's traffic to the node meanwhile).
+    /// Where the counts come from: `INFO commandstats` (a Redis Cluster primary) or `stats`
+    /// (memcached: `cmd_get`, `get_hits`, `get_misses`, `cmd_set`, `delete_hits`,
+    /// `delete_misses`, `cmd_touch`, `touch_hits`, `touch_misses`).
+    #[serde(default)]
+    pub source: String,
+    /// Counts per command at the workload's end minus at its start (preload and warmup included,
+    /// and any other client's traffic to the node meanwhile): a Redis Cluster primary's `calls`
+    /// per command (`get`, `set`, `del`, `pexpire`, `exists`, `mget`, `mset`), memcached's
+    /// counters as `stats` names them.
     pub calls: BTreeMap<String, u64>,
-    /// The sum of `calls`.
+    /// Commands in all: the sum of `calls` (memcached: `cmd_get + cmd_set + cmd_touch +
+    /// delete_hits + delete_misses`, hits and misses being parts of those).
     pub total: u64,
 }
 
@@ -43,9 +51,11 @@ pub fn node_deltas(before: &[NodeCounts], after: &[NodeCounts]) -> Vec<NodeCount
                     (cmd.clone(), n.saturating_sub(was))
                 })
                 .collect();
+            let was_total = b.map_or(0, |b| b.total);
             NodeCounts {
                 node: a.node.clone(),
-                total: calls.values().sum(),
+                source: a.source.clone(),
+                total: a.total.saturating_sub(was_total),
                 calls,
             }
         })
@@ -76,6 +86,7 @@ pub fn parse_commandstats(node: &str, info: &str) -> NodeCounts {
     }
     NodeCounts {
         node: node.to_string(),
+        source: "INFO commandstats".to_string(),
         total: calls.values().sum(),
         calls,
     }

@@ -218,6 +218,7 @@ pub(super) fn check_command_workload(
                     TierFile::Memory(m) => format!("memory tier `{}`", m.name),
                     TierFile::Sql(s) => format!("SQL tier `{}`", s.name),
                     TierFile::Redis(r) => format!("Redis tier `{}`", r.name),
+                    TierFile::Memcached(m) => format!("memcached tier `{}`", m.name),
                 })
         };
         problems.push(

@@ -98,6 +98,11 @@ fn fill_tier(map: &mut Map<String, Value>, tier: &TierConfig) {
             fill(map, "timeout", duration(r.timeout));
             fill(map, "pipeline", r.pipeline);
         }
+        TierKindConfig::Memcached(m) => {
+            fill(map, "connections", m.connections);
+            fill(map, "timeout", duration(m.timeout));
+            fill(map, "pipeline", m.pipeline);
+        }
         TierKindConfig::Sql(q) => {
             fill(map, "table", q.table.clone());
             fill(map, "pool", q.pool);

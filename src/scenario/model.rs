@@ -83,7 +83,8 @@ pub struct ScenarioFile {
 
 pub use super::model_batch::BatchFile;
 pub use super::model_tiers::{
-    CompressionFile, MemoryTierFile, OriginFile, RedisTierFile, SqlTierFile, TierFile,
+    CompressionFile, MemcachedTierFile, MemoryTierFile, OriginFile, RedisTierFile, SqlTierFile,
+    TierFile,
 };
 
 /// The key space and the values.

@@ -26,6 +26,8 @@ pub enum TierFile {
     Memory(MemoryTierFile),
     /// Redis (an L2), through multiplexed async connections.
     Redis(RedisTierFile),
+    /// memcached (an L2), through multiplexed connections speaking its meta protocol.
+    Memcached(MemcachedTierFile),
     /// A key/value table in SQLite, PostgreSQL or MariaDB/MySQL through sqlx (an L3).
     Sql(SqlTierFile),
 }
@@ -36,6 +38,7 @@ impl TierFile {
         match self {
             TierFile::Memory(t) => t.compression.as_ref(),
             TierFile::Redis(t) => t.compression.as_ref(),
+            TierFile::Memcached(t) => t.compression.as_ref(),
             TierFile::Sql(t) => t.compression.as_ref(),
         }
     }
@@ -45,6 +48,7 @@ impl TierFile {
         match self {
             TierFile::Memory(t) => &t.name,
             TierFile::Redis(t) => &t.name,
+            TierFile::Memcached(t) => &t.name,
             TierFile::Sql(t) => &t.name,
         }
     }
@@ -82,7 +86,7 @@ pub struct RedisTierFile {
     pub compression: Option<CompressionFile>,
     /// TLS of a `rediss://` URL: CA file, client certificate (default: the system's roots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<crate::tier::redis::RedisTls>,
+    pub tls: Option<crate::tier::tls_files::TlsSettings>,
     /// A Redis Cluster: `url` (and `seeds`) are nodes the client learns the slot map from; the
     /// `redis` crate's cluster client routes each key to its node and follows MOVED/ASK. The
     /// result reports each primary's `INFO commandstats` counts; cleanup removes the run's own
@@ -101,6 +105,39 @@ pub struct RedisTierFile {
     /// `cluster`, `pipeline` above 1, `compression`, batch operations, `verify` or `trace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_as: Option<crate::tier::redis::hash::StoreAs>,
+}
+
+/// A memcached server.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemcachedTierFile {
+    /// Unique tier name (e.g. `l2`).
+    pub name: String,
+    /// `memcache://host[:port]` (port 11211 by default), `memcaches://host[:port]` (TLS) or
+    /// `unix:///path/to/memcached.sock`. No user or password: memcached authenticates with SASL
+    /// on its binary protocol only.
+    pub url: String,
+    /// Multiplexed connections the workers share (worker i uses connection i mod N); default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u32>,
+    /// Response timeout of each command (`5s` by default): a slower answer counts as an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<DurationValue>,
+    /// Time to live of written keys, whole seconds (rounded up), at most 30 days; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<DurationValue>,
+    /// Explicit pipelining, like memtier's `--pipeline`: each worker keeps this many operations
+    /// in flight on a connection of its own. Default 1 (none). Only for closed-loop workloads
+    /// that target this tier alone, without `verify` or `trace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<u32>,
+    /// Store values compressed: `{ algorithm: zstd, level: 3 }` or `{ algorithm: lz4 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<CompressionFile>,
+    /// TLS of a `memcaches://` URL (a server started with `-Z`): CA file, client certificate
+    /// (default: the system's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tier::tls_files::TlsSettings>,
 }
 
 /// A SQL table used as a cache tier.

@@ -151,6 +151,13 @@ fn check(
     }
     let (keys, values) = super::data_checks::check_data(&file.data, problems);
     super::hash_checks::check_hash_tiers(file, &mut tiers, values.as_ref(), problems);
+    super::memcached_checks::check_memcached_data(
+        file,
+        &mut tiers,
+        keys.as_ref(),
+        values.as_ref(),
+        problems,
+    );
     let commands = super::command_checks::check_commands(file, problems);
     let workloads =
         super::workload_checks::check_workloads(file, workload_index, dir, &commands, problems);
@@ -247,6 +254,7 @@ fn check_tiers(tiers: &[TierFile], problems: &mut Vec<Problem>) -> Vec<TierConfi
         out.push(match tier {
             TierFile::Memory(m) => memory_tier(i, name, m, problems),
             TierFile::Redis(r) => redis_tier(i, name, r, problems),
+            TierFile::Memcached(m) => super::memcached_checks::memcached_tier(i, name, m, problems),
             TierFile::Sql(q) => sql_tier(i, name, q, problems),
         });
     }
@@ -305,7 +313,11 @@ fn redis_tier(
                     .hint("write the URL as rediss://host:port, or remove `tls`"),
             );
         }
-        check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
+        super::tls_checks::check_tls_files(
+            i,
+            [&tls.ca_file, &tls.cert_file, &tls.key_file],
+            problems,
+        );
     }
     if r.pipeline == Some(0) {
         problems.push(Problem::new(
@@ -382,7 +394,11 @@ fn sql_tier(
                     .hint("SQLite is a local file: remove `tls`"),
             );
         }
-        check_tls_files(i, [&tls.ca_file, &tls.cert_file, &tls.key_file], problems);
+        super::tls_checks::check_tls_files(
+            i,
+            [&tls.ca_file, &tls.cert_file, &tls.key_file],
+            problems,
+        );
     }
     if q.pool == Some(0) {
         problems.push(Problem::new(
@@ -460,34 +476,5 @@ fn cluster_problems(
                 ),
             );
         }
-    }
-}
-
-/// A tier's TLS files (`ca_file`, `cert_file`, `key_file`): each one given exists (a relative
-/// path from the working directory, as the tier reads it), and a client certificate comes with
-/// its key. Checked here so that `validate` catches them, not the run's setup.
-fn check_tls_files(i: usize, files: [&Option<String>; 3], problems: &mut Vec<Problem>) {
-    for (field, path) in ["ca_file", "cert_file", "key_file"].into_iter().zip(files) {
-        if let Some(path) = path
-            && !std::path::Path::new(path).is_file()
-        {
-            problems.push(
-                Problem::new(
-                    format!("/tiers/{i}/tls/{field}"),
-                    format!("`{path}` is not a file"),
-                )
-                .expected("the path of a PEM file")
-                .hint("a relative path is taken from the working directory"),
-            );
-        }
-    }
-    if files[1].is_some() != files[2].is_some() {
-        problems.push(
-            Problem::new(
-                format!("/tiers/{i}/tls"),
-                "a client certificate needs both `cert_file` and `key_file`",
-            )
-            .hint("give both, or neither"),
-        );
     }
 }

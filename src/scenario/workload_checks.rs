@@ -41,15 +41,17 @@ pub(super) fn check_workloads(
         }
         let (target, stacked) = resolve_target(&w.target, &tier_names, &base, problems);
         let pipelined = match (stacked, target.as_slice()) {
-            (false, [t]) => {
-                matches!(&file.tiers[*t], TierFile::Redis(r) if r.pipeline.unwrap_or(1) > 1)
-            }
+            (false, [t]) => match &file.tiers[*t] {
+                TierFile::Redis(r) => r.pipeline.unwrap_or(1) > 1,
+                TierFile::Memcached(m) => m.pipeline.unwrap_or(1) > 1,
+                _ => false,
+            },
             _ => false,
         };
         let open_loop = w.rate.is_some() || w.phases.iter().flatten().any(|p| p.rate.is_some());
         if pipelined && (open_loop || w.verify || w.trace.is_some()) {
             problems.push(
-                Problem::new(&base, "explicit Redis `pipeline` works with closed-loop workloads only, without `verify` or `trace`")
+                Problem::new(&base, "explicit `pipeline` (Redis, memcached) works with closed-loop workloads only, without `verify` or `trace`")
                     .hint("remove the tier's `pipeline`, or the workload's `rate`/`verify`/`trace`"),
             );
         }

@@ -1,5 +1,6 @@
 //! Batch calls on one tier: many keys in one call (memory: N lookups under one lock where the
-//! engine has one; Redis: one MGET / MSET / DEL, a pipeline of SET PX with a ttl; SQL: one
+//! engine has one; Redis: one MGET / MSET / DEL, a pipeline of SET PX with a ttl; memcached: one
+//! pipeline of meta commands; SQL: one
 //! `IN (...)` statement or one multi-row upsert).
 //!
 //! Keys are named by their positions (`which`) in a worker's reused `BatchKeys`, so a call that
@@ -8,7 +9,7 @@
 use bytes::Bytes;
 
 use super::{Tier, TierError};
-use crate::tier::redis::data::BatchReply;
+use crate::tier::wire::BatchReply;
 use crate::workload::batch::BatchKeys;
 use crate::workload::op::Op;
 
@@ -30,6 +31,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.mget(lane, keys, which, found).await,
             Tier::RedisCluster(t) => t.mget(lane, keys, which, found).await,
+            Tier::Memcached(t) => t.mget(lane, keys, which, found).await,
             Tier::Sql(t) => t.mget(keys, which, found, lane, wait_ns).await,
         }
     }
@@ -52,6 +54,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.mset(lane, keys, which, value).await,
             Tier::RedisCluster(t) => t.mset(lane, keys, which, value).await,
+            Tier::Memcached(t) => t.mset(lane, keys, which, value).await,
             Tier::Sql(t) => t.mset(keys, which, value, lane, wait_ns).await,
         }
     }
@@ -99,6 +102,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.mdelete(lane, keys, which).await,
             Tier::RedisCluster(t) => t.mdelete(lane, keys, which).await,
+            Tier::Memcached(t) => t.mdelete(lane, keys, which).await,
             Tier::Sql(t) => t.mdelete(keys, which, lane, wait_ns).await,
         }
     }
@@ -108,6 +112,7 @@ impl Tier {
         match self {
             Tier::Redis(t) => t.pipeline_depth(),
             Tier::RedisCluster(t) => t.pipeline_depth(),
+            Tier::Memcached(t) => t.pipeline_depth(),
             Tier::Memory(_) | Tier::Sql(_) => 1,
         }
     }
@@ -123,8 +128,9 @@ impl Tier {
         match self {
             Tier::Redis(t) => t.run_batch(lane, batch, replies).await,
             Tier::RedisCluster(t) => t.run_batch(lane, batch, replies).await,
+            Tier::Memcached(t) => t.run_batch(lane, batch, replies).await,
             Tier::Memory(_) | Tier::Sql(_) => Err(TierError::Operation(
-                "explicit pipelining is for Redis tiers".to_string(),
+                "explicit pipelining is for Redis and memcached tiers".to_string(),
             )),
         }
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::tier::memcached::MemcachedSettings;
 use crate::tier::redis::RedisSettings;
 use crate::tier::sql::SqlSettings;
 use crate::tier::stack::compression::Compression;
@@ -40,6 +41,8 @@ pub enum TierKindConfig {
     },
     /// A Redis server.
     Redis(RedisSettings),
+    /// A memcached server.
+    Memcached(MemcachedSettings),
     /// A SQL table.
     Sql(SqlSettings),
 }
@@ -50,6 +53,7 @@ impl TierConfig {
         match self.kind {
             TierKindConfig::Memory { .. } => "memory",
             TierKindConfig::Redis(_) => "redis",
+            TierKindConfig::Memcached(_) => "memcached",
             TierKindConfig::Sql(_) => "sql",
         }
     }

@@ -11,17 +11,20 @@ mod batch;
 pub mod coherence;
 pub mod config;
 pub mod error;
+pub mod memcached;
 pub mod memory;
 pub mod ownership;
 pub mod redis;
 pub mod sql;
 pub mod stack;
-mod tls_files;
+pub mod tls_files;
+pub mod wire;
 
 use bytes::Bytes;
 
 use config::{TierConfig, TierKindConfig};
 pub use error::TierError;
+use memcached::MemcachedTier;
 use memory::MemoryTier;
 use ownership::key_names::KeyNames;
 use redis::RedisTier;
@@ -36,6 +39,8 @@ pub enum Tier {
     Redis(RedisTier),
     /// A Redis Cluster.
     RedisCluster(RedisClusterTier),
+    /// A memcached server.
+    Memcached(MemcachedTier),
     /// A SQL table.
     Sql(SqlTier),
 }
@@ -56,6 +61,9 @@ impl Tier {
             )),
             TierKindConfig::Redis(settings) => Ok(Tier::Redis(
                 RedisTier::connect(&config.name, settings, names).await?,
+            )),
+            TierKindConfig::Memcached(settings) => Ok(Tier::Memcached(
+                MemcachedTier::connect(&config.name, settings, names).await?,
             )),
             TierKindConfig::Sql(settings) => Ok(Tier::Sql(
                 SqlTier::connect(&config.name, settings, names).await?,
@@ -85,6 +93,7 @@ impl Tier {
             Tier::Memory(_) => None,
             Tier::Redis(t) => t.leftover_note().map(str::to_string),
             Tier::RedisCluster(t) => t.leftover_note().map(str::to_string),
+            Tier::Memcached(t) => t.leftover_note().map(str::to_string),
             Tier::Sql(t) => t.leftover_note().map(str::to_string),
         }
     }
@@ -114,6 +123,7 @@ impl Tier {
             Tier::Memory(t) => Ok(t.get(key)),
             Tier::Redis(t) => t.get(lane, key).await,
             Tier::RedisCluster(t) => t.get(lane, key).await,
+            Tier::Memcached(t) => t.get(lane, key).await,
             Tier::Sql(t) => t.get(key, lane, wait_ns).await,
         }
     }
@@ -134,6 +144,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.set(lane, key, value).await,
             Tier::RedisCluster(t) => t.set(lane, key, value).await,
+            Tier::Memcached(t) => t.set(lane, key, value).await,
             Tier::Sql(t) => t.set(key, value, lane, wait_ns).await,
         }
     }
@@ -166,6 +177,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.delete(lane, key).await,
             Tier::RedisCluster(t) => t.delete(lane, key).await,
+            Tier::Memcached(t) => t.delete(lane, key).await,
             Tier::Sql(t) => t.delete(key, lane, wait_ns).await,
         }
     }
@@ -182,6 +194,7 @@ impl Tier {
             Tier::Memory(t) => Ok(t.touch(key)),
             Tier::Redis(t) => t.touch(lane, key).await,
             Tier::RedisCluster(t) => t.touch(lane, key).await,
+            Tier::Memcached(t) => t.touch(lane, key).await,
             Tier::Sql(t) => t.touch(key, lane, wait_ns).await,
         }
     }
@@ -192,6 +205,7 @@ impl Tier {
             Tier::Memory(t) => Ok(Some(t.entries())),
             Tier::Redis(t) => t.entries().await.map(Some),
             Tier::RedisCluster(t) => t.entries().await.map(Some),
+            Tier::Memcached(t) => t.entries().await.map(Some),
             Tier::Sql(t) => t.entries().await.map(Some),
         }
     }
@@ -209,6 +223,12 @@ impl Tier {
                 (
                     b,
                     "Redis INFO memory used_memory, summed over the cluster's primaries",
+                )
+            }),
+            Tier::Memcached(t) => t.slab_bytes().await.map(|b| {
+                (
+                    b,
+                    "memcached stats slabs: chunk_size x used_chunks over the slab classes",
                 )
             }),
             Tier::Sql(t) => t.table_bytes().await,
@@ -231,16 +251,19 @@ impl Tier {
         match self {
             Tier::Redis(t) => t.evicted_keys().await.map(Some),
             Tier::RedisCluster(t) => t.evicted_keys().await.map(Some),
+            Tier::Memcached(t) => t.evictions().await.map(Some),
             _ => Ok(None),
         }
     }
 
-    /// Each node's server-side counts now, for a tier that has nodes (a Redis Cluster).
+    /// Each node's server-side counts now, for a tier that reports them: a Redis Cluster's
+    /// primaries (`INFO commandstats`), a memcached server (`stats`).
     pub async fn node_counts(
         &self,
     ) -> Result<Option<Vec<crate::metrics::nodes::NodeCounts>>, TierError> {
         match self {
             Tier::RedisCluster(t) => t.node_counts().await.map(Some),
+            Tier::Memcached(t) => t.node_counts().await.map(|n| Some(vec![n])),
             _ => Ok(None),
         }
     }
@@ -254,6 +277,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.clear().await.map(drop),
             Tier::RedisCluster(t) => t.clear().await.map(drop),
+            Tier::Memcached(t) => t.clear().await.map(drop),
             Tier::Sql(t) => t.clear().await,
         }
     }
@@ -268,6 +292,7 @@ impl Tier {
             }
             Tier::Redis(t) => t.cleanup(keep).await.map(drop),
             Tier::RedisCluster(t) => t.cleanup(keep).await.map(drop),
+            Tier::Memcached(t) => t.cleanup(keep).await.map(drop),
             Tier::Sql(t) => t.cleanup().await,
         }
     }

@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod cluster;
 pub mod db;
+pub mod private_memcached;
 pub mod private_redis;
 
 use std::collections::HashMap;

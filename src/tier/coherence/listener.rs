@@ -20,7 +20,7 @@ use super::write_log::WriteLog;
 use super::{Counters, wall_ns};
 use crate::tier::Tier;
 use crate::tier::error::redis_message;
-use crate::tier::redis::backoff::Backoff;
+use crate::tier::wire::backoff::Backoff;
 
 /// Longest pause between two attempts to reach Redis again: an instance deaf to invalidations
 /// must not stay so for the shared backoff's full second.

@@ -1,5 +1,5 @@
 //! The Redis tier's measured operations (GET, SET, DEL, PEXPIRE/EXISTS, and batches of them),
-//! over the connections that carry them: tierbench's own lean connections (`redis_lane.rs`) for
+//! over the connections that carry them: tierbench's own lean connections (`wire/lane.rs`) for
 //! TCP servers, the `redis` crate's `ConnectionManager`s for what those do not speak (unix
 //! sockets, and TLS should the crate's TLS feature be enabled), and where the lean connections
 //! go (`lean_target`). Hash values (`store_as: hash`) have their calls in `redis_hash.rs`.
@@ -7,7 +7,6 @@
 //! Every call is bounded by the tier's timeout, one timer per call: the answer, and for the
 //! crate's connections the wait for a reconnect during an outage.
 
-use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,9 +14,11 @@ use redis::RedisError;
 use redis::aio::ConnectionManager;
 
 use crate::tier::error::{TierError, redis_message};
-use crate::tier::redis::lane::{Answer, Lane, Target};
 use crate::tier::redis::resp;
-use crate::tier::redis::tls::{RedisTls, lane_tls};
+use crate::tier::tls_files::TlsSettings;
+use crate::tier::wire::lane::{Answer, Lane, Target};
+use crate::tier::wire::stream::lane_tls;
+use crate::tier::wire::{BatchReply, Protocol, bounded};
 use crate::workload::command::{CommandTemplate, Segment};
 use crate::workload::op::Op;
 
@@ -29,24 +30,6 @@ pub enum DataPath {
     Crate(Vec<ConnectionManager>),
 }
 
-/// One command's outcome in a batch: `Some(hit)` for a GET, `None` for the others, or its error.
-pub type BatchReply = Result<Option<bool>, TierError>;
-
-/// Runs `call` bounded by `timeout`.
-#[inline]
-pub(in crate::tier) async fn bounded<T, E>(
-    timeout: Duration,
-    call: impl Future<Output = Result<T, E>>,
-    error: impl FnOnce(E) -> TierError,
-) -> Result<T, TierError> {
-    match tokio::time::timeout(timeout, call).await {
-        Ok(result) => result.map_err(error),
-        Err(_) => Err(TierError::Operation(format!(
-            "no answer within {timeout:?} (the tier's timeout)"
-        ))),
-    }
-}
-
 pub(in crate::tier) fn crate_error(e: RedisError) -> TierError {
     TierError::Operation(redis_message(&e))
 }
@@ -56,60 +39,6 @@ fn answered(answer: Answer) -> Result<Answer, TierError> {
     match answer {
         Answer::Failed(said) => Err(TierError::Operation(said)),
         other => Ok(other),
-    }
-}
-
-/// Writes one measured command: GET, SET [PX], DEL, PEXPIRE or EXISTS.
-#[inline]
-pub(in crate::tier) fn encode(
-    out: &mut Vec<u8>,
-    op: Op,
-    key: &str,
-    value: &[u8],
-    ttl_ms: Option<u64>,
-) {
-    match (op, ttl_ms) {
-        (Op::Get | Op::MGet, _) => {
-            resp::command(out, 2);
-            resp::arg(out, b"GET");
-            resp::arg(out, key.as_bytes());
-        }
-        (Op::Set | Op::MSet, None) => {
-            resp::command(out, 3);
-            resp::arg(out, b"SET");
-            resp::arg(out, key.as_bytes());
-            resp::arg(out, value);
-        }
-        (Op::Set | Op::MSet, Some(ms)) => {
-            resp::command(out, 5);
-            resp::arg(out, b"SET");
-            resp::arg(out, key.as_bytes());
-            resp::arg(out, value);
-            resp::arg(out, b"PX");
-            resp::int_arg(out, ms);
-        }
-        (Op::Delete | Op::MDelete, _) => {
-            resp::command(out, 2);
-            resp::arg(out, b"DEL");
-            resp::arg(out, key.as_bytes());
-        }
-        (Op::Touch, Some(ms)) => {
-            resp::command(out, 3);
-            resp::arg(out, b"PEXPIRE");
-            resp::arg(out, key.as_bytes());
-            resp::int_arg(out, ms);
-        }
-        (Op::Touch, None) => {
-            resp::command(out, 2);
-            resp::arg(out, b"EXISTS");
-            resp::arg(out, key.as_bytes());
-        }
-        // Custom commands go through `custom` (validation keeps them off the pipelined path);
-        // should one arrive here, PING touches no key.
-        (Op::Command(_), _) => {
-            resp::command(out, 1);
-            resp::arg(out, b"PING");
-        }
     }
 }
 
@@ -139,7 +68,7 @@ pub(in crate::tier) fn crate_cmd(
 /// speak (unix sockets).
 pub(in crate::tier) fn lean_target(
     client: &redis::Client,
-    tls: Option<&RedisTls>,
+    tls: Option<&TlsSettings>,
     connect_timeout: Duration,
 ) -> Result<Option<Target>, String> {
     let info = client.get_connection_info();
@@ -173,6 +102,7 @@ pub(in crate::tier) fn lean_target(
         hello_replies += 1;
     }
     Ok(Some(Target {
+        protocol: Protocol::Resp,
         host: host.clone(),
         port: *port,
         tls,
@@ -201,7 +131,7 @@ impl DataPath {
         match self {
             DataPath::Lean(lanes) => {
                 let conn = &lanes[lane % lanes.len()];
-                let call = conn.one(true, |out| encode(out, Op::Get, key, &[], None));
+                let call = conn.one(true, |out| resp::encode_op(out, Op::Get, key, &[], None));
                 match answered(bounded(timeout, call, TierError::Operation).await?)? {
                     Answer::Value(v) => Ok(Some(v)),
                     _ => Ok(None),
@@ -230,7 +160,7 @@ impl DataPath {
         match self {
             DataPath::Lean(lanes) => {
                 let conn = &lanes[lane % lanes.len()];
-                let call = conn.one(false, |out| encode(out, op, key, value, ttl_ms));
+                let call = conn.one(false, |out| resp::encode_op(out, op, key, value, ttl_ms));
                 let answer = answered(bounded(timeout, call, TierError::Operation).await?)?;
                 Ok(matches!(answer, Answer::Int(n) if n > 0))
             }
@@ -261,10 +191,10 @@ impl DataPath {
                 let mut answers = Vec::with_capacity(batch.len());
                 let encode_all = |out: &mut Vec<u8>| {
                     for &(op, key, value) in batch {
-                        encode(out, op, key, value, ttl_ms);
+                        resp::encode_op(out, op, key, value, ttl_ms);
                     }
                 };
-                let call = conn.many(batch.len(), encode_all, &mut answers);
+                let call = conn.many(batch.len(), false, encode_all, &mut answers);
                 bounded(timeout, call, TierError::Operation).await?;
                 replies.extend(batch.iter().zip(answers).map(|(&(op, ..), a)| match a {
                     Answer::Failed(said) => Err(TierError::Operation(said)),

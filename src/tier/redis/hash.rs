@@ -24,9 +24,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::tier::error::TierError;
-use crate::tier::redis::data::{DataPath, bounded, crate_error};
-use crate::tier::redis::lane::Answer;
+use crate::tier::redis::data::{DataPath, crate_error};
 use crate::tier::redis::resp::{self, Reply};
+use crate::tier::wire::bounded;
+use crate::tier::wire::lane::Answer;
 use crate::workload::fields::{FieldSpan, assemble, split_object};
 use crate::workload::values::ValuePool;
 
@@ -229,7 +230,7 @@ impl DataPath {
                 let encode = |out: &mut Vec<u8>| encode_hset(out, key, value, fields, ttl_ms);
                 let commands = 1 + usize::from(ttl_ms.is_some());
                 let mut failed = FirstError::default();
-                let call = conn.many(commands, encode, &mut failed);
+                let call = conn.many(commands, false, encode, &mut failed);
                 bounded(timeout, call, TierError::Operation).await?;
                 failed
                     .0

@@ -1,6 +1,6 @@
 //! The Redis tier (an L2). The measured operations (GET, SET, DEL, PEXPIRE/EXISTS, pipelined
 //! batches) go over tierbench's own multiplexed RESP connections to a TCP server
-//! (`redis_lane.rs`: one write per round of queued commands, no channel per operation); setup,
+//! (`wire/lane.rs`: one write per round of queued commands, no channel per operation); setup,
 //! INFO, SCAN and cleanup, and every operation to a server those do not speak (a unix socket),
 //! go through the `redis` crate's `ConnectionManager` (`redis_data.rs` holds both data paths).
 //! `rediss://` servers get TLS on both (`redis_tls.rs`: the tier's `tls` CA file, client
@@ -37,13 +37,14 @@ use crate::redact::redact_url;
 use crate::tier::ownership::claim::{claim, count_existing, release, remove_all};
 use crate::tier::ownership::key_names::KeyNames;
 use crate::tier::ownership::marker::REDIS_MARKER_SUFFIX;
-use crate::tier::redis::backoff::{Backoff, MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY};
-use crate::tier::redis::data::{BatchReply, DataPath, lean_target};
+use crate::tier::redis::data::{DataPath, lean_target};
 use crate::tier::redis::hash::{HashLayout, HashStore};
-use crate::tier::redis::lane::{Lane, Target};
-use crate::tier::redis::pipe::PipeTarget;
-pub use crate::tier::redis::tls::RedisTls;
-use crate::tier::redis::tls::explain;
+pub use crate::tier::tls_files::TlsSettings;
+use crate::tier::wire::BatchReply;
+use crate::tier::wire::backoff::{Backoff, MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY};
+use crate::tier::wire::lane::{Lane, Target};
+use crate::tier::wire::pipe::PipeTarget;
+use crate::tier::wire::stream::explain;
 use crate::workload::op::Op;
 use crate::workload::values::ValuePool;
 
@@ -61,7 +62,7 @@ pub struct RedisTier {
     /// `{prefix}__tierbench__`: set while the run goes on.
     marker: String,
     pipeline: usize,
-    /// Where a pipelining worker opens a connection of its own (`redis_pipe.rs`); none on the
+    /// Where a pipelining worker opens a connection of its own (`wire/pipe.rs`); none on the
     /// crate's path (unix sockets).
     own: Option<Target>,
     /// What setup said about keys an interrupted run left behind, if it found any.
@@ -84,7 +85,7 @@ pub struct RedisSettings {
     /// Operations per round trip (1: no explicit pipelining).
     pub pipeline: usize,
     /// TLS settings of a `rediss://` URL.
-    pub tls: Option<RedisTls>,
+    pub tls: Option<TlsSettings>,
     /// A Redis Cluster: `url` and `seeds` are its seed nodes (`redis_cluster.rs`).
     pub cluster: bool,
     /// Seed nodes after `url` (cluster only).
@@ -156,7 +157,7 @@ async fn refusal(
 ) -> String {
     if e.kind() == redis::ErrorKind::AuthenticationFailed
         && let Ok(Some(target)) = lean_target(client, settings.tls.as_ref(), connect_timeout)
-        && let Err(said) = lane::open(&target).await
+        && let Err(said) = crate::tier::wire::lane::open(&target).await
     {
         return said;
     }
@@ -414,7 +415,7 @@ impl RedisTier {
     }
 
     /// Where a pipelining worker opens a connection of its own, kept full as replies come
-    /// (`redis_pipe.rs`); none on the crate's path, whose workers send round trips of `P`.
+    /// (`wire/pipe.rs`); none on the crate's path, whose workers send round trips of `P`.
     pub fn pipe_target(&self) -> Option<PipeTarget> {
         let target = self.own.clone()?;
         Some(PipeTarget::new(target, self.ttl_ms, self.timeout))
@@ -470,15 +471,12 @@ impl RedisTier {
     }
 }
 
-pub(in crate::tier) mod backoff;
 pub(in crate::tier) mod claim;
 pub mod cluster;
 pub(in crate::tier) mod command;
 pub(in crate::tier) mod data;
 pub mod hash;
-pub(in crate::tier) mod lane;
 mod multi;
-pub mod pipe;
 pub(in crate::tier) mod resp;
 pub(in crate::tier) mod tls;
 

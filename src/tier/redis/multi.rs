@@ -11,8 +11,8 @@ use bytes::Bytes;
 use super::RedisTier;
 use crate::tier::error::{TierError, redis_message};
 use crate::tier::redis::data::DataPath;
-use crate::tier::redis::lane::Answer;
 use crate::tier::redis::resp::{self, Reply};
+use crate::tier::wire::lane::Answer;
 use crate::workload::batch::BatchKeys;
 
 fn timed_out(timeout: std::time::Duration) -> TierError {
@@ -150,7 +150,7 @@ impl RedisTier {
                         };
                         let mut answers = Vec::with_capacity(which.len());
                         bounded(self.timeout, async {
-                            conn.many(which.len(), encode, &mut answers)
+                            conn.many(which.len(), false, encode, &mut answers)
                                 .await
                                 .map_err(TierError::Operation)
                         })

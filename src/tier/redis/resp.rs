@@ -3,9 +3,11 @@
 //!
 //! Why not the `redis` crate here: its generic `Cmd`/`Value` path allocates per command and per
 //! reply, and its multiplexed connection costs a channel and a write per command (see
-//! `tier/redis_lane.rs`). GET, SET, DEL, PEXPIRE and EXISTS answer with a status, an integer, a
+//! `tier/wire/lane.rs`). GET, SET, DEL, PEXPIRE and EXISTS answer with a status, an integer, a
 //! bulk string, nil or an error; writing them is a few `extend_from_slice`s into the
 //! connection's one output buffer, and reading them borrows from the input buffer.
+
+use crate::workload::op::Op;
 
 /// One reply, borrowed from the input buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,6 +52,54 @@ pub fn arg(out: &mut Vec<u8>, bytes: &[u8]) {
 #[inline]
 pub fn int_arg(out: &mut Vec<u8>, n: u64) {
     arg(out, itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// Writes one measured command: GET, SET [PX], DEL, PEXPIRE or EXISTS.
+#[inline]
+pub fn encode_op(out: &mut Vec<u8>, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
+    match (op, ttl_ms) {
+        (Op::Get | Op::MGet, _) => {
+            command(out, 2);
+            arg(out, b"GET");
+            arg(out, key.as_bytes());
+        }
+        (Op::Set | Op::MSet, None) => {
+            command(out, 3);
+            arg(out, b"SET");
+            arg(out, key.as_bytes());
+            arg(out, value);
+        }
+        (Op::Set | Op::MSet, Some(ms)) => {
+            command(out, 5);
+            arg(out, b"SET");
+            arg(out, key.as_bytes());
+            arg(out, value);
+            arg(out, b"PX");
+            int_arg(out, ms);
+        }
+        (Op::Delete | Op::MDelete, _) => {
+            command(out, 2);
+            arg(out, b"DEL");
+            arg(out, key.as_bytes());
+        }
+        (Op::Touch, Some(ms)) => {
+            command(out, 3);
+            arg(out, b"PEXPIRE");
+            arg(out, key.as_bytes());
+            int_arg(out, ms);
+        }
+        (Op::Touch, None) => {
+            command(out, 2);
+            arg(out, b"EXISTS");
+            arg(out, key.as_bytes());
+        }
+        // Custom commands go through `custom` (validation keeps them off the pipelined path);
+        // should one arrive here, PING touches no key.
+        (Op::Command(_), _) => {
+            command(out, 1);
+            arg(out, b"PING");
+        }
+    }
 }
 
 /// The line starting at `at` (without its CRLF) and where the next one starts, or `None` when

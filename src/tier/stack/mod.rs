@@ -130,7 +130,8 @@ impl Stack {
         &self.tiers
     }
 
-    /// A lone Redis tier (single or cluster) with explicit pipelining: the tier and its depth.
+    /// A lone Redis (single or cluster) or memcached tier with explicit pipelining: the tier and
+    /// its depth.
     pub fn pipelined(&self) -> Option<(&Tier, usize)> {
         match (self.policy.stacked, self.tiers.as_slice()) {
             (false, [tier]) if self.compression[0].is_none() => {
@@ -141,10 +142,10 @@ impl Stack {
         }
     }
 
-    /// A lone Redis server tier (not a cluster) without explicit pipelining or compression whose
-    /// connections one task each may drive (`RedisTier::group_target`): where each such task
+    /// A lone Redis server tier (not a cluster) or memcached tier without explicit pipelining or
+    /// compression whose connections one task each may drive (`RedisTier::group_target`): where each such task
     /// opens its connection, and how many connections the workers share.
-    pub fn lone_redis(&self) -> Option<(crate::tier::redis::pipe::PipeTarget, usize)> {
+    pub fn lone_redis(&self) -> Option<(crate::tier::wire::pipe::PipeTarget, usize)> {
         match (
             self.policy.stacked,
             self.tiers.as_slice(),
@@ -153,6 +154,9 @@ impl Stack {
             (false, [tier], [None]) => match &**tier {
                 Tier::Redis(r) if r.pipeline_depth() == 1 => {
                     Some((r.group_target()?, r.connection_count()))
+                }
+                Tier::Memcached(m) if m.pipeline_depth() == 1 => {
+                    Some((m.pipe_target(), m.connection_count()))
                 }
                 _ => None,
             },

@@ -3,7 +3,7 @@
 //! The measured operations (GET, SET [PX], DEL, PEXPIRE/EXISTS) go through the `redis` crate's
 //! async cluster client: it learns the slot map from the seeds, sends each key to the primary
 //! serving its slot, and follows MOVED (refreshing the map), ASK and TRYAGAIN, so slots may move
-//! during a run. tierbench's own lean connections (`redis_lane.rs`) speak to one server and
+//! during a run. tierbench's own lean connections (`wire/lane.rs`) speak to one server and
 //! know no slots: they are not used here. Pipelining is refused at validation (the crate's
 //! cluster client refuses a pipeline whose keys span slots).
 //!
@@ -29,9 +29,11 @@ use crate::tier::ownership::key_names::KeyNames;
 use crate::tier::ownership::marker::REDIS_MARKER_SUFFIX;
 use crate::tier::redis::claim::info_field;
 use crate::tier::redis::cluster::pipe::{NodePipes, node_info, seed_host, slot_ranges};
-use crate::tier::redis::data::{BatchReply, bounded, crate_cmd, crate_error};
-use crate::tier::redis::tls::{self, explain};
+use crate::tier::redis::data::{crate_cmd, crate_error};
+use crate::tier::redis::tls;
 use crate::tier::redis::{RedisSettings, setup_error, warn_unverified};
+use crate::tier::wire::stream::explain;
+use crate::tier::wire::{BatchReply, bounded};
 use crate::workload::op::Op;
 
 /// Shortest time given to one connect attempt, whatever the response timeout.

@@ -16,7 +16,8 @@ use bytes::Bytes;
 
 use super::RedisClusterTier;
 use crate::tier::error::TierError;
-use crate::tier::redis::data::{bounded, crate_error};
+use crate::tier::redis::data::crate_error;
+use crate::tier::wire::bounded;
 use crate::workload::batch::BatchKeys;
 use crate::workload::op::Op;
 

@@ -9,7 +9,7 @@ use crate::tier::ownership::claim::{NameStore, Refusal};
 use crate::tier::ownership::key_names::{KeyNames, MarkerRecord};
 use crate::tier::redis::claim::{MemoryRoom, read_marker_cmd, write_marker_cmd};
 use crate::tier::redis::cluster::pipe::key_slot;
-use crate::tier::redis::data::bounded;
+use crate::tier::wire::bounded;
 
 /// The cluster's primaries as they are now, for one claim, count or cleanup.
 pub(super) struct ClusterNames<'a> {

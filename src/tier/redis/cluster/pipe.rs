@@ -25,7 +25,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, RedisResult, Value};
 
 use crate::tier::error::{TierError, redis_message};
-use crate::tier::redis::data::{BatchReply, bounded, crate_cmd, crate_error};
+use crate::tier::redis::data::{crate_cmd, crate_error};
+use crate::tier::wire::{BatchReply, bounded};
 use crate::workload::op::Op;
 
 /// Hash slots of a Redis Cluster.

@@ -1,4 +1,4 @@
-//! The measured Redis path: one TCP connection shared by many workers, with no channel, task
+//! The measured path of the Redis and memcached tiers: one connection shared by many workers, with no channel, task
 //! hand-off buffer or allocation per operation.
 //!
 //! Why: a profile of the `redis` crate's multiplexed connection showed the client's time in one
@@ -28,9 +28,10 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::task::JoinHandle;
 
-use crate::tier::redis::backoff::Backoff;
 use crate::tier::redis::resp::{self, Reply};
-use crate::tier::redis::tls::{LaneTls, Stream, open_stream};
+use crate::tier::wire::Protocol;
+use crate::tier::wire::backoff::Backoff;
+use crate::tier::wire::stream::{LaneTls, Stream, open_stream};
 
 /// Input buffer size; a reply larger than this grows it.
 pub(in crate::tier) const READ_BUFFER: usize = 64 * 1024;
@@ -50,17 +51,19 @@ pub enum Answer {
     Value(Bytes),
     /// A bulk string, not kept (a GET in a batch: hit or miss is all it tells).
     Hit,
-    /// The server's error, as "Redis said: ...".
+    /// The server's error, as "Redis said: ..." (or "memcached said: ...").
     Failed(String),
     /// An array reply (MGET's), kept whole as its RESP bytes when values are kept: one copy
     /// per reply, its elements sliced out of it without copying (`redis_multi.rs`).
     Array(Bytes),
 }
 
-/// Where and how to connect: address, TLS and the AUTH/SELECT commands to send first.
+/// Where and how to connect: address, protocol, TLS and the commands to send first.
 #[derive(Clone)]
 pub struct Target {
-    /// Host name or address.
+    /// What the connection speaks.
+    pub protocol: Protocol,
+    /// Host name or address, or a unix socket's path (starting with `/`).
     pub host: String,
     /// TCP port.
     pub port: u16,
@@ -82,6 +85,7 @@ pub struct Lane {
 
 struct Shared {
     state: Mutex<State>,
+    protocol: Protocol,
 }
 
 #[derive(Default)]
@@ -122,6 +126,7 @@ impl Lane {
         let stream = open(&target).await?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
+            protocol: target.protocol,
         });
         let driver = tokio::spawn(drive(Arc::clone(&shared), target, stream));
         Ok(Lane { shared, driver })
@@ -140,14 +145,16 @@ impl Lane {
     }
 
     /// Sends `commands` commands that `encode` writes in one go and waits for all their
-    /// answers, handed to `answers` in order (bulk strings as `Hit`).
+    /// answers, handed to `answers` in order (bulk strings kept as `Value` with `keep_values`,
+    /// as `Hit` without).
     pub async fn many(
         &self,
         commands: usize,
+        keep_values: bool,
         encode: impl FnOnce(&mut Vec<u8>),
         answers: &mut impl Extend<Answer>,
     ) -> Result<(), String> {
-        let mut held = self.issue(commands, false, encode)?;
+        let mut held = self.issue(commands, keep_values, encode)?;
         poll_fn(|cx| held.poll(cx, |a| answers.extend(a.drain(..)))).await
     }
 
@@ -162,7 +169,8 @@ impl Lane {
         let (slot, seq, wake) = {
             let mut st = lock(&self.shared);
             if let Some(why) = &st.down {
-                return Err(format!("connection to Redis lost ({why}); reconnecting"));
+                let server = self.shared.protocol.server();
+                return Err(format!("connection to {server} lost ({why}); reconnecting"));
             }
             let slot = match st.free.pop() {
                 Some(slot) => slot,
@@ -221,7 +229,8 @@ impl Held<'_> {
         if let Some(why) = s.lost.take() {
             self.done = true;
             st.free.push(self.slot);
-            return Poll::Ready(Err(format!("connection to Redis lost ({why})")));
+            let server = self.shared.protocol.server();
+            return Poll::Ready(Err(format!("connection to {server} lost ({why})")));
         }
         if s.answers.len() < s.expected {
             match &s.waker {
@@ -268,9 +277,10 @@ pub(in crate::tier) async fn open(target: &Target) -> Result<Stream, String> {
             let mut buf = Vec::with_capacity(1024);
             let (mut at, mut got) = (0, 0);
             while got < target.hello_replies {
-                match resp::parse(&buf, at).map_err(|e| e.0)? {
+                match target.protocol.parse(&buf, at)? {
                     Some((Reply::Error(e), _)) => {
-                        return Err(format!("Redis said: {:?}", String::from_utf8_lossy(e)));
+                        let server = target.protocol.server();
+                        return Err(format!("{server} said: {:?}", String::from_utf8_lossy(e)));
                     }
                     Some((_, next)) => {
                         at = next;
@@ -455,11 +465,12 @@ fn deliver(
 ) -> Result<usize, String> {
     let mut st = lock(shared);
     let st = &mut *st;
-    while let Some((reply, next)) = resp::parse(buf, at).map_err(|e| e.0)? {
+    let server = shared.protocol.server();
+    while let Some((reply, next)) = shared.protocol.parse(buf, at)? {
         let start = at;
         at = next;
         let Some((slot, seq)) = st.queue.pop_front() else {
-            return Err("a Redis reply that no command asked for".into());
+            return Err(format!("a {server} reply that no command asked for"));
         };
         let s = &mut st.slots[slot as usize];
         if s.seq != seq {
@@ -475,7 +486,7 @@ fn deliver(
             Reply::Bulk(b) if s.keep_values => Answer::Value(Bytes::copy_from_slice(b)),
             Reply::Bulk(_) => Answer::Hit,
             Reply::Error(e) => {
-                Answer::Failed(format!("Redis said: {:?}", String::from_utf8_lossy(e)))
+                Answer::Failed(format!("{server} said: {:?}", String::from_utf8_lossy(e)))
             }
         });
         if s.answers.len() == s.expected {

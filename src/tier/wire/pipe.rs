@@ -1,6 +1,6 @@
-//! A Redis connection owned by one pipelining worker (`pipeline: P`), kept full as replies come.
+//! A connection (Redis or memcached) owned by one pipelining worker (`pipeline: P`), kept full as replies come.
 //!
-//! Why: on a shared connection (`redis_lane.rs`) a pipelining worker handed its `P` commands to
+//! Why: on a shared connection (`wire/lane.rs`) a pipelining worker handed its `P` commands to
 //! the connection's driver task and waited for all `P` replies before planning the next `P`:
 //! two task hand-offs per round trip, and a pipeline that ran dry before it was refilled.
 //! memtier_benchmark's clients own their connection and send a new request for every reply
@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::tier::redis::backoff::Backoff;
-use crate::tier::redis::lane::{READ_BUFFER, Target, open};
-use crate::tier::redis::resp::{self, Reply, make_room};
-use crate::tier::redis::tls::Stream;
+use crate::tier::redis::resp::{Reply, make_room};
+use crate::tier::wire::backoff::Backoff;
+use crate::tier::wire::lane::{READ_BUFFER, Target, open};
+use crate::tier::wire::stream::Stream;
 use crate::workload::op::Op;
 
 /// One reply, as a pipelining worker needs it.
@@ -31,8 +31,9 @@ pub enum Piped<'a> {
     Nil,
     /// Any other success (a GET's hit, `OK`, an integer).
     Answered,
-    /// The server's error: its message, borrowed from the input buffer.
-    Error(&'a [u8]),
+    /// The server's error: the server (`Redis`, `memcached`) and its message, borrowed from
+    /// the input buffer.
+    Error(&'static str, &'a [u8]),
 }
 
 /// Where and how to open a `Pipe`: the server, the tier's ttl and timeout.
@@ -104,11 +105,12 @@ impl Pipe {
         self.timeout
     }
 
-    /// Writes one measured command (GET, SET [PX], DEL, PEXPIRE/EXISTS) into the output buffer;
-    /// nothing is sent before `send`.
+    /// Writes one measured command (Redis: GET, SET [PX], DEL, PEXPIRE/EXISTS; memcached: its
+    /// meta commands) into the output buffer; nothing is sent before `send`.
     #[inline]
     pub fn push(&mut self, op: Op, key: &str, value: &[u8]) {
-        crate::tier::redis::data::encode(&mut self.out, op, key, value, self.ttl_ms);
+        let protocol = self.target.protocol;
+        protocol.encode(&mut self.out, op, key, value, self.ttl_ms);
     }
 
     /// Sends every pushed command in one write. Err (why): the connection is down or failed,
@@ -157,24 +159,26 @@ impl Pipe {
     }
 
     /// Hands every complete reply read so far to `each`, in order; returns how many. Err (why):
-    /// the input is not RESP, and the connection was closed.
+    /// the input is not the server's protocol, and the connection was closed.
     pub fn drain(&mut self, mut each: impl FnMut(Piped<'_>)) -> Result<usize, String> {
         let buf = &self.rbuf[..self.filled];
         let mut at = self.parsed;
         let mut count = 0;
+        let protocol = self.target.protocol;
+        let server = protocol.server();
         let result = loop {
-            match resp::parse(buf, at) {
+            match protocol.parse(buf, at) {
                 Ok(Some((reply, next))) => {
                     at = next;
                     count += 1;
                     each(match reply {
                         Reply::Nil => Piped::Nil,
-                        Reply::Error(e) => Piped::Error(e),
+                        Reply::Error(e) => Piped::Error(server, e),
                         _ => Piped::Answered,
                     });
                 }
                 Ok(None) => break Ok(count),
-                Err(e) => break Err(e.0),
+                Err(e) => break Err(e),
             }
         };
         self.parsed = at;
@@ -189,7 +193,8 @@ impl Pipe {
         if let Some((why, due)) = &self.down
             && Instant::now() < *due
         {
-            return Err(format!("connection to Redis lost ({why}); reconnecting"));
+            let server = self.target.protocol.server();
+            return Err(format!("connection to {server} lost ({why}); reconnecting"));
         }
         match self.connect().await {
             Ok(()) => Ok(()),
@@ -214,7 +219,8 @@ impl Pipe {
     pub fn failure(&mut self, drained: Result<usize, String>, unasked: usize) -> Option<String> {
         match drained {
             Ok(_) if unasked > 0 => {
-                Some(self.fail(format!("{unasked} Redis replies no command asked for")))
+                let server = self.target.protocol.server();
+                Some(self.fail(format!("{unasked} {server} replies no command asked for")))
             }
             Ok(_) => None,
             Err(why) => Some(why),

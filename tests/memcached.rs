@@ -1,0 +1,214 @@
+//! memcached as a tier, against a memcached of each test's own (Debian's package) on a free
+//! port: what the server itself counted equals what tierbench says it did, the user's items are
+//! never touched, a run's names are removed at its end and after a kill, and bad input is
+//! refused with the reason.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic: that is a failure
+
+mod support;
+
+use std::time::Duration;
+
+use support::private_memcached::PrivateMemcached;
+use support::private_redis::free_port;
+use support::{all_output, run_for_json, write_scenario};
+
+fn scenario(url: &str, tier_extra: &str, workload: &str) -> String {
+    format!(
+        "name: mc\nseed: 3\n\
+         tiers:\n  - {{ name: l2, kind: memcached, url: \"{url}\"{tier_extra} }}\n\
+         data: {{ keys: {{ count: 2000, prefix: \"tbtest:mc:\" }}, values: {{ size: 100 }} }}\n\
+         workloads:\n  - {{ name: w, target: l2, {workload} }}\n"
+    )
+}
+
+fn n(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// The server's own `stats` over the workload (in the result document, read by tierbench
+/// before and after it) equal tierbench's counts, at depth 1 and pipelined.
+#[test]
+fn memcached_stats_count_what_tierbench_says_it_did() {
+    let server = PrivateMemcached::start(free_port());
+    for extra in ["", ", pipeline: 8", ", connections: 3"] {
+        let dir = tempfile::tempdir().unwrap();
+        let workload = "ops: 20000, warmup: 0, concurrency: 6, preload: false, \
+                        mix: { get: 60, set: 20, delete: 10, touch: 10 }";
+        let workload = if extra.contains("pipeline") {
+            "ops: 20000, warmup: 0, concurrency: 6, preload: false, mix: { get: 70, set: 30 }"
+        } else {
+            workload
+        };
+        let path = write_scenario(
+            dir.path(),
+            "mc.yaml",
+            &scenario(&server.url(), extra, workload),
+        );
+        let (out, doc) = run_for_json(&path);
+        assert_eq!(out.status.code(), Some(0), "{extra}: {}", all_output(&out));
+        let w = &doc["workloads"][0];
+        let ops = |op: &str| w["operations"][op]["count"].as_u64().unwrap_or(0);
+        let tier = &w["tiers"][0];
+        let node = &tier["nodes"][0];
+        assert_eq!(node["source"], "stats", "{node}");
+        let calls = |c: &str| n(&node["calls"][c]);
+        assert_eq!(
+            ops("get") + ops("set") + ops("delete") + ops("touch"),
+            20000
+        );
+        // memcached counts a touch that misses as a get miss (`mg KEY T`): gets and touches
+        // together are exact.
+        assert_eq!(
+            calls("cmd_get") + calls("cmd_touch"),
+            ops("get") + ops("touch"),
+            "{extra}: {node}"
+        );
+        assert_eq!(calls("get_hits"), n(&tier["hits"]), "{extra}: {node}");
+        assert_eq!(calls("cmd_set"), ops("set"), "{extra}: {node}");
+        assert_eq!(
+            calls("delete_hits") + calls("delete_misses"),
+            ops("delete"),
+            "{extra}: {node}"
+        );
+        assert!(n(&tier["hits"]) > 0 && n(&tier["misses"]) > 0, "{tier}");
+    }
+}
+
+/// A user's item under the prefix stops the run with nothing written; the user's other items
+/// stay, and a finished run leaves none of its own names (nor its marker).
+#[test]
+fn the_users_items_are_never_touched_and_a_run_leaves_nothing() {
+    let server = PrivateMemcached::start(free_port());
+    server.set("tbtest:mc:7", "the user's");
+    server.set("users:1", "keep me");
+    let dir = tempfile::tempdir().unwrap();
+    let workload = "ops: 3000, concurrency: 4, preload: true, mix: { get: 80, set: 20 }";
+    let path = write_scenario(
+        dir.path(),
+        "mc.yaml",
+        &scenario(&server.url(), "", workload),
+    );
+    let (out, _) = run_for_json(&path);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("\"tbtest:mc:7\" exists and tierbench did not write it"),
+        "{text}"
+    );
+    assert_eq!(server.get("tbtest:mc:7").as_deref(), Some("the user's"));
+    assert_eq!(server.get("tbtest:mc:0"), None, "nothing was written");
+    assert_eq!(server.stats()["curr_items"], 2, "nothing was written");
+
+    server.ask("delete tbtest:mc:7");
+    let (out, doc) = run_for_json(&path);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(
+        n(&doc["workloads"][0]["tiers"][0]["entries"]),
+        2000,
+        "preloaded"
+    );
+    assert_eq!(server.get("users:1").as_deref(), Some("keep me"));
+    assert_eq!(
+        server.stats()["curr_items"],
+        1,
+        "only the user's item is left"
+    );
+}
+
+/// A run killed mid-way leaves its names and marker; the next run of the prefix removes
+/// exactly those, says so, and leaves the user's items.
+#[test]
+fn a_killed_runs_names_are_removed_by_the_next_run() {
+    let server = PrivateMemcached::start(free_port());
+    server.set("users:1", "keep me");
+    let dir = tempfile::tempdir().unwrap();
+    let long = "duration: 30s, concurrency: 4, mix: { get: 80, set: 20 }";
+    let path = write_scenario(dir.path(), "mc.yaml", &scenario(&server.url(), "", long));
+    let results = dir.path().join("r.json");
+    let mut run = support::spawn_run(&path, &results);
+    let marker = "tbtest:mc:__tierbench__";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !server.exists(marker) || server.stats()["curr_items"] < 1000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never preloaded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert!(server.exists(marker), "a killed run leaves its marker");
+
+    let short = "ops: 2000, concurrency: 2, mix: { get: 80, set: 20 }";
+    std::fs::write(&path, scenario(&server.url(), "", short)).unwrap();
+    let (out, doc) = run_for_json(&path);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("left under `tbtest:mc:` by an interrupted tierbench run"),
+        "{text}"
+    );
+    assert!(
+        doc["notes"]
+            .to_string()
+            .contains("interrupted tierbench run"),
+        "{doc}"
+    );
+    assert_eq!(server.get("users:1").as_deref(), Some("keep me"));
+    assert_eq!(
+        server.stats()["curr_items"],
+        1,
+        "only the user's item is left"
+    );
+}
+
+/// Bad input: a password in the URL, keys over memcached's 250 bytes, a prefix with a space, a
+/// ttl past 30 days (exit 2), and values over the server's item size limit (exit 3 at setup,
+/// nothing written); each names the reason.
+#[test]
+fn bad_input_is_refused_with_the_reason() {
+    let server = PrivateMemcached::start(free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let ops = "ops: 100, mix: { get: 1 }";
+    let url = server.url();
+    let cases: Vec<(String, i32, &str)> = vec![
+        (
+            scenario("memcache://bob:s3cret@127.0.0.1:11211", "", ops),
+            2,
+            "SASL on its binary protocol only",
+        ),
+        (
+            scenario(&url, "", ops).replace("tbtest:mc:", &"p".repeat(248)),
+            2,
+            "over memcached's limit of 250",
+        ),
+        (
+            scenario(&url, "", ops).replace("tbtest:mc:", "tb test:"),
+            2,
+            "cannot hold spaces",
+        ),
+        (
+            scenario(&url, ", ttl: 1000h", ops),
+            2,
+            "from 1 s to 30 days",
+        ),
+        (
+            scenario(&url, "", ops).replace("size: 100", "size: 2000000"),
+            3,
+            "over this server's item size limit",
+        ),
+    ];
+    for (yaml, code, said) in cases {
+        let path = write_scenario(dir.path(), "bad.yaml", &yaml);
+        let (out, _) = run_for_json(&path);
+        let text = all_output(&out);
+        assert_eq!(out.status.code(), Some(code), "{said}: {text}");
+        assert!(text.contains(said), "{said}: {text}");
+        assert!(
+            !text.contains("s3cret") && !text.contains("panicked"),
+            "{text}"
+        );
+    }
+    assert_eq!(server.stats()["curr_items"], 0, "nothing was written");
+}
