@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::AssertSqlSafe;
 use support::cluster::Cluster;
+use support::private_memcached::PrivateMemcached;
 use support::private_redis::{PrivateRedis, free_port};
 use support::spawn_run_with;
 
@@ -40,6 +41,14 @@ enum Mode {
     Postgres,
     /// MariaDB whose connections are killed.
     MariaDb,
+    /// memcached on the default connections (one task per connection).
+    Memcached,
+    /// memcached with a window of 10 commands in flight per worker.
+    MemcachedPipelined,
+    /// memcached over a unix socket.
+    MemcachedUnixSocket,
+    /// memcached over TLS (`memcaches://`, a server started with `-Z`).
+    MemcachedTls,
 }
 
 #[test]
@@ -73,6 +82,26 @@ fn a_redis_cluster_primary_restart_recovers_within_a_second() {
 }
 
 #[test]
+fn a_memcached_restart_recovers_within_a_second_on_the_default_connections() {
+    recovers(Mode::Memcached);
+}
+
+#[test]
+fn a_memcached_restart_recovers_within_a_second_when_pipelined() {
+    recovers(Mode::MemcachedPipelined);
+}
+
+#[test]
+fn a_memcached_restart_recovers_within_a_second_over_a_unix_socket() {
+    recovers(Mode::MemcachedUnixSocket);
+}
+
+#[test]
+fn a_memcached_restart_recovers_within_a_second_over_tls() {
+    recovers(Mode::MemcachedTls);
+}
+
+#[test]
 fn killed_postgres_connections_recover_within_a_second() {
     recovers(Mode::Postgres);
 }
@@ -89,6 +118,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// The server a drill stops: what it is, and how it goes away and comes back.
 enum Server {
     Redis(PrivateRedis),
+    Memcached(PrivateMemcached),
     Cluster(Cluster),
     Postgres { app: String },
     MariaDb { user: String },
@@ -103,6 +133,11 @@ impl Server {
                 redis.stop();
                 std::thread::sleep(Duration::from_millis(1000));
                 redis.restart();
+            }
+            Server::Memcached(memcached) => {
+                memcached.stop();
+                std::thread::sleep(Duration::from_millis(1000));
+                memcached.restart();
             }
             Server::Cluster(cluster) => {
                 cluster.stop_node(1);
@@ -245,6 +280,9 @@ fn setup(mode: Mode, dir: &Path) -> (Server, String) {
             let yaml = scenario(&tier, prefix).replace("duration: 8s", "duration: 11s");
             (Server::Cluster(cluster), yaml)
         }
+        Mode::Memcached | Mode::MemcachedPipelined | Mode::MemcachedUnixSocket | Mode::MemcachedTls => {
+            memcached_setup(mode, dir, prefix)
+        }
         Mode::Postgres => {
             let app = format!("tbrestart{}", std::process::id());
             let url = format!("{}?application_name={app}", support::postgres_url());
@@ -274,6 +312,44 @@ fn setup(mode: Mode, dir: &Path) -> (Server, String) {
             (Server::MariaDb { user }, scenario(&tier, prefix))
         }
     }
+}
+
+/// A memcached of the test's own for `mode`, and the scenario on it.
+fn memcached_setup(mode: Mode, dir: &Path, prefix: &str) -> (Server, String) {
+    let tier = |url: &str, extra: &str| {
+        format!("{{ name: t, kind: memcached, url: \"{url}\", timeout: 500ms{extra} }}")
+    };
+    let port = free_port();
+    let (server, tier) = match mode {
+        Mode::MemcachedUnixSocket => {
+            let socket = dir.join("memcached.sock").display().to_string();
+            let server = PrivateMemcached::start_with(port, &["-s", &socket]);
+            (server, tier(&format!("unix://{socket}"), ""))
+        }
+        Mode::MemcachedTls => {
+            support::certs::make_ca(dir, "ca");
+            let (cert, key) = support::certs::make_server_cert(dir, "ca");
+            let ca = dir.join("ca.pem");
+            let options = format!(
+                "ssl_chain_cert={},ssl_key={}",
+                cert.display(),
+                key.display()
+            );
+            let server = PrivateMemcached::start_with(port, &["-Z", "-o", &options]);
+            let tls = format!(", tls: {{ ca_file: {ca:?} }}");
+            (server, tier(&format!("memcaches://127.0.0.1:{port}"), &tls))
+        }
+        _ => {
+            let server = PrivateMemcached::start(port);
+            let extra = match mode {
+                Mode::MemcachedPipelined => ", pipeline: 10",
+                _ => "",
+            };
+            let url = server.url();
+            (server, tier(&url, extra))
+        }
+    };
+    (Server::Memcached(server), scenario(&tier, prefix))
 }
 
 /// The server goes away 2 s into an 8 s run. What the user sees: second 0 is whole and clean;

@@ -60,7 +60,17 @@ impl PrivateMemcached {
             });
         self.child = Some(child);
         let deadline = Instant::now() + STARTUP;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        // With `-s PATH` it listens on that unix socket only.
+        let socket = self
+            .extra
+            .iter()
+            .position(|a| a == "-s")
+            .and_then(|i| self.extra.get(i + 1).cloned());
+        let listens = || match &socket {
+            Some(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
+            None => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+        };
+        while !listens() {
             assert!(
                 Instant::now() < deadline,
                 "memcached does not listen on {}",
