@@ -280,9 +280,10 @@ fn setup(mode: Mode, dir: &Path) -> (Server, String) {
             let yaml = scenario(&tier, prefix).replace("duration: 8s", "duration: 11s");
             (Server::Cluster(cluster), yaml)
         }
-        Mode::Memcached | Mode::MemcachedPipelined | Mode::MemcachedUnixSocket | Mode::MemcachedTls => {
-            memcached_setup(mode, dir, prefix)
-        }
+        Mode::Memcached
+        | Mode::MemcachedPipelined
+        | Mode::MemcachedUnixSocket
+        | Mode::MemcachedTls => memcached_setup(mode, dir, prefix),
         Mode::Postgres => {
             let app = format!("tbrestart{}", std::process::id());
             let url = format!("{}?application_name={app}", support::postgres_url());
