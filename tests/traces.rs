@@ -187,6 +187,23 @@ fn a_redis_monitor_capture_replays_its_commands_and_lists_the_rest() {
     for i in 0..5 {
         run(&["EXPIRE", &format!("user:{}", 10 + i), "60"]);
     }
+    // Multi-key commands replay one operation per key.
+    for i in 0..7 {
+        let keys: Vec<String> = (0..3).map(|k| format!("user:{}", i * 3 + k)).collect();
+        run(&["MGET", &keys[0], &keys[1], &keys[2]]);
+    }
+    for i in 0..4 {
+        run(&["DEL", &format!("batch:{i}:a"), &format!("batch:{i}:b")]);
+    }
+    for i in 0..3 {
+        run(&[
+            "MSET",
+            &format!("pair:{i}:a"),
+            "1",
+            &format!("pair:{i}:b"),
+            "22",
+        ]);
+    }
     for _ in 0..3 {
         run(&["PING"]);
     }
@@ -195,14 +212,21 @@ fn a_redis_monitor_capture_replays_its_commands_and_lists_the_rest() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     monitor.kill().unwrap();
     monitor.wait().unwrap();
-    let yaml = scenario("concurrency: 2, trace: { path: capture.txt, format: redis_monitor }")
+    // Three workers: the shares (in keys) cut through multi-key commands.
+    let yaml = scenario("concurrency: 3, trace: { path: capture.txt, format: redis_monitor }")
         .replace("warmup: 100, ", "warmup: 0, ");
     let (out, doc) = support::run_for_json(&write_scenario(dir.path(), "replay.yaml", &yaml));
     assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
     let w = &doc["workloads"][0];
-    for (op, n) in [("get", 50), ("set", 30), ("delete", 10), ("touch", 5)] {
+    for (op, n) in [
+        ("get", 50 + 21),
+        ("set", 30 + 6),
+        ("delete", 10 + 8),
+        ("touch", 5),
+    ] {
         assert_eq!(w["operations"][op]["count"], n, "{op}");
     }
+    assert_eq!(w["ops"], 71 + 36 + 18 + 5);
     let warnings = w["warnings"].to_string();
     assert!(
         warnings.contains("HSET 2") && warnings.contains("PING 3"),
@@ -211,7 +235,8 @@ fn a_redis_monitor_capture_replays_its_commands_and_lists_the_rest() {
 }
 
 /// `speed: 1x` replays a capture at its own pace (200 requests 10 ms apart take 2 s), `2x` at
-/// twice it (1 s); without `speed`, as fast as the loop runs.
+/// twice it (1 s), reported as an open loop; without `speed`, as fast as the loop runs (a
+/// closed loop).
 #[test]
 fn a_capture_replays_at_its_own_pace_or_faster() {
     let dir = tempfile::tempdir().unwrap();
@@ -232,6 +257,14 @@ fn a_capture_replays_at_its_own_pace_or_faster() {
         let w = &doc["workloads"][0];
         assert_eq!(w["ops"], 200);
         let took = w["duration_s"].as_f64().unwrap();
+        // A paced replay is an open loop on the trace's own schedule.
+        let mode = if seconds > 0.0 {
+            "open_loop"
+        } else {
+            "closed_loop"
+        };
+        assert_eq!(w["mode"], mode, "{speed}");
+        assert_eq!(w["phases"][0]["mode"], mode, "{speed}");
         if seconds > 0.0 {
             assert!(
                 (took - seconds).abs() < 0.1,

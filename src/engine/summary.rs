@@ -21,13 +21,25 @@ use crate::metrics::result::{
 use crate::metrics::second::SecondBucket;
 use crate::scenario::plan::{Scenario, Workload};
 
+/// Whether the workload replays a trace at its own pace (`trace.speed`): each request is due at
+/// its recorded time and timed from then, an open loop whose schedule is the trace's.
+fn paced(workload: &Workload) -> bool {
+    matches!(
+        workload.ops,
+        crate::workload::ops::OpSource::Trace {
+            speed_permille: Some(_),
+            ..
+        }
+    )
+}
+
 fn phase_result(p: &PhaseMeasurement, workload: &Workload) -> PhaseResult {
     let ops = p.recorder.completed();
     let errors = p.recorder.errors();
     let secs = p.elapsed.as_secs_f64().max(1e-9);
     PhaseResult {
         name: p.phase.name.clone(),
-        mode: if p.phase.rate.is_some() {
+        mode: if p.phase.rate.is_some() || paced(workload) {
             "open_loop"
         } else {
             "closed_loop"
@@ -231,8 +243,8 @@ pub fn summarize(
         .map(|&t| scenario.tiers[t].name.clone())
         .collect();
     let operations = op_results(&m.recorder.ops, workload);
-    let open_loop = workload.phases.iter().any(|p| p.rate.is_some());
-    let closed_loop = workload.phases.iter().any(|p| p.rate.is_none());
+    let open_loop = paced(workload) || workload.phases.iter().any(|p| p.rate.is_some());
+    let closed_loop = !paced(workload) && workload.phases.iter().any(|p| p.rate.is_none());
     let tiers = tier_results(scenario, workload, m, entries, &operations);
     WorkloadResult {
         name: workload.name.clone(),

@@ -374,14 +374,18 @@ mod tests {
 
     #[test]
     fn unknown_tier_kinds_list_the_kinds() {
-        let doc = json!({"name": "x", "tiers": [{"name": "a", "kind": "memcached"}], "data": {"keys": {"count": 1}, "values": {"size": 1}}, "workloads": []});
+        let doc = json!({"name": "x", "tiers": [{"name": "a", "kind": "valkey"}], "data": {"keys": {"count": 1}, "values": {"size": 1}}, "workloads": []});
         let problems = check(&doc);
         let p = problems
             .iter()
             .find(|p| p.pointer == "/tiers/0/kind")
             .expect("reported");
         assert!(
-            p.expected.as_deref().unwrap_or("").contains("\"memory\""),
+            p.expected.as_deref().unwrap_or("").contains("\"memory\"")
+                && p.expected
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("\"memcached\""),
             "{p:?}"
         );
     }

@@ -50,7 +50,8 @@ pub enum TraceFormat {
     /// operation,ttl` lines (memcached operations; value sizes kept, TTLs not).
     Twitter,
     /// A `redis-cli MONITOR` capture: GET, SET, SETEX, DEL, EXPIRE... become operations on
-    /// their first key, with the value's size; other commands are counted and not replayed.
+    /// their key, with the value's size; a multi-key MGET, DEL, UNLINK, EXISTS, TOUCH or MSET
+    /// one operation per key; other commands are counted and not replayed.
     RedisMonitor,
 }
 
@@ -89,6 +90,9 @@ struct FeedState {
     ended_early: bool,
     /// The timestamp of the phase's first record (what `TraceRecord::at_ns` counts from).
     origin_ns: Option<u64>,
+    /// Single-key lines of a split multi-key MONITOR command that the last chunk had no room
+    /// for (`fill_monitor`): the next chunk starts with them.
+    pending: Vec<u8>,
 }
 
 impl TraceFeed {
@@ -105,6 +109,7 @@ impl TraceFeed {
                 reader: None,
                 ended_early: false,
                 origin_ns: None,
+                pending: Vec::new(),
             }),
         }
     }
@@ -147,11 +152,13 @@ impl TraceFeed {
                 .ok()
                 .map(|f| BufReader::with_capacity(64 * 1024, f));
         }
+        let state = &mut *state;
         let Some(reader) = state.reader.as_mut() else {
             return (0, state.origin_ns);
         };
         let taken = match self.format {
             TraceFormat::OracleGeneral => fill_oracle(reader, chunk, lines),
+            TraceFormat::RedisMonitor => fill_monitor(reader, chunk, lines, &mut state.pending),
             _ => fill_csv(reader, chunk, lines),
         };
         match taken {
@@ -225,6 +232,53 @@ pub(super) fn fill_csv(
         }
     }
     Ok(n)
+}
+
+/// `fill_csv` for a MONITOR capture, with each multi-key command (`MGET a b`, `DEL a b`, `MSET
+/// a 1 b 2`...) split into one single-key line per key (`formats::split_monitor`), so that a
+/// line is a record and a worker's share counts keys. Lines that do not fit in `lines` wait in
+/// `pending` and start the next chunk: every key is replayed once, by one worker.
+pub(super) fn fill_monitor(
+    reader: &mut BufReader<File>,
+    chunk: &mut Vec<u8>,
+    lines: usize,
+    pending: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let mut n = take_lines(pending, chunk, lines);
+    let mut split = Vec::new();
+    while n < lines && chunk.len() < CHUNK_BYTES {
+        let start = chunk.len();
+        if fill_csv(reader, chunk, 1)? == 0 {
+            break;
+        }
+        split.clear();
+        let keys = std::str::from_utf8(&chunk[start..]).map_or(0, |line| {
+            formats::split_monitor(line.trim_end(), &mut split)
+        });
+        if keys == 0 {
+            n += 1;
+            continue;
+        }
+        chunk.truncate(start);
+        pending.extend_from_slice(&split);
+        n += take_lines(pending, chunk, lines - n);
+    }
+    Ok(n)
+}
+
+/// Moves up to `lines` whole lines from the front of `from` to the end of `to`; how many.
+fn take_lines(from: &mut Vec<u8>, to: &mut Vec<u8>, lines: usize) -> usize {
+    let mut taken = 0;
+    let mut end = 0;
+    while taken < lines && end < from.len() {
+        end += from[end..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(from.len() - end, |p| p + 1);
+        taken += 1;
+    }
+    to.extend(from.drain(..end));
+    taken
 }
 
 /// Appends up to `records` whole oracleGeneral records (a truncated last one is dropped).

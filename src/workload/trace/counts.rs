@@ -6,7 +6,7 @@ use std::io::BufReader;
 use std::path::Path;
 
 use super::formats::{monitor_command, parse_text};
-use super::{CHUNK_LINES, TraceFeed, TraceFormat, fill_csv};
+use super::{CHUNK_LINES, TraceFeed, TraceFormat, fill_csv, fill_monitor};
 
 /// What a trace holds: its records, and for a recording, each workload's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,10 +30,16 @@ pub fn validate_trace(path: &Path, format: TraceFormat) -> Result<TraceCounts, S
             // Read as a run reads it: lines cut at `MAX_LINE`, a chunk at a time.
             let mut reader = BufReader::with_capacity(64 * 1024, file);
             let mut chunk = Vec::new();
+            let mut pending = Vec::new();
             loop {
                 chunk.clear();
-                let lines = fill_csv(&mut reader, &mut chunk, CHUNK_LINES)
-                    .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+                let lines = match format {
+                    TraceFormat::RedisMonitor => {
+                        fill_monitor(&mut reader, &mut chunk, CHUNK_LINES, &mut pending)
+                    }
+                    _ => fill_csv(&mut reader, &mut chunk, CHUNK_LINES),
+                }
+                .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
                 if lines == 0 {
                     break;
                 }

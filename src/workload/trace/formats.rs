@@ -63,8 +63,9 @@ fn parse_twitter(line: &str) -> Option<Parsed> {
     (!key.is_empty()).then_some((start..start + key.len(), op, size))
 }
 
-/// A `redis-cli MONITOR` line: the command's first key (a multi-key `MGET` or `DEL` replays its
-/// first key) and, for writes, the value's size.
+/// A `redis-cli MONITOR` line: the command's key and, for writes, the value's size. A multi-key
+/// command reaches here split into single-key lines (`split_monitor`); parsed whole, it gives
+/// its first key.
 fn parse_monitor(line: &str) -> Option<Parsed> {
     let (args_at, mut tokens) = monitor_tokens(line)?;
     let (command, _) = tokens.next()?;
@@ -81,6 +82,57 @@ fn parse_monitor(line: &str) -> Option<Parsed> {
         _ => return None,
     };
     (!key.is_empty()).then_some((key, op, size))
+}
+
+/// The single-key command each key of a multi-key command becomes, and how many arguments one
+/// key takes (`MSET`: a key and its value).
+fn single_key_form(command: &str) -> Option<(&'static str, usize)> {
+    Some(match command.to_ascii_uppercase().as_str() {
+        "MGET" => ("GET", 1),
+        "DEL" => ("DEL", 1),
+        "UNLINK" => ("UNLINK", 1),
+        "EXISTS" => ("EXISTS", 1),
+        "TOUCH" => ("TOUCH", 1),
+        "MSET" => ("SET", 2),
+        _ => return None,
+    })
+}
+
+/// A MONITOR line of a multi-key command (`MGET a b`, `DEL a b`, `UNLINK`, `EXISTS`, `TOUCH`,
+/// `MSET a 1 b 2`) written as one single-key line per key into `out` (`GET a`, `GET b`; `SET a
+/// 1`, `SET b 2`), each with the line's timestamp and client and ending in `\n`; returns how
+/// many. 0 for any other line (and a multi-key command of one key), which stays as it is.
+pub(super) fn split_monitor(line: &str, out: &mut Vec<u8>) -> usize {
+    let Some((args_at, mut tokens)) = monitor_tokens(line) else {
+        return 0;
+    };
+    let Some((command, _)) = tokens.next() else {
+        return 0;
+    };
+    let Some((single, per_key)) =
+        single_key_form(&line[args_at + command.start..args_at + command.end])
+    else {
+        return 0;
+    };
+    let args: Vec<Range<usize>> = tokens.map(|(range, _)| range).collect();
+    let keys = args.len() / per_key;
+    if keys < 2 {
+        return 0;
+    }
+    let head = &line.as_bytes()[..args_at];
+    for key in args.chunks_exact(per_key) {
+        out.extend_from_slice(head);
+        out.push(b'"');
+        out.extend_from_slice(single.as_bytes());
+        out.push(b'"');
+        for arg in key {
+            out.extend_from_slice(b" \"");
+            out.extend_from_slice(&line.as_bytes()[args_at + arg.start..args_at + arg.end]);
+            out.push(b'"');
+        }
+        out.push(b'\n');
+    }
+    keys
 }
 
 /// When a line's request was made, in nanoseconds of the trace's own clock: a MONITOR line's
@@ -151,6 +203,10 @@ fn monitor_tokens(line: &str) -> Option<(usize, impl Iterator<Item = (Range<usiz
 mod tests {
     use super::*;
 
+    fn expire_line() -> &'static str {
+        r#"1.0 [3 127.0.0.1:1] "EXPIRE" "k" "10""#
+    }
+
     fn parsed(format: TraceFormat, line: &str) -> Option<(&str, Op, Option<usize>)> {
         parse_text(format, line).map(|(key, op, size)| (&line[key], op, size))
     }
@@ -179,6 +235,22 @@ mod tests {
         assert_eq!(parsed(f, setex), Some(("s:9", Op::Set, Some(4))));
         let mget = r#"1.0 [0 127.0.0.1:1] "MGET" "a" "b""#;
         assert_eq!(parsed(f, mget), Some(("a", Op::Get, None)));
+        let mut out = Vec::new();
+        assert_eq!(split_monitor(mget, &mut out), 2);
+        let mset = r#"2.5 [0 127.0.0.1:1] "mset" "a" "1\"x" "b" "22""#;
+        assert_eq!(split_monitor(mset, &mut out), 2);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1.0 [0 127.0.0.1:1] \"GET\" \"a\"\n1.0 [0 127.0.0.1:1] \"GET\" \"b\"\n\
+             2.5 [0 127.0.0.1:1] \"SET\" \"a\" \"1\\\"x\"\n2.5 [0 127.0.0.1:1] \"SET\" \"b\" \"22\"\n"
+        );
+        let mut none = Vec::new();
+        let one = r#"1.0 [0 127.0.0.1:1] "DEL" "a""#;
+        assert_eq!(
+            split_monitor(one, &mut none) + split_monitor(expire_line(), &mut none),
+            0
+        );
+        assert!(none.is_empty());
         let expire = r#"1.0 [3 127.0.0.1:1] "EXPIRE" "k" "10""#;
         assert_eq!(parsed(f, expire), Some(("k", Op::Touch, None)));
         let ping = r#"1.0 [0 127.0.0.1:1] "PING""#;

@@ -154,3 +154,32 @@ fn a_recording_replays_one_workload_s_records_and_counts_each() {
         .collect();
     assert_eq!(keys, ["a", "c"]);
 }
+
+/// A multi-key MONITOR command is one record per key, and a worker's share that ends inside
+/// it leaves the rest to the next worker: shares of 2, 2 and 3 over `MGET a b c`, `DEL d e`,
+/// `MSET f 1 g 2` replay each key once, in order.
+#[test]
+fn multi_key_commands_replay_every_key_once_across_shares() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.txt");
+    std::fs::write(
+        &path,
+        "OK\n1.0 [0 127.0.0.1:1] \"MGET\" \"a\" \"b\" \"c\"\n\
+         1.1 [0 127.0.0.1:1] \"DEL\" \"d\" \"e\"\n\
+         1.2 [0 127.0.0.1:1] \"MSET\" \"f\" \"1\" \"g\" \"22\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        validate_trace(&path, TraceFormat::RedisMonitor).map(|c| c.total),
+        Ok(7)
+    );
+    let feed = TraceFeed::new(path, TraceFormat::RedisMonitor, None);
+    let taken = drain(&feed, 0, &[2, 2, 3]);
+    assert_eq!(taken.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 3]);
+    let all: Vec<(String, Op)> = taken.concat();
+    let mut keys: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "g"]);
+    let ops = |op: Op| all.iter().filter(|(_, o)| *o == op).count();
+    assert_eq!((ops(Op::Get), ops(Op::Delete), ops(Op::Set)), (3, 2, 2));
+}
