@@ -302,7 +302,7 @@ pub struct ReportArgs {
 pub struct NewArgs {
     /// The scenario file to write (.yaml).
     pub file: PathBuf,
-    /// Tier kinds, top first: memory, redis, sql (comma-separated or repeated). Default:
+    /// Tier kinds, top first: memory, redis, memcached, sql (comma-separated or repeated). Default:
     /// memory,sql, which needs no server.
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     pub tiers: Vec<String>,

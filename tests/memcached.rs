@@ -212,3 +212,73 @@ fn bad_input_is_refused_with_the_reason() {
     }
     assert_eq!(server.stats()["curr_items"], 0, "nothing was written");
 }
+
+/// In a stack under an in-process L1, memcached is read through, written through, compressed
+/// and verified: no stale or corrupt reads from one instance, no errors; with several app
+/// instances, `invalidation: none` runs over memcached, and `pubsub` (which needs a Redis to
+/// carry invalidations) is refused with the reason.
+#[test]
+fn memcached_stands_in_a_stack_with_compression_verify_and_coherence() {
+    let server = PrivateMemcached::start(free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let stack = |coherence: &str| {
+        format!(
+            "name: mcstack\nseed: 5\n{coherence}\
+             tiers:\n  - {{ name: l1, kind: memory, max_entries: 300 }}\n  \
+             - {{ name: l2, kind: memcached, url: \"{}\", compression: {{ algorithm: lz4 }} }}\n\
+             data: {{ keys: {{ count: 2000, prefix: \"tbtest:mcs:\" }}, values: {{ shape: json, size: 400 }} }}\n\
+             workloads:\n  - {{ name: w, target: stack, verify: true, ops: 6000, concurrency: 4, \
+             mix: {{ get: 80, set: 15, delete: 5 }} }}\n",
+            server.url()
+        )
+    };
+    let (out, doc) = run_for_json(&write_scenario(dir.path(), "s.yaml", &stack("")));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let w = &doc["workloads"][0];
+    assert_eq!(w["errors"], 0, "{w}");
+    let l2 = &w["tiers"][1];
+    assert!(n(&l2["hits"]) > 0, "{l2}");
+    assert_eq!(l2["corrupt"], 0, "{l2}");
+    let c = &l2["compression"];
+    assert!(
+        n(&c["bytes_stored"]) < n(&c["bytes_raw"]),
+        "lz4 shrank the JSON: {c}"
+    );
+
+    let none = stack("coherence: { instances: 2, invalidation: none }\n");
+    let (out, doc) = run_for_json(&write_scenario(dir.path(), "none.yaml", &none));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(n(&doc["workloads"][0]["ops"]) == 6000);
+
+    let pubsub = stack("coherence: { instances: 2, invalidation: pubsub }\n");
+    let (out, _) = run_for_json(&write_scenario(dir.path(), "pubsub.yaml", &pubsub));
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("needs a Redis tier to carry the invalidations"),
+        "{text}"
+    );
+    assert_eq!(server.stats()["curr_items"], 0, "each run left nothing");
+}
+
+/// A full server that may not evict (`-M`) refuses writes; each failed set is an error with
+/// the server's own words.
+#[test]
+fn the_servers_refusal_is_quoted() {
+    let server = PrivateMemcached::start_with(free_port(), &["-m", "2", "-M"]);
+    let dir = tempfile::tempdir().unwrap();
+    let workload = "ops: 400, warmup: 0, concurrency: 2, mix: { set: 1 }";
+    let yaml = scenario(&server.url(), "", workload)
+        .replace("count: 2000", "count: 400")
+        .replace("size: 100", "size: 60000");
+    let (out, doc) = run_for_json(&write_scenario(dir.path(), "full.yaml", &yaml));
+    let text = all_output(&out);
+    let w = &doc["workloads"][0];
+    assert!(n(&w["errors"]) > 0, "{text}");
+    let messages = w["error_messages"].to_string();
+    assert!(
+        messages.contains("memcached said: \\\"SERVER_ERROR out of memory storing object\\\""),
+        "{messages}"
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+}

@@ -79,9 +79,9 @@ fn new_writes_a_starter_that_validates_and_runs_and_is_never_overwritten() {
         all_output(&again)
     );
     assert_eq!(std::fs::read_to_string(d.join("cache.yaml")).unwrap(), text);
-    let bad = tierbench_in(d, &["new", "x.yaml", "--tiers", "memcached"]);
+    let bad = tierbench_in(d, &["new", "x.yaml", "--tiers", "hazelcast"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(all_output(&bad).contains("choose from: memory, redis, sql"));
+    assert!(all_output(&bad).contains("choose from: memory, redis, memcached, sql"));
 }
 
 const SHORT: &str = "name: lines\nseed: 1\n\

@@ -1,9 +1,10 @@
-//! `tierbench new FILE [--tiers memory,redis,sql]`: a commented starter scenario, like `k6 new`.
+//! `tierbench new FILE [--tiers memory,redis,memcached,sql]`: a commented starter scenario, like `k6 new`.
 //!
 //! The file starts with the editor schema line, so an editor with the YAML language server
 //! completes and checks fields as the user types; the schema is written beside it when absent.
 //! Every line is valid as written: `tierbench run FILE` works at once on the embedded tiers
-//! (and on the local Redis with `redis`), and the comments say what to change.
+//! (and on the local Redis or memcached with `redis` or `memcached`), and the comments say what
+//! to change.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,7 +14,7 @@ use crate::exit;
 use crate::scenario::schema;
 
 /// The tier kinds `--tiers` takes, in stack order.
-pub const KINDS: [&str; 3] = ["memory", "redis", "sql"];
+pub const KINDS: [&str; 4] = ["memory", "redis", "memcached", "sql"];
 
 /// Writes the starter scenario; returns the exit code.
 pub fn command(file: &Path, tiers: &[String], force: bool) -> u8 {
@@ -97,6 +98,7 @@ fn starter(kinds: &[&str], schema_name: &str) -> String {
         .map(|k| match *k {
             "memory" => "l1",
             "redis" => "l2",
+            "memcached" => "mc",
             _ => "l3",
         })
         .collect();
@@ -129,6 +131,18 @@ fn starter(kinds: &[&str], schema_name: &str) -> String {
                 let _ = writeln!(out, "  - name: {name}");
                 let _ = writeln!(out, "    kind: redis");
                 let _ = writeln!(out, "    url: \"${{REDIS_URL:-redis://127.0.0.1:6379}}\"");
+                let _ = writeln!(
+                    out,
+                    "    timeout: 2s             # per operation; a stalled server counts as an error"
+                );
+            }
+            "memcached" => {
+                let _ = writeln!(out, "  - name: {name}");
+                let _ = writeln!(out, "    kind: memcached");
+                let _ = writeln!(
+                    out,
+                    "    url: \"${{MEMCACHED_URL:-memcache://127.0.0.1:11211}}\""
+                );
                 let _ = writeln!(
                     out,
                     "    timeout: 2s             # per operation; a stalled server counts as an error"
@@ -222,7 +236,10 @@ mod tests {
             vec!["memory", "sql"]
         );
         assert_eq!(kinds(&[]).unwrap(), vec!["memory", "sql"]);
-        let err = kinds(&["memcached".into()]).unwrap_err();
-        assert!(err.contains("choose from: memory, redis, sql"), "{err}");
+        let err = kinds(&["hazelcast".into()]).unwrap_err();
+        assert!(
+            err.contains("choose from: memory, redis, memcached, sql"),
+            "{err}"
+        );
     }
 }

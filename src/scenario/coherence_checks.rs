@@ -101,7 +101,8 @@ fn via_tier(c: &CoherenceFile, tiers: &[TierConfig], problems: &mut Vec<Problem>
                 "/coherence/invalidation",
                 format!("`{mode}` needs a Redis tier to carry the invalidations, and the scenario has none"),
             )
-            .hint("add a Redis tier (`kind: redis`), or use `invalidation: none`"),
+            .hint("add a Redis tier (`kind: redis`) to carry them: memcached has no pub/sub or \
+                   tracking; or use `invalidation: none`"),
         );
         return None;
     };
