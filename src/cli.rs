@@ -42,6 +42,7 @@ const EXIT_CODES: &str = "Exit codes:
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process: boxing buys nothing
 pub enum Command {
     /// Run a scenario: set up its tiers, generate the load, check thresholds, write reports.
     #[command(after_help = run_help())]
@@ -233,6 +234,20 @@ pub struct RunArgs {
     /// everything on one thread (a current-thread runtime).
     #[arg(long, env = "TIERBENCH_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// Serve the run's live metrics at http://ADDR/metrics while it runs (Prometheus text
+    /// format, OpenMetrics when asked): operations by workload, phase, op and outcome, latency
+    /// histograms, tier hits and misses, workers, the run's state. Workers publish once a
+    /// second. E.g. 127.0.0.1:9464.
+    #[arg(long, env = "TIERBENCH_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Keep serving the final figures this long after the run (`30s`), so the last scrape sees
+    /// the totals. Default 0.
+    #[arg(long, env = "TIERBENCH_METRICS_LINGER", value_name = "DURATION")]
+    pub metrics_linger: Option<String>,
+    /// Push the final figures to this Prometheus Pushgateway (`http://host:9091`), grouped by
+    /// scenario and shard, for jobs that end before a scrape. A failed push is a warning.
+    #[arg(long, env = "TIERBENCH_METRICS_PUSH", value_name = "URL")]
+    pub metrics_push: Option<String>,
 }
 
 /// Report options shared by `run` and `report`.

@@ -13,6 +13,7 @@ pub mod app;
 pub mod cli;
 pub mod engine;
 pub mod exit;
+pub mod live;
 pub mod metrics;
 pub mod redact;
 pub mod report;

@@ -35,12 +35,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["scenario", "tier", "workload", "metrics", "units"],
     ),
     ("report", &["metrics", "units"]),
+    ("live", &["metrics", "workload", "units", "redact"]),
     ("cli", &[]),
     (
         "app",
         &[
             "cli", "engine", "simulate", "scenario", "tier", "workload", "metrics", "verdict",
-            "report", "exit", "units", "redact",
+            "report", "live", "exit", "units", "redact",
         ],
     ),
 ];

@@ -6,11 +6,13 @@ mod ci_outputs;
 mod finish;
 mod instances;
 pub mod interrupt;
+mod live_metrics;
 mod measure;
 mod merge;
 mod new_scenario;
 pub mod output;
 pub mod run;
+mod run_machinery;
 mod server_counts;
 mod shards;
 mod simulated;
@@ -20,13 +22,11 @@ mod templates;
 mod threshold_sources;
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::cli::{
     Command, CompareArgs, OutputArgs, ReportArgs, RunArgs, ScenarioArgs, SchemaArgs, SchemaKind,
     ValidateArgs, VerdictArgs,
 };
-use crate::engine::progress::Progress;
 use crate::exit;
 use crate::metrics::result::ResultDocument;
 use crate::report::Reporter;
@@ -146,10 +146,13 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some((baseline, history)) = baseline_and_history(args) else {
         return exit::INVALID_INPUT;
     };
-    let Some(runtime) = runtime(args.threads) else {
+    let Some(runtime) = run_machinery::runtime(args.threads) else {
         return exit::RUNTIME_FAILURE;
     };
-    let Some(progress) = progress(args) else {
+    let Some(progress) = run_machinery::progress(args) else {
+        return exit::INVALID_INPUT;
+    };
+    let Some(live) = or_report(live_metrics::start(args, &scenario)) else {
         return exit::INVALID_INPUT;
     };
     let options = run::RunOptions {
@@ -172,7 +175,11 @@ fn run_command(args: &RunArgs) -> u8 {
         None => runtime.block_on(run::run_with(&scenario, &specs, &progress, &options)),
     };
     threshold_sources::fill(&scenario, &mut outcome.document);
-    conclude(args, &mut reporter, &specs, &outcome)
+    let code = conclude(args, &mut reporter, &specs, &outcome);
+    if let Some(live) = live {
+        live.end(&outcome);
+    }
+    code
 }
 
 /// A baseline document and the name (or path) it was given by.
@@ -201,46 +208,6 @@ fn baseline_and_history(args: &RunArgs) -> Option<(Option<NamedBaseline>, Vec<Re
         .unwrap_or_default();
     let named = baseline.map(|b| (b, args.baseline.clone().unwrap_or_default()));
     Some((named, history))
-}
-
-/// The async runtime for `--threads`. One thread: a current-thread runtime (everything on the
-/// main thread, no parking and waking of a second one); more: the multi-thread runtime with
-/// that many workers. `None` after printing why it cannot start.
-fn runtime(threads: Option<u16>) -> Option<tokio::runtime::Runtime> {
-    let mut builder = match threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        _ => tokio::runtime::Builder::new_multi_thread(),
-    };
-    if let Some(threads) = threads.filter(|&t| t > 1) {
-        builder.worker_threads(usize::from(threads));
-    }
-    builder
-        .enable_all()
-        .build()
-        .inspect_err(|e| eprintln!("error: cannot start the async runtime: {e}"))
-        .ok()
-}
-
-/// The progress display: bars on a terminal, a line every `--progress-interval` otherwise,
-/// nothing with `-q`. `None` after printing why the interval is wrong.
-fn progress(args: &RunArgs) -> Option<Progress> {
-    let interval = match args.progress_interval.as_deref().map(parse_duration) {
-        None => Duration::from_secs(5),
-        Some(Ok(d)) if !d.is_zero() => d,
-        Some(Ok(_)) => {
-            eprintln!("error: --progress-interval must be longer than 0 s");
-            return None;
-        }
-        Some(Err(e)) => {
-            eprintln!("error: --progress-interval: {e}");
-            return None;
-        }
-    };
-    Some(if args.quiet {
-        Progress::hidden()
-    } else {
-        Progress::auto(interval)
-    })
 }
 
 /// After the run: what failed, the reports, the verdict line, the baseline saved; the exit code.

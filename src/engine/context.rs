@@ -49,6 +49,8 @@ pub struct WorkloadContext {
     pub series: Arc<SeriesSink>,
     /// Live figures per worker for the progress display (published once a second).
     pub live: Arc<[CachePadded<LiveWorker>]>,
+    /// The current phase's live board, when a metrics exporter runs (`metrics::live`).
+    pub phase_board: Mutex<Option<Arc<crate::metrics::live::PhaseBoard>>>,
     /// Set to stop every worker early (timeout, Ctrl-C).
     pub stop: Arc<AtomicBool>,
     /// The shared TSC clock.

@@ -292,7 +292,8 @@ async fn run_phase(
             },
         })
         .collect();
-    fan_out(
+    let live = begin_live_phase(scenario, index, ctx, seed_phase, phase);
+    let recorders = fan_out(
         ctx,
         workers,
         move |ctx, w| {
@@ -301,5 +302,43 @@ async fn run_phase(
         },
         kept_recorder,
     )
-    .await
+    .await?;
+    if let Some(live) = live {
+        let mut merged = Recorder::with_commands(ctx.stack.len(), ctx.commands.len());
+        for r in &recorders {
+            merged.merge(r);
+        }
+        live.finish(&merged);
+    }
+    Ok(recorders)
+}
+
+/// With a live metrics exporter (`--metrics-listen`, `metrics::live`): the phase's board, which
+/// the workers publish to once a second (`OpStream`), and the run's state.
+fn begin_live_phase(
+    scenario: &Scenario,
+    index: usize,
+    ctx: &WorkloadContext,
+    seed_phase: SeedPhase,
+    phase: &PlanPhase,
+) -> Option<Arc<crate::metrics::live::PhaseBoard>> {
+    use crate::metrics::live::RunState;
+    let board = crate::metrics::live::board()?;
+    let workload = &scenario.workloads[index];
+    let (state, label) = match seed_phase {
+        SeedPhase::Warmup => (RunState::Warmup, "warmup"),
+        SeedPhase::Measure(_) if workload.phases.len() > 1 => (RunState::Measure, &*phase.name),
+        SeedPhase::Measure(_) => (RunState::Measure, "measure"),
+    };
+    board.set_state(state);
+    let tiers = workload
+        .target
+        .iter()
+        .map(|&t| scenario.tiers[t].name.clone())
+        .collect();
+    let live = board.begin_phase(&workload.name, tiers, label, phase.concurrency);
+    *ctx.phase_board
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&live));
+    Some(live)
 }

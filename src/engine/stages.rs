@@ -56,6 +56,7 @@ pub(super) fn context(
         sampler,
         progress: counters,
         live: (0..workers).map(|_| CachePadded::default()).collect(),
+        phase_board: std::sync::Mutex::new(None),
         series: Arc::default(),
         stop,
         clock: Clock::new(),
@@ -85,6 +86,9 @@ pub(super) async fn preload(
     info: PhaseInfo<'_>,
 ) -> Result<(Vec<Option<MemoryFigure>>, Vec<String>), EngineError> {
     let workload = &scenario.workloads[index];
+    if let Some(board) = crate::metrics::live::board() {
+        board.set_state(crate::metrics::live::RunState::Preload);
+    }
     let bar = progress.phase(
         &PhaseInfo {
             phase: "preload",

@@ -9,12 +9,14 @@
 //! Planning happens before the timer starts and writes into a reused [`Slot`]: no allocation,
 //! lock or formatting per operation.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::context::{WorkerJob, WorkloadContext};
 use super::progress::LiveWorker;
 use super::verify::{Check, check, stamp};
+use crate::metrics::live::PhaseBoard;
 use crate::metrics::recorder::{Recorder, new_histogram, record};
 use crate::tier::TierError;
 use crate::tier::stack::Served;
@@ -161,6 +163,8 @@ pub struct OpStream<'c> {
     /// published for (`usize::MAX`: not yet).
     live: &'c LiveWorker,
     live_second: usize,
+    /// The phase's live board and this worker's slot on it, when a metrics exporter runs.
+    board: Option<(Arc<PhaseBoard>, usize)>,
 }
 
 /// The first pause after a failure; it doubles with each further failure up to `BACKOFF_MAX_NS`.
@@ -192,6 +196,12 @@ impl<'c> OpStream<'c> {
             pause_pending: false,
             live: &ctx.live[job.worker],
             live_second: usize::MAX,
+            board: ctx
+                .phase_board
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+                .map(|b| (b, job.worker)),
         }
     }
 
@@ -328,12 +338,16 @@ impl<'c> OpStream<'c> {
     }
 
     /// At the start of a new second, publishes the last one's p99 and the first tier's hits so
-    /// far for the progress display: once a second per worker, never per operation.
+    /// far for the progress display, and the worker's totals to a metrics exporter's board
+    /// when one runs: once a second per worker, never per operation.
     #[cold]
     fn publish_live(&mut self, rec: &Recorder, second: usize) {
         if let Some(bucket) = rec.seconds.get(self.live_second) {
             let p99 = bucket.latency().value_at_quantile(0.99);
             self.live.p99_ns.store(p99, Ordering::Relaxed);
+        }
+        if let Some((board, worker)) = &self.board {
+            board.publish(*worker, rec);
         }
         if let Some(tier) = rec.tiers.first() {
             self.live.hits.store(tier.hits, Ordering::Relaxed);

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod figures;
 pub mod host;
 pub mod latency;
+pub mod live;
 pub mod nodes;
 pub mod recorder;
 pub mod result;
