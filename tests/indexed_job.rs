@@ -147,6 +147,28 @@ fn the_jobs_command_lines_run_three_shards_and_merge_them_exactly() {
         "TIERBENCH_SHARDS must equal the Job's completions"
     );
     assert_eq!(secrets, ["REDIS_PASSWORD"]);
+    // Each pod serves its metrics on the port the PodMonitor scrapes (deploy/prometheus).
+    let port = shard["ports"][0]["containerPort"].as_u64().unwrap();
+    assert_eq!(shard["ports"][0]["name"].as_str(), Some("metrics"));
+    assert_eq!(
+        vars.get("TIERBENCH_METRICS_LISTEN").map(String::as_str),
+        Some(format!("0.0.0.0:{port}").as_str())
+    );
+    let monitor: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(Path::new(DEPLOY).join("../prometheus/podmonitor.yaml")).unwrap(),
+    )
+    .unwrap();
+    let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+    assert_eq!(endpoint["port"].as_str(), Some("metrics"));
+    for (label, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(
+            shards_job["spec"]["template"]["metadata"]["labels"][label], *value,
+            "the PodMonitor selects the shards' pods"
+        );
+    }
     assert_eq!(
         shard["envFrom"][0]["configMapRef"]["name"].as_str(),
         Some("tierbench-start")
@@ -164,6 +186,11 @@ fn the_jobs_command_lines_run_three_shards_and_merge_them_exactly() {
         .map(|i| {
             let mut pod = vars.clone();
             pod.insert("JOB_COMPLETION_INDEX".into(), i.to_string());
+            // A pod has an address of its own; here the shards share one, so a port each, and
+            // no linger (a deployment's choice, 30 s of waiting here).
+            let listen = format!("127.0.0.1:{}", support::private_redis::free_port());
+            pod.insert("TIERBENCH_METRICS_LISTEN".into(), listen);
+            pod.insert("TIERBENCH_METRICS_LINGER".into(), "0s".into());
             let args: Vec<String> = strings(&shard["args"])
                 .iter()
                 .map(|a| localize(&expand(a, &pod), dir.path()))

@@ -228,3 +228,40 @@ fn the_final_figures_are_pushed_and_an_unreachable_gateway_is_a_warning() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("warning: cannot push the metrics"), "{text}");
 }
+
+/// The shipped Grafana dashboard asks only for metrics the endpoint serves (the names in its
+/// queries, histogram suffixes and all), and is importable (a datasource input, a uid).
+#[test]
+fn the_grafana_dashboard_uses_only_served_metrics() {
+    use tierbench::metrics::live::{LiveBoard, RunInfo};
+    use tierbench::metrics::recorder::Recorder;
+    use tierbench::workload::op::Op;
+    let board = std::sync::Arc::new(LiveBoard::new(RunInfo::default()));
+    let phase = board.begin_phase("w", vec!["l1".into()], "measure", 1);
+    let mut rec = Recorder::new(1);
+    rec.ops.record(Op::Get, 1_000);
+    phase.publish(0, &rec);
+    let served = tierbench::live::prometheus_text(&board);
+    let names: std::collections::BTreeSet<&str> = served
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/tierbench.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(dashboard["uid"], "tierbench");
+    assert_eq!(dashboard["__inputs"][0]["pluginId"], "prometheus");
+    let text = dashboard.to_string();
+    let mut asked = 0;
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("tierbench_") {
+            asked += 1;
+            assert!(
+                names.contains(word),
+                "the dashboard asks for `{word}`: served {names:?}"
+            );
+        }
+    }
+    assert!(asked >= 8, "{asked} metric references");
+}
