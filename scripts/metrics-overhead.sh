@@ -51,11 +51,11 @@ scraper() { # scraper OUT: asks /metrics every 100 ms, one response time (s) per
 : >"$work/rows"
 for round in $(seq 1 "$ROUNDS"); do
   for kind in redis l1; do
-    for mode in off on; do
+    for mode in off idle on; do
       echo "round $round/$ROUNDS: $kind, exporter $mode" >&2
       extra=()
+      [[ $mode != off ]] && extra=(--metrics-listen "127.0.0.1:$PORT")
       if [[ $mode == on ]]; then
-        extra=(--metrics-listen "127.0.0.1:$PORT")
         scraper "$work/scrapes-$kind" & spid=$!
       fi
       "$BIN" run "$work/$kind.yaml" -q "${extra[@]}" --report "json=$work/r.json" >/dev/null
@@ -82,14 +82,16 @@ def span(v, f):
     return f(lo) if f(lo) == f(hi) else f"{f(lo)}–{f(hi)}"
 k = lambda v: f"{v / 1000:.1f}k"
 ns = lambda v: f"{v:.1f}"
-print("| workload | exporter | ops/s | mean (ns) |\n|---|---|---:|---:|")
+print("| workload | endpoint | ops/s | mean (ns) |\n|---|---|---:|---:|")
 for kind in ("redis", "l1"):
-    for mode in ("off", "on"):
+    for mode in ("off", "idle", "on"):
         r = rows[(kind, mode)]
         print(f"| {kind} | {mode} | {span([v[0] for v in r.values()], k)} | {span([v[1] for v in r.values()], ns)} |")
-    on, off = rows[(kind, "on")], rows[(kind, "off")]
-    ratios = [on[i][0] / off[i][0] for i in sorted(set(on) & set(off))]
-    print(f"{kind}: throughput with / without the exporter, round by round: {span(ratios, lambda v: f'{v:.3f}')}")
+    off = rows[(kind, "off")]
+    for mode in ("idle", "on"):
+        on = rows[(kind, mode)]
+        ratios = [on[i][0] / off[i][0] for i in sorted(set(on) & set(off))]
+        print(f"{kind}: throughput {mode} / off, round by round: {span(ratios, lambda v: f'{v:.3f}')}")
 times = sorted(float(t) * 1000 for t in open(sys.argv[2]) if t.strip())
 if times:
     q = lambda p: times[min(len(times) - 1, int(p * len(times)))]
