@@ -237,7 +237,7 @@ fn the_grafana_dashboard_uses_only_served_metrics() {
     use tierbench::metrics::recorder::Recorder;
     use tierbench::workload::op::Op;
     let board = std::sync::Arc::new(LiveBoard::new(RunInfo::default()));
-    let phase = board.begin_phase("w", vec!["l1".into()], "measure", 1);
+    let phase = board.begin_phase("w", vec!["l1".into()], "measure", (1, Some((100.0, 100.0))));
     let mut rec = Recorder::new(1);
     rec.ops.record(Op::Get, 1_000);
     phase.publish(0, &rec);

@@ -336,7 +336,8 @@ fn begin_live_phase(
         .iter()
         .map(|&t| scenario.tiers[t].name.clone())
         .collect();
-    let live = board.begin_phase(&workload.name, tiers, label, phase.concurrency);
+    let intended = phase.rate.map(|r| (r.start, r.end));
+    let live = board.begin_phase(&workload.name, tiers, label, (phase.concurrency, intended));
     *ctx.phase_board
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&live));

@@ -9,12 +9,14 @@
 //! Metrics (base units, `_total` counters):
 //! - `tierbench_info{scenario,sha256,seed,version,shard}` and `tierbench_run_state{state}` (1 for
 //!   the state the run is in, 0 for the others);
-//! - `tierbench_workers{workload,phase}`;
+//! - `tierbench_workers{workload,phase}`, and an open-loop phase's
+//!   `tierbench_intended_rate{workload,phase,at}` (`at`: `start`, `end`; equal unless it ramps);
 //! - `tierbench_operations_total{workload,phase,op,outcome}`, outcome `ok` or `error`;
 //! - `tierbench_operation_duration_seconds{workload,phase,op}`, a histogram of the completed
 //!   operations (buckets 1 µs to 10 s);
 //! - `tierbench_tier_reads_total{workload,phase,tier,outcome}`, outcome `hit` or `miss` (a
 //!   tier's hit ratio is hit / (hit + miss));
+//! - `tierbench_tier_stale_reads_total{workload,phase,tier}` (verify mode);
 //! - `tierbench_tier_errors_total{workload,phase,tier}`.
 
 use prometheus_client::collector::Collector;
@@ -93,6 +95,21 @@ fn encode_workers(
         let workers = if p.is_done() { 0 } else { p.workers as i64 };
         ConstGauge::new(workers).encode(e.encode_family(&phase_labels(p))?)?;
     }
+    let mut e = encoder.encode_descriptor(
+        "tierbench_intended_rate",
+        "An open-loop phase's intended operations per second (start and end of a ramp); \
+         compare with rate(tierbench_operations_total)",
+        None,
+        MetricType::Gauge,
+    )?;
+    for p in phases {
+        if let Some((start, end)) = p.intended {
+            for (at, rate) in [("start", start), ("end", end)] {
+                let labels = with(phase_labels(p), &[("at", at)]);
+                ConstGauge::new(rate).encode(e.encode_family(&labels)?)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -162,6 +179,18 @@ fn encode_tiers(
                 let labels = with(phase_labels(p), &[("tier", name), ("outcome", outcome)]);
                 ConstCounter::new(n).encode(e.encode_family(&labels)?)?;
             }
+        }
+    }
+    let mut e = encoder.encode_descriptor(
+        "tierbench_tier_stale_reads",
+        "Verified reads each target tier served stale (verify mode, several app instances)",
+        None,
+        MetricType::Counter,
+    )?;
+    for (p, f) in phases.iter().zip(figures) {
+        for (name, t) in p.tiers.iter().zip(&f.tiers) {
+            let labels = with(phase_labels(p), &[("tier", name)]);
+            ConstCounter::new(t.stale).encode(e.encode_family(&labels)?)?;
         }
     }
     let mut e = encoder.encode_descriptor(
@@ -239,7 +268,7 @@ mod tests {
             seed: 7,
             shard: String::new(),
         }));
-        let phase = board.begin_phase("w", vec!["l1".into()], "measure", 2);
+        let phase = board.begin_phase("w", vec!["l1".into()], "measure", (2, Some((100.0, 300.0))));
         let mut rec = Recorder::new(1);
         rec.ops.record(Op::Get, 2_000);
         rec.ops.record(Op::Get, 4_000);
@@ -274,6 +303,12 @@ mod tests {
         );
         assert!(
             text.contains("tierbench_run_state{state=\"measure\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "tierbench_intended_rate{workload=\"w\",phase=\"measure\",at=\"end\"} 300"
+            ),
             "{text}"
         );
         assert!(

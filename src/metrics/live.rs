@@ -93,6 +93,8 @@ pub struct TierFigures {
     pub misses: u64,
     /// Its errors.
     pub errors: u64,
+    /// Verified reads it served stale (`verify`, `coherence`).
+    pub stale: u64,
 }
 
 /// A phase's (or one worker's share of a phase's) totals.
@@ -139,6 +141,7 @@ impl Figures {
                 hits: t.hits,
                 misses: t.misses,
                 errors: t.errors,
+                stale: t.stale,
             })
             .collect();
         figures
@@ -172,6 +175,7 @@ impl Figures {
             mine.hits += t.hits;
             mine.misses += t.misses;
             mine.errors += t.errors;
+            mine.stale += t.stale;
         }
     }
 }
@@ -187,6 +191,9 @@ pub struct PhaseBoard {
     pub phase: String,
     /// Its workers.
     pub workers: usize,
+    /// An open-loop phase's intended rate, operations per second: where it starts and ends
+    /// (the same for a constant rate; a ramp goes from one to the other over the phase).
+    pub intended: Option<(f64, f64)>,
     /// Each worker's last published figures while the phase runs.
     slots: Vec<Mutex<Figures>>,
     /// The phase's merged figures once it is over.
@@ -280,13 +287,14 @@ impl LiveBoard {
         workload: &str,
         tiers: Vec<String>,
         phase: &str,
-        workers: usize,
+        (workers, intended): (usize, Option<(f64, f64)>),
     ) -> Arc<PhaseBoard> {
         let board = Arc::new(PhaseBoard {
             workload: workload.to_string(),
             tiers,
             phase: phase.to_string(),
             workers,
+            intended,
             slots: (0..workers).map(|_| Mutex::default()).collect(),
             done: Mutex::new(None),
         });
