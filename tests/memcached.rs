@@ -282,3 +282,46 @@ fn the_servers_refusal_is_quoted() {
     );
     assert_ne!(out.status.code(), Some(0), "{text}");
 }
+
+/// Ctrl-C during a run on memcached: the results are written, the run's names and marker are
+/// removed (the user's item stays), and the exit code is 130.
+#[test]
+fn ctrl_c_writes_the_results_and_leaves_only_the_users_items() {
+    let server = PrivateMemcached::start(free_port());
+    server.set("users:1", "keep me");
+    let dir = tempfile::tempdir().unwrap();
+    let long = "duration: 60s, concurrency: 4, preload: true, mix: { get: 80, set: 20 }";
+    let path = write_scenario(dir.path(), "mc.yaml", &scenario(&server.url(), "", long));
+    let results = dir.path().join("r.json");
+    let run = support::spawn_run(&path, &results);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server.stats()["curr_items"] < 2001 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never preloaded"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = run.wait_with_output().unwrap();
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert!(n(&doc["workloads"][0]["ops"]) > 0, "results written: {doc}");
+    assert!(
+        !server.exists("tbtest:mc:__tierbench__"),
+        "the marker is gone"
+    );
+    assert_eq!(
+        server.stats()["curr_items"],
+        1,
+        "only the user's item is left"
+    );
+    assert_eq!(server.get("users:1").as_deref(), Some("keep me"));
+}

@@ -265,3 +265,42 @@ fn the_grafana_dashboard_uses_only_served_metrics() {
     }
     assert!(asked >= 8, "{asked} metric references");
 }
+
+/// Scrapers that go away mid-request or mid-answer cost nothing: the run goes on, later
+/// scrapes are answered, and the verdict is unchanged.
+#[test]
+fn scrapers_that_go_away_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_scenario(dir.path(), "live.yaml", &SCENARIO.replace("3s", "2s"));
+    let port = free_port();
+    let run = Command::new(env!("CARGO_BIN_EXE_tierbench"))
+        .args(["run", path.to_str().unwrap(), "-q"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while scrape(port, "*/*").is_none() {
+        assert!(Instant::now() < deadline, "the endpoint never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..50 {
+        // Half a request, then gone; a whole request, then gone before the answer is read.
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /metr");
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        }
+    }
+    let text = scrape(port, "*/*").expect("answered after the rude scrapers");
+    assert!(text.contains("tierbench_operations_total"), "{text}");
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
