@@ -275,3 +275,67 @@ fn a_capture_replays_at_its_own_pace_or_faster() {
         }
     }
 }
+
+/// A Twitter trace's TTLs are kept: a set with a TTL writes the key with it (replacing the
+/// tier's), one with TTL 0 with the tier's, on a private Redis, alone (one task per
+/// connection) and under an in-process L1 (the stack's write-through).
+#[test]
+fn a_twitter_traces_ttls_are_written_with_its_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = support::private_redis::PrivateRedis::start(support::private_redis::free_port());
+    let mut trace = String::new();
+    for i in 0..20 {
+        let ttl = if i % 2 == 0 { 600 } else { 0 };
+        trace.push_str(&format!("{i},user:{i},6,40,1,set,{ttl}\n"));
+        trace.push_str(&format!("{i},user:{i},6,0,1,get,0\n"));
+    }
+    std::fs::write(dir.path().join("twitter.csv"), trace).unwrap();
+    for (prefix, tiers, target) in [
+        ("tw:", "", "l2"),
+        (
+            "tws:",
+            "{ name: l1, kind: memory, max_entries: 5 }, ",
+            "stack",
+        ),
+    ] {
+        let yaml = format!(
+            "name: ttl\nseed: 1\nkeep: true\n\
+             tiers: [{tiers}{{ name: l2, kind: redis, url: \"{}\", ttl: 1h }}]\n\
+             data: {{ keys: {{ count: 100, prefix: \"{prefix}\" }}, values: {{ size: 16 }} }}\n\
+             workloads:\n  - {{ name: w, target: {target}, warmup: 0, concurrency: 2, \
+             trace: {{ path: twitter.csv, format: twitter }} }}\n",
+            server.url()
+        );
+        check_ttls(&server, dir.path(), prefix, &yaml);
+    }
+}
+
+fn check_ttls(
+    server: &support::private_redis::PrivateRedis,
+    dir: &std::path::Path,
+    prefix: &str,
+    yaml: &str,
+) {
+    let (out, doc) = support::run_for_json(&write_scenario(dir, "ttl.yaml", yaml));
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+    assert_eq!(doc["workloads"][0]["operations"]["set"]["count"], 20);
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for i in 0..20 {
+        let pttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}user:{i}"))
+            .query(&mut conn)
+            .unwrap();
+        if i % 2 == 0 {
+            assert!((590_000..=600_000).contains(&pttl), "user:{i}: PTTL {pttl}");
+        } else {
+            // No TTL of its own: the tier's (1 h).
+            assert!(
+                (3_590_000..=3_600_000).contains(&pttl),
+                "user:{i}: PTTL {pttl}"
+            );
+        }
+    }
+}

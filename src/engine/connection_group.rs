@@ -101,7 +101,12 @@ fn issue_ready(
             return false;
         }
         let slot = &m.slot;
-        pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
+        pipe.push(
+            slot.op,
+            slot.key.as_str(),
+            slot.value(&ctx.values),
+            slot.ttl_ms,
+        );
         m.issued += 1;
         window.push_back((i, 0));
         fresh += 1;

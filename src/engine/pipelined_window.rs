@@ -56,7 +56,12 @@ pub(super) async fn run_window(
                     break;
                 }
                 let slot = &slots[i];
-                pipe.push(slot.op, slot.key.as_str(), slot.value(&ctx.values));
+                pipe.push(
+                    slot.op,
+                    slot.key.as_str(),
+                    slot.value(&ctx.values),
+                    slot.ttl_ms,
+                );
                 window.push_back((i, 0));
                 (fresh, issued) = (fresh + 1, issued + 1);
             }

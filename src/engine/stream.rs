@@ -46,6 +46,8 @@ pub struct Slot {
     pub field: u64,
     /// A paced trace's request: when it is due, nanoseconds from the phase's start.
     pub due_ns: Option<u64>,
+    /// A trace's write with a time to live of its own (milliseconds): it replaces the tiers'.
+    pub ttl_ms: Option<u64>,
     pool: usize,
     /// A trace's write size: the pool value repeated to that length.
     sized: Vec<u8>,
@@ -75,6 +77,7 @@ impl Slot {
             version: 0,
             field: 0,
             due_ns: None,
+            ttl_ms: None,
             pool: 0,
             sized: Vec::new(),
             stamped: Vec::new(),
@@ -230,6 +233,7 @@ impl<'c> OpStream<'c> {
                 };
                 slot.key.set_str(record.key);
                 trace_size = record.size;
+                slot.ttl_ms = record.ttl_s.map(|s| u64::from(s) * 1000);
                 slot.due_ns = speed_permille
                     .zip(record.at_ns)
                     .map(|(speed, at)| (at as f64 * 1000.0 / f64::from(speed)) as u64);

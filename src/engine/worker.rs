@@ -259,7 +259,10 @@ async fn issue(
     let stack = ctx.stack_of(lane);
     match slot.op {
         Op::Get => stack.get(key, lane, value, rec).await.map(Some),
-        Op::Set => stack.set(key, value, lane, rec).await.map(|()| None),
+        Op::Set => stack
+            .set(key, (value, slot.ttl_ms), lane, rec)
+            .await
+            .map(|()| None),
         Op::Delete => stack.delete(key, lane, rec).await.map(|()| None),
         Op::Touch => stack.touch(key, lane, rec).await.map(|()| None),
         Op::Command(i) => match ctx.commands.get(usize::from(i)) {
@@ -344,7 +347,7 @@ pub async fn preload(
             value = &stamped;
         }
         ctx.stack_of(worker)
-            .set(key.set(index), value, worker, &mut rec)
+            .set(key.set(index), (value, None), worker, &mut rec)
             .await?;
         index += workers as u64;
         done += 1;

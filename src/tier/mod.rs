@@ -149,6 +149,27 @@ impl Tier {
         }
     }
 
+    /// Writes a key with a time to live of its own (`ttl_ms`, a trace's), replacing the tier's:
+    /// Redis `SET PX`, memcached `ms T`, SQL `expires_at`. An in-process tier keeps its own ttl
+    /// (moka's is the cache's, not an entry's); without `ttl_ms`, the tier's.
+    #[inline]
+    pub async fn set_for(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl_ms: Option<u64>,
+        lane: usize,
+        wait_ns: &mut u64,
+    ) -> Result<(), TierError> {
+        match (ttl_ms, self) {
+            (None, _) | (Some(_), Tier::Memory(_)) => self.set(key, value, lane, wait_ns).await,
+            (Some(ms), Tier::Redis(t)) => t.set_expiring(lane, key, value, ms).await,
+            (Some(ms), Tier::RedisCluster(t)) => t.set_expiring(lane, key, value, ms).await,
+            (Some(ms), Tier::Memcached(t)) => t.set_expiring(lane, key, value, ms).await,
+            (Some(ms), Tier::Sql(t)) => t.set_expiring(key, value, ms, (lane, wait_ns)).await,
+        }
+    }
+
     /// Writes a value already held as `Bytes` (a promotion from a lower tier).
     #[inline]
     async fn set_bytes(

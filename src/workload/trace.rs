@@ -47,7 +47,7 @@ pub enum TraceFormat {
     /// libCacheSim's oracleGeneral binary records (all reads).
     OracleGeneral,
     /// The Twitter/X production cache traces: `timestamp,key,key_size,value_size,client_id,
-    /// operation,ttl` lines (memcached operations; value sizes kept, TTLs not).
+    /// operation,ttl` lines (memcached operations; value sizes and a write's TTL kept).
     Twitter,
     /// A `redis-cli MONITOR` capture: GET, SET, SETEX, DEL, EXPIRE... become operations on
     /// their key, with the value's size; a multi-key MGET, DEL, UNLINK, EXISTS, TOUCH or MSET
@@ -67,6 +67,9 @@ pub struct TraceRecord<'a> {
     /// When it was made, in nanoseconds since the phase's first record (traces with
     /// timestamps: MONITOR captures, Twitter and oracleGeneral traces).
     pub at_ns: Option<u64>,
+    /// A write's time to live in seconds, when the trace gives one (a Twitter trace's `ttl`
+    /// column; 0 there means none).
+    pub ttl_s: Option<u32>,
 }
 
 /// A workload's trace, read once per phase and shared by the phase's workers.
@@ -317,8 +320,8 @@ pub struct TraceCursor<'f> {
     origin_ns: Option<u64>,
 }
 
-/// A parsed record: where its key is, its operation, size and timestamp.
-type Found = (KeyAt, Op, Option<usize>, Option<u64>);
+/// A parsed record: where its key is, its operation, size, timestamp and ttl.
+type Found = (KeyAt, Op, Option<usize>, Option<u64>, Option<u32>);
 
 /// Where a parsed record's key is.
 enum KeyAt {
@@ -332,7 +335,7 @@ impl TraceCursor<'_> {
     /// The next record of this worker; `None` when its share is done or the trace has ended.
     /// Lines that do not parse are skipped (`validate_trace` counts the records before a run).
     pub fn next_record(&mut self) -> Option<TraceRecord<'_>> {
-        let (key, op, size, at) = self.advance()?;
+        let (key, op, size, at, ttl_s) = self.advance()?;
         self.remaining -= 1;
         let at_ns = at.map(|t| t.saturating_sub(self.origin_ns.unwrap_or(t)));
         let key = match key {
@@ -344,6 +347,7 @@ impl TraceCursor<'_> {
             op,
             size,
             at_ns,
+            ttl_s,
         })
     }
 
@@ -373,7 +377,7 @@ impl TraceCursor<'_> {
                     let id = u64::from_le_bytes(record[4..12].try_into().ok()?);
                     let size = u32::from_le_bytes(record[12..16].try_into().ok()?);
                     let at = Some(u64::from(at) * 1_000_000_000);
-                    return Some((KeyAt::Id(id), Op::Get, Some(size as usize), at));
+                    return Some((KeyAt::Id(id), Op::Get, Some(size as usize), at, None));
                 }
                 text => {
                     let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
@@ -385,8 +389,9 @@ impl TraceCursor<'_> {
                         .and_then(|line| formats::parse_text(text, line));
                     if let Some((key, op, size)) = parsed {
                         let at = line.and_then(|line| formats::timestamp_ns(text, line));
+                        let ttl = line.and_then(|line| formats::ttl_s(text, op, line));
                         let key = KeyAt::Range(start + key.start, start + key.end);
-                        return Some((key, op, size, at));
+                        return Some((key, op, size, at, ttl));
                     }
                 }
             }
@@ -408,6 +413,7 @@ pub fn parse_line(format: TraceFormat, line: &str) -> Option<TraceRecord<'_>> {
         op,
         size,
         at_ns: None,
+        ttl_s: formats::ttl_s(format, op, line),
     })
 }
 

@@ -196,7 +196,19 @@ impl MemcachedTier {
     /// (`SERVER_ERROR ...`) is the operation's error.
     #[inline]
     async fn one(&self, lane: usize, op: Op, key: &str, value: &[u8]) -> Result<Answer, TierError> {
-        let ttl = self.ttl_ms;
+        self.one_for(lane, op, key, value, self.ttl_ms).await
+    }
+
+    /// `one` with the time to live `ttl` (milliseconds) instead of the tier's.
+    #[inline]
+    async fn one_for(
+        &self,
+        lane: usize,
+        op: Op,
+        key: &str,
+        value: &[u8],
+        ttl: Option<u64>,
+    ) -> Result<Answer, TierError> {
         let call = self.lane(lane).one(op == Op::Get, |out| {
             meta::encode(out, op, key, value, ttl);
         });
@@ -219,6 +231,19 @@ impl MemcachedTier {
     #[inline]
     pub async fn set(&self, lane: usize, key: &str, value: &[u8]) -> Result<(), TierError> {
         self.one(lane, Op::Set, key, value).await.map(drop)
+    }
+
+    /// `ms KEY n T<ttl>` with the time to live `ttl_ms` instead of the tier's (a trace's).
+    pub async fn set_expiring(
+        &self,
+        lane: usize,
+        key: &str,
+        value: &[u8],
+        ttl_ms: u64,
+    ) -> Result<(), TierError> {
+        self.one_for(lane, Op::Set, key, value, Some(ttl_ms))
+            .await
+            .map(drop)
     }
 
     /// `md KEY`.

@@ -475,6 +475,7 @@ pub(in crate::tier) mod claim;
 pub mod cluster;
 pub(in crate::tier) mod command;
 pub(in crate::tier) mod data;
+mod expiring;
 pub mod hash;
 mod multi;
 pub(in crate::tier) mod resp;

@@ -1,5 +1,6 @@
 //! The SQL tier's batch statements: one `SELECT k, v ... WHERE k IN (...)` with the expiry
-//! condition, one multi-row upsert per dialect, one `DELETE ... WHERE k IN (...)`.
+//! condition, one multi-row upsert per dialect, one `DELETE ... WHERE k IN (...)`; and the
+//! single upsert with a time to live of its own (a trace's write).
 //!
 //! A child of `sql.rs` (it runs on the tier's lanes with its `on_lane!`), in its own file so the
 //! tier's file stays about connecting and single keys. A statement's text depends on the
@@ -176,6 +177,25 @@ impl SqlTier {
                 }
                 q.execute(&mut *c).await.map(drop)
             })
+        })
+        .await
+    }
+}
+
+impl SqlTier {
+    /// The upsert of one key with `expires_at` `ttl_ms` from now (a trace's time to live)
+    /// instead of the tier's.
+    pub async fn set_expiring(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl_ms: u64,
+        (lane, wait_ns): (usize, &mut u64),
+    ) -> Result<(), TierError> {
+        let start = self.clock.raw();
+        let expires = Some(now_ms() + i64::try_from(ttl_ms).unwrap_or(i64::MAX / 2));
+        within(self.timeout, async {
+            on_lane!(self, lane, start, wait_ns, c => sqlx::query(self.queries.set.clone()).bind(key).bind(value).bind(expires).execute(&mut *c).await.map(drop))
         })
         .await
     }

@@ -225,7 +225,7 @@ impl Stack {
                 for &k in which {
                     self.call(
                         i,
-                        Op::Set,
+                        (Op::Set, None),
                         keys.key(k as usize),
                         value(k as usize),
                         lane,

@@ -130,58 +130,6 @@ impl Stack {
         &self.tiers
     }
 
-    /// A lone Redis (single or cluster) or memcached tier with explicit pipelining: the tier and
-    /// its depth.
-    pub fn pipelined(&self) -> Option<(&Tier, usize)> {
-        match (self.policy.stacked, self.tiers.as_slice()) {
-            (false, [tier]) if self.compression[0].is_none() => {
-                let depth = tier.pipeline_depth();
-                (depth > 1).then_some((tier.as_ref(), depth))
-            }
-            _ => None,
-        }
-    }
-
-    /// A lone Redis server tier (not a cluster) or memcached tier without explicit pipelining or
-    /// compression whose connections one task each may drive (`RedisTier::group_target`): where each such task
-    /// opens its connection, and how many connections the workers share.
-    pub fn lone_redis(&self) -> Option<(crate::tier::wire::pipe::PipeTarget, usize)> {
-        match (
-            self.policy.stacked,
-            self.tiers.as_slice(),
-            self.compression.as_slice(),
-        ) {
-            (false, [tier], [None]) => match &**tier {
-                Tier::Redis(r) if r.pipeline_depth() == 1 => {
-                    Some((r.group_target()?, r.connection_count()))
-                }
-                Tier::Memcached(m) if m.pipeline_depth() == 1 => {
-                    Some((m.pipe_target(), m.connection_count()))
-                }
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// The tier itself when this stack is one in-process tier storing values as given (not
-    /// stacked, no compression): the worker then calls it directly and synchronously, without
-    /// the two async layers (`Stack::get`, `Tier::get`) whose bookkeeping would sit inside the
-    /// timed interval of a call that takes tens of nanoseconds (docs/performance.md).
-    pub fn lone_memory(&self) -> Option<&crate::tier::memory::MemoryTier> {
-        match (
-            self.policy.stacked,
-            self.tiers.as_slice(),
-            self.compression.as_slice(),
-        ) {
-            (false, [tier], [None]) => match &**tier {
-                Tier::Memory(m) => Some(m),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// Whether reads go through with an origin.
     pub fn is_stacked(&self) -> bool {
         self.policy.stacked
@@ -342,7 +290,7 @@ impl Stack {
     async fn call(
         &self,
         i: usize,
-        op: Op,
+        (op, ttl_ms): (Op, Option<u64>),
         key: &str,
         value: &[u8],
         lane: usize,
@@ -359,7 +307,7 @@ impl Stack {
             Cow::Borrowed(value)
         };
         let result = match op {
-            Op::Set | Op::MSet => tier.set(key, &packed, lane, &mut wait).await,
+            Op::Set | Op::MSet => tier.set_for(key, &packed, ttl_ms, lane, &mut wait).await,
             Op::Delete | Op::MDelete => tier.delete(key, lane, &mut wait).await,
             Op::Touch => tier.touch(key, lane, &mut wait).await.map(drop),
             Op::Get | Op::MGet => tier.get(key, lane, &mut wait).await.map(drop),
@@ -400,10 +348,12 @@ impl Stack {
     }
 
     /// Writes a key: every tier (through), or the lowest then invalidating the others (around).
+    /// A write with a time to live of its own (`ttl_ms`: a trace's) gives it to every shared
+    /// tier instead of theirs; an in-process tier keeps its own.
     pub async fn set(
         &self,
         key: &str,
-        value: &[u8],
+        (value, ttl_ms): (&[u8], Option<u64>),
         lane: usize,
         rec: &mut Recorder,
     ) -> Result<(), TierError> {
@@ -412,13 +362,16 @@ impl Stack {
         match self.policy.write {
             WritePolicy::Through => {
                 for i in 0..=last {
-                    self.call(i, Op::Set, key, value, lane, rec).await?;
+                    self.call(i, (Op::Set, ttl_ms), key, value, lane, rec)
+                        .await?;
                 }
             }
             WritePolicy::Around => {
-                self.call(last, Op::Set, key, value, lane, rec).await?;
+                self.call(last, (Op::Set, ttl_ms), key, value, lane, rec)
+                    .await?;
                 for i in (0..last).rev() {
-                    self.call(i, Op::Delete, key, value, lane, rec).await?;
+                    self.call(i, (Op::Delete, None), key, value, lane, rec)
+                        .await?;
                 }
             }
         }
@@ -436,7 +389,8 @@ impl Stack {
     ) -> Result<(), TierError> {
         self.write_begins(key);
         for i in (0..self.tiers.len()).rev() {
-            self.call(i, Op::Delete, key, &[], lane, rec).await?;
+            self.call(i, (Op::Delete, None), key, &[], lane, rec)
+                .await?;
         }
         self.write_completed(key).await;
         Ok(())
@@ -475,7 +429,7 @@ impl Stack {
     /// Refreshes a key's time to live in every tier.
     pub async fn touch(&self, key: &str, lane: usize, rec: &mut Recorder) -> Result<(), TierError> {
         for i in 0..self.tiers.len() {
-            self.call(i, Op::Touch, key, &[], lane, rec).await?;
+            self.call(i, (Op::Touch, None), key, &[], lane, rec).await?;
         }
         Ok(())
     }
@@ -490,5 +444,6 @@ fn note_wait(rec: &mut Recorder, tier: usize, wait: u64) {
 
 mod batch;
 pub mod compression;
+mod drivers;
 pub mod origin;
 pub use batch::BatchScratch;

@@ -107,10 +107,11 @@ impl Pipe {
 
     /// Writes one measured command (Redis: GET, SET [PX], DEL, PEXPIRE/EXISTS; memcached: its
     /// meta commands) into the output buffer; nothing is sent before `send`.
+    /// A write with `ttl_ms` (a trace's time to live) gets it instead of the tier's.
     #[inline]
-    pub fn push(&mut self, op: Op, key: &str, value: &[u8]) {
+    pub fn push(&mut self, op: Op, key: &str, value: &[u8], ttl_ms: Option<u64>) {
         let protocol = self.target.protocol;
-        protocol.encode(&mut self.out, op, key, value, self.ttl_ms);
+        protocol.encode(&mut self.out, op, key, value, ttl_ms.or(self.ttl_ms));
     }
 
     /// Sends every pushed command in one write. Err (why): the connection is down or failed,

@@ -135,6 +135,16 @@ pub(super) fn split_monitor(line: &str, out: &mut Vec<u8>) -> usize {
     keys
 }
 
+/// A write's time to live in seconds: a Twitter line's last field (`ttl`), when it is a set
+/// with a TTL above 0; `None` for other formats and lines.
+pub(super) fn ttl_s(format: TraceFormat, op: Op, line: &str) -> Option<u32> {
+    if format != TraceFormat::Twitter || op != Op::Set {
+        return None;
+    }
+    let ttl: u32 = line.trim_end().rsplit(',').next()?.trim().parse().ok()?;
+    (ttl > 0).then_some(ttl)
+}
+
 /// When a line's request was made, in nanoseconds of the trace's own clock: a MONITOR line's
 /// `1339518083.107412`, a Twitter line's first field (seconds); `None` for CSV.
 pub(super) fn timestamp_ns(format: TraceFormat, line: &str) -> Option<u64> {
@@ -224,6 +234,10 @@ mod tests {
             Some(("k1", Op::Delete, None))
         );
         assert_eq!(parsed(f, "5,k1,2,0,3,flush_all,0"), None);
+        assert_eq!(ttl_s(f, Op::Set, "0,k,1,32,1,set,600\n"), Some(600));
+        assert_eq!(ttl_s(f, Op::Set, "0,k,1,32,1,set,0"), None);
+        assert_eq!(ttl_s(f, Op::Get, "0,k,1,32,1,get,600"), None);
+        assert_eq!(ttl_s(TraceFormat::Csv, Op::Set, "k,set,600"), None);
     }
 
     #[test]

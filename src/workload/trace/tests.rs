@@ -11,7 +11,8 @@ fn csv_lines_parse_and_headers_are_skipped() {
             key: "user:1",
             op: Op::Set,
             size: Some(128),
-            at_ns: None
+            at_ns: None,
+            ttl_s: None
         })
     );
     assert_eq!(parse_csv_line("k,get").map(|r| r.op), Some(Op::Get));

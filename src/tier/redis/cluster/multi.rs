@@ -91,3 +91,21 @@ impl RedisClusterTier {
             .map(drop)
     }
 }
+
+impl RedisClusterTier {
+    /// `SET key value PX ttl_ms`: a write with a time to live of its own (a trace's) instead of
+    /// the tier's.
+    pub async fn set_expiring(
+        &self,
+        lane: usize,
+        key: &str,
+        value: &[u8],
+        ttl_ms: u64,
+    ) -> Result<(), TierError> {
+        let mut conn = self.conns[lane % self.conns.len()].clone();
+        let cmd = crate::tier::redis::data::crate_cmd(Op::Set, key, value, Some(ttl_ms));
+        let _: redis::Value =
+            bounded(self.timeout, cmd.query_async(&mut conn), crate_error).await?;
+        Ok(())
+    }
+}
