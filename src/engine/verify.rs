@@ -75,17 +75,25 @@ impl VerifyState {
     }
 
     /// Notes that the write of `version` to key `index` completed at `at` (a raw clock
-    /// reading).
+    /// reading). The key's last write is the one that completed last, not the one with the
+    /// highest version: two writes of one key that overlap may reach the server in either
+    /// order (versions are drawn when a write is planned), and the one that completes last is
+    /// the one the server kept; taking the highest version would count reads of the value the
+    /// server really holds as stale.
     pub(super) fn completed(&self, index: u64, version: u64, at: u64) {
         match &self.last {
             Versions::Dense(last, when) => {
-                last[index as usize].fetch_max(version, Ordering::AcqRel);
-                when[index as usize].fetch_max(at, Ordering::AcqRel);
+                let i = index as usize;
+                if when[i].fetch_max(at, Ordering::AcqRel) <= at {
+                    last[i].store(version, Ordering::Release);
+                }
             }
             Versions::Sparse(shards) => {
                 let mut map = shard(shards, index);
                 let v = map.entry(index).or_insert((0, 0));
-                *v = (v.0.max(version), v.1.max(at));
+                if at >= v.1 {
+                    *v = (version, at);
+                }
             }
         }
     }
