@@ -325,3 +325,38 @@ fn ctrl_c_writes_the_results_and_leaves_only_the_users_items() {
     );
     assert_eq!(server.get("users:1").as_deref(), Some("keep me"));
 }
+
+/// A Twitter trace's TTLs reach memcached: a set with a TTL of its own is stored with it, one
+/// without it never expires. memcached 1.6.18's `me` prints the seconds left negated
+/// (`exp=-600` for a classic `set … 600`, checked by hand) and `exp=-1` for no expiry.
+#[test]
+fn a_twitter_traces_ttls_are_stored_by_memcached() {
+    let server = PrivateMemcached::start(free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut trace = String::new();
+    for i in 0..10 {
+        let ttl = if i % 2 == 0 { 600 } else { 0 };
+        trace.push_str(&format!("{i},user:{i},6,40,1,set,{ttl}\n"));
+    }
+    std::fs::write(dir.path().join("twitter.csv"), trace).unwrap();
+    let yaml = scenario(
+        &server.url(),
+        "",
+        "warmup: 0, concurrency: 2, trace: { path: twitter.csv, format: twitter }",
+    )
+    .replace("seed: 3\n", "seed: 3\nkeep: true\n");
+    let (out, _) = run_for_json(&write_scenario(dir.path(), "ttl.yaml", &yaml));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    for i in 0..10 {
+        let said = server.ask(&format!("me tbtest:mc:user:{i}")).join(" ");
+        let exp: i64 = said
+            .split(' ')
+            .find_map(|f| f.strip_prefix("exp=")?.parse().ok())
+            .unwrap_or_else(|| panic!("user:{i}: {said}"));
+        if i % 2 == 0 {
+            assert!((590..=600).contains(&exp.abs()), "user:{i}: {said}");
+        } else {
+            assert_eq!(exp, -1, "user:{i}: {said}");
+        }
+    }
+}

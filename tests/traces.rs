@@ -339,3 +339,51 @@ fn check_ttls(
         }
     }
 }
+
+/// The same TTLs on a SQL tier (SQLite): a set with a TTL of its own writes `expires_at` that
+/// far ahead, one without it the tier's.
+#[test]
+fn a_twitter_traces_ttls_are_written_as_sql_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trace = String::new();
+    for i in 0..10 {
+        let ttl = if i % 2 == 0 { 600 } else { 0 };
+        trace.push_str(&format!("{i},user:{i},6,40,1,set,{ttl}\n"));
+    }
+    std::fs::write(dir.path().join("twitter.csv"), trace).unwrap();
+    let db = dir.path().join("cache.db");
+    let yaml = format!(
+        "name: ttl\nseed: 1\nkeep: true\n\
+         tiers: [{{ name: l3, kind: sql, url: \"sqlite:{}?mode=rwc\", ttl: 1h }}]\n\
+         data: {{ keys: {{ count: 100, prefix: \"tw:\" }}, values: {{ size: 16 }} }}\n\
+         workloads:\n  - {{ name: w, target: l3, warmup: 0, concurrency: 2, \
+         trace: {{ path: twitter.csv, format: twitter }} }}\n",
+        db.display()
+    );
+    let before = chrono::Utc::now().timestamp_millis();
+    let (out, _) = support::run_for_json(&write_scenario(dir.path(), "ttl.yaml", &yaml));
+    assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+    let rows: Vec<(String, i64)> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query_as("SELECT k, expires_at FROM tierbench_cache WHERE k LIKE 'tw:user:%'")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    for (key, expires_at) in rows {
+        let i: u32 = key.trim_start_matches("tw:user:").parse().unwrap();
+        let ahead = expires_at - before;
+        let want = if i.is_multiple_of(2) {
+            600_000
+        } else {
+            3_600_000
+        };
+        assert!(
+            (want - 10_000..=want + 10_000).contains(&ahead),
+            "{key}: expires {ahead} ms ahead, expected about {want}"
+        );
+    }
+}
