@@ -194,6 +194,9 @@ pub struct PhaseBoard {
     /// An open-loop phase's intended rate, operations per second: where it starts and ends
     /// (the same for a constant rate; a ramp goes from one to the other over the phase).
     pub intended: Option<(f64, f64)>,
+    /// Earlier runs of the same workload phase (repetitions, sweep points): the counters go on
+    /// from their totals, so a label set is one series that only grows.
+    base: Figures,
     /// Each worker's last published figures while the phase runs.
     slots: Vec<Mutex<Figures>>,
     /// The phase's merged figures once it is over.
@@ -203,10 +206,11 @@ pub struct PhaseBoard {
 impl PhaseBoard {
     /// The phase's figures now: final once it is over, else the sum of its workers' last.
     pub fn figures(&self) -> Figures {
+        let mut sum = self.base.clone();
         if let Some(done) = lock(&self.done).as_ref() {
-            return done.clone();
+            sum.add(done);
+            return sum;
         }
-        let mut sum = Figures::default();
         for slot in &self.slots {
             sum.add(&lock(slot));
         }
@@ -281,7 +285,8 @@ impl LiveBoard {
         self.state.store(state as u8, Ordering::Relaxed);
     }
 
-    /// A phase starts with `workers` workers; its board.
+    /// A phase starts with `workers` workers; its board. A phase run again (a repetition, a
+    /// sweep point) replaces its earlier board and counts on from its totals.
     pub fn begin_phase(
         &self,
         workload: &str,
@@ -289,16 +294,25 @@ impl LiveBoard {
         phase: &str,
         (workers, intended): (usize, Option<(f64, f64)>),
     ) -> Arc<PhaseBoard> {
+        let mut phases = lock(&self.phases);
+        let earlier = phases
+            .iter()
+            .position(|p| p.workload == workload && p.phase == phase);
+        let base = earlier.map(|i| phases[i].figures()).unwrap_or_default();
         let board = Arc::new(PhaseBoard {
             workload: workload.to_string(),
             tiers,
             phase: phase.to_string(),
             workers,
             intended,
+            base,
             slots: (0..workers).map(|_| Mutex::default()).collect(),
             done: Mutex::new(None),
         });
-        lock(&self.phases).push(Arc::clone(&board));
+        match earlier {
+            Some(i) => phases[i] = Arc::clone(&board),
+            None => phases.push(Arc::clone(&board)),
+        }
         board
     }
 
@@ -339,6 +353,17 @@ mod tests {
         assert_eq!(get.buckets.iter().sum::<u64>(), 2);
         let set = &f.ops.iter().find(|(n, _)| *n == "set").unwrap().1;
         assert_eq!((set.ok, set.errors, set.buckets[22]), (1, 1, 1));
+        // A phase run again (a repetition) is the same series, counting on.
+        let board = LiveBoard::new(RunInfo::default());
+        board
+            .begin_phase("w", vec!["l1".into()], "measure", (1, None))
+            .finish(&rec);
+        board
+            .begin_phase("w", vec!["l1".into()], "measure", (1, None))
+            .finish(&rec);
+        assert_eq!(board.phases().len(), 1);
+        let again = board.phases()[0].figures();
+        assert_eq!(again.ops.iter().find(|(n, _)| *n == "get").unwrap().1.ok, 4);
         let mut twice = f.clone();
         twice.add(&f);
         assert_eq!(twice.ops[0].1.ok, 4);

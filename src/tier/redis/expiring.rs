@@ -1,5 +1,5 @@
-//! A Redis write with a time to live of its own (a trace's), instead of the tier's: `SET key
-//! value PX ttl` (a hash tier: `HSET` with `PEXPIRE` in the same round trip).
+//! A Redis write with a given time to live: the tier's (`set`) or a write's own (a trace's),
+//! `SET key value PX ttl` (a hash tier: `HSET` with `PEXPIRE` in the same round trip).
 
 use super::RedisTier;
 use crate::tier::error::TierError;
@@ -14,7 +14,18 @@ impl RedisTier {
         value: &[u8],
         ttl_ms: u64,
     ) -> Result<(), TierError> {
-        let (ttl, timeout) = (Some(ttl_ms), self.timeout);
+        self.set_with_ttl(lane, key, value, Some(ttl_ms)).await
+    }
+
+    /// SET, with PX `ttl` when there is one (the tier's, or a write's own).
+    pub(super) async fn set_with_ttl(
+        &self,
+        lane: usize,
+        key: &str,
+        value: &[u8],
+        ttl: Option<u64>,
+    ) -> Result<(), TierError> {
+        let timeout = self.timeout;
         if let Some(hash) = &self.hash {
             return self
                 .data

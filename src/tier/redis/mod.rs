@@ -346,17 +346,7 @@ impl RedisTier {
     /// SET, with PX when the tier has a ttl.
     #[inline]
     pub async fn set(&self, lane: usize, key: &str, value: &[u8]) -> Result<(), TierError> {
-        let (ttl, timeout) = (self.ttl_ms, self.timeout);
-        if let Some(hash) = &self.hash {
-            return self
-                .data
-                .hash_set(lane, key, value, hash, ttl, timeout)
-                .await;
-        }
-        self.data
-            .write(lane, Op::Set, key, value, ttl, timeout)
-            .await
-            .map(drop)
+        self.set_with_ttl(lane, key, value, self.ttl_ms).await
     }
 
     /// Gives a hash tier the run's value pool, whose values' fields were split when generated.
