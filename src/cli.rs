@@ -240,8 +240,13 @@ pub struct RunArgs {
     /// second. E.g. 127.0.0.1:9464.
     #[arg(long, env = "TIERBENCH_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<String>,
-    /// Keep serving the final figures this long after the run (`30s`), so the last scrape sees
-    /// the totals. Default 0.
+    /// Serve a live page of the run at http://ADDR/ (ops/s, p50/p99 and hit ratio per tier
+    /// over time, errors, each phase's progress), updated every second over server-sent events;
+    /// it turns into the final HTML report when the run ends. E.g. 127.0.0.1:5665.
+    #[arg(long, env = "TIERBENCH_DASHBOARD", value_name = "ADDR")]
+    pub dashboard: Option<String>,
+    /// Keep serving the final figures (the metrics endpoint, the dashboard's report) this long
+    /// after the run (`30s`), so the last scrape sees the totals. Default 0.
     #[arg(long, env = "TIERBENCH_METRICS_LINGER", value_name = "DURATION")]
     pub metrics_linger: Option<String>,
     /// Push the final figures to this Prometheus Pushgateway (`http://host:9091`), grouped by

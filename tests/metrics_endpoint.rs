@@ -233,11 +233,16 @@ fn the_final_figures_are_pushed_and_an_unreachable_gateway_is_a_warning() {
 /// queries, histogram suffixes and all), and is importable (a datasource input, a uid).
 #[test]
 fn the_grafana_dashboard_uses_only_served_metrics() {
-    use tierbench::metrics::live::{LiveBoard, RunInfo};
+    use tierbench::metrics::live::{LiveBoard, PhasePlan, RunInfo};
     use tierbench::metrics::recorder::Recorder;
     use tierbench::workload::op::Op;
     let board = std::sync::Arc::new(LiveBoard::new(RunInfo::default()));
-    let phase = board.begin_phase("w", vec!["l1".into()], "measure", (1, Some((100.0, 100.0))));
+    let plan = PhasePlan {
+        workers: 1,
+        intended: Some((100.0, 100.0)),
+        ..PhasePlan::default()
+    };
+    let phase = board.begin_phase("w", vec!["l1".into()], "measure", plan);
     let mut rec = Recorder::new(1);
     rec.ops.record(Op::Get, 1_000);
     phase.publish(0, &rec);
@@ -296,6 +301,69 @@ fn scrapers_that_go_away_change_nothing() {
     }
     let text = scrape(port, "*/*").expect("answered after the rude scrapers");
     assert!(text.contains("tierbench_operations_total"), "{text}");
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Several app instances kept coherent over Redis: after the run the endpoint's invalidation
+/// counters and lag histogram equal the result document's coherence figures.
+#[test]
+fn coherence_counters_and_lag_end_at_the_documents_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("tierbench:test:livecoh:{}:", std::process::id());
+    let yaml = format!(
+        "name: live-coherence\nseed: 4\n\
+         tiers:\n  - {{ name: l1, kind: memory, max_entries: 500 }}\n  \
+         - {{ name: l2, kind: redis, url: \"{}\" }}\n\
+         coherence: {{ instances: 3, invalidation: pubsub }}\n\
+         data: {{ keys: {{ count: 1000, prefix: \"{prefix}\" }}, values: {{ size: 32 }} }}\n\
+         workloads:\n  - {{ name: w, target: stack, ops: 6000, concurrency: 3, \
+         mix: {{ get: 8, set: 2 }} }}\n",
+        support::redis_url()
+    );
+    let path = write_scenario(dir.path(), "coh.yaml", &yaml);
+    let results = dir.path().join("r.json");
+    let port = free_port();
+    let run = Command::new(env!("CARGO_BIN_EXE_tierbench"))
+        .args(["run", path.to_str().unwrap(), "-q", "--report"])
+        .arg(format!("json={}", results.display()))
+        .args(["--metrics-listen", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-linger", "3s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !results.exists() {
+        assert!(Instant::now() < deadline, "no result document");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let last = scrape(port, "*/*").unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let c = &doc["workloads"][0]["coherence"];
+    let sent = c["sent"].as_f64().unwrap();
+    assert!(sent > 0.0, "{c}");
+    for outcome in ["sent", "delivered", "foreign", "own"] {
+        let served = sum(
+            &last,
+            "tierbench_coherence_invalidations_total",
+            &[&format!("outcome=\"{outcome}\"")],
+        );
+        assert_eq!(served, c[outcome].as_f64().unwrap(), "{outcome}: {last}");
+    }
+    let lag_count = sum(&last, "tierbench_coherence_lag_seconds_count", &[]);
+    assert_eq!(lag_count, c["delivered"].as_f64().unwrap(), "{last}");
+    assert!(
+        last.contains("tierbench_coherence_late_total{workload=\"w\"}"),
+        "{last}"
+    );
     let out = run.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),

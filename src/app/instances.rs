@@ -82,6 +82,11 @@ pub(super) async fn start(
     .await
     .map_err(|e| format!("workload `{}`: coherence: {e}", workload.name))?;
     let coherence = Arc::new(coherence);
+    if let Some(board) = crate::metrics::live::board() {
+        let watched = Arc::downgrade(&coherence);
+        let feed = move || watched.upgrade().map(|c| c.counts_now());
+        board.watch_coherence(&workload.name, Arc::new(feed));
+    }
     let stacks = tiers_of
         .into_iter()
         .enumerate()

@@ -121,7 +121,11 @@ impl Shared<'_> {
             sampler.sample();
             let mut m = run.map_err(|e| e.to_string())?;
             if let Some(instances) = &instances {
-                m.coherence = Some(instances.coherence.finish().await);
+                let counts = instances.coherence.finish().await;
+                if let Some(board) = crate::metrics::live::board() {
+                    board.coherence_final(&workload.name, &counts);
+                }
+                m.coherence = Some(counts);
             }
             let lost = m.lost.is_some();
             if scenario.repeat > 1 {

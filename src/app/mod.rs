@@ -177,7 +177,7 @@ fn run_command(args: &RunArgs) -> u8 {
     threshold_sources::fill(&scenario, &mut outcome.document);
     let code = conclude(args, &mut reporter, &specs, &outcome);
     if let Some(live) = live {
-        live.end(&outcome);
+        live.end(&outcome, &reporter);
     }
     code
 }

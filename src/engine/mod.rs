@@ -331,13 +331,27 @@ fn begin_live_phase(
         SeedPhase::Measure(_) => (RunState::Measure, "measure"),
     };
     board.set_state(state);
-    let tiers = workload
+    let tiers: Vec<String> = workload
         .target
         .iter()
         .map(|&t| scenario.tiers[t].name.clone())
         .collect();
-    let intended = phase.rate.map(|r| (r.start, r.end));
-    let live = board.begin_phase(&workload.name, tiers, label, (phase.concurrency, intended));
+    let plan = crate::metrics::live::PhasePlan {
+        workers: phase.concurrency,
+        intended: phase.rate.map(|r| (r.start, r.end)),
+        ops: match phase.stop {
+            crate::scenario::plan::Stop::Ops(n) => Some(n),
+            crate::scenario::plan::Stop::Duration(_) => None,
+        },
+        duration_s: match phase.stop {
+            crate::scenario::plan::Stop::Duration(d) => Some(d.as_secs_f64()),
+            crate::scenario::plan::Stop::Ops(_) => None,
+        },
+    };
+    if state == RunState::Measure {
+        board.watch_series(&workload.name, tiers.clone(), &ctx.series);
+    }
+    let live = board.begin_phase(&workload.name, tiers, label, plan);
     *ctx.phase_board
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&live));

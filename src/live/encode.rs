@@ -17,7 +17,11 @@
 //! - `tierbench_tier_reads_total{workload,phase,tier,outcome}`, outcome `hit` or `miss` (a
 //!   tier's hit ratio is hit / (hit + miss));
 //! - `tierbench_tier_stale_reads_total{workload,phase,tier}` (verify mode);
-//! - `tierbench_tier_errors_total{workload,phase,tier}`.
+//! - `tierbench_tier_errors_total{workload,phase,tier}`;
+//! - with several app instances kept coherent (`coherence:`):
+//!   `tierbench_coherence_invalidations_total{workload,outcome}` (sent, delivered, foreign, own),
+//!   `tierbench_coherence_late_total`, `_flushes_total`, `_publish_errors_total{workload}` and
+//!   the histogram `tierbench_coherence_lag_seconds{workload}`.
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -26,7 +30,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::metrics::live::{BUCKETS_S, Figures, LiveBoard, PhaseBoard, RunState};
+use crate::metrics::coherence::CoherenceCounts;
+use crate::metrics::live::{BUCKETS_S, Figures, LiveBoard, PhaseBoard, RunState, classic_buckets};
 
 /// Reads a board at each scrape.
 #[derive(Debug)]
@@ -77,7 +82,8 @@ impl Collector for BoardCollector {
         encode_workers(&mut encoder, &phases)?;
         encode_operations(&mut encoder, &phases, &figures)?;
         encode_durations(&mut encoder, &phases, &figures)?;
-        encode_tiers(&mut encoder, &phases, &figures)
+        encode_tiers(&mut encoder, &phases, &figures)?;
+        encode_coherence(&mut encoder, &board.coherence())
     }
 }
 
@@ -92,7 +98,11 @@ fn encode_workers(
         MetricType::Gauge,
     )?;
     for p in phases {
-        let workers = if p.is_done() { 0 } else { p.workers as i64 };
+        let workers = if p.is_done() {
+            0
+        } else {
+            p.plan.workers as i64
+        };
         ConstGauge::new(workers).encode(e.encode_family(&phase_labels(p))?)?;
     }
     let mut e = encoder.encode_descriptor(
@@ -103,7 +113,7 @@ fn encode_workers(
         MetricType::Gauge,
     )?;
     for p in phases {
-        if let Some((start, end)) = p.intended {
+        if let Some((start, end)) = p.plan.intended {
             for (at, rate) in [("start", start), ("end", end)] {
                 let labels = with(phase_labels(p), &[("at", at)]);
                 ConstGauge::new(rate).encode(e.encode_family(&labels)?)?;
@@ -208,6 +218,78 @@ fn encode_tiers(
     Ok(())
 }
 
+/// Coherence across app instances, per workload: invalidations by outcome, the late ones,
+/// flushes, failed publishes, and the lag histogram (from a write's completion to another
+/// instance dropping its copy).
+fn encode_coherence(
+    encoder: &mut DescriptorEncoder,
+    watched: &[(String, CoherenceCounts)],
+) -> Result<(), std::fmt::Error> {
+    if watched.is_empty() {
+        return Ok(());
+    }
+    let mut e = encoder.encode_descriptor(
+        "tierbench_coherence_invalidations",
+        "Invalidations between app instances: sent, delivered (another instance dropped its \
+         copy), foreign (another process's write), own (an instance's own write, ignored)",
+        None,
+        MetricType::Counter,
+    )?;
+    for (workload, c) in watched {
+        for (outcome, n) in [
+            ("sent", c.sent),
+            ("delivered", c.delivered),
+            ("foreign", c.foreign),
+            ("own", c.own),
+        ] {
+            let labels: Labels = vec![("workload", workload.clone()), ("outcome", outcome.into())];
+            ConstCounter::new(n).encode(e.encode_family(&labels)?)?;
+        }
+    }
+    for (name, help, pick) in [
+        (
+            "tierbench_coherence_late",
+            "Invalidations delivered later than the scenario's late_after",
+            (|c: &CoherenceCounts| c.late) as fn(&CoherenceCounts) -> u64,
+        ),
+        (
+            "tierbench_coherence_flushes",
+            "Times an instance flushed its in-process tiers after losing its invalidations",
+            |c: &CoherenceCounts| c.flushes,
+        ),
+        (
+            "tierbench_coherence_publish_errors",
+            "Invalidations that failed to publish (they reached nobody)",
+            |c: &CoherenceCounts| c.publish_errors,
+        ),
+    ] {
+        let mut e = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+        for (workload, c) in watched {
+            let labels: Labels = vec![("workload", workload.clone())];
+            ConstCounter::new(pick(c)).encode(e.encode_family(&labels)?)?;
+        }
+    }
+    let mut e = encoder.encode_descriptor(
+        "tierbench_coherence_lag_seconds",
+        "From a write's completion to another instance dropping its copy",
+        None,
+        MetricType::Histogram,
+    )?;
+    for (workload, c) in watched {
+        let labels: Labels = vec![("workload", workload.clone())];
+        let buckets: Vec<(f64, u64)> = BUCKETS_S
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .zip(classic_buckets(&c.lag))
+            .collect();
+        let sum_s = c.lag.mean() * c.lag.len() as f64 / 1e9;
+        e.encode_family(&labels)?
+            .encode_histogram::<Labels>(sum_s, c.lag.len(), &buckets, None)?;
+    }
+    Ok(())
+}
+
 /// The board's metrics as OpenMetrics text (ending in `# EOF`).
 pub fn openmetrics(board: &std::sync::Arc<LiveBoard>) -> String {
     let mut registry = Registry::default();
@@ -268,7 +350,16 @@ mod tests {
             seed: 7,
             shard: String::new(),
         }));
-        let phase = board.begin_phase("w", vec!["l1".into()], "measure", (2, Some((100.0, 300.0))));
+        let phase = board.begin_phase(
+            "w",
+            vec!["l1".into()],
+            "measure",
+            crate::metrics::live::PhasePlan {
+                workers: 2,
+                intended: Some((100.0, 300.0)),
+                ..Default::default()
+            },
+        );
         let mut rec = Recorder::new(1);
         rec.ops.record(Op::Get, 2_000);
         rec.ops.record(Op::Get, 4_000);

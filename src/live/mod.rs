@@ -1,19 +1,22 @@
 //! Watching a run while it happens: a Prometheus endpoint (`--metrics-listen`) serving the live
-//! board (`metrics::live`) for as long as the run lasts (and `--metrics-linger` after), and a
-//! push of the final figures to a Pushgateway (`--metrics-push`) for jobs that end before a
-//! scrape.
+//! board (`metrics::live`) for as long as the run lasts (and `--metrics-linger` after), a push
+//! of the final figures to a Pushgateway (`--metrics-push`) for jobs that end before a scrape,
+//! and a page for a person (`--dashboard`, `dashboard.rs`) that turns into the final report.
 //!
 //! Why a thread of its own (`tiny_http`) rather than a task on the run's runtime: a scrape then
 //! never waits behind the measured tasks, nor do they behind it; the exporter reads only what
 //! the workers publish once a second. Encoding is `prometheus-client`'s (`encode.rs`).
 
+mod dashboard;
 mod encode;
 mod push;
+mod snapshot;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub use dashboard::Dashboard;
 pub use encode::{openmetrics, prometheus_text};
 pub use push::push;
 
@@ -27,13 +30,31 @@ pub struct Exporter {
     pub addr: SocketAddr,
 }
 
-/// Reads `--metrics-listen`'s value; the error says what was expected.
-pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+/// Reads the address of `option` (`--metrics-listen`, `--dashboard`); the error says what was
+/// expected.
+pub fn parse_addr(option: &str, text: &str) -> Result<SocketAddr, String> {
     text.parse::<SocketAddr>().map_err(|_| {
         format!(
-            "--metrics-listen `{text}` is not an address: expected IP:PORT, e.g. \
-             127.0.0.1:9464 (or 0.0.0.0:9464 to be scraped from other hosts)"
+            "{option} `{text}` is not an address: expected IP:PORT, e.g. 127.0.0.1:9464 (or \
+             0.0.0.0:9464 to be reached from other hosts; port 0 takes a free one)"
         )
+    })
+}
+
+/// Listens on `addr` for `option`. Err: the address is taken or not this host's, said with
+/// what to do.
+fn listen(option: &str, addr: SocketAddr) -> Result<tiny_http::Server, String> {
+    tiny_http::Server::http(addr).map_err(|e| {
+        let said = e.to_string();
+        if said.contains("in use") {
+            format!(
+                "{option} {addr}: the address is already in use; `ss -ltnp 'sport = :{}'` shows \
+                 which process holds it (choose another port)",
+                addr.port()
+            )
+        } else {
+            format!("{option} {addr}: cannot listen there: {said}")
+        }
     })
 }
 
@@ -41,18 +62,7 @@ impl Exporter {
     /// Listens on `addr` and serves `board` at `/metrics`. Err: the address is taken or not
     /// this host's, said with what to do.
     pub fn start(addr: SocketAddr, board: Arc<LiveBoard>) -> Result<Exporter, String> {
-        let server = tiny_http::Server::http(addr).map_err(|e| {
-            let said = e.to_string();
-            if said.contains("in use") {
-                format!(
-                    "--metrics-listen {addr}: the address is already in use; `ss -ltnp 'sport = \
-                     :{}'` shows which process holds it (choose another port)",
-                    addr.port()
-                )
-            } else {
-                format!("--metrics-listen {addr}: cannot listen there: {said}")
-            }
-        })?;
+        let server = listen("--metrics-listen", addr)?;
         let addr = server
             .server_addr()
             .to_ip()

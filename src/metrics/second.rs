@@ -217,6 +217,12 @@ pub struct SeriesSink {
     windows: std::sync::Mutex<Vec<SecondBucket>>,
 }
 
+impl std::fmt::Debug for SeriesSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesSink").finish_non_exhaustive()
+    }
+}
+
 impl SeriesSink {
     /// Adds a finished bucket as second `index`; it is kept packed.
     pub fn add(&self, index: usize, bucket: &SecondBucket) {
@@ -226,6 +232,20 @@ impl SeriesSink {
         let second = at(&mut seconds, index);
         second.absorb(bucket);
         second.pack();
+    }
+
+    /// Copies of the seconds from `from` on that are complete: all but the newest (a worker
+    /// hands a second in when its next one begins, so the newest may still be missing a
+    /// worker's share). The live dashboard reads them once a second.
+    pub fn finished_from(&self, from: usize) -> Vec<SecondBucket> {
+        let Ok(seconds) = self.seconds.lock() else {
+            return Vec::new();
+        };
+        let end = seconds.len().saturating_sub(1);
+        seconds
+            .get(from..end)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// Adds a finished sample window as absolute window `index` (kept open).

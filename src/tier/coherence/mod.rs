@@ -307,6 +307,18 @@ impl Coherence {
         {
             task.abort();
         }
+        let mut counts = self.counts_now();
+        (counts.tracking_prefixes, counts.tracking_keys) = tracking.unzip();
+        if self.mode == Invalidation::Tracking {
+            counts.unheard = Some(self.log.unheard());
+        }
+        counts
+    }
+
+    /// The counters and the lag histogram as they are now (what a live metrics scrape reads;
+    /// `finish` adds what only the end knows).
+    pub fn counts_now(&self) -> CoherenceCounts {
+        let c = &self.counters;
         let mut counts = CoherenceCounts::new(self.instances, self.mode.name(), c.late_after_ns);
         counts.sent = c.sent.load(Ordering::Acquire);
         counts.delivered = c.delivered.load(Ordering::Acquire);
@@ -317,10 +329,6 @@ impl Coherence {
         counts.publish_errors = c.publish_errors.load(Ordering::Acquire);
         counts.bytes = c.bytes.load(Ordering::Acquire);
         counts.fills_skipped = c.fills_skipped.load(Ordering::Acquire);
-        (counts.tracking_prefixes, counts.tracking_keys) = tracking.unzip();
-        if self.mode == Invalidation::Tracking {
-            counts.unheard = Some(self.log.unheard());
-        }
         counts.lag = c.lag.lock().unwrap_or_else(PoisonError::into_inner).clone();
         counts
     }

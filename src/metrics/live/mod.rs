@@ -11,19 +11,16 @@
 //! The board is process-wide (`install`, `board`), as an exporter is: the engine publishes
 //! only when one is installed.
 
+mod figures;
+
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use super::recorder::Recorder;
-use crate::workload::op::Op;
+pub use figures::{BUCKETS_S, Figures, OpFigures, TierFigures, classic_buckets};
 
-/// Upper bounds of the latency histogram's classic buckets, in seconds: 1, 2.5 and 5 times each
-/// power of ten from 1 µs to 10 s (cache latencies, from an in-process hit to a stalled
-/// server).
-pub const BUCKETS_S: [f64; 22] = [
-    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2,
-    5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+use super::coherence::CoherenceCounts;
+use super::recorder::Recorder;
+use super::second::SeriesSink;
 
 /// Where the run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,113 +68,18 @@ impl RunState {
     }
 }
 
-/// One operation kind's figures.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OpFigures {
-    /// Completed operations.
-    pub ok: u64,
-    /// Failed operations.
-    pub errors: u64,
-    /// Sum of the completed operations' latencies, seconds.
-    pub sum_s: f64,
-    /// Completed operations per bucket of `BUCKETS_S` (not cumulative), the last the overflow.
-    pub buckets: Vec<u64>,
-}
-
-/// One tier's figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TierFigures {
-    /// Reads it served.
-    pub hits: u64,
-    /// Reads it missed.
-    pub misses: u64,
-    /// Its errors.
-    pub errors: u64,
-    /// Verified reads it served stale (`verify`, `coherence`).
-    pub stale: u64,
-}
-
-/// A phase's (or one worker's share of a phase's) totals.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Figures {
-    /// Per operation kind, by name.
-    pub ops: Vec<(&'static str, OpFigures)>,
-    /// Per target tier, in stack order.
-    pub tiers: Vec<TierFigures>,
-}
-
-impl Figures {
-    /// A recorder's totals (custom commands together, as `command`).
-    pub fn of(rec: &Recorder) -> Figures {
-        let mut figures = Figures::default();
-        let kinds = rec.ops.latency.len().max(rec.ops.errors.len());
-        for i in 0..kinds {
-            let op = Op::from_index(i);
-            let h = rec.ops.latency_of(op);
-            let errors = rec.ops.errors_of(op);
-            if h.is_empty() && errors == 0 {
-                continue;
-            }
-            // One pass over the histogram's recorded values rather than a count per bucket
-            // bound (22 walks): 1.3M against 1.6M instructions a publish under callgrind.
-            let mut buckets = vec![0u64; BUCKETS_S.len() + 1];
-            for v in h.iter_recorded() {
-                let ns = v.value_iterated_to() as f64;
-                let i = BUCKETS_S.partition_point(|&b| b * 1e9 < ns);
-                buckets[i] += v.count_at_value();
-            }
-            let o = OpFigures {
-                ok: h.len(),
-                errors,
-                sum_s: h.mean() * h.len() as f64 / 1e9,
-                buckets,
-            };
-            figures.add_op(op.name(), &o);
-        }
-        figures.tiers = rec
-            .tiers
-            .iter()
-            .map(|t| TierFigures {
-                hits: t.hits,
-                misses: t.misses,
-                errors: t.errors,
-                stale: t.stale,
-            })
-            .collect();
-        figures
-    }
-
-    /// Adds `o` into the figures of operation `name`.
-    fn add_op(&mut self, name: &'static str, o: &OpFigures) {
-        match self.ops.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, mine)) => {
-                mine.ok += o.ok;
-                mine.errors += o.errors;
-                mine.sum_s += o.sum_s;
-                let len = o.buckets.len().max(mine.buckets.len());
-                mine.buckets.resize(len, 0);
-                for (m, b) in mine.buckets.iter_mut().zip(&o.buckets) {
-                    *m += b;
-                }
-            }
-            None => self.ops.push((name, o.clone())),
-        }
-    }
-
-    /// Adds `other` into these figures.
-    pub fn add(&mut self, other: &Figures) {
-        for (name, o) in &other.ops {
-            self.add_op(name, o);
-        }
-        let len = self.tiers.len().max(other.tiers.len());
-        self.tiers.resize(len, TierFigures::default());
-        for (mine, t) in self.tiers.iter_mut().zip(&other.tiers) {
-            mine.hits += t.hits;
-            mine.misses += t.misses;
-            mine.errors += t.errors;
-            mine.stale += t.stale;
-        }
-    }
+/// What a phase is to do, as it begins.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhasePlan {
+    /// Its workers.
+    pub workers: usize,
+    /// An open-loop phase's intended rate, operations per second: where it starts and ends
+    /// (the same for a constant rate; a ramp goes from one to the other over the phase).
+    pub intended: Option<(f64, f64)>,
+    /// The operations it ends after, when it ends after a count.
+    pub ops: Option<u64>,
+    /// How long it lasts, seconds, when it ends after a time.
+    pub duration_s: Option<f64>,
 }
 
 /// One workload phase on the board.
@@ -189,11 +91,10 @@ pub struct PhaseBoard {
     pub tiers: Vec<String>,
     /// The phase's label: `warmup`, `measure`, or the phase's name.
     pub phase: String,
-    /// Its workers.
-    pub workers: usize,
-    /// An open-loop phase's intended rate, operations per second: where it starts and ends
-    /// (the same for a constant rate; a ramp goes from one to the other over the phase).
-    pub intended: Option<(f64, f64)>,
+    /// What it is to do.
+    pub plan: PhasePlan,
+    /// When it began.
+    started: std::time::Instant,
     /// Earlier runs of the same workload phase (repetitions, sweep points): the counters go on
     /// from their totals, so a label set is one series that only grows.
     base: Figures,
@@ -215,6 +116,23 @@ impl PhaseBoard {
             sum.add(&lock(slot));
         }
         sum
+    }
+
+    /// How far the phase is, 0 to 1, given its `figures` now: operations done of those
+    /// planned, or time passed of its duration; `None` when it has neither.
+    pub fn progress(&self, figures: &Figures) -> Option<f64> {
+        if self.is_done() {
+            return Some(1.0);
+        }
+        let count = |f: &Figures| f.ops.iter().map(|(_, o)| o.ok + o.errors).sum::<u64>();
+        match (self.plan.ops, self.plan.duration_s) {
+            (Some(ops), _) if ops > 0 => {
+                let done = count(figures).saturating_sub(count(&self.base));
+                Some((done as f64 / ops as f64).min(1.0))
+            }
+            (_, Some(s)) if s > 0.0 => Some((self.started.elapsed().as_secs_f64() / s).min(1.0)),
+            _ => None,
+        }
     }
 
     /// Whether the phase is over.
@@ -259,6 +177,33 @@ pub struct LiveBoard {
     pub info: RunInfo,
     state: AtomicU8,
     phases: Mutex<Vec<Arc<PhaseBoard>>>,
+    /// Each workload's measured time series (its name, its tiers' names, its sink).
+    series: Mutex<Vec<WatchedSeries>>,
+    /// Each workload's coherence across app instances (`coherence:`).
+    coherence: Mutex<Vec<WatchedCoherence>>,
+}
+
+/// A workload's name, its tiers' names, and the sink its workers hand each finished second to.
+pub type WatchedSeries = (String, Vec<String>, Arc<SeriesSink>);
+
+/// A workload's coherence counters now (`None` once its instances are gone).
+pub type CoherenceFeed = Arc<dyn Fn() -> Option<CoherenceCounts> + Send + Sync>;
+
+/// A workload's coherence feed and what it last said (kept when the feed is gone, so the last
+/// scrape sees the totals), on top of its earlier runs' totals (repetitions).
+struct WatchedCoherence {
+    workload: String,
+    feed: Option<CoherenceFeed>,
+    base: Option<CoherenceCounts>,
+    last: Option<CoherenceCounts>,
+}
+
+impl std::fmt::Debug for WatchedCoherence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchedCoherence")
+            .field("workload", &self.workload)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LiveBoard {
@@ -268,6 +213,8 @@ impl LiveBoard {
             info,
             state: AtomicU8::new(RunState::Setup as u8),
             phases: Mutex::new(Vec::new()),
+            series: Mutex::new(Vec::new()),
+            coherence: Mutex::new(Vec::new()),
         }
     }
 
@@ -292,7 +239,7 @@ impl LiveBoard {
         workload: &str,
         tiers: Vec<String>,
         phase: &str,
-        (workers, intended): (usize, Option<(f64, f64)>),
+        plan: PhasePlan,
     ) -> Arc<PhaseBoard> {
         let mut phases = lock(&self.phases);
         let earlier = phases
@@ -303,10 +250,10 @@ impl LiveBoard {
             workload: workload.to_string(),
             tiers,
             phase: phase.to_string(),
-            workers,
-            intended,
+            plan,
+            started: std::time::Instant::now(),
             base,
-            slots: (0..workers).map(|_| Mutex::default()).collect(),
+            slots: (0..plan.workers).map(|_| Mutex::default()).collect(),
             done: Mutex::new(None),
         });
         match earlier {
@@ -316,9 +263,80 @@ impl LiveBoard {
         board
     }
 
+    /// The workload's measured seconds go to `sink` (the live page draws them); a workload
+    /// measured again (a sweep's next point) replaces its sink.
+    pub fn watch_series(&self, workload: &str, tiers: Vec<String>, sink: &Arc<SeriesSink>) {
+        let mut series = lock(&self.series);
+        match series.iter_mut().find(|(w, _, _)| w == workload) {
+            Some(entry) => entry.2 = Arc::clone(sink),
+            None => series.push((workload.to_string(), tiers, Arc::clone(sink))),
+        }
+    }
+
+    /// The workload's app instances are kept coherent: `feed` tells their counters. A workload
+    /// run again (a repetition) counts on from its earlier runs' totals.
+    pub fn watch_coherence(&self, workload: &str, feed: CoherenceFeed) {
+        let mut watched = lock(&self.coherence);
+        match watched.iter_mut().find(|w| w.workload == workload) {
+            Some(w) => {
+                w.base = sum_counts(w.base.take(), w.last.take());
+                w.feed = Some(feed);
+            }
+            None => watched.push(WatchedCoherence {
+                workload: workload.to_string(),
+                feed: Some(feed),
+                base: None,
+                last: None,
+            }),
+        }
+    }
+
+    /// The workload's run is over with these counts (its instances are going away).
+    pub fn coherence_final(&self, workload: &str, counts: &CoherenceCounts) {
+        if let Some(w) = lock(&self.coherence)
+            .iter_mut()
+            .find(|w| w.workload == workload)
+        {
+            w.feed = None;
+            w.last = Some(counts.clone());
+        }
+    }
+
+    /// Each watched workload's coherence counters so far.
+    pub fn coherence(&self) -> Vec<(String, CoherenceCounts)> {
+        let mut watched = lock(&self.coherence);
+        watched
+            .iter_mut()
+            .filter_map(|w| {
+                if let Some(now) = w.feed.as_ref().and_then(|feed| feed()) {
+                    w.last = Some(now);
+                }
+                Some((
+                    w.workload.clone(),
+                    sum_counts(w.base.clone(), w.last.clone())?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every watched workload's series.
+    pub fn watched_series(&self) -> Vec<WatchedSeries> {
+        lock(&self.series).clone()
+    }
+
     /// Every phase so far, in the order they started.
     pub fn phases(&self) -> Vec<Arc<PhaseBoard>> {
         lock(&self.phases).clone()
+    }
+}
+
+fn sum_counts(a: Option<CoherenceCounts>, b: Option<CoherenceCounts>) -> Option<CoherenceCounts> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            a.absorb(&b);
+            Some(a)
+        }
+        (a, b) => a.or(b),
     }
 }
 
@@ -337,6 +355,15 @@ pub fn board() -> Option<&'static Arc<LiveBoard>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::op::Op;
+
+    fn one_worker() -> PhasePlan {
+        PhasePlan {
+            workers: 1,
+            ops: Some(4),
+            ..PhasePlan::default()
+        }
+    }
 
     #[test]
     fn figures_bucket_latencies_and_add_up() {
@@ -356,10 +383,10 @@ mod tests {
         // A phase run again (a repetition) is the same series, counting on.
         let board = LiveBoard::new(RunInfo::default());
         board
-            .begin_phase("w", vec!["l1".into()], "measure", (1, None))
+            .begin_phase("w", vec!["l1".into()], "measure", one_worker())
             .finish(&rec);
         board
-            .begin_phase("w", vec!["l1".into()], "measure", (1, None))
+            .begin_phase("w", vec!["l1".into()], "measure", one_worker())
             .finish(&rec);
         assert_eq!(board.phases().len(), 1);
         let again = board.phases()[0].figures();
