@@ -246,6 +246,11 @@ fn the_grafana_dashboard_uses_only_served_metrics() {
     let mut rec = Recorder::new(1);
     rec.ops.record(Op::Get, 1_000);
     phase.publish(0, &rec);
+    let coherence = || {
+        let counts = tierbench::metrics::coherence::CoherenceCounts::new(2, "pubsub", 1_000_000);
+        Some(counts)
+    };
+    board.watch_coherence("w", std::sync::Arc::new(coherence));
     let served = tierbench::live::prometheus_text(&board);
     let names: std::collections::BTreeSet<&str> = served
         .lines()
