@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# What the live metrics endpoint costs a run, and how fast it answers under load. Rounds
-# interleaved (A B A B ...): A without --metrics-listen, B with it and a scraper asking for
-# /metrics every 100 ms (curl), on two workloads:
-#   redis: a lone Redis tier, 8 workers over 2 connections, 1:10 set:get, 8 s;
+# What the live metrics endpoint and the live page cost a run, and how fast the endpoint
+# answers under load. Rounds interleaved: off (neither), idle (--metrics-listen, nobody asks),
+# on (a scraper asks /metrics every 100 ms with curl), dash (--dashboard with a page's event
+# stream open), on two workloads:
+#   redis: a lone Redis tier, 8 workers, 1:10 set:get, 8 s, PIPELINE operations in flight per
+#          worker (default 1; 4 reaches ~200k ops/s on 2 cores);
 #   l1:    an in-process moka tier of 1k keys, 2 workers, get only, 4 s (the mean get in ns).
 # Prints each round's throughput (and the L1's mean get), and the scrapes' response times
 # (p50, p99, max) under the Redis load. Nothing here asserts a number: docs/performance.md
 # records what it printed.
 #
-#   scripts/metrics-overhead.sh [ROUNDS]      (default 3; TIERBENCH_REDIS_URL as elsewhere)
+#   [PIPELINE=4] scripts/metrics-overhead.sh [ROUNDS]   (default 3; TIERBENCH_REDIS_URL as elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-3}
+PIPELINE=${PIPELINE:-1}
 URL=${TIERBENCH_REDIS_URL:-redis://127.0.0.1:6379}
 command -v curl >/dev/null || { echo "curl not found" >&2; exit 2; }
 cargo build --release --quiet
@@ -24,7 +27,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 cat >"$work/redis.yaml" <<YAML
 name: metrics-overhead-redis
 seed: 1
-tiers: [{ name: l2, kind: redis, url: "$URL" }]
+tiers: [{ name: l2, kind: redis, url: "$URL", pipeline: $PIPELINE }]
 data: { keys: { count: 100000, prefix: "tierbench:metrics-overhead:" }, values: { size: 32 } }
 workloads:
   - { name: mixed, target: l2, warmup: 0, duration: 8s, concurrency: 8, preload: true, mix: { get: 10, set: 1 } }
@@ -51,15 +54,20 @@ scraper() { # scraper OUT: asks /metrics every 100 ms, one response time (s) per
 : >"$work/rows"
 for round in $(seq 1 "$ROUNDS"); do
   for kind in redis l1; do
-    for mode in off idle on; do
+    for mode in off idle on dash; do
       echo "round $round/$ROUNDS: $kind, exporter $mode" >&2
       extra=()
-      [[ $mode != off ]] && extra=(--metrics-listen "127.0.0.1:$PORT")
+      [[ $mode == idle || $mode == on ]] && extra=(--metrics-listen "127.0.0.1:$PORT")
+      [[ $mode == dash ]] && extra=(--dashboard "127.0.0.1:$PORT")
+      spid=
       if [[ $mode == on ]]; then
         scraper "$work/scrapes-$kind" & spid=$!
+      elif [[ $mode == dash ]]; then
+        # A page's event stream, reconnecting until the dashboard is up.
+        (while ! curl -sfN "http://127.0.0.1:$PORT/events" >/dev/null 2>&1; do sleep 0.05; done) & spid=$!
       fi
       "$BIN" run "$work/$kind.yaml" -q "${extra[@]}" --report "json=$work/r.json" >/dev/null
-      [[ $mode == on ]] && { kill "$spid"; wait "$spid" 2>/dev/null || true; }
+      if [[ -n $spid ]]; then kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
       python3 - "$work/r.json" "$kind" "$mode" "$round" >>"$work/rows" <<'PY'
 import json, sys
 w = json.load(open(sys.argv[1]))["workloads"][0]
@@ -84,11 +92,11 @@ k = lambda v: f"{v / 1000:.1f}k"
 ns = lambda v: f"{v:.1f}"
 print("| workload | endpoint | ops/s | mean (ns) |\n|---|---|---:|---:|")
 for kind in ("redis", "l1"):
-    for mode in ("off", "idle", "on"):
+    for mode in ("off", "idle", "on", "dash"):
         r = rows[(kind, mode)]
         print(f"| {kind} | {mode} | {span([v[0] for v in r.values()], k)} | {span([v[1] for v in r.values()], ns)} |")
     off = rows[(kind, "off")]
-    for mode in ("idle", "on"):
+    for mode in ("idle", "on", "dash"):
         on = rows[(kind, mode)]
         ratios = [on[i][0] / off[i][0] for i in sorted(set(on) & set(off))]
         print(f"{kind}: throughput {mode} / off, round by round: {span(ratios, lambda v: f'{v:.3f}')}")

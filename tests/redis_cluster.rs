@@ -245,3 +245,57 @@ fn cluster_seeds_must_share_the_urls_scheme() {
     );
     assert!(text.contains("3 problems found"), "{text}");
 }
+
+/// A Twitter trace's TTLs on a cluster: each set is written with its own TTL (replacing the
+/// tier's), one with TTL 0 with the tier's, on whichever node serves the key's slot, at depth 1
+/// and pipelined (a worker's pipeline split per primary).
+#[test]
+fn a_traces_ttls_reach_each_keys_node() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut trace = String::new();
+    for i in 0..40 {
+        let ttl = if i % 2 == 0 { 600 } else { 0 };
+        trace.push_str(&format!("{i},user:{i},6,40,1,set,{ttl}\n"));
+        trace.push_str(&format!("{i},user:{i},6,0,1,get,0\n"));
+    }
+    std::fs::write(dir.path().join("twitter.csv"), trace).unwrap();
+    for (prefix, pipeline) in [("tbtest:ttl1:", 1), ("tbtest:ttl4:", 4)] {
+        let yaml = format!(
+            "name: cluster-ttl\nseed: 1\nkeep: true\n\
+             tiers: [{{ name: l2, kind: redis, cluster: true, url: \"{}\", ttl: 1h, pipeline: {pipeline} }}]\n\
+             data: {{ keys: {{ count: 100, prefix: \"{prefix}\" }}, values: {{ size: 16 }} }}\n\
+             workloads:\n  - {{ name: w, target: l2, warmup: 0, concurrency: 2, \
+             trace: {{ path: twitter.csv, format: twitter }} }}\n",
+            cluster.url()
+        );
+        let (out, doc) = run(dir.path(), &yaml);
+        assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
+        assert_eq!(doc.unwrap()["workloads"][0]["operations"]["set"]["count"], 40);
+        let mut nodes_used = std::collections::BTreeSet::new();
+        for i in 0..40 {
+            let key = format!("{prefix}user:{i}");
+            // The node serving the key's slot answers; the others answer MOVED (an error).
+            let (node, pttl) = (0..3)
+                .find_map(|n| {
+                    redis::cmd("PTTL")
+                        .arg(&key)
+                        .query::<i64>(&mut cluster.conn(n))
+                        .ok()
+                        .map(|t| (n, t))
+                })
+                .unwrap();
+            nodes_used.insert(node);
+            let want = if i % 2 == 0 {
+                590_000..=600_000
+            } else {
+                3_590_000..=3_600_000
+            };
+            assert!(
+                want.contains(&pttl),
+                "pipeline {pipeline}: {key} on node {node}: PTTL {pttl}"
+            );
+        }
+        assert_eq!(nodes_used.len(), 3, "the keys spread over every node");
+    }
+}
