@@ -229,9 +229,10 @@ pub struct RunArgs {
     #[arg(long, env = "TIERBENCH_PROGRESS_INTERVAL", value_name = "DURATION")]
     pub progress_interval: Option<String>,
     /// Threads that run the load (the async runtime's workers; memtier's `-t`). Default: one
-    /// per core. On a machine the server under test shares, fewer threads leave it a core: the
-    /// client's CPU per operation then drops (less parking and waking of threads). `1` runs
-    /// everything on one thread (a current-thread runtime).
+    /// per core, one fewer when the Redis or memcached servers under test are all on this
+    /// machine (loopback, `localhost` or a unix socket; the report says so): left a core, the
+    /// server answers sooner and the client's CPU per operation drops. `1` runs everything on one thread (a
+    /// current-thread runtime).
     #[arg(long, env = "TIERBENCH_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Serve the run's live metrics at http://ADDR/metrics while it runs (Prometheus text

@@ -248,3 +248,61 @@ fn an_unwritable_report_path_fails_before_the_run() {
         .stderr(predicate::str::contains("cannot write /proc/x.html"))
         .stderr(predicate::str::contains("result:").not());
 }
+
+/// The runtime's default threads: with the Redis under test on this machine, one fewer than
+/// the cores, said in the report's notes; `--threads` and a scenario without a server keep
+/// what they ask for, with no note.
+#[test]
+fn a_local_cache_server_is_left_a_core_and_the_report_says_so() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let dir = tempfile::tempdir().unwrap();
+    let redis = dir.path().join("redis.yaml");
+    let url = std::env::var("TIERBENCH_REDIS_URL").unwrap_or("redis://127.0.0.1:6379".into());
+    std::fs::write(
+        &redis,
+        format!(
+            "name: threads\ntiers: [{{ name: l2, kind: redis, url: \"{url}\" }}]\n\
+             data: {{ keys: {{ count: 100, prefix: \"tbtest:threads:\" }}, values: {{ size: 8 }} }}\n\
+             workloads:\n  - {{ name: w, target: l2, ops: 200, concurrency: 2, mix: {{ get: 1 }} }}\n"
+        ),
+    )
+    .unwrap();
+    let notes = |path: &Path, extra: &[&str]| -> Vec<String> {
+        let json = dir.path().join("r.json");
+        tierbench()
+            .args(["run", path.to_str().unwrap(), "-q", "--report"])
+            .arg(format!("json={}", json.display()))
+            .args(extra)
+            .assert()
+            .code(0);
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        doc["notes"]
+            .as_array()
+            .map(|n| n.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let said = notes(&redis, &[]);
+    let threads: Vec<&String> = said
+        .iter()
+        .filter(|n| n.contains("runtime threads"))
+        .collect();
+    if url.contains("127.0.0.1") && cores >= 2 {
+        let want = format!("runtime threads: {} of {cores} cores", cores - 1);
+        assert!(
+            threads.len() == 1 && threads[0].starts_with(&want),
+            "{said:?}"
+        );
+    }
+    let chosen = notes(&redis, &["--threads", "2"]);
+    assert!(
+        !chosen.iter().any(|n| n.contains("runtime threads")),
+        "{chosen:?}"
+    );
+    let in_process = scenario(dir.path(), "errors == 0");
+    let none = notes(&in_process, &[]);
+    assert!(
+        !none.iter().any(|n| n.contains("runtime threads")),
+        "{none:?}"
+    );
+}

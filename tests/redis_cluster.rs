@@ -247,8 +247,8 @@ fn cluster_seeds_must_share_the_urls_scheme() {
 }
 
 /// A Twitter trace's TTLs on a cluster: each set is written with its own TTL (replacing the
-/// tier's), one with TTL 0 with the tier's, on whichever node serves the key's slot, at depth 1
-/// and pipelined (a worker's pipeline split per primary).
+/// tier's), one with TTL 0 with the tier's, on whichever node serves the key's slot, over one
+/// connection and over several. (A trace replays at depth 1: explicit `pipeline` is refused.)
 #[test]
 fn a_traces_ttls_reach_each_keys_node() {
     let cluster = Cluster::start();
@@ -260,18 +260,21 @@ fn a_traces_ttls_reach_each_keys_node() {
         trace.push_str(&format!("{i},user:{i},6,0,1,get,0\n"));
     }
     std::fs::write(dir.path().join("twitter.csv"), trace).unwrap();
-    for (prefix, pipeline) in [("tbtest:ttl1:", 1), ("tbtest:ttl4:", 4)] {
+    for (prefix, connections) in [("tbtest:ttl1:", 1), ("tbtest:ttl3:", 3)] {
         let yaml = format!(
             "name: cluster-ttl\nseed: 1\nkeep: true\n\
-             tiers: [{{ name: l2, kind: redis, cluster: true, url: \"{}\", ttl: 1h, pipeline: {pipeline} }}]\n\
+             tiers: [{{ name: l2, kind: redis, cluster: true, url: \"{}\", ttl: 1h, connections: {connections} }}]\n\
              data: {{ keys: {{ count: 100, prefix: \"{prefix}\" }}, values: {{ size: 16 }} }}\n\
-             workloads:\n  - {{ name: w, target: l2, warmup: 0, concurrency: 2, \
+             workloads:\n  - {{ name: w, target: l2, warmup: 0, concurrency: 4, \
              trace: {{ path: twitter.csv, format: twitter }} }}\n",
             cluster.url()
         );
         let (out, doc) = run(dir.path(), &yaml);
         assert_eq!(out.status.code(), Some(0), "{}", support::all_output(&out));
-        assert_eq!(doc.unwrap()["workloads"][0]["operations"]["set"]["count"], 40);
+        assert_eq!(
+            doc.unwrap()["workloads"][0]["operations"]["set"]["count"],
+            40
+        );
         let mut nodes_used = std::collections::BTreeSet::new();
         for i in 0..40 {
             let key = format!("{prefix}user:{i}");
@@ -293,7 +296,7 @@ fn a_traces_ttls_reach_each_keys_node() {
             };
             assert!(
                 want.contains(&pttl),
-                "pipeline {pipeline}: {key} on node {node}: PTTL {pttl}"
+                "{connections} connections: {key} on node {node}: PTTL {pttl}"
             );
         }
         assert_eq!(nodes_used.len(), 3, "the keys spread over every node");

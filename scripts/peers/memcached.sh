@@ -13,7 +13,8 @@
 #             each connection's 25 workers, each with one request in flight)
 #   depth 10: memtier -t 1 -c 5 --pipeline=10; tierbench pipeline 10 x concurrency 5, one
 #             connection per worker (as memtier's)
-#   tierbench runs twice per round: one runtime thread per core (the default) and --threads 1.
+#   tierbench runs twice per round: one runtime thread per core (--threads $(nproc)) and
+#   --threads 1 (its default when the server is on this machine).
 # Client CPU is user + system time of the client process (GNU time); for tierbench, the CPU its
 # process used during the measured phase (`client_cpu_s`: its preload is left out, as memtier's
 # prefill is a run of its own). memtier speaks the classic text protocol (get/set), tierbench
@@ -86,7 +87,8 @@ cpu = (float(sys.argv[2]) + float(sys.argv[3])) / t["Count"] * 1e6
 print(sys.argv[4], "memtier", sys.argv[5], t["Ops/sec"], cpu, t["Percentile Latencies"]["p99.00"])
 PY
     for threads in default 1; do
-      if [[ $threads == default ]]; then tool=tierbench; extra=(); else tool=tierbench-t1; extra=(--threads 1); fi
+      # One runtime thread per core, then one (the default when the server is on this machine).
+      if [[ $threads == default ]]; then tool=tierbench; extra=(--threads "$(nproc)"); else tool=tierbench-t1; extra=(--threads 1); fi
       read -r _ u s < <(timed "$work/tb.out" "$BIN" run "$work/tb$depth.yaml" --no-progress \
         "${extra[@]}" --report "json=$work/tb.json")
       python3 - "$work/tb.json" "$depth" "$round" "$tool" >>"$rows" <<'PY'

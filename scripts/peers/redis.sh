@@ -12,7 +12,8 @@
 #   depth 1:  memtier -t 2 -c 25 (one request in flight per connection), redis-benchmark -c 50,
 #             tierbench concurrency 50 (2 connections, the default: one task drives each
 #             connection's 25 workers, each with one request in flight)
-#   tierbench runs twice per round: one runtime thread per core (the default) and --threads 1
+#   tierbench runs twice per round: one runtime thread per core (--threads $(nproc)) and
+#   --threads 1 (its default when the server is on this machine)
 #   depth 10: memtier -t 1 -c 5 --pipeline=10, redis-benchmark -c 5 -P 10, tierbench pipeline 10
 #             × concurrency 5 over 5 connections (one per worker, as memtier's); and redis-benchmark -c 50 -P 16 GET as the server's ceiling
 # Client CPU is user + system time of the client process (GNU time); for tierbench, the CPU its
@@ -124,9 +125,10 @@ ops, u, s = map(float, sys.argv[2:5])
 print(10, "ceiling", sys.argv[5], row["rps"], (u + s) / ops * 1e6, row["p99_latency_ms"])
 PY
     fi
-    # C: tierbench, one runtime thread per core (the default), then D: one thread (--threads 1)
+    # C: tierbench, one runtime thread per core, then D: one thread (--threads 1, the default here)
     for threads in default 1; do
-      if [[ $threads == default ]]; then tool=tierbench; extra=(); else tool=tierbench-t1; extra=(--threads 1); fi
+      # One runtime thread per core, then one (the default when the server is on this machine).
+      if [[ $threads == default ]]; then tool=tierbench; extra=(--threads "$(nproc)"); else tool=tierbench-t1; extra=(--threads 1); fi
       read -r _ u s < <(timed "$work/tb.out" "$BIN" run "$work/tb$depth.yaml" --no-progress \
         "${extra[@]}" --report "json=$work/tb.json")
       python3 - "$work/tb.json" "$u" "$s" "$depth" "$round" "$tool" >>"$rows" <<'PY'

@@ -146,7 +146,8 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some((baseline, history)) = baseline_and_history(args) else {
         return exit::INVALID_INPUT;
     };
-    let Some(runtime) = run_machinery::runtime(args.threads) else {
+    let (threads, threads_note) = run_machinery::threads(args.threads, &scenario);
+    let Some(runtime) = run_machinery::runtime(threads) else {
         return exit::RUNTIME_FAILURE;
     };
     let Some(progress) = run_machinery::progress(args) else {
@@ -175,6 +176,7 @@ fn run_command(args: &RunArgs) -> u8 {
         None => runtime.block_on(run::run_with(&scenario, &specs, &progress, &options)),
     };
     threshold_sources::fill(&scenario, &mut outcome.document);
+    outcome.document.notes.extend(threads_note);
     let code = conclude(args, &mut reporter, &specs, &outcome);
     if let Some(live) = live {
         live.end(&outcome, &reporter);

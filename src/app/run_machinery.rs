@@ -1,11 +1,86 @@
-//! What a run command runs on: the async runtime (`--threads`) and the progress display
-//! (`-q`, `--progress-interval`), each read from the command line with a clear error.
+//! What a run command runs on: the async runtime (`--threads`, and its default) and the
+//! progress display (`-q`, `--progress-interval`), each read from the command line with a
+//! clear error.
 
 use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::engine::progress::Progress;
+use crate::scenario::plan::Scenario;
+use crate::tier::config::TierKindConfig;
 use crate::units::parse_duration;
+
+/// The runtime's threads: `--threads`, else the default below with the note that says why.
+pub(super) fn threads(given: Option<u16>, scenario: &Scenario) -> (Option<u16>, Option<String>) {
+    match given {
+        Some(t) => (Some(t), None),
+        None => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            default_threads(scenario, cores)
+        }
+    }
+}
+
+/// The runtime's threads when `--threads` is not given, and why (for the report): one per
+/// core, but one fewer when the scenario's servers are caches (Redis, memcached) all on this
+/// machine (a loopback address, `localhost` or a unix socket). Such a server competes with the
+/// client for the same cores: left one, it answers sooner, and the client's CPU per operation
+/// drops (no parking and waking of a second runtime thread; docs/performance.md has both);
+/// memtier_benchmark users set `-t` the same way. A scenario with a SQL server keeps every
+/// core (its client does more per operation: measured there with one thread per core), as
+/// does one with no server (in-process and SQLite tiers only).
+pub(super) fn default_threads(scenario: &Scenario, cores: usize) -> (Option<u16>, Option<String>) {
+    let servers: Vec<&str> = scenario
+        .tiers
+        .iter()
+        .flat_map(|t| match &t.kind {
+            TierKindConfig::Memory { .. } => Vec::new(),
+            TierKindConfig::Redis(r) => std::iter::once(r.url.as_str())
+                .chain(r.seeds.iter().map(String::as_str))
+                .collect(),
+            TierKindConfig::Memcached(m) => vec![m.url.as_str()],
+            TierKindConfig::Sql(s) if s.url.starts_with("sqlite:") => Vec::new(),
+            // Not a cache server: keeps every core (the check below fails on it).
+            TierKindConfig::Sql(_) => vec![""],
+        })
+        .collect();
+    if cores < 2 || servers.is_empty() || !servers.iter().all(|u| on_this_machine(u)) {
+        return (None, None);
+    }
+    let threads = u16::try_from(cores - 1).unwrap_or(u16::MAX);
+    let note = format!(
+        "runtime threads: {threads} of {cores} cores, leaving a core to the cache servers under \
+         test on this machine (--threads N to choose)"
+    );
+    (Some(threads), Some(note))
+}
+
+/// Whether `url` names this machine: a unix socket, `localhost`, or a loopback address.
+fn on_this_machine(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let socket_param = parsed
+        .query_pairs()
+        .any(|(k, v)| k == "socket" || (k == "host" && v.starts_with('/')));
+    if parsed.scheme().contains("unix") || socket_param {
+        return true;
+    }
+    match parsed.host() {
+        // Schemes the URL standard does not know (redis, memcache) keep their host opaque: an
+        // address comes as a domain.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // `postgres:///db`: the default, a local socket.
+        None => parsed.scheme().starts_with("postgres"),
+    }
+}
 
 /// The async runtime for `--threads`. One thread: a current-thread runtime (everything on the
 /// main thread, no parking and waking of a second one); more: the multi-thread runtime with
@@ -45,4 +120,35 @@ pub(super) fn progress(args: &RunArgs) -> Option<Progress> {
     } else {
         Progress::auto(interval)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_this_machine;
+
+    #[test]
+    fn loopback_localhost_and_sockets_are_this_machine() {
+        for local in [
+            "redis://127.0.0.1:6379",
+            "rediss://localhost:6380",
+            "redis://[::1]:6379",
+            "redis+unix:///run/redis.sock",
+            "unix:///tmp/memcached.sock",
+            "memcache://127.0.0.1:11211",
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres:///test?host=/var/run/postgresql",
+            "mysql://root@localhost/test?socket=/run/mysqld/mysqld.sock",
+        ] {
+            assert!(on_this_machine(local), "{local}");
+        }
+        for remote in [
+            "redis://10.0.0.5:6379",
+            "redis://cache.internal:6379",
+            "memcache://192.168.1.2:11211",
+            "mysql://root@db.example.com/test",
+            "not a url",
+        ] {
+            assert!(!on_this_machine(remote), "{remote}");
+        }
+    }
 }
