@@ -306,3 +306,41 @@ fn a_local_cache_server_is_left_a_core_and_the_report_says_so() {
         "{none:?}"
     );
 }
+
+/// More in-process workers than cores: the report warns that their latency includes the
+/// kernel's scheduling of their threads, with the run's tail; as many as the cores: no warning.
+#[test]
+fn more_in_process_workers_than_cores_are_warned_about() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "errors == 0");
+    let warnings = |workers: usize| -> Vec<String> {
+        let json = dir.path().join("w.json");
+        tierbench()
+            .args(["run", path.to_str().unwrap(), "-q", "--report"])
+            .arg(format!("json={}", json.display()))
+            .args(["--set", &format!("workloads.reads.concurrency={workers}")])
+            .assert()
+            .code(0);
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        doc["workloads"][0]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect()
+    };
+    let many = warnings(cores + 2);
+    let said = format!("{} workers on {cores} cores", cores + 2);
+    assert!(
+        many.iter()
+            .any(|w| w.starts_with(&said) && w.contains("p99")),
+        "{many:?}"
+    );
+    let few = warnings(cores);
+    assert!(
+        !few.iter().any(|w| w.contains("cores: in-process")),
+        "{few:?}"
+    );
+}

@@ -10,6 +10,12 @@ use crate::scenario::plan::Scenario;
 use crate::tier::config::TierKindConfig;
 use crate::units::parse_duration;
 
+/// The most workers a workload may have for the default to leave the server a core: beyond,
+/// one runtime thread falls behind the workers' own bookkeeping (each hands in its time
+/// series' windows ten times a second; at 5,000 workers one thread gave 3k ops/s where two
+/// gave 539k, docs/performance.md), so such runs keep one thread per core.
+const ONE_THREAD_MAX_WORKERS: usize = 2_000;
+
 /// The runtime's threads: `--threads`, else the default below with the note that says why.
 pub(super) fn threads(given: Option<u16>, scenario: &Scenario) -> (Option<u16>, Option<String>) {
     match given {
@@ -26,8 +32,8 @@ pub(super) fn threads(given: Option<u16>, scenario: &Scenario) -> (Option<u16>, 
 /// machine (a loopback address, `localhost` or a unix socket). Such a server competes with the
 /// client for the same cores: left one, it answers sooner, and the client's CPU per operation
 /// drops (no parking and waking of a second runtime thread; docs/performance.md has both);
-/// memtier_benchmark users set `-t` the same way. A scenario with a SQL server keeps every
-/// core (its client does more per operation: measured there with one thread per core), as
+/// memtier_benchmark users set `-t` the same way; up to `ONE_THREAD_MAX_WORKERS` workers. A
+/// scenario with a SQL server keeps every core (its client does more per operation: measured there with one thread per core), as
 /// does one with no server (in-process and SQLite tiers only).
 pub(super) fn default_threads(scenario: &Scenario, cores: usize) -> (Option<u16>, Option<String>) {
     let servers: Vec<&str> = scenario
@@ -44,7 +50,12 @@ pub(super) fn default_threads(scenario: &Scenario, cores: usize) -> (Option<u16>
             TierKindConfig::Sql(_) => vec![""],
         })
         .collect();
-    if cores < 2 || servers.is_empty() || !servers.iter().all(|u| on_this_machine(u)) {
+    let workers = scenario.workloads.iter().map(|w| w.concurrency).max();
+    if cores < 2
+        || servers.is_empty()
+        || !servers.iter().all(|u| on_this_machine(u))
+        || workers.is_some_and(|w| w > ONE_THREAD_MAX_WORKERS)
+    {
         return (None, None);
     }
     let threads = u16::try_from(cores - 1).unwrap_or(u16::MAX);

@@ -204,6 +204,11 @@ pub async fn run_workload(
         &recorder,
         self_check::timer_cost_ns(&ctx.clock),
     ));
+    warnings.extend(self_check::oversubscribed_warning(
+        workload.concurrency,
+        ctx.stack.is_in_process(),
+        &recorder,
+    ));
     warnings.extend(stages::abandoned_warning(&ctx));
     Ok(Measurement {
         recorder,

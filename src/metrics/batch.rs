@@ -10,26 +10,24 @@
 //! loop the wait before the batch began is in the batch latency, not here). It takes one clock reading per tier
 //! call, not one per key. It is *not* the batch latency divided by its size.
 
-use hdrhistogram::Histogram;
-
 /// Batch figures of one worker (or merged).
 #[derive(Clone)]
 pub struct BatchRecorder {
     /// Per-key latency of `mget` keys (see the module's doc).
-    pub per_key: Histogram<u64>,
+    pub per_key: super::recorder::LazyHistogram,
     /// Keys per batch operation.
-    pub sizes: Histogram<u64>,
+    pub sizes: super::recorder::LazyHistogram,
     /// `mget` batches by how many tiers they visited (index: tiers asked, the origin counting
     /// as one more).
     pub visited: Vec<u64>,
 }
 
 impl BatchRecorder {
-    /// Empty, for a stack of `tiers` tiers; `histogram` makes the recorder's usual histograms.
-    pub fn new(tiers: usize, histogram: fn() -> Histogram<u64>) -> BatchRecorder {
+    /// Empty, for a stack of `tiers` tiers (its histograms made when first recorded into).
+    pub fn new(tiers: usize) -> BatchRecorder {
         BatchRecorder {
-            per_key: histogram(),
-            sizes: histogram(),
+            per_key: Default::default(),
+            sizes: Default::default(),
             visited: vec![0; tiers + 2],
         }
     }
@@ -45,8 +43,8 @@ impl BatchRecorder {
 
     /// Adds another worker's figures.
     pub fn merge(&mut self, other: &BatchRecorder) {
-        let _ = self.per_key.add(&other.per_key);
-        let _ = self.sizes.add(&other.sizes);
+        self.per_key.merge(&other.per_key);
+        self.sizes.merge(&other.sizes);
         if self.visited.len() < other.visited.len() {
             self.visited.resize(other.visited.len(), 0);
         }

@@ -28,6 +28,39 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
+/// A latency histogram made the first time something is recorded into it (a mutable use):
+/// a worker pays 16 KB for each histogram it uses, not for those its workload never touches
+/// (a Redis tier's pool waits, an uncompressed tier's compression, a lone tier's origin,
+/// batches). Read while empty, it is an empty histogram.
+#[derive(Clone, Default)]
+pub struct LazyHistogram(Option<Histogram<u64>>);
+
+/// What an unused `LazyHistogram` reads as.
+static EMPTY: std::sync::LazyLock<Histogram<u64>> = std::sync::LazyLock::new(new_histogram);
+
+impl std::ops::Deref for LazyHistogram {
+    type Target = Histogram<u64>;
+    fn deref(&self) -> &Histogram<u64> {
+        self.0.as_ref().unwrap_or(&EMPTY)
+    }
+}
+
+impl std::ops::DerefMut for LazyHistogram {
+    fn deref_mut(&mut self) -> &mut Histogram<u64> {
+        self.0.get_or_insert_with(new_histogram)
+    }
+}
+
+impl LazyHistogram {
+    /// Adds another's values (nothing is made when it holds none).
+    pub fn merge(&mut self, other: &LazyHistogram) {
+        if let Some(theirs) = &other.0 {
+            // Both auto-resize, so adding cannot run out of range.
+            let _ = std::ops::DerefMut::deref_mut(self).add(theirs);
+        }
+    }
+}
+
 /// Latency of each operation kind, and its errors.
 #[derive(Clone)]
 pub struct OpRecorder {
@@ -129,9 +162,9 @@ pub struct TierRecorder {
     /// Calls that failed, per second of the workload's time series.
     pub errors_per_second: Vec<u64>,
     /// Time spent waiting for a pooled connection (SQL tiers), per call that waited.
-    pub pool_wait: Histogram<u64>,
+    pub pool_wait: LazyHistogram,
     /// End-to-end latency of the reads this tier served.
-    pub served: Histogram<u64>,
+    pub served: LazyHistogram,
     /// Reads it served that were older than the key's last completed write (verify mode).
     pub stale: u64,
     /// How long after the key's latest completed write each stale read came (verify mode;
@@ -140,9 +173,9 @@ pub struct TierRecorder {
     /// Reads it served whose value belonged to another key or did not parse (verify mode).
     pub corrupt: u64,
     /// Time spent compressing values for this tier (compressed tiers).
-    pub compress: Histogram<u64>,
+    pub compress: LazyHistogram,
     /// Time spent decompressing what it returned.
-    pub decompress: Histogram<u64>,
+    pub decompress: LazyHistogram,
     /// Bytes given to the compressor.
     pub bytes_raw: u64,
     /// Bytes it produced (what the tier stored).
@@ -159,13 +192,13 @@ impl TierRecorder {
             misses: 0,
             errors: 0,
             errors_per_second: Vec::new(),
-            pool_wait: new_histogram(),
-            served: new_histogram(),
+            pool_wait: LazyHistogram::default(),
+            served: LazyHistogram::default(),
             stale: 0,
             stale_age: None,
             corrupt: 0,
-            compress: new_histogram(),
-            decompress: new_histogram(),
+            compress: LazyHistogram::default(),
+            decompress: LazyHistogram::default(),
             bytes_raw: 0,
             bytes_stored: 0,
             batch: super::batch::TierBatch::default(),
@@ -197,10 +230,10 @@ pub struct Recorder {
     /// Per target tier, in stack order.
     pub tiers: Vec<TierRecorder>,
     /// End-to-end latency of reads that every tier missed and the origin served (stacks).
-    pub origin_served: Histogram<u64>,
+    pub origin_served: LazyHistogram,
     /// How long each origin load actually waited (stacks with an origin latency), to compare
     /// with the configured distribution.
-    pub origin_wait: Histogram<u64>,
+    pub origin_wait: LazyHistogram,
     /// The distinct error messages, with counts and when they were seen.
     pub error_log: ErrorLog,
     /// Raw clock reading of second 0 of the time series (set by the loop that owns this recorder).
@@ -240,14 +273,14 @@ impl Recorder {
             seconds: Vec::new(),
             trace_parts: Vec::new(),
             tiers: (0..tiers).map(|_| TierRecorder::new()).collect(),
-            origin_served: new_histogram(),
-            origin_wait: new_histogram(),
+            origin_served: LazyHistogram::default(),
+            origin_wait: LazyHistogram::default(),
             error_log: ErrorLog::default(),
             series_origin: 0,
             series_sink: None,
             windows: Vec::new(),
             window_base: 0,
-            batch: super::batch::BatchRecorder::new(tiers, new_histogram),
+            batch: super::batch::BatchRecorder::new(tiers),
             spells: super::spells::FailureSpells::default(),
         }
     }
@@ -270,22 +303,22 @@ impl Recorder {
             a.misses += b.misses;
             a.errors += b.errors;
             add_series(&mut a.errors_per_second, &b.errors_per_second);
-            let _ = a.pool_wait.add(&b.pool_wait);
-            let _ = a.served.add(&b.served);
+            a.pool_wait.merge(&b.pool_wait);
+            a.served.merge(&b.served);
             a.stale += b.stale;
             if let Some(theirs) = &b.stale_age {
                 let _ = a.stale_age.get_or_insert_with(new_histogram).add(theirs);
             }
             a.corrupt += b.corrupt;
-            let _ = a.compress.add(&b.compress);
-            let _ = a.decompress.add(&b.decompress);
+            a.compress.merge(&b.compress);
+            a.decompress.merge(&b.decompress);
             a.bytes_raw += b.bytes_raw;
             a.bytes_stored += b.bytes_stored;
             a.batch.merge(&b.batch);
         }
         self.batch.merge(&other.batch);
-        let _ = self.origin_served.add(&other.origin_served);
-        let _ = self.origin_wait.add(&other.origin_wait);
+        self.origin_served.merge(&other.origin_served);
+        self.origin_wait.merge(&other.origin_wait);
         self.error_log.merge(&other.error_log);
         self.spells.merge(&other.spells);
         self.merge_windows(other);
