@@ -230,9 +230,9 @@ pub struct RunArgs {
     pub progress_interval: Option<String>,
     /// Threads that run the load (the async runtime's workers; memtier's `-t`). Default: one
     /// per core, one fewer when the Redis or memcached servers under test are all on this
-    /// machine (loopback, `localhost` or a unix socket) and no workload has over 2,000
-    /// workers; the report says so. Left a core, the server answers sooner and the client's
-    /// CPU per operation drops. `1` runs everything on one thread (a
+    /// machine (loopback, `localhost` or a unix socket), pipelined (`pipeline` above 1), with
+    /// at most 500 workers; the report says so. Left a core, the server answers sooner and the
+    /// pipelined client's CPU per operation drops. `1` runs everything on one thread (a
     /// current-thread runtime).
     #[arg(long, env = "TIERBENCH_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,

@@ -249,9 +249,9 @@ fn an_unwritable_report_path_fails_before_the_run() {
         .stderr(predicate::str::contains("result:").not());
 }
 
-/// The runtime's default threads: with the Redis under test on this machine, one fewer than
-/// the cores, said in the report's notes; `--threads` and a scenario without a server keep
-/// what they ask for, with no note.
+/// The runtime's default threads: with a pipelined Redis under test on this machine, one
+/// fewer than the cores, said in the report's notes; `--threads`, depth 1 and a scenario
+/// without a server keep one per core, with no note.
 #[test]
 fn a_local_cache_server_is_left_a_core_and_the_report_says_so() {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -261,7 +261,7 @@ fn a_local_cache_server_is_left_a_core_and_the_report_says_so() {
     std::fs::write(
         &redis,
         format!(
-            "name: threads\ntiers: [{{ name: l2, kind: redis, url: \"{url}\" }}]\n\
+            "name: threads\ntiers: [{{ name: l2, kind: redis, url: \"{url}\", pipeline: 4 }}]\n\
              data: {{ keys: {{ count: 100, prefix: \"tbtest:threads:\" }}, values: {{ size: 8 }} }}\n\
              workloads:\n  - {{ name: w, target: l2, ops: 200, concurrency: 2, mix: {{ get: 1 }} }}\n"
         ),
@@ -294,6 +294,11 @@ fn a_local_cache_server_is_left_a_core_and_the_report_says_so() {
             "{said:?}"
         );
     }
+    let depth1 = notes(&redis, &["--set", "tiers.l2.pipeline=1"]);
+    assert!(
+        !depth1.iter().any(|n| n.contains("runtime threads")),
+        "{depth1:?}"
+    );
     let chosen = notes(&redis, &["--threads", "2"]);
     assert!(
         !chosen.iter().any(|n| n.contains("runtime threads")),

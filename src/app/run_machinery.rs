@@ -10,11 +10,10 @@ use crate::scenario::plan::Scenario;
 use crate::tier::config::TierKindConfig;
 use crate::units::parse_duration;
 
-/// The most workers a workload may have for the default to leave the server a core: beyond,
-/// one runtime thread falls behind the workers' own bookkeeping (each hands in its time
-/// series' windows ten times a second; at 5,000 workers one thread gave 3k ops/s where two
-/// gave 539k, docs/performance.md), so such runs keep one thread per core.
-const ONE_THREAD_MAX_WORKERS: usize = 2_000;
+/// The most workers a workload may have for the default to leave the server a core: with
+/// thousands of workers, one runtime thread does less than two (2,000 workers: 569k against
+/// 815k ops/s on 2 cores, docs/performance.md).
+const ONE_THREAD_MAX_WORKERS: usize = 500;
 
 /// The runtime's threads: `--threads`, else the default below with the note that says why.
 pub(super) fn threads(given: Option<u16>, scenario: &Scenario) -> (Option<u16>, Option<String>) {
@@ -29,13 +28,20 @@ pub(super) fn threads(given: Option<u16>, scenario: &Scenario) -> (Option<u16>, 
 
 /// The runtime's threads when `--threads` is not given, and why (for the report): one per
 /// core, but one fewer when the scenario's servers are caches (Redis, memcached) all on this
-/// machine (a loopback address, `localhost` or a unix socket). Such a server competes with the
-/// client for the same cores: left one, it answers sooner, and the client's CPU per operation
-/// drops (no parking and waking of a second runtime thread; docs/performance.md has both);
-/// memtier_benchmark users set `-t` the same way; up to `ONE_THREAD_MAX_WORKERS` workers. A
-/// scenario with a SQL server keeps every core (its client does more per operation: measured there with one thread per core), as
-/// does one with no server (in-process and SQLite tiers only).
+/// machine (a loopback address, `localhost` or a unix socket), pipelined (`pipeline` above
+/// 1), with at most `ONE_THREAD_MAX_WORKERS` workers. Such a server competes with the client
+/// for the same cores: left one, it answers sooner, and the pipelined client's CPU per
+/// operation drops (no reply waking a task another thread holds): at depth 10 on 2 cores one
+/// thread gave more throughput at less CPU, at depth 1 two threads as much or more
+/// (docs/performance.md). memtier_benchmark users set `-t` the same way. Everything else keeps
+/// one thread per core: depth 1, SQL servers (measured with one per core), remote servers, and
+/// scenarios with no server (in-process and SQLite tiers).
 pub(super) fn default_threads(scenario: &Scenario, cores: usize) -> (Option<u16>, Option<String>) {
+    let pipelined = scenario.tiers.iter().any(|t| match &t.kind {
+        TierKindConfig::Redis(r) => r.pipeline > 1,
+        TierKindConfig::Memcached(m) => m.pipeline > 1,
+        _ => false,
+    });
     let servers: Vec<&str> = scenario
         .tiers
         .iter()
@@ -52,6 +58,7 @@ pub(super) fn default_threads(scenario: &Scenario, cores: usize) -> (Option<u16>
         .collect();
     let workers = scenario.workloads.iter().map(|w| w.concurrency).max();
     if cores < 2
+        || !pipelined
         || servers.is_empty()
         || !servers.iter().all(|u| on_this_machine(u))
         || workers.is_some_and(|w| w > ONE_THREAD_MAX_WORKERS)
@@ -60,8 +67,8 @@ pub(super) fn default_threads(scenario: &Scenario, cores: usize) -> (Option<u16>
     }
     let threads = u16::try_from(cores - 1).unwrap_or(u16::MAX);
     let note = format!(
-        "runtime threads: {threads} of {cores} cores, leaving a core to the cache servers under \
-         test on this machine (--threads N to choose)"
+        "runtime threads: {threads} of {cores} cores, leaving a core to the pipelined cache \
+         servers under test on this machine (--threads N to choose)"
     );
     (Some(threads), Some(note))
 }

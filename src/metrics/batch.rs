@@ -14,9 +14,9 @@
 #[derive(Clone)]
 pub struct BatchRecorder {
     /// Per-key latency of `mget` keys (see the module's doc).
-    pub per_key: super::recorder::LazyHistogram,
+    pub per_key: super::histogram::LazyHistogram,
     /// Keys per batch operation.
-    pub sizes: super::recorder::LazyHistogram,
+    pub sizes: super::histogram::LazyHistogram,
     /// `mget` batches by how many tiers they visited (index: tiers asked, the origin counting
     /// as one more).
     pub visited: Vec<u64>,

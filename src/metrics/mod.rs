@@ -11,6 +11,7 @@ pub mod comparison;
 pub mod error_log;
 pub mod errors;
 pub mod figures;
+pub mod histogram;
 pub mod host;
 pub mod latency;
 pub mod live;

@@ -10,6 +10,9 @@
 //! stays flat over a long run. Sample windows (a tenth of a second each, the first 12 seconds)
 //! of a measured phase go to the workload's shared windows when the next one begins, and the
 //! worker reuses its bucket: a worker holds one open window, not 120 (a warmup packs them).
+//! A bucket holds its first 256 latencies as plain values and makes a histogram only beyond:
+//! with thousands of workers each window holds a few operations, which then cost neither a
+//! histogram per worker nor a whole-array add when handed to the shared series.
 
 use std::borrow::Cow;
 
@@ -19,6 +22,13 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 /// Highest value tracked before a bucket's histogram grows: 2 µs in nanoseconds (5 KB; it
 /// grows with the largest latency it holds).
 const INITIAL_HIGHEST_NS: u64 = 2_000;
+
+/// Latencies a bucket keeps as plain values before it makes a histogram of them (2 KB). With
+/// many workers each worker's window and second hold only a few operations: kept as values,
+/// they cost no histogram per worker, and handing them to the workload's shared series records
+/// those few values instead of adding a whole counts array (which, ten times a second per
+/// worker, was what thousands of workers spent their time on).
+const FEW: usize = 256;
 
 /// One second (or window) of a time series.
 #[derive(Clone)]
@@ -37,11 +47,27 @@ pub struct SecondBucket {
     pub reads: Vec<u64>,
 }
 
-/// A bucket's latency histogram: open while its second runs, packed once it is over.
+/// A bucket's latencies: a few plain values, or a histogram, open while its second runs and
+/// packed once it is over.
 #[derive(Clone)]
 enum Latency {
+    Few(Vec<u64>),
     Open(Histogram<u64>),
     Packed(Vec<u8>),
+}
+
+fn histogram_of(values: &[u64]) -> Histogram<u64> {
+    let mut h = open_histogram();
+    for &v in values {
+        record(&mut h, v);
+    }
+    h
+}
+
+fn record(h: &mut Histogram<u64>, nanos: u64) {
+    if h.record(nanos.max(1)).is_err() {
+        h.saturating_record(nanos);
+    }
 }
 
 #[allow(clippy::expect_used)] // constant bounds that HdrHistogram accepts
@@ -79,21 +105,15 @@ impl SecondBucket {
             ops: 0,
             errors: 0,
             stale: 0,
-            latency: Latency::Open(open_histogram()),
+            latency: Latency::Few(Vec::new()),
             reads: Vec::new(),
         }
     }
 
-    /// An empty bucket that holds no histogram yet (a placeholder: it allocates one only when
+    /// An empty bucket that holds nothing yet (a placeholder: it allocates only when
     /// something is counted into it).
     pub fn empty() -> SecondBucket {
-        SecondBucket {
-            ops: 0,
-            errors: 0,
-            stale: 0,
-            latency: Latency::Packed(Vec::new()),
-            reads: Vec::new(),
-        }
+        SecondBucket::new()
     }
 
     /// Moves the bucket out, leaving an empty placeholder.
@@ -101,14 +121,35 @@ impl SecondBucket {
         std::mem::replace(self, SecondBucket::empty())
     }
 
-    /// The open histogram, unpacking a packed one (only after the run, or for a late record).
+    /// The open histogram: made of the few values so far, or unpacked from a packed one
+    /// (only after the run, or for a late record).
     fn open(&mut self) -> &mut Histogram<u64> {
-        if let Latency::Packed(bytes) = &self.latency {
-            self.latency = Latency::Open(unpack(bytes));
+        let opened = match &self.latency {
+            Latency::Few(values) => Some(histogram_of(values)),
+            Latency::Packed(bytes) => Some(unpack(bytes)),
+            Latency::Open(_) => None,
+        };
+        if let Some(h) = opened {
+            self.latency = Latency::Open(h);
         }
         match &mut self.latency {
             Latency::Open(h) => h,
-            Latency::Packed(_) => unreachable!("unpacked just above"),
+            _ => unreachable!("opened just above"),
+        }
+    }
+
+    /// Notes one completed operation's latency.
+    #[inline]
+    fn note(&mut self, nanos: u64) {
+        match &mut self.latency {
+            Latency::Few(values) if values.len() < FEW => {
+                if values.capacity() == 0 {
+                    values.reserve_exact(FEW);
+                }
+                values.push(nanos);
+            }
+            Latency::Open(h) => record(h, nanos),
+            _ => record(self.open(), nanos),
         }
     }
 
@@ -119,13 +160,7 @@ impl SecondBucket {
         match nanos {
             Some(n) => {
                 self.ops += 1;
-                let h = match &mut self.latency {
-                    Latency::Open(h) => h,
-                    Latency::Packed(_) => self.open(),
-                };
-                if h.record(n.max(1)).is_err() {
-                    h.saturating_record(n);
-                }
+                self.note(n);
             }
             None => self.errors += 1,
         }
@@ -144,6 +179,7 @@ impl SecondBucket {
         self.stale = 0;
         self.reads.iter_mut().for_each(|r| *r = 0);
         match &mut self.latency {
+            Latency::Few(values) => values.clear(),
             Latency::Open(h) => h.reset(),
             Latency::Packed(bytes) => bytes.clear(),
         }
@@ -151,13 +187,27 @@ impl SecondBucket {
 
     /// Packs the latency histogram (the bucket's second is over). Nothing recorded is lost.
     pub fn pack(&mut self) {
-        if let Latency::Open(h) = &self.latency {
+        let packed = {
+            let h = match &self.latency {
+                Latency::Packed(_) => return,
+                Latency::Few(values) if values.is_empty() => None,
+                Latency::Few(values) => Some(Cow::Owned(histogram_of(values))),
+                Latency::Open(h) => Some(Cow::Borrowed(h)),
+            };
             let mut bytes = Vec::new();
-            if V2Serializer::new().serialize(h, &mut bytes).is_ok() {
-                bytes.shrink_to_fit();
-                self.latency = Latency::Packed(bytes);
+            match h {
+                Some(h)
+                    if V2Serializer::new()
+                        .serialize(h.as_ref(), &mut bytes)
+                        .is_err() =>
+                {
+                    return;
+                }
+                _ => bytes.shrink_to_fit(),
             }
-        }
+            bytes
+        };
+        self.latency = Latency::Packed(packed);
     }
 
     /// True when the bucket's histogram is packed.
@@ -168,6 +218,7 @@ impl SecondBucket {
     /// The latency histogram (unpacked into a copy when packed).
     pub fn latency(&self) -> Cow<'_, Histogram<u64>> {
         match &self.latency {
+            Latency::Few(values) => Cow::Owned(histogram_of(values)),
             Latency::Open(h) => Cow::Borrowed(h),
             Latency::Packed(bytes) => Cow::Owned(unpack(bytes)),
         }
@@ -188,8 +239,13 @@ impl SecondBucket {
         self.ops += other.ops;
         self.errors += other.errors;
         self.stale += other.stale;
-        let theirs = other.latency();
-        let _ = self.open().add(theirs.as_ref());
+        match &other.latency {
+            Latency::Few(values) => values.iter().for_each(|&v| self.note(v)),
+            _ => {
+                let theirs = other.latency();
+                let _ = self.open().add(theirs.as_ref());
+            }
+        }
         if self.reads.len() < other.reads.len() {
             self.reads.resize(other.reads.len(), 0);
         }
@@ -289,6 +345,37 @@ fn at(series: &mut Vec<SecondBucket>, index: usize) -> &mut SecondBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bucket of a few values and one past `FEW` give the histogram of every value recorded,
+    /// whether read, absorbed into another or packed.
+    #[test]
+    fn few_values_count_as_a_histogram_would() {
+        let mut direct = open_histogram();
+        let (mut few, mut many) = (SecondBucket::new(), SecondBucket::new());
+        for i in 0..(FEW as u64 + 10) {
+            let ns = 1_000 + i * 37;
+            record(&mut direct, ns);
+            many.count(Some(ns), None);
+            if i < 5 {
+                few.count(Some(ns), None);
+            }
+        }
+        assert!(matches!(few.latency, Latency::Few(_)));
+        assert!(matches!(many.latency, Latency::Open(_)));
+        assert_eq!(*many.latency(), direct);
+        let mut sum = SecondBucket::new();
+        sum.absorb_open(&many);
+        sum.absorb_open(&few);
+        assert_eq!(sum.ops, FEW as u64 + 15);
+        assert_eq!(sum.latency().len(), FEW as u64 + 15);
+        few.pack();
+        assert!(few.is_packed());
+        assert_eq!(few.latency().len(), 5);
+        assert_eq!(
+            few.latency().max(),
+            direct.highest_equivalent(1_000 + 4 * 37)
+        );
+    }
 
     #[test]
     fn packing_keeps_every_count_and_shrinks_the_bucket() {
