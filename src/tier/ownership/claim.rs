@@ -7,7 +7,8 @@
 //! 1. read the marker under the prefix; the marker of this very run (another tier of the run,
 //!    or another shard, on the same server) means the names are this run's: done;
 //! 2. an earlier run's marker (killed, or `keep: true`): remove the names it records, then it;
-//! 3. look every name up; the first that exists stops the run before anything is written;
+//! 3. look every name up; the first that exists stops the run before anything is written,
+//!    unless the marker now is this run's (another shard claimed the prefix meanwhile);
 //! 4. the backend's own check before writing (Redis: will the key space fit without evicting
 //!    the user's data?);
 //! 5. write this run's marker, recording its key space.
@@ -85,7 +86,15 @@ pub(in crate::tier) async fn claim<S: NameStore>(
         Some(found) => note = remove_earlier(store, tier, names, &found).await?,
         None => {}
     }
-    let total = refuse_existing(store, names).await?;
+    let total = match refuse_existing(store, names).await {
+        // Another shard of this very run may have claimed the prefix while these names were
+        // looked up (its marker written, its preload begun): what was found is then this run's.
+        Err(Refusal::Refused(text)) => match store.read_marker().await? {
+            Some(found) if found.run == token => return Ok(note),
+            _ => return Err(Refusal::Refused(text)),
+        },
+        other => other?,
+    };
     store.before_first_write(total, names).await?;
     store.write_marker(&names.record(token)).await?;
     Ok(note)
