@@ -99,7 +99,7 @@ PY
     read -r p50 p90 p99 < <(python3 - "$work/mt$rate.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))["ALL STATS"]["Totals"]["Percentile Latencies"]
-print(*(float(p[k]) * 1e6 for k in ("p50.000", "p90.000", "p99.000")))
+print(*(float(p[k]) * 1e6 for k in ("p50.00", "p90.00", "p99.00")))
 PY
 )
     rows+=("$(summary "mt$rate" "$p50" "$p90" "$p99" | sed "s/| mt$rate /| memtier_benchmark, $rate\/s /")")
