@@ -12,7 +12,7 @@
 //!
 //! Faults, as the crate's `ConnectionManager` handled them: a connection that fails (the server
 //! went away, a reset) fails every operation waiting on it, and the driver reconnects in the
-//! background with back-off (2 ms doubling up to 1 s, forever, until the tier is dropped);
+//! background with back-off (`reconnect.rs`: 2 ms doubling up to 1 s, forever, until the tier is dropped);
 //! operations issued while it is down fail at once, saying so. A slow answer never drops the
 //! connection: the caller's timeout gives up the wait, and the late reply is dropped when it
 //! comes (each slot use has its own sequence number).
@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 
 use crate::tier::redis::resp::{self, Reply};
 use crate::tier::wire::Protocol;
-use crate::tier::wire::backoff::Backoff;
+use crate::tier::wire::reconnect::{Reconnect, refusal};
 use crate::tier::wire::stream::{LaneTls, Stream, open_stream};
 
 /// Input buffer size; a reply larger than this grows it.
@@ -169,8 +169,7 @@ impl Lane {
         let (slot, seq, wake) = {
             let mut st = lock(&self.shared);
             if let Some(why) = &st.down {
-                let server = self.shared.protocol.server();
-                return Err(format!("connection to {server} lost ({why}); reconnecting"));
+                return Err(refusal(self.shared.protocol.server(), why));
             }
             let slot = match st.free.pop() {
                 Some(slot) => slot,
@@ -305,22 +304,22 @@ pub(in crate::tier) async fn open(target: &Target) -> Result<Stream, String> {
 /// The connection's driver: pumps while the connection is up, reconnects when it fails.
 async fn drive(shared: Arc<Shared>, target: Target, first: Stream) {
     let mut stream = Some(first);
+    let mut link = Reconnect::new(target.protocol.server());
     loop {
         if let Some(s) = stream.take() {
             let why = pump(&shared, s).await;
-            fail_all(&shared, why);
+            fail_all(&shared, link.lost(why));
         }
-        let mut backoff = Backoff::default();
-        loop {
+        while stream.is_none() {
+            tokio::time::sleep(link.until_due()).await;
             match open(&target).await {
                 Ok(s) => {
+                    link.connected();
                     lock(&shared).down = None;
                     stream = Some(s);
-                    break;
                 }
-                Err(_) => {
-                    tokio::time::sleep(backoff.current()).await;
-                    backoff.failed();
+                Err(why) => {
+                    link.attempt_failed(why);
                 }
             }
         }

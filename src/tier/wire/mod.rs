@@ -1,7 +1,8 @@
 //! tierbench's own connections, shared by the Redis and memcached tiers: the multiplexed
 //! connection many workers share (`lane.rs`), the connection a pipelining worker or a
 //! connection group owns (`pipe.rs`), the byte stream under both (`stream.rs`: TCP, TLS, unix
-//! socket) and the reconnect back-off (`backoff.rs`).
+//! socket), the reconnect back-off (`backoff.rs`) and what every connection does when it fails
+//! (`reconnect.rs`).
 //!
 //! Why shared: each server speaks its own protocol, but the hard parts — one write per round
 //! of queued commands, replies handed back in order, a lost connection failing exactly the
@@ -13,6 +14,7 @@
 pub(in crate::tier) mod backoff;
 pub(in crate::tier) mod lane;
 pub mod pipe;
+pub(in crate::tier) mod reconnect;
 pub(in crate::tier) mod stream;
 
 use std::future::Future;

@@ -14,13 +14,13 @@
 //! command in flight and closes the connection, as clients with a socket timeout do: on a
 //! connection that gave up waiting, a late reply could be taken for the next command's.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::tier::redis::resp::{Reply, make_room};
-use crate::tier::wire::backoff::Backoff;
 use crate::tier::wire::lane::{READ_BUFFER, Target, open};
+use crate::tier::wire::reconnect::Reconnect;
 use crate::tier::wire::stream::Stream;
 use crate::workload::op::Op;
 
@@ -69,10 +69,8 @@ pub struct Pipe {
     ttl_ms: Option<u64>,
     timeout: Duration,
     stream: Option<Stream>,
-    /// Why the connection is down and when the next connect attempt is due, while it is.
-    down: Option<(String, Instant)>,
-    /// The pause before the next connect attempt (see `backoff.rs`).
-    backoff: Backoff,
+    /// Up, or down with the next connect attempt due after the back-off (`reconnect.rs`).
+    link: Reconnect,
     out: Vec<u8>,
     rbuf: Vec<u8>,
     parsed: usize,
@@ -83,12 +81,11 @@ impl Pipe {
     /// Connects; a failure leaves the pipe down, and the first send tries again.
     async fn open(target: Target, ttl_ms: Option<u64>, timeout: Duration) -> Pipe {
         let mut pipe = Pipe {
-            target,
             ttl_ms,
             timeout,
+            link: Reconnect::new(target.protocol.server()),
+            target,
             stream: None,
-            down: None,
-            backoff: Backoff::default(),
             out: Vec::with_capacity(16 * 1024),
             rbuf: vec![0u8; READ_BUFFER],
             parsed: 0,
@@ -191,17 +188,12 @@ impl Pipe {
 
     /// Connects now, or says why not when the next attempt is not due yet.
     async fn reconnect(&mut self) -> Result<(), String> {
-        if let Some((why, due)) = &self.down
-            && Instant::now() < *due
-        {
-            let server = self.target.protocol.server();
-            return Err(format!("connection to {server} lost ({why}); reconnecting"));
-        }
+        self.link.attempt_due()?;
         match self.connect().await {
             Ok(()) => Ok(()),
             Err(why) => {
-                self.backoff.failed();
-                Err(self.fail(why))
+                self.settle();
+                Err(self.link.attempt_failed(why))
             }
         }
     }
@@ -209,8 +201,7 @@ impl Pipe {
     async fn connect(&mut self) -> Result<(), String> {
         let stream = open(&self.target).await?;
         self.stream = Some(stream);
-        self.down = None;
-        self.backoff.reset();
+        self.link.connected();
         Ok(())
     }
 
@@ -235,9 +226,15 @@ impl Pipe {
     }
 
     fn close(&mut self, why: String) {
+        self.settle();
+        self.link.lost(why);
+    }
+
+    /// Settles what was in flight: the connection and every byte pushed or read for it go, so
+    /// that no reply of this connection is taken for a command of the next one.
+    fn settle(&mut self) {
         self.stream = None;
         self.out.clear();
         (self.parsed, self.filled) = (0, 0);
-        self.down = Some((why, Instant::now() + self.backoff.current()));
     }
 }

@@ -16,7 +16,7 @@
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, RedisResult, 
 
 use crate::tier::error::{TierError, redis_message};
 use crate::tier::redis::data::{crate_cmd, crate_error};
+use crate::tier::wire::reconnect::Reconnect;
 use crate::tier::wire::{BatchReply, bounded};
 use crate::workload::op::Op;
 
@@ -135,6 +136,9 @@ struct SlotMap {
 struct Inner {
     map: RwLock<Arc<SlotMap>>,
     refreshing: AtomicBool,
+    /// Whether the map's primaries are all reachable: a failed pipeline marks it down, and the
+    /// refresh that reconnects the failed primary waits for the back-off (`reconnect.rs`).
+    link: Mutex<Reconnect>,
     /// The crate's cluster client: `CLUSTER SLOTS`, and the redirected commands.
     cluster: ClusterConnection,
     seed: ConnectionInfo,
@@ -166,6 +170,7 @@ impl NodePipes {
                 nodes: Vec::new(),
             })),
             refreshing: AtomicBool::new(false),
+            link: Mutex::new(Reconnect::new("Redis")),
             cluster,
             seed,
             config,
@@ -249,6 +254,7 @@ impl NodePipes {
                     node.broken.store(true, Ordering::Relaxed);
                     stale = true;
                     let said = format!("primary {}: {}", node.name, redis_message(&e));
+                    self.inner.failed(&said);
                     for &i in positions {
                         replies[i] = Err(TierError::Operation(said.clone()));
                     }
@@ -274,15 +280,23 @@ impl NodePipes {
     }
 
     /// Refreshes the slot map in the background, unless a refresh is under way.
+    /// A primary that failed is reconnected by a refresh once the back-off allows it.
     fn refresh_soon(&self) {
-        if self.inner.refreshing.swap(true, Ordering::AcqRel) {
+        if self.inner.link().attempt_due().is_err()
+            || self.inner.refreshing.swap(true, Ordering::AcqRel)
+        {
             return;
         }
         let inner = Arc::clone(&self.inner);
         tokio::spawn(async move {
-            // A failed refresh keeps the old map: its commands are redirected, and the next
-            // redirection tries again.
-            let _ = inner.refresh().await;
+            // A failed refresh keeps the old map: its commands are redirected or fail, and the
+            // next one tries again when the back-off allows.
+            match inner.refresh().await {
+                Ok(()) => inner.link().connected(),
+                Err(e) => {
+                    inner.link().attempt_failed(e.to_string());
+                }
+            }
             inner.refreshing.store(false, Ordering::Release);
         });
     }
@@ -294,6 +308,19 @@ fn redirection(code: &str) -> bool {
 }
 
 impl Inner {
+    fn link(&self) -> std::sync::MutexGuard<'_, Reconnect> {
+        self.link.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A primary's pipeline failed for `why`: the map is down until a refresh reconnects it
+    /// (a failure while it is down already does not put the next attempt off).
+    fn failed(&self, why: &str) {
+        let mut link = self.link();
+        if link.why_down().is_none() {
+            link.lost(why.to_string());
+        }
+    }
+
     fn current(&self) -> Arc<SlotMap> {
         Arc::clone(&self.map.read().unwrap_or_else(|e| e.into_inner()))
     }
