@@ -10,6 +10,7 @@
 # a new temporary directory (printed) and must not contain white space. Environment:
 #   TIERBENCH           the binary (default: tierbench on PATH, else target/release/tierbench)
 #   TIERBENCH_START_AT  the common start (default: 5 s from now)
+#   TIERBENCH_MERGE_WAIT  how long the merge waits for the shards' documents (default: 1m)
 #   REDIS_PASSWORD ...  whatever the scenario's ${VAR}s need, as the Secret gives them to the pods
 # Exit code: the merge's (0 all thresholds held on the whole, 1 a threshold failed, 2 a shard's
 # result is missing, ...; see README "Exit codes").
@@ -20,7 +21,7 @@ set -euo pipefail
 # Below, as in the pods, /scenario and /results are the mounts and $(JOB_COMPLETION_INDEX) is
 # expanded to the shard's index (Kubernetes does that for container args).
 SHARD_ARGS='run /scenario/scenario.yaml --report json=/results/shard-$(JOB_COMPLETION_INDEX).json --report text'
-MERGE_COMMAND='exec tierbench merge /results/shard-*.json -o /results/total.json --cleanup /scenario/scenario.yaml --report text=/results/report.txt --report markdown=/results/report.md --report html=/results/report.html --report junit=/results/junit.xml --report text'
+MERGE_COMMAND='exec tierbench merge --wait "$TIERBENCH_MERGE_WAIT" $(seq -f /results/shard-%g.json 0 $((TIERBENCH_SHARDS - 1))) -o /results/total.json --cleanup /scenario/scenario.yaml --report text=/results/report.txt --report markdown=/results/report.md --report html=/results/report.html --report junit=/results/junit.xml --report text'
 
 usage() { sed -n '5,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
 [ $# -ge 1 ] && [ $# -le 3 ] || usage
@@ -64,6 +65,7 @@ done
 
 merge=$(localize "$MERGE_COMMAND")
 code=0
-sh -c "${merge/exec tierbench /exec \"\$TIERBENCH\" }" || code=$?
+TIERBENCH_SHARDS=$shards TIERBENCH_MERGE_WAIT=${TIERBENCH_MERGE_WAIT:-1m} TIERBENCH_START_AT=$start \
+  sh -c "${merge/exec tierbench /exec \"\$TIERBENCH\" }" || code=$?
 echo "local-shards: merge exited $code; results and reports in $dir/results" >&2
 exit "$code"

@@ -342,6 +342,16 @@ pub struct MergeArgs {
     /// Where the merged result document goes.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Wait up to this long (e.g. `30m`) for every file to exist and hold a finished run: a
+    /// merge started together with its shards (the merge Job of deploy/kubernetes) waits for
+    /// them. Without it, a missing file or a document still in progress is refused.
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+    /// Merge only documents of the sharded run that starts at TIME (the shards' `--start-at`,
+    /// as they were given it): a document of another run, e.g. left on a shared volume by an
+    /// earlier one, counts as not there yet.
+    #[arg(long, env = "TIERBENCH_START_AT", value_name = "TIME")]
+    pub start_at: Option<String>,
     /// After merging, remove the shards' keys and tables: the scenario file they ran (shards
     /// leave their data for each other; this is the one cleanup of a sharded run).
     #[arg(long, value_name = "SCENARIO")]

@@ -175,13 +175,50 @@ fn the_jobs_command_lines_run_three_shards_and_merge_them_exactly() {
     );
     assert_eq!(start_variable(), "TIERBENCH_START_AT");
 
+    let merge_job = manifest("merge-job.yaml");
+    let merge = container(&merge_job);
+    assert_eq!(strings(&merge["command"]), ["/bin/sh", "-c"]);
+    let (merge_vars, merge_secrets) = env(merge);
+    assert_eq!(
+        merge_vars.get("TIERBENCH_SHARDS"),
+        Some(&completions.to_string()),
+        "the merge Job's TIERBENCH_SHARDS must equal the shards' Job's completions"
+    );
+    assert_eq!(merge_secrets, ["REDIS_PASSWORD"]);
+    assert_eq!(
+        merge["envFrom"][0]["configMapRef"]["name"].as_str(),
+        Some("tierbench-start"),
+        "the merge waits for the documents of the run that starts at TIERBENCH_START_AT"
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let scenario = mount_scenario(dir.path());
     // Three shards here (the manifest's N is a deployment choice, not the test's).
     let n = 3;
+    let start = start_in(4);
+    // The merge starts first, as `kubectl apply -k` starts it with the shards: it waits for
+    // their documents to be finished (each is rewritten, in progress, after every workload).
+    let line = strings(&merge["args"]).concat();
+    let local = localize(&line, dir.path()).replacen(
+        "exec tierbench ",
+        &format!("exec '{}' ", env!("CARGO_BIN_EXE_tierbench")),
+        1,
+    );
+    assert_ne!(local, line, "the merge runs tierbench on the mounts");
+    let merging = Command::new("/bin/sh")
+        .args(["-c", &local])
+        .env("TIERBENCH_SHARDS", n.to_string())
+        .env("TIERBENCH_MERGE_WAIT", "2m")
+        .env(start_variable(), &start)
+        .env("REDIS_PASSWORD", "not-used-here")
+        .env("CI", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     vars.insert("TIERBENCH_SHARDS".into(), n.to_string());
     vars.insert("REDIS_PASSWORD".into(), "not-used-here".into());
-    vars.insert(start_variable(), start_in(4));
+    vars.insert(start_variable(), start.clone());
     let children: Vec<_> = (0..n)
         .map(|i| {
             let mut pod = vars.clone();
@@ -211,24 +248,13 @@ fn the_jobs_command_lines_run_three_shards_and_merge_them_exactly() {
         assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     }
 
-    let merge_job = manifest("merge-job.yaml");
-    let merge = container(&merge_job);
-    assert_eq!(strings(&merge["command"]), ["/bin/sh", "-c"]);
-    let line = strings(&merge["args"]).concat();
-    let local = localize(&line, dir.path()).replacen(
-        "exec tierbench ",
-        &format!("exec '{}' ", env!("CARGO_BIN_EXE_tierbench")),
-        1,
-    );
-    assert_ne!(local, line, "the merge runs tierbench on the mounts");
-    let out = Command::new("/bin/sh")
-        .args(["-c", &local])
-        .env("REDIS_PASSWORD", "not-used-here")
-        .env("CI", "1")
-        .output()
-        .unwrap();
+    let out = merging.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("waiting for 3 of 3 shard documents to be finished"),
+        "{stderr}"
+    );
     assert!(stderr.contains("merged 3 shards"), "{stderr}");
     assert!(
         stderr.contains("cleaned up after the shards of"),
@@ -274,14 +300,47 @@ fn the_merge_job_refuses_a_missing_shard() {
         &format!("exec '{}' ", env!("CARGO_BIN_EXE_tierbench")),
         1,
     );
-    let out = Command::new("/bin/sh")
-        .args(["-c", &local])
-        .output()
-        .unwrap();
+    let merge_in = |wait: &str| {
+        Command::new("/bin/sh")
+            .args(["-c", &local])
+            .env("TIERBENCH_SHARDS", "3")
+            .env("TIERBENCH_MERGE_WAIT", wait)
+            .env("TIERBENCH_START_AT", &start)
+            .output()
+            .unwrap()
+    };
+    let out = merge_in("1s");
     assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
     let text = all_output(&out);
     assert!(text.contains("cannot merge"), "{text}");
-    assert!(text.contains("shard 1 of 3 missing"), "{text}");
+    assert!(text.contains("shard-1.json: no such file"), "{text}");
+    assert!(text.contains("waited 1s"), "{text}");
+    assert!(!dir.path().join("results/total.json").exists());
+
+    // Shard 1's document left from an earlier run on the volume: not this run's.
+    let mut doc = json(&dir.path().join("results/shard-0.json"));
+    doc["shard"]["indices"] = serde_json::json!([1]);
+    doc["shard"]["start_at"] = serde_json::json!("2026-01-01T00:00:00Z");
+    let partial = dir.path().join("results/shard-1.json");
+    std::fs::write(&partial, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = merge_in("1s");
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let text = all_output(&out);
+    assert!(
+        text.contains("shard-1.json: a document of another run"),
+        "{text}"
+    );
+    // Shard 1's document as its run writes it before its last workload has ended: never merged.
+    doc["shard"]["start_at"] = serde_json::json!(start);
+    doc["in_progress"] = serde_json::json!(true);
+    std::fs::write(&partial, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let out = merge_in("1s");
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let text = all_output(&out);
+    assert!(
+        text.contains("shard-1.json: the shard's run has not finished"),
+        "{text}"
+    );
     assert!(!dir.path().join("results/total.json").exists());
 }
 
@@ -417,7 +476,24 @@ fn every_pod_uses_the_same_image_and_results_volume() {
     let version = env!("CARGO_PKG_VERSION");
     assert_eq!(image, format!("tierbench:{version}"));
     let kustomization = manifest("kustomization.yaml");
-    assert_eq!(kustomization["images"][0]["newTag"].as_str(), Some(version));
+    // One image setting for every pod: `kubectl apply -k` applies all of them, and its image
+    // transformer rewrites each.
+    let images = kustomization["images"].as_sequence().unwrap();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0]["name"].as_str(), Some("tierbench"));
+    assert_eq!(images[0]["newTag"].as_str(), Some(version));
+    let resources = strings(&kustomization["resources"]);
+    for file in [
+        "shards-job.yaml",
+        "merge-job.yaml",
+        "results-reader.yaml",
+        "results-pvc.yaml",
+    ] {
+        assert!(
+            resources.iter().any(|r| r == file),
+            "{file} not in {resources:?}"
+        );
+    }
     for pod in pods {
         assert_eq!(pod["containers"][0]["image"].as_str(), Some(image));
         let claims: Vec<_> = pod["volumes"]

@@ -1,6 +1,7 @@
 //! `tierbench merge`: the shards' documents in, one exact document and its reports out, and the
 //! sharded run's one cleanup (`--cleanup SCENARIO`).
 
+use super::merge_wait::read_finished;
 use super::output::{self, write_atomic};
 use super::{prepare_output, read_results};
 use crate::cli::MergeArgs;
@@ -39,19 +40,34 @@ fn read_shard(path: &std::path::Path) -> Result<ResultDocument, String> {
 
 /// Runs `tierbench merge`; returns the exit code.
 pub fn command(args: &MergeArgs) -> u8 {
-    let mut shards = Vec::with_capacity(args.files.len());
-    for file in &args.files {
-        match read_shard(file) {
-            Ok(doc) => shards.push(ShardDocument {
-                name: file.display().to_string(),
-                doc,
-            }),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
-            }
+    let wait = match args
+        .wait
+        .as_deref()
+        .map(crate::units::parse_duration)
+        .transpose()
+    {
+        Ok(wait) => wait,
+        Err(e) => {
+            eprintln!("error: --wait: {e} (e.g. --wait 30m)");
+            return exit::INVALID_INPUT;
         }
-    }
+    };
+    let docs = match read_finished(&args.files, wait, args.start_at.as_deref(), read_shard) {
+        Ok(docs) => docs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let shards: Vec<ShardDocument> = args
+        .files
+        .iter()
+        .zip(docs)
+        .map(|(file, doc)| ShardDocument {
+            name: file.display().to_string(),
+            doc,
+        })
+        .collect();
     let count = shards.len();
     let mut merged = match merge(shards) {
         Ok(m) => m,

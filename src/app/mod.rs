@@ -9,6 +9,7 @@ pub mod interrupt;
 mod live_metrics;
 mod measure;
 mod merge;
+mod merge_wait;
 mod new_scenario;
 pub mod output;
 pub mod run;

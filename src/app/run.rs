@@ -255,6 +255,7 @@ pub(super) fn new_document(
             start_at: None,
         }),
         sweep: None,
+        in_progress: false,
     }
 }
 
@@ -302,11 +303,14 @@ impl Deadline {
 }
 
 /// Writes the results so far to the JSON report's path, if one was asked for (best effort).
-pub(super) fn save_so_far(specs: &[ReportSpec], document: &ResultDocument) {
-    if let Some(path) = json_path(specs)
-        && let Ok(json) = serde_json::to_vec_pretty(document)
-    {
-        let _ = write_atomic(path, &json);
+pub(super) fn save_so_far(specs: &[ReportSpec], document: &mut ResultDocument) {
+    if let Some(path) = json_path(specs) {
+        // Marked in progress, so that `merge` does not take it for the finished document.
+        document.in_progress = true;
+        if let Ok(json) = serde_json::to_vec_pretty(document) {
+            let _ = write_atomic(path, &json);
+        }
+        document.in_progress = false;
     }
 }
 

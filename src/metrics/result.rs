@@ -60,6 +60,11 @@ pub struct ResultDocument {
     /// A sweep's grid, its points and curves (`metrics::sweep`); null for a single run.
     #[serde(default)]
     pub sweep: Option<super::sweep::SweepResult>,
+    /// True in the documents a run writes before its last workload has ended (the JSON file
+    /// is rewritten after each workload); absent from the finished document. `merge` never
+    /// adds a document still in progress (`--wait` waits for it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_progress: bool,
 }
 
 /// Which shard(s) a document holds.
