@@ -217,6 +217,17 @@ pub struct RunArgs {
     /// --shard when N > 1.
     #[arg(long, env = "TIERBENCH_START_AT", value_name = "TIME")]
     pub start_at: Option<String>,
+    /// Find the common start a sharded run needs: prepare as this shard would (connect, claim,
+    /// preload and warm up the first measured workload), then stop before measuring, clean up,
+    /// and print `TIERBENCH_START_AT=TIME` on stdout: now, plus twice the time it took to be
+    /// ready, plus --ready-margin (for deploy/kubernetes/start.env). Use the shard count you
+    /// will run with (`--shard 0/N`: shard 0 preloads the largest share); --start-at is ignored.
+    #[arg(long)]
+    pub until_ready: bool,
+    /// With --until-ready: what the start allows besides setting up: scheduling the shards,
+    /// pulling the image, a slower machine. Default 60s.
+    #[arg(long, value_name = "DURATION", requires = "until_ready")]
+    pub ready_margin: Option<String>,
     /// Stop after this long (`10m`), write the results so far and exit 4; replaces `timeout:`.
     #[arg(long, env = "TIERBENCH_TIMEOUT", value_name = "DURATION")]
     pub timeout: Option<String>,

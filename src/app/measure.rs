@@ -29,6 +29,8 @@ pub(super) struct Shared<'a> {
     pub(super) start_at: std::sync::Mutex<Option<super::shards::StartAt>>,
     /// Why this shard was not ready at the common start, once it waited.
     pub(super) late: std::sync::Mutex<Option<String>>,
+    /// `--until-ready`: the first measured workload stops at its hold, timed.
+    pub(super) probe: Option<&'a super::shards::ReadyProbe>,
 }
 
 impl Shared<'_> {
@@ -36,6 +38,9 @@ impl Shared<'_> {
     /// awaits it after that workload's preload and warmup, so every shard measures from it
     /// prepared. A shard that was not ready by then says so on stderr and in its notes.
     pub(super) fn hold(&self) -> Option<engine::Hold<'_>> {
+        if let Some(probe) = self.probe {
+            return probe.hold(&self.stop);
+        }
         let start = self.start_at.lock().ok()?.take()?;
         Some(Box::pin(async move {
             if let Some(note) = super::shards::wait(&start, &self.stop).await {

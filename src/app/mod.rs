@@ -113,10 +113,11 @@ fn run_command(args: &RunArgs) -> u8 {
     if args.simulate && !simulate_everything(&args.scenario, &mut scenario, sweep.as_mut()) {
         return exit::INVALID_INPUT;
     }
-    if sweep.is_some() && (args.record_trace.is_some() || args.shard.is_some()) {
+    if sweep.is_some() && (args.record_trace.is_some() || args.shard.is_some() || args.until_ready)
+    {
         eprintln!(
-            "error: a sweep runs many scenarios: --record-trace and --shard apply to one \
-             (remove `sweep:` or the option)"
+            "error: a sweep runs many scenarios: --record-trace, --shard and --until-ready \
+             apply to one (remove `sweep:` or the option)"
         );
         return exit::INVALID_INPUT;
     }
@@ -157,6 +158,11 @@ fn run_command(args: &RunArgs) -> u8 {
     let Some(live) = or_report(live_metrics::start(args, &scenario)) else {
         return exit::INVALID_INPUT;
     };
+    let margin = args.ready_margin.as_deref().map(parse_duration).transpose();
+    let Some(margin) = or_report(margin.map_err(|e| format!("--ready-margin: {e}"))) else {
+        return exit::INVALID_INPUT;
+    };
+    let probe = args.until_ready.then(shards::ReadyProbe::start);
     let options = run::RunOptions {
         record: args.record_trace.as_deref(),
         baseline,
@@ -164,6 +170,7 @@ fn run_command(args: &RunArgs) -> u8 {
         rule,
         timeout,
         start_at,
+        probe: probe.as_ref(),
     };
     let mut outcome = match &sweep {
         Some(plan) => runtime.block_on(sweep::run_sweep(
@@ -176,6 +183,10 @@ fn run_command(args: &RunArgs) -> u8 {
         )),
         None => runtime.block_on(run::run_with(&scenario, &specs, &progress, &options)),
     };
+    if let Some(probe) = &probe {
+        let margin = margin.unwrap_or(std::time::Duration::from_secs(60));
+        return shards::report_ready(probe, margin, &outcome);
+    }
     threshold_sources::fill(&scenario, &mut outcome.document);
     outcome.document.notes.extend(threads_note);
     let code = conclude(args, &mut reporter, &specs, &outcome);

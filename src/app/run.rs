@@ -42,6 +42,8 @@ pub struct RunOptions<'a> {
     pub timeout: Option<Duration>,
     /// `--start-at`: the first workload waits for this time (after setup).
     pub start_at: Option<super::shards::StartAt>,
+    /// `--until-ready`: the run stops, timed, where the first workload would start measuring.
+    pub probe: Option<&'a super::shards::ReadyProbe>,
 }
 
 /// Runs every workload and returns the results. Tier setup failures end the run with exit 3.
@@ -93,6 +95,7 @@ pub async fn run_with(
         tiers,
         start_at: std::sync::Mutex::new(options.start_at.clone()),
         late: std::sync::Mutex::new(None),
+        probe: options.probe,
     };
     for tier in &shared.tiers {
         tier.use_values(&shared.values);
@@ -109,7 +112,10 @@ pub async fn run_with(
         let message = format!("cannot write the trace {}: {e}", path.display());
         failure.get_or_insert(failed("trace", None, message));
     }
-    match scenario.shard.filter(|s| s.count > 1) {
+    match scenario
+        .shard
+        .filter(|s| s.count > 1 && options.probe.is_none())
+    {
         // Other shards may still be using the keys and tables: the merge cleans up once.
         Some(s) => document.notes.push(format!(
             "shard {} of {}: tierbench's keys and tables are left for the other shards; \
