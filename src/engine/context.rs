@@ -14,6 +14,7 @@ use quanta::Clock;
 use super::progress::LiveWorker;
 use super::verify::VerifyState;
 use crate::metrics::recorder::Recorder;
+use crate::metrics::recorder::SharedLatencies;
 use crate::metrics::second::SeriesSink;
 use crate::scenario::plan::Rate;
 use crate::tier::stack::Stack;
@@ -47,6 +48,8 @@ pub struct WorkloadContext {
     pub progress: Arc<[CachePadded<AtomicU64>]>,
     /// The measured phases' time series, where workers add each finished second.
     pub series: Arc<SeriesSink>,
+    /// The current phase's latency histograms, when its workers spool (many workers).
+    pub latencies: SharedLatencies,
     /// Live figures per worker for the progress display (published once a second).
     pub live: Arc<[CachePadded<LiveWorker>]>,
     /// The current phase's live board, when a metrics exporter runs (`metrics::live`).

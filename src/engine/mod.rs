@@ -267,6 +267,8 @@ async fn run_phase(
     series_origin: u64,
 ) -> Result<Vec<Recorder>, String> {
     let workers = phase.concurrency;
+    // What an earlier phase's workers spooled (the warmup's) is not this phase's.
+    ctx.latencies.clear();
     // Replaced by the gate's reading once every worker is running (see `StartGate`).
     let start_raw = ctx.clock.raw();
     ctx.gate.arm(workers);
@@ -357,6 +359,7 @@ fn begin_live_phase(
         board.watch_series(&workload.name, tiers.clone(), &ctx.series);
     }
     let live = board.begin_phase(&workload.name, tiers, label, plan);
+    live.read_spooled_from(ctx.latencies.clone());
     *ctx.phase_board
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&live));

@@ -17,7 +17,7 @@ use super::{
     self_check, verify, worker_error,
 };
 use crate::metrics::host::ProcessSampler;
-use crate::metrics::recorder::Recorder;
+use crate::metrics::recorder::{Recorder, SharedLatencies};
 use crate::scenario::plan::{Phase as PlanPhase, Scenario, Stop};
 use crate::tier::stack::Stack;
 use crate::workload::keys::KeySampler;
@@ -43,6 +43,7 @@ pub(super) fn context(
     let verify = workload
         .verify
         .then(|| Arc::new(verify::VerifyState::new(scenario.keys.count)));
+    let stack_len = stack.len();
     Ok(Arc::new(WorkloadContext {
         stack,
         instances,
@@ -58,6 +59,7 @@ pub(super) fn context(
         live: (0..workers).map(|_| CachePadded::default()).collect(),
         phase_board: std::sync::Mutex::new(None),
         series: Arc::default(),
+        latencies: SharedLatencies::new(stack_len, workload.commands.len()),
         stop,
         clock: Clock::new(),
         record: record.map(std::path::Path::to_path_buf),
@@ -247,6 +249,8 @@ pub(super) async fn measure(
     for r in &recorders {
         merged.merge(r);
     }
+    // What the workers spooled (many workers: one set of histograms, `recorder/spool.rs`).
+    ctx.latencies.read(|spooled| merged.merge(spooled));
     if ctx.trace.as_ref().is_some_and(|t| t.ended_early(at.p + 1)) {
         warnings.push(format!(
             "phase `{label}`: the trace ended before the {} operations asked for; the phase \

@@ -17,7 +17,7 @@ use super::context::{WorkerJob, WorkloadContext};
 use super::progress::LiveWorker;
 use super::verify::{Check, check, stamp};
 use crate::metrics::live::PhaseBoard;
-use crate::metrics::recorder::{Recorder, new_histogram, record};
+use crate::metrics::recorder::{Recorder, Slot as RecorderSlot, new_histogram, record};
 use crate::tier::TierError;
 use crate::tier::stack::Served;
 use crate::workload::batch::BatchKeys;
@@ -299,6 +299,7 @@ impl<'c> OpStream<'c> {
     ) {
         let op = slot.op;
         if timing.tenth / 10 != self.live_second {
+            rec.flush_held();
             self.publish_live(rec, timing.tenth / 10);
         }
         let mut stale = false;
@@ -320,9 +321,9 @@ impl<'c> OpStream<'c> {
         };
         self.backoff_ns = 0;
         self.last_success = timing.end;
-        rec.ops.record(op, timing.nanos);
+        rec.record_latency(RecorderSlot::op(op), timing.nanos);
         if let Some(service) = timing.service {
-            rec.service.record(op, service);
+            rec.record_latency(RecorderSlot::service(op), service);
         }
         rec.record_tick(timing.tenth, Some(timing.nanos), read);
         if stale {
@@ -394,7 +395,7 @@ impl<'c> OpStream<'c> {
         let mut stale = false;
         match served {
             Served::Tier(i) => {
-                record(&mut rec.tiers[i].served, nanos);
+                rec.record_latency(RecorderSlot::served(i), nanos);
                 if let Some(verify) = &self.ctx.verify
                     && let Some(value) = found
                 {
@@ -412,7 +413,7 @@ impl<'c> OpStream<'c> {
                     }
                 }
             }
-            Served::Origin => record(&mut rec.origin_served, nanos),
+            Served::Origin => rec.record_latency(RecorderSlot::Origin, nanos),
             Served::Miss => {}
         }
         stale

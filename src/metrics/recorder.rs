@@ -15,6 +15,9 @@ use super::second::{SecondBucket, SeriesSink};
 use crate::workload::op::Op;
 
 pub use super::histogram::{LazyHistogram, SIGNIFICANT_DIGITS, new_histogram, record};
+pub use spool::{SPOOL_FROM_WORKERS, SharedLatencies, Slot};
+
+mod spool;
 
 /// Latency of each operation kind, and its errors.
 #[derive(Clone)]
@@ -50,7 +53,12 @@ impl OpRecorder {
     /// Records a completed operation.
     #[inline]
     pub fn record(&mut self, op: Op, nanos: u64) {
-        let i = op.index();
+        self.record_index(op.index(), nanos);
+    }
+
+    /// Records a completed operation of index `i` (`Op::index`).
+    #[inline]
+    pub fn record_index(&mut self, i: usize, nanos: u64) {
         if i >= self.latency.len() {
             self.grow(i);
         }
@@ -197,6 +205,11 @@ pub struct Recorder {
     pub batch: super::batch::BatchRecorder,
     /// Stretches without a success, which outages are found in (`metrics::spells`).
     pub spells: super::spells::FailureSpells,
+    /// Reads the origin served (what `origin_served` counts when this recorder keeps its own
+    /// histograms): the seed of each origin load's latency.
+    pub origin_reads: u64,
+    /// Latencies held for the phase's shared recorder (`recorder/spool.rs`), when spooling.
+    spool: Option<spool::Spool>,
 }
 
 /// Width of a sample window: a tenth of a second.
@@ -229,6 +242,8 @@ impl Recorder {
             window_base: 0,
             batch: super::batch::BatchRecorder::new(tiers),
             spells: super::spells::FailureSpells::default(),
+            origin_reads: 0,
+            spool: None,
         }
     }
 
@@ -268,6 +283,7 @@ impl Recorder {
         self.origin_wait.merge(&other.origin_wait);
         self.error_log.merge(&other.error_log);
         self.spells.merge(&other.spells);
+        self.origin_reads += other.origin_reads;
         self.merge_windows(other);
     }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 pub use figures::{BUCKETS_S, Figures, OpFigures, TierFigures, classic_buckets};
 
 use super::coherence::CoherenceCounts;
-use super::recorder::Recorder;
+use super::recorder::{Recorder, SharedLatencies};
 use super::second::SeriesSink;
 
 /// Where the run is.
@@ -102,6 +102,9 @@ pub struct PhaseBoard {
     slots: Vec<Mutex<Figures>>,
     /// The phase's merged figures once it is over.
     done: Mutex<Option<Figures>>,
+    /// The latencies its workers spool, when there are many (`recorder/spool.rs`): their own
+    /// recorders then hold none.
+    spooled: Mutex<Option<SharedLatencies>>,
 }
 
 impl PhaseBoard {
@@ -115,7 +118,15 @@ impl PhaseBoard {
         for slot in &self.slots {
             sum.add(&lock(slot));
         }
+        if let Some(spooled) = lock(&self.spooled).as_ref() {
+            sum.add(&spooled.read(Figures::of));
+        }
         sum
+    }
+
+    /// Reads the latencies its workers spool from `shared` too.
+    pub fn read_spooled_from(&self, shared: SharedLatencies) {
+        *lock(&self.spooled) = Some(shared);
     }
 
     /// How far the phase is, 0 to 1, given its `figures` now: operations done of those
@@ -255,6 +266,7 @@ impl LiveBoard {
             base,
             slots: (0..plan.workers).map(|_| Mutex::default()).collect(),
             done: Mutex::new(None),
+            spooled: Mutex::new(None),
         });
         match earlier {
             Some(i) => phases[i] = Arc::clone(&board),

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 
 use super::{Stack, note_wait};
-use crate::metrics::recorder::Recorder;
+use crate::metrics::recorder::{Recorder, Slot};
 use crate::tier::TierError;
 use crate::tier::stack::origin::OriginLatency;
 use crate::workload::batch::BatchKeys;
@@ -144,9 +144,9 @@ impl Stack {
         if !latency.is_zero() {
             let first = keys.key(s.pending[0] as usize);
             let wait_start = self.clock.raw();
-            let delay = latency.sample(OriginLatency::seed(first, rec.origin_served.len()));
+            let delay = latency.sample(OriginLatency::seed(first, rec.origin_reads));
             let waited = crate::tier::stack::origin::wait(&self.clock, wait_start, delay).await;
-            crate::metrics::recorder::record(&mut rec.origin_wait, waited);
+            rec.record_latency(Slot::OriginWait, waited);
         }
         let ready = self.clock.delta_as_nanos(start, self.clock.raw());
         let origin_index = self.tiers.len() as u8;
@@ -188,10 +188,8 @@ impl Stack {
             let result = self.tiers[upper]
                 .mset_bytes(keys, &s.next, &s.values, lane, &mut wait)
                 .await;
-            rec.tiers[upper].calls.record(
-                Op::MSet,
-                self.clock.delta_as_nanos(call_start, self.clock.raw()),
-            );
+            let took = self.clock.delta_as_nanos(call_start, self.clock.raw());
+            rec.record_latency(Slot::tier_call(upper, Op::MSet), took);
             rec.tiers[upper].batch.mset_calls += 1;
             note_wait(rec, upper, wait);
             if let Err(e) = result {

@@ -16,7 +16,7 @@ use quanta::Clock;
 use super::coherence::Coherence;
 use super::config::{ErrorPolicy, WritePolicy};
 use super::{Tier, TierError};
-use crate::metrics::recorder::{Recorder, record};
+use crate::metrics::recorder::{Recorder, Slot, record};
 use crate::tier::stack::compression::Compression;
 use crate::tier::stack::origin::OriginLatency;
 use crate::workload::op::Op;
@@ -213,9 +213,8 @@ impl Stack {
             let mut wait = 0;
             let start = self.clock.raw();
             let result = tier.get(key, lane, &mut wait).await;
-            rec.tiers[i]
-                .calls
-                .record(Op::Get, self.clock.delta_as_nanos(start, self.clock.raw()));
+            let took = self.clock.delta_as_nanos(start, self.clock.raw());
+            rec.record_latency(Slot::tier_call(i, Op::Get), took);
             note_wait(rec, i, wait);
             match result.and_then(|v| v.map(|v| self.unpack(i, v, rec)).transpose()) {
                 Ok(Some(value)) => {
@@ -236,9 +235,9 @@ impl Stack {
         if !origin.is_zero() {
             // Each miss draws its own latency: seeded by the key and this worker's loads so far.
             let start = self.clock.raw();
-            let latency = origin.sample(OriginLatency::seed(key, rec.origin_served.len()));
+            let latency = origin.sample(OriginLatency::seed(key, rec.origin_reads));
             let waited = crate::tier::stack::origin::wait(&self.clock, start, latency).await;
-            crate::metrics::recorder::record(&mut rec.origin_wait, waited);
+            rec.record_latency(Slot::OriginWait, waited);
         }
         let value = Bytes::copy_from_slice(origin_value);
         let cache_here = self.may_cache(key, mark);
@@ -276,9 +275,8 @@ impl Stack {
         };
         let start = self.clock.raw();
         let result = self.tiers[i].set_bytes(key, &packed, lane, &mut wait).await;
-        rec.tiers[i]
-            .calls
-            .record(Op::Set, self.clock.delta_as_nanos(start, self.clock.raw()));
+        let took = self.clock.delta_as_nanos(start, self.clock.raw());
+        rec.record_latency(Slot::tier_call(i, Op::Set), took);
         note_wait(rec, i, wait);
         match result {
             Ok(()) => Ok(()),
@@ -332,9 +330,8 @@ impl Stack {
     ) -> Result<(), TierError> {
         let stacked = self.policy.stacked;
         if stacked {
-            rec.tiers[i]
-                .calls
-                .record(op, self.clock.delta_as_nanos(start, self.clock.raw()));
+            let took = self.clock.delta_as_nanos(start, self.clock.raw());
+            rec.record_latency(Slot::tier_call(i, op), took);
         }
         note_wait(rec, i, wait);
         match result {
@@ -438,7 +435,7 @@ impl Stack {
 #[inline]
 fn note_wait(rec: &mut Recorder, tier: usize, wait: u64) {
     if wait > 0 {
-        record(&mut rec.tiers[tier].pool_wait, wait);
+        rec.record_latency(Slot::pool_wait(tier), wait);
     }
 }
 
