@@ -83,6 +83,10 @@ pub struct WorkloadContext {
     /// More in-process worker threads than cores: an open-loop worker then sleeps until its
     /// operation is due instead of spinning the last stretch (see `schedule::wait_until`).
     pub oversubscribed: bool,
+    /// Each worker runs on an OS thread of its own: an in-process stack (no origin) with at most
+    /// `fan_out::MAX_WORKER_THREADS` workers. With more, its workers are tasks on the runtime's
+    /// threads, each giving its thread up every few operations (`fan_out.rs`).
+    pub on_threads: bool,
 }
 
 impl WorkloadContext {
@@ -136,7 +140,7 @@ impl StartGate {
             if ctx.halted() {
                 return ctx.clock.raw();
             }
-            if ctx.stack.is_in_process() {
+            if ctx.on_threads {
                 std::thread::yield_now();
             } else {
                 tokio::task::yield_now().await;

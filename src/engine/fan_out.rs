@@ -8,7 +8,7 @@
 //! workload context when the task is dropped. The abandoned calls themselves are neither
 //! successes nor errors: they are counted and reported as abandoned.
 //!
-//! In-process workers (OS threads) never wait on a server and are simply joined.
+//! In-process workers on OS threads never wait on a server and are simply joined.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -100,8 +100,17 @@ impl Drop for KeptRecorder<'_> {
     }
 }
 
-/// Runs `make(ctx, worker)` for every worker: on OS threads when the stack is in-process, as
-/// tokio tasks otherwise. Returns each worker's output in worker order; a task still running
+/// The most workers an in-process stack runs on OS threads of their own. Each thread is an
+/// application thread calling the cache, as the stack would see them; but beyond the cores a
+/// thread descheduled while it holds the cache's lock stalls the others (100 threads on 2 cores:
+/// p99 160 ms), and 10,000 threads cost 620 MB (stacks and allocator caches). With more workers,
+/// they are tasks on the runtime's threads (one per core), each giving its thread up every 128
+/// operations (tokio's cooperative budget), so every worker progresses and none is preempted
+/// in the middle of an operation.
+pub const MAX_WORKER_THREADS: usize = 64;
+
+/// Runs `make(ctx, worker)` for every worker: on OS threads for an in-process stack of at most
+/// `MAX_WORKER_THREADS` workers (`WorkloadContext::on_threads`), as tokio tasks otherwise. Returns each worker's output in worker order; a task still running
 /// `STOP_GRACE` after the run was stopped is aborted and replaced by `recover(worker)`.
 pub async fn fan_out<T, F, Fut, R>(
     ctx: &Arc<WorkloadContext>,
@@ -115,8 +124,7 @@ where
     Fut: std::future::Future<Output = T> + Send + 'static,
     R: Fn(&WorkloadContext, usize) -> T,
 {
-    if ctx.stack.is_in_process() {
-        let many = workers > SPOOL_FROM_WORKERS;
+    if ctx.on_threads {
         let futures: Vec<Fut> = (0..workers).map(|w| make(Arc::clone(ctx), w)).collect();
         let handles: Vec<_> = futures
             .into_iter()
@@ -126,9 +134,6 @@ where
                     .name(format!("tierbench-worker-{w}"))
                     .spawn(move || {
                         precise_sleeps();
-                        if many {
-                            no_thread_cache();
-                        }
                         driver::block_on(fut)
                     })
                     .map_err(|e| format!("cannot start a worker thread: {e}"))
@@ -189,15 +194,6 @@ pub fn kept_recorder(ctx: &WorkloadContext, worker: usize) -> Recorder {
         *w != worker
     });
     out
-}
-
-/// Turns this thread's allocation cache off. With many worker threads (an in-process stack
-/// with `concurrency: 10000` is 10,000 threads), jemalloc's per-thread cache was most of what a
-/// worker cost: about 25 KB a thread, 250 MB of 620 for 10,000. A worker allocates little (a
-/// cache entry per write), and those few allocations go to the shared arenas instead.
-fn no_thread_cache() {
-    use tikv_jemalloc_ctl::{Access, AsName};
-    let _ = b"thread.tcache.enabled\0".name().write(false);
 }
 
 /// Makes this thread's sleeps end within a microsecond of when they are due, instead of the

@@ -1,8 +1,8 @@
 //! The load engine: preload, warmup and the measured closed-loop phase of each workload.
 //!
-//! A workload whose tiers are all in-process runs its workers on plain OS threads, each driving
-//! its loop with `driver::block_on`; a workload that talks to servers runs its workers as tokio
-//! tasks. Both run the same worker loop. Warmup and preload are not recorded; the measured
+//! A workload whose tiers are all in-process runs its workers (up to 64) on plain OS threads,
+//! each driving its loop with `driver::block_on`; a workload that talks to servers, or with more
+//! in-process workers, runs them as tokio tasks (`fan_out.rs`). Both run the same worker loop. Warmup and preload are not recorded; the measured
 //! phase's per-worker recorders are merged at the end.
 
 mod connection_group;
@@ -206,7 +206,7 @@ pub async fn run_workload(
     ));
     warnings.extend(self_check::oversubscribed_warning(
         workload.concurrency,
-        ctx.stack.is_in_process(),
+        ctx.on_threads,
         &recorder,
     ));
     warnings.extend(stages::abandoned_warning(&ctx));

@@ -36,7 +36,7 @@ pub(super) async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns:
     // thread's sleep oversleeps by tens of microseconds.
     const TOKIO_MARGIN_NS: u64 = 1_500_000;
     const THREAD_MARGIN_NS: u64 = 200_000;
-    let in_process = ctx.stack.is_in_process();
+    let in_process = ctx.on_threads;
     // With more worker threads than cores, threads spinning through the margin stayed
     // runnable and a due worker waited for a core for a whole scheduler slice (p99 10 ms at
     // 20,000/s with 4 workers on 2 cores, against 40 us otherwise): those sleep to the due time.
@@ -68,7 +68,7 @@ pub(super) async fn wait_until(ctx: &WorkloadContext, start_raw: u64, target_ns:
 
 /// Pauses a worker (a back-off after a failure), without blocking the runtime for a server tier.
 pub(super) async fn pause(ctx: &WorkloadContext, pause: Duration) {
-    if ctx.stack.is_in_process() {
+    if ctx.on_threads {
         std::thread::sleep(pause);
     } else {
         tokio::time::sleep(pause).await;

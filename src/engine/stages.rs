@@ -44,6 +44,7 @@ pub(super) fn context(
         .verify
         .then(|| Arc::new(verify::VerifyState::new(scenario.keys.count)));
     let stack_len = stack.len();
+    let in_process = stack.is_in_process();
     Ok(Arc::new(WorkloadContext {
         stack,
         instances,
@@ -71,6 +72,7 @@ pub(super) fn context(
         gate: context::StartGate::default(),
         abandoned: std::sync::Mutex::new(Vec::new()),
         abandoned_in_flight: AtomicUsize::new(0),
+        on_threads: in_process && workers <= fan_out::MAX_WORKER_THREADS,
         oversubscribed: workers
             > std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
     }))
@@ -212,7 +214,7 @@ pub(super) async fn measure(
         &ctx.live,
     );
     let cpu_before = cpu.cpu_seconds();
-    let probe = (!ctx.stack.is_in_process()).then(self_check::PollProbe::start);
+    let probe = (!ctx.on_threads).then(self_check::PollProbe::start);
     let phase_started = std::time::Instant::now();
     let seed = SeedPhase::Measure(at.p);
     let recorders = run_phase(scenario, at.index, ctx, seed, phase, at.series_origin)

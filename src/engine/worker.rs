@@ -58,6 +58,7 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         .and_then(|base| TraceWriter::create(base, ctx.workload_index, job.phase, job.worker).ok());
     // Set up: the phase starts when every worker is (its schedule and deadline count from then).
     job.start_raw = ctx.gate.arrive(ctx).await;
+    let multiplexed = !ctx.on_threads && ctx.stack.is_in_process();
     loop {
         if ctx.halted() {
             break;
@@ -116,6 +117,11 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         progress.store(done, Ordering::Relaxed);
         if job.rate.is_none() && job.past_deadline(clock, end) {
             break;
+        }
+        if multiplexed {
+            // An in-process call never waits: give the thread to the other workers' tasks
+            // every 128 operations.
+            tokio::task::coop::consume_budget().await;
         }
     }
     if let Some(path) = writer.and_then(|w| w.finish().ok()) {
