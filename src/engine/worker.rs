@@ -95,12 +95,8 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
             None => issue(ctx, &slot, value, job.worker, &mut rec).await,
         };
         let end = clock.raw();
-        if in_process.is_some()
-            && !slot.op.is_batch()
-            && let Ok(Some((served, _))) = &outcome
-        {
-            // Counted after the timer stops, as `Stack::get` counts a lone tier's lookup.
-            rec.tiers[0].count_lookup(*served == Served::Tier(0));
+        if in_process.is_some() {
+            count_lone_lookup(&slot, &outcome, &mut rec);
         }
         let service = clock.delta_as_nanos(start, end);
         if let Some(w) = writer.as_mut() {
@@ -128,6 +124,17 @@ pub async fn run_phase_worker(ctx: &WorkloadContext, jobs: &[WorkerJob], w: usiz
         rec.trace_parts.push(path);
     }
     rec.finish()
+}
+
+/// Counts a lone in-process tier's lookup, after the timer stopped, as `Stack::get` counts a
+/// lone server tier's.
+#[inline]
+fn count_lone_lookup(slot: &Slot, outcome: &Result<Issued, TierError>, rec: &mut Recorder) {
+    if !slot.op.is_batch()
+        && let Ok(Some((served, _))) = outcome
+    {
+        rec.tiers[0].count_lookup(*served == Served::Tier(0));
+    }
 }
 
 /// A paced trace's request waits until it is due, and its latency counts from then; any other
