@@ -315,6 +315,7 @@ async fn run_phase(
         for r in &recorders {
             merged.merge(r);
         }
+        ctx.latencies.read(|spooled| merged.merge(spooled));
         live.finish(&merged);
     }
     Ok(recorders)
