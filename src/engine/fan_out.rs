@@ -110,8 +110,9 @@ impl Drop for KeptRecorder<'_> {
 pub const MAX_WORKER_THREADS: usize = 64;
 
 /// Runs `make(ctx, worker)` for every worker: on OS threads for an in-process stack of at most
-/// `MAX_WORKER_THREADS` workers (`WorkloadContext::on_threads`), as tokio tasks otherwise. Returns each worker's output in worker order; a task still running
-/// `STOP_GRACE` after the run was stopped is aborted and replaced by `recover(worker)`.
+/// `MAX_WORKER_THREADS` workers (`WorkloadContext::on_threads`), as tokio tasks otherwise.
+/// Returns each worker's output in worker order; a task still running `STOP_GRACE` after the
+/// run was stopped is aborted and replaced by `recover(worker)`.
 pub async fn fan_out<T, F, Fut, R>(
     ctx: &Arc<WorkloadContext>,
     workers: usize,

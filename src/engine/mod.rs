@@ -2,8 +2,9 @@
 //!
 //! A workload whose tiers are all in-process runs its workers (up to 64) on plain OS threads,
 //! each driving its loop with `driver::block_on`; a workload that talks to servers, or with more
-//! in-process workers, runs them as tokio tasks (`fan_out.rs`). Both run the same worker loop. Warmup and preload are not recorded; the measured
-//! phase's per-worker recorders are merged at the end.
+//! in-process workers, runs them as tokio tasks (`fan_out.rs`). Both run the same worker loop.
+//! Warmup and preload are not recorded; the measured phase's per-worker recorders are merged at
+//! the end (with what they spooled into the phase's shared recorder, `recorder/spool.rs`).
 
 mod connection_group;
 pub mod context;
