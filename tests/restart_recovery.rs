@@ -438,10 +438,12 @@ fn recovers(mode: Mode) {
         let length = outages[0]["length_s"].as_f64().unwrap();
         let first = first_error as f64;
         // A pipelined batch is split by primary: while the others answer, its workers are not
-        // all failing, until their batches to the lost primary wait out the tier's timeout
-        // (measured: the outage reported from 1.1 s after the first errors).
+        // all failing, until their batches to the lost primary wait out the tier's timeout.
+        // Measured: the outage reported from 1.1 s after the kill, which falls anywhere in the
+        // second of the first errors (4 CI runs: start 3.1 s with first errors in second 2 and
+        // in second 1, the kill at 1.99 s); so up to 2.1 s after that second's start.
         let late = match mode {
-            Mode::ClusterPipelined => 1.5,
+            Mode::ClusterPipelined => 2.2,
             _ => 1.0,
         };
         assert!(
